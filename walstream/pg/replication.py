@@ -1,0 +1,225 @@
+"""The replication connection: START_REPLICATION over COPY BOTH, at the ``psycopg.pq`` level.
+
+psycopg 3 has no replication API, but its ``pq`` layer exposes libpq directly: we open a
+``replication=database`` connection, run walsender commands with the simple query protocol, and
+read the COPY BOTH stream with non-blocking ``get_copy_data`` and a selector on the socket. This
+module knows the framing of the stream (XLogData ``w``, keepalive ``k``, standby status update
+``r``); what is inside XLogData is :mod:`walstream.pg.pgoutput`'s business.
+
+Nothing here decides *what* to acknowledge: :meth:`ReplicationStream.send_status` sends whatever
+LSN the caller proves durable.
+"""
+
+from __future__ import annotations
+
+import selectors
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ..errors import ConfigError, ProtocolError, SourceError
+from ..lsn import format_lsn
+
+PG_EPOCH_US = 946_684_800_000_000
+
+# The walsender formats text values with the session's settings; pin them so text output is
+# the same on every server whatever its postgresql.conf says (our text decoders assume these).
+SESSION_OPTIONS = (
+    "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC "
+    "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8"
+)
+
+_XLOG_HEADER = struct.Struct("!QQQ")
+_KEEPALIVE = struct.Struct("!QQB")
+_STATUS = struct.Struct("!cQQQQB")
+
+
+@dataclass(frozen=True, slots=True)
+class XLogData:
+    """One pgoutput message and where it sits in the WAL."""
+
+    data_start: int
+    wal_end: int
+    send_time_us: int
+    payload: memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """The server's heartbeat: its current send position and whether it wants a reply now."""
+
+    wal_end: int
+    send_time_us: int
+    reply_requested: bool
+
+
+Frame = XLogData | Keepalive
+
+
+def now_pg_us() -> int:
+    """Now, in microseconds since 2000-01-01 (the protocol's clock)."""
+    return time.time_ns() // 1000 - PG_EPOCH_US
+
+
+def replication_conninfo(dsn: str) -> str:
+    """The user's DSN plus ``replication=database`` and our pinned session settings."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"invalid --dsn: {exc}") from None
+    options = str(params.get("options") or "")
+    return make_conninfo(
+        dsn,
+        replication="database",
+        options=f"{options} {SESSION_OPTIONS}".strip(),
+        application_name=str(params.get("application_name") or "walstream"),
+    )
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class ReplicationStream:
+    """A walsender session streaming one logical slot.
+
+    Usage: ``connect()``, ``start(...)``, then ``frames(timeout)`` in a loop, ``send_status``
+    whenever an LSN becomes durable (and at least every few seconds), ``close()``.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._conninfo = replication_conninfo(dsn)
+        self._conn: pq.abc.PGconn | None = None
+        self._selector: selectors.DefaultSelector | None = None
+        self.server_version = 0
+
+    # -- connection -------------------------------------------------------------------------
+    def connect(self, connect_timeout: float = 10.0) -> None:
+        conninfo = make_conninfo(self._conninfo, connect_timeout=str(int(connect_timeout)))
+        conn = pq.PGconn.connect(conninfo.encode())
+        if conn.status != pq.ConnStatus.OK:
+            message = conn.get_error_message().strip()
+            conn.finish()
+            raise SourceError(f"cannot open a replication connection: {message}")
+        self._conn = conn
+        self.server_version = conn.server_version
+
+    @property
+    def conn(self) -> pq.abc.PGconn:
+        if self._conn is None:
+            raise RuntimeError("replication stream is not connected")
+        return self._conn
+
+    def command(self, sql: str) -> list[tuple[str | None, ...]]:
+        """Run a walsender command (simple query protocol) and return its rows as text."""
+        res = self.conn.exec_(sql.encode())
+        if res.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+            message = (res.error_message or self.conn.error_message).decode(errors="replace")
+            raise SourceError(f"{sql.split()[0]} failed: {message.strip()}")
+        rows: list[tuple[str | None, ...]] = []
+        for i in range(res.ntuples):
+            row = []
+            for j in range(res.nfields):
+                value = res.get_value(i, j)
+                row.append(None if value is None else bytes(value).decode())
+            rows.append(tuple(row))
+        return rows
+
+    def identify_system(self) -> tuple[str, int, str]:
+        """(systemid, timeline, current xlogpos) of the server."""
+        systemid, timeline, xlogpos, _ = self.command("IDENTIFY_SYSTEM")[0]
+        return str(systemid), int(timeline or 0), str(xlogpos)
+
+    def start(self, slot: str, start_lsn: int, options: dict[str, str]) -> None:
+        """Send START_REPLICATION and switch to COPY BOTH."""
+        opts = ", ".join(f"{quote_ident(k)} {_quote_literal(v)}" for k, v in options.items())
+        sql = (
+            f"START_REPLICATION SLOT {quote_ident(slot)} LOGICAL {format_lsn(start_lsn)} ({opts})"
+        )
+        conn = self.conn
+        conn.send_query(sql.encode())
+        res = conn.get_result()
+        if res is None or res.status != pq.ExecStatus.COPY_BOTH:
+            message = ""
+            if res is not None:
+                message = (res.error_message or b"").decode(errors="replace").strip()
+            message = message or conn.get_error_message().strip()
+            raise SourceError(f"START_REPLICATION on slot {slot!r} failed: {message}")
+        conn.nonblocking = 1
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(conn.socket, selectors.EVENT_READ)
+
+    def close(self) -> None:
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        if self._conn is not None:
+            self._conn.finish()
+            self._conn = None
+
+    # -- stream -----------------------------------------------------------------------------
+    def frames(self, timeout: float) -> Iterator[Frame]:
+        """Yield the frames available now; wait at most ``timeout`` seconds for the first one.
+
+        hot path: every change passes here once.
+        """
+        conn = self.conn
+        waited = False
+        while True:
+            nbytes, data = conn.get_copy_data(1)
+            if nbytes > 0:
+                kind = data[0]
+                if kind == 0x77:  # 'w' XLogData
+                    start, end, sent = _XLOG_HEADER.unpack_from(data, 1)
+                    yield XLogData(start, end, sent, data[25:])
+                elif kind == 0x6B:  # 'k' keepalive
+                    end, sent, reply = _KEEPALIVE.unpack_from(data, 1)
+                    yield Keepalive(end, sent, bool(reply))
+                else:
+                    raise ProtocolError(
+                        f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"
+                    )
+                continue
+            if nbytes == 0:
+                if waited:
+                    return
+                waited = True
+                assert self._selector is not None
+                if self._selector.select(timeout):
+                    conn.consume_input()
+                continue
+            self._raise_stream_end()
+
+    def _raise_stream_end(self) -> None:
+        conn = self.conn
+        message = conn.get_error_message().strip()
+        res = conn.get_result()
+        if res is not None and res.error_message:
+            message = res.error_message.decode(errors="replace").strip()
+        raise ConnectionLost(f"replication stream ended: {message or 'server closed the stream'}")
+
+    def send_status(self, write_lsn: int, flush_lsn: int, reply: bool = False) -> None:
+        """Standby status update: ``flush_lsn`` becomes the slot's ``confirmed_flush_lsn``."""
+        msg = _STATUS.pack(b"r", write_lsn, flush_lsn, flush_lsn, now_pg_us(), int(reply))
+        conn = self.conn
+        if conn.put_copy_data(msg) != 1:
+            raise ConnectionLost(f"cannot send status update: {conn.get_error_message().strip()}")
+        # non-blocking flush: finish later if the socket is full; a status update is tiny
+        deadline = time.monotonic() + 10
+        while conn.flush() == 1:
+            if time.monotonic() > deadline:
+                raise ConnectionLost("cannot send status update: socket stays full")
+            time.sleep(0.001)
+
+
+class ConnectionLost(SourceError):
+    """The replication connection broke; the caller may reconnect and resume from the slot."""
