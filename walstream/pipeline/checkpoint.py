@@ -1,0 +1,77 @@
+"""``DEST/_walstream/<slot>/checkpoint.json``: what is stored, written before each ack.
+
+It is the consumer's account of its progress for ``walstream status`` and for humans; the slot,
+not this file, decides where a restart resumes, so a stale or missing checkpoint is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..lsn import format_lsn
+from ..sink import DurableSink
+
+
+def checkpoint_key(slot: str) -> str:
+    return f"_walstream/{slot}/checkpoint.json"
+
+
+def _iso_us(ts_us: int) -> str:
+    return dt.datetime.fromtimestamp(ts_us / 1_000_000, tz=dt.UTC).isoformat()
+
+
+@dataclass
+class Checkpoint:
+    slot: str
+    acked_lsn: int = 0
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def record_file(
+        self,
+        qualified_table: str,
+        key: str,
+        first_lsn: int,
+        last_lsn: int,
+        rows: int,
+        last_commit_ts_us: int,
+    ) -> None:
+        entry = self.tables.setdefault(qualified_table, {"files": 0, "rows": 0})
+        entry.update(
+            last_file=key,
+            first_lsn=format_lsn(first_lsn),
+            last_lsn=format_lsn(last_lsn),
+            last_file_rows=rows,
+            last_commit_time=_iso_us(last_commit_ts_us),
+        )
+        entry["files"] += 1
+        entry["rows"] += rows
+
+    def to_json(self) -> bytes:
+        doc = {
+            "version": 1,
+            "slot": self.slot,
+            "acked_lsn": format_lsn(self.acked_lsn),
+            "written_at": dt.datetime.now(dt.UTC).isoformat(),
+            "tables": self.tables,
+        }
+        return json.dumps(doc, indent=2, sort_keys=True).encode()
+
+    def write(self, sink: DurableSink) -> None:
+        sink.put(checkpoint_key(self.slot), self.to_json())
+
+    @classmethod
+    def load(cls, sink: DurableSink, slot: str) -> Checkpoint:
+        """The stored checkpoint, or an empty one (per-table counters continue across runs)."""
+        raw = sink.get(checkpoint_key(slot))
+        if raw is None:
+            return cls(slot)
+        try:
+            doc = json.loads(raw)
+            from ..lsn import parse_lsn
+
+            return cls(slot, parse_lsn(doc["acked_lsn"]), dict(doc.get("tables", {})))
+        except (ValueError, KeyError, TypeError):
+            return cls(slot)

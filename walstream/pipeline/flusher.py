@@ -1,0 +1,177 @@
+"""Encoding and storing batches off the read loop, in order, and reporting what is durable.
+
+The read loop hands over a :class:`FlushJob` (whole transactions, every table touched) and goes
+back to reading; one flush thread takes jobs in submission order, converts and encodes each
+table's batch and stores the files (in parallel across tables), then writes the checkpoint, and
+only then reports the job's ``end_lsn`` as durable. Jobs complete strictly in order, so the
+reported LSNs only ever grow and the read loop can acknowledge each one as it arrives.
+
+Backpressure: at most ``max_in_flight`` jobs exist at once; the read loop must stop reading
+changes (but keep sending status updates) while :meth:`Flusher.has_capacity` is false.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ..batch import ChangeBatch
+from ..faults import fault_point
+from ..sink import DurableSink
+from .checkpoint import Checkpoint
+from .files import change_file_key, encode_parquet
+
+log = logging.getLogger("walstream.flush")
+
+
+@dataclass
+class FlushJob:
+    batches: list[ChangeBatch]
+    end_lsn: int  # end LSN of the last transaction in the job: the ack once it is durable
+    rows: int
+    nbytes: int
+    created: float = field(default_factory=time.monotonic)
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    table: str
+    key: str
+    rows: int
+    size: int
+    first_lsn: int
+    last_lsn: int
+
+
+@dataclass
+class FlushResult:
+    job: FlushJob
+    files: list[StoredFile]
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+class Flusher:
+    """The flush thread and its bounded queue of jobs."""
+
+    def __init__(
+        self,
+        sink: DurableSink,
+        checkpoint: Checkpoint,
+        *,
+        max_in_flight: int = 2,
+        upload_workers: int = 4,
+    ) -> None:
+        self._sink = sink
+        self._checkpoint = checkpoint
+        self._max_in_flight = max_in_flight
+        self._jobs: queue.Queue[FlushJob | None] = queue.Queue()
+        self._results: queue.Queue[FlushResult] = queue.Queue()
+        self._in_flight = 0
+        self._next_seq = 0
+        self._failed = False
+        self._pool = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-upload")
+        self._thread = threading.Thread(target=self._run, name="walstream-flush", daemon=True)
+        self._thread.start()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def has_capacity(self) -> bool:
+        return self._in_flight < self._max_in_flight
+
+    def submit(self, job: FlushJob) -> None:
+        job.seq = self._next_seq
+        self._next_seq += 1
+        self._in_flight += 1
+        self._jobs.put(job)
+
+    def poll(self, timeout: float | None = None) -> list[FlushResult]:
+        """Results that arrived (waiting up to ``timeout`` for the first one), in job order."""
+        results: list[FlushResult] = []
+        try:
+            if timeout:
+                results.append(self._results.get(timeout=timeout))
+            while True:
+                results.append(self._results.get_nowait())
+        except queue.Empty:
+            pass
+        self._in_flight -= len(results)
+        return results
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=60)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- flush thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._failed:  # never store anything after a failed job: order would break
+                self._results.put(FlushResult(job, [], RuntimeError("an earlier flush failed")))
+                continue
+            started = time.monotonic()
+            try:
+                files = self._store(job)
+            except BaseException as exc:  # reported to the read loop, which stops
+                self._failed = True
+                self._results.put(FlushResult(job, [], exc, time.monotonic() - started))
+                continue
+            self._results.put(FlushResult(job, files, None, time.monotonic() - started))
+
+    def _store(self, job: FlushJob) -> list[StoredFile]:
+        parts: dict[int, int] = {}
+        named: list[tuple[ChangeBatch, str]] = []
+        for batch in job.batches:
+            part = parts.get(batch.table.oid, 0)
+            parts[batch.table.oid] = part + 1
+            key = change_file_key(
+                batch.table.namespace,
+                batch.table.name,
+                batch.first_commit_ts_us,
+                batch.first_lsn,
+                batch.last_lsn,
+                part,
+            )
+            named.append((batch, key))
+        fault_point("before_upload")
+        files = list(self._pool.map(lambda item: self._store_one(*item), named))
+        fault_point("after_upload")
+        for (batch, _), stored in zip(named, files):
+            self._checkpoint.record_file(
+                batch.table.qualified_name,
+                stored.key,
+                stored.first_lsn,
+                stored.last_lsn,
+                stored.rows,
+                batch.commit_ts_us[-1],
+            )
+        self._checkpoint.acked_lsn = job.end_lsn
+        self._checkpoint.write(self._sink)
+        fault_point("after_checkpoint")
+        return files
+
+    def _store_one(self, batch: ChangeBatch, key: str) -> StoredFile:
+        data = encode_parquet(batch.to_arrow())
+        self._sink.put(key, data)
+        log.info(
+            "event=file_stored table=%s key=%s rows=%d bytes=%d first_lsn=%X last_lsn=%X",
+            batch.table.qualified_name,
+            self._sink.describe(key),
+            len(batch),
+            len(data),
+            batch.first_lsn,
+            batch.last_lsn,
+        )
+        return StoredFile(
+            batch.table.qualified_name, key, len(batch), len(data), batch.first_lsn, batch.last_lsn
+        )
