@@ -123,6 +123,17 @@ class ChangeBatch:
         else:
             self.unchanged.append(None)
 
+    def truncate(self, length: int) -> None:
+        """Forget the rows from ``length`` on (a transaction that will be streamed again)."""
+        if length >= len(self.ops):
+            return
+        dropped = len(self.ops) - length
+        for values in (self.ops, self.commit_ts_us, self.lsn, self.seq, self.xid, self.unchanged):
+            del values[length:]
+        for col in self.columns:
+            del col[length:]
+        self.nbytes = max(0, self.nbytes - dropped * (self.nbytes // max(1, length + dropped)))
+
     def _column_array(self, index: int) -> pa.Array:
         formats = {p[index] for p in self.kind_patterns} & {BINARY_KIND, TEXT_KIND}
         if len(formats) > 1:

@@ -1,0 +1,145 @@
+"""The ``walstream`` command line.
+
+Every option has a ``WALSTREAM_*`` environment variable (flags win over the environment).
+Expected failures (:class:`WalstreamError`) print one line and exit with the error's code;
+nothing is acknowledged that is not stored.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import WalstreamError
+from .lsn import format_lsn, parse_lsn
+from .logs import setup_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
+
+
+def _size(value: str | int) -> int:
+    """'64MB', '512KiB', '1GB' or a plain byte count."""
+    if isinstance(value, int):
+        return value
+    text = value.strip().upper().replace("IB", "B")
+    for suffix, mult in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3), ("B", 1)):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * mult)
+    return int(text)
+
+
+class SizeType(click.ParamType):
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return _size(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a size (e.g. 64MB, 1048576)", param, ctx)
+
+
+class LsnType(click.ParamType):
+    name = "lsn"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_lsn(str(value))
+        except WalstreamError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="walstream")
+@_opt("--log-level", env="LOG_LEVEL", default="info", show_default=True,
+      type=click.Choice(["debug", "info", "warning", "error"]))  # fmt: skip
+@_opt("--log-format", env="LOG_FORMAT", default="auto", show_default=True,
+      type=click.Choice(["auto", "text", "json"]),
+      help="auto: text on a terminal, JSON lines otherwise")  # fmt: skip
+def main(log_level: str, log_format: str) -> None:
+    """walstream: PostgreSQL logical replication to Parquet on S3 (AWS DMS layout)."""
+    setup_logging(log_level, log_format)
+
+
+@main.command()
+@_opt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
+@_opt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
+@_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
+@_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
+@_opt("--create-slot", env="CREATE_SLOT", is_flag=True,
+      help="create the slot (pgoutput) and, if missing, the publication")  # fmt: skip
+@_opt("--tables", env="TABLES", multiple=True,
+      help="schema.table for a publication created by --create-slot (default: all tables)")  # fmt: skip
+@_opt("--binary", env="BINARY", default="auto", show_default=True,
+      type=click.Choice(["auto", "on", "off"]),
+      help="binary value format (auto: on when every published column type decodes in binary)")  # fmt: skip
+@_opt("--flush-interval", env="FLUSH_INTERVAL", default=60.0, show_default=True, type=float,
+      help="seconds from the first buffered change to its flush")  # fmt: skip
+@_opt("--flush-bytes", env="FLUSH_BYTES", default="64MB", show_default=True, type=SizeType())
+@_opt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
+@_opt("--status-interval", env="STATUS_INTERVAL", default=10.0, show_default=True, type=float,
+      help="seconds between standby status updates")  # fmt: skip
+@_opt("--max-in-flight", env="MAX_IN_FLIGHT", default=2, show_default=True, type=int,
+      help="flushes encoding/uploading at once before reading pauses")  # fmt: skip
+@_opt("--upload-workers", env="UPLOAD_WORKERS", default=4, show_default=True, type=int)
+@_opt("--reconnect-attempts", env="RECONNECT_ATTEMPTS", default=0, show_default=True, type=int,
+      help="give up after this many failed reconnects (0: never)")  # fmt: skip
+@_opt("--until-lsn", env="UNTIL_LSN", type=LsnType(), default=None,
+      help="exit 0 once everything up to this LSN is stored and acknowledged")  # fmt: skip
+@_opt("--exit-when-idle", env="EXIT_WHEN_IDLE", type=float, default=None,
+      help="exit 0 after this many seconds with nothing buffered and nothing received")  # fmt: skip
+def run(**kwargs: Any) -> None:
+    """Stream a replication slot to Parquet files; acknowledge only what is durable."""
+    from .pipeline.runner import RunConfig, Runner
+
+    kwargs["tables"] = tuple(t for item in kwargs["tables"] for t in item.split(",") if t)
+    runner = Runner(RunConfig(**kwargs))
+    runner.install_signal_handlers()
+    summary = runner.run()
+    click.echo(
+        f"walstream: stopped; acked_lsn={format_lsn(summary.acked_lsn)} "
+        f"transactions={summary.transactions} changes={summary.changes} "
+        f"files={len(summary.files)} reconnects={summary.reconnects}",
+        err=True,
+    )
+
+
+@main.command()
+@_opt("--workdir", env="DEMO_DIR", default="./walstream-demo", show_default=True,
+      type=click.Path(file_okay=False), help="where the demo keeps its database and files")  # fmt: skip
+@_opt("--transactions", env="DEMO_TRANSACTIONS", default=200, show_default=True, type=int)
+@_opt("--seed", env="DEMO_SEED", default=1, show_default=True, type=int)
+def demo(workdir: str, transactions: int, seed: int) -> None:
+    """Everything local: embedded PostgreSQL, a workload, walstream run to file://, a report."""
+    from .demo import run_demo
+
+    run_demo(workdir, transactions=transactions, seed=seed)
+
+
+def cli() -> None:
+    """Entry point with the error contract: one line, an exit code, no traceback."""
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except WalstreamError as exc:
+        click.echo(f"walstream: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""PostgreSQL side of walstream: the replication connection and the pgoutput decoder."""

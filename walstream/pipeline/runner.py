@@ -1,0 +1,536 @@
+"""``walstream run``: the read loop that turns a replication slot into durable Parquet files.
+
+One thread reads the COPY BOTH stream, decodes each pgoutput message and appends the change to
+its table's batch. Between transactions it decides whether to flush (interval, bytes, rows,
+shutdown) and hands whole transactions to the :class:`Flusher`. It acknowledges an LSN only
+when the flusher reports it durable (files and checkpoint stored), or, when nothing at all is
+buffered or in flight, the position of the server's last keepalive, so an idle publication does
+not pin WAL. Status updates go out on a timer whatever the flusher is doing.
+
+Invariant (DESIGN.md §1.1): ``acked_lsn`` never exceeds the end LSN of a transaction whose
+changes are not all durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import psycopg
+
+from ..batch import ChangeBatch
+from ..convert import PgType
+from ..errors import ProtocolError, SourceError
+from ..faults import fault_point
+from ..lsn import format_lsn, parse_lsn
+from ..pg import pgoutput as m
+from ..pg import source
+from ..pg.relations import CachedRelation, RelationCache
+from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream
+from ..sink import DurableSink, open_sink
+from .checkpoint import Checkpoint
+from .flusher import FlushJob, FlushResult, Flusher
+
+log = logging.getLogger("walstream.run")
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class RunConfig:
+    dsn: str
+    slot: str
+    publication: str
+    dest: str
+    create_slot: bool = False
+    tables: tuple[str, ...] = ()
+    binary: str = "auto"  # auto | on | off
+    flush_interval: float = 60.0
+    flush_bytes: int = 64 * MiB
+    flush_rows: int = 1_000_000
+    status_interval: float = 10.0
+    max_in_flight: int = 2
+    upload_workers: int = 4
+    reconnect_backoff_max: float = 60.0
+    reconnect_attempts: int = 0  # 0 = keep trying
+    until_lsn: int | None = None  # stop once everything up to here is durable and acked
+    exit_when_idle: float | None = None  # stop after this many seconds with nothing to do
+
+
+@dataclass
+class RunSummary:
+    acked_lsn: int = 0
+    transactions: int = 0
+    changes: int = 0
+    files: list[str] = field(default_factory=list)
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    reconnects: int = 0
+
+
+@dataclass
+class _Txn:
+    xid: int
+    commit_lsn: int
+    commit_ts_us: int
+    seq: int = 0
+
+
+class _Buffer:
+    """The changes read since the last flush: whole transactions plus the one in progress."""
+
+    def __init__(self) -> None:
+        self.current: dict[int, ChangeBatch] = {}
+        self.sealed: list[ChangeBatch] = []
+        self.rows = 0
+        self.end_lsn = 0  # end LSN of the last complete transaction buffered
+        self.first_change_at: float | None = None
+        self._marks: dict[int, tuple[ChangeBatch, int]] = {}  # batch id -> (batch, len at Begin)
+        self._rows_at_begin = 0
+
+    def empty(self) -> bool:
+        return self.rows == 0
+
+    def batch_for(self, rel: CachedRelation) -> ChangeBatch:
+        batch = self.current.get(rel.table.oid)
+        if batch is None or batch.table is not rel.table:
+            if batch is not None:
+                self.sealed.append(batch)
+            batch = ChangeBatch(rel.table, rel.converters)
+            self.current[rel.table.oid] = batch
+        if id(batch) not in self._marks:
+            self._marks[id(batch)] = (batch, len(batch))
+        if self.first_change_at is None:
+            self.first_change_at = time.monotonic()
+        return batch
+
+    def begin(self) -> None:
+        self._marks.clear()
+        self._rows_at_begin = self.rows
+
+    def commit(self, end_lsn: int) -> None:
+        self._marks.clear()
+        if self.rows:
+            self.end_lsn = end_lsn
+
+    def rollback(self) -> None:
+        """Drop the rows of the transaction in progress (it will be streamed again)."""
+        for batch, length in self._marks.values():
+            batch.truncate(length)
+        self.sealed = [b for b in self.sealed if len(b)]
+        self.current = {oid: b for oid, b in self.current.items() if len(b)}
+        self._marks.clear()
+        self.rows = self._rows_at_begin
+        if not self.rows:
+            self.first_change_at = None
+
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in self.sealed) + sum(b.nbytes for b in self.current.values())
+
+    def take(self) -> FlushJob:
+        """Hand every buffered (complete) transaction over as one flush job; start empty."""
+        batches = [*self.sealed, *self.current.values()]
+        job = FlushJob(batches, self.end_lsn, self.rows, self.nbytes())
+        self.current, self.sealed, self.rows, self.first_change_at = {}, [], 0, None
+        self._marks.clear()
+        return job
+
+
+class Runner:
+    """Streams one slot to one destination until stopped; see module docstring."""
+
+    def __init__(self, config: RunConfig, sink: DurableSink | None = None) -> None:
+        self.cfg = config
+        self.sink = sink
+        self.summary = RunSummary()
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self._stream: ReplicationStream | None = None
+        self.acked_lsn = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def request_stop(self, reason: str = "requested") -> None:
+        self._stop_reason = reason
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self.request_stop(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self) -> RunSummary:
+        cfg = self.cfg
+        sink = self.sink or open_sink(cfg.dest)
+        sink.check()
+        self.sink = sink
+        self._sql = source.connect(cfg.dsn)
+        try:
+            info = source.preflight(
+                self._sql, cfg.slot, cfg.publication, create=cfg.create_slot, tables=cfg.tables
+            )
+            self.acked_lsn = parse_lsn(info.confirmed_flush_lsn or "0/0")
+            self.summary.acked_lsn = self.acked_lsn
+            checkpoint = Checkpoint.load(sink, cfg.slot)
+            self._flusher = Flusher(
+                sink,
+                checkpoint,
+                max_in_flight=cfg.max_in_flight,
+                upload_workers=cfg.upload_workers,
+            )
+            self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
+            try:
+                self._run_sessions()
+            finally:
+                self._flusher.close()
+        finally:
+            self._sql.close()
+        self.summary.acked_lsn = self.acked_lsn
+        return self.summary
+
+    def _run_sessions(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                self._session()
+                return
+            except (ConnectionLost, psycopg.OperationalError) as exc:
+                error: Exception = exc
+            except SourceError as exc:
+                if attempt == 0 or "does not exist" in str(exc):
+                    raise
+                error = exc
+            self._drain_after_disconnect()
+            attempt += 1
+            self.summary.reconnects += 1
+            if self.cfg.reconnect_attempts and attempt > self.cfg.reconnect_attempts:
+                raise SourceError(
+                    f"replication connection lost and {self.cfg.reconnect_attempts} reconnect "
+                    f"attempts failed; last error: {error}"
+                )
+            delay = min(self.cfg.reconnect_backoff_max, 0.5 * 2 ** min(attempt, 10))
+            delay *= 0.5 + random.random() / 2
+            log.warning(
+                "event=reconnect attempt=%d delay_s=%.1f error=%s", attempt, delay, _one_line(error)
+            )
+            self._stop.wait(delay)
+            try:  # the old session's walsender may still hold the slot for a moment
+                self._sql.close()
+                self._sql = source.connect(self.cfg.dsn)
+            except SourceError as exc:
+                log.warning("event=reconnect_sql_failed error=%s", _one_line(exc))
+
+    # -- catalog look-ups (called on Relation messages only) ---------------------------------
+    def _lookup_primary_key(self, relid: int) -> list[str]:
+        return source.primary_key_columns(self._sql, relid)
+
+    def _lookup_type(self, oid: int, typmod: int) -> PgType:
+        from ..convert import resolve_catalog_type
+
+        return resolve_catalog_type(self._sql, oid, typmod)
+
+    # -- one replication session -------------------------------------------------------------
+    def _session(self) -> None:
+        cfg = self.cfg
+        stream = ReplicationStream(cfg.dsn)
+        stream.connect()
+        self._stream = stream
+        try:
+            version = stream.server_version
+            proto = source.protocol_version(version)
+            options = {"proto_version": str(proto), "publication_names": cfg.publication}
+            if version >= 140000:
+                options["messages"] = "true"
+                if self._use_binary():
+                    options["binary"] = "true"
+            log.info(
+                "event=stream_start slot=%s publication=%s proto_version=%d binary=%s from=%s",
+                cfg.slot,
+                cfg.publication,
+                proto,
+                options.get("binary", "false"),
+                format_lsn(self.acked_lsn),
+            )
+            stream.start(cfg.slot, 0, options)
+            self._decoder = m.PgOutputDecoder(proto)
+            self._buffer = _Buffer()
+            self._txn: _Txn | None = None
+            self._idle_lsn = 0
+            self._received_lsn = self.acked_lsn
+            self._last_status = 0.0
+            self._last_activity = time.monotonic()
+            self._loop(stream)
+            self._shutdown(stream)
+        finally:
+            self._stream = None
+            stream.close()
+
+    def _use_binary(self) -> bool:
+        if self.cfg.binary == "on":
+            return True
+        if self.cfg.binary == "off":
+            return False
+        from ..convert import publication_supports_binary
+
+        return publication_supports_binary(self._sql, self.cfg.publication)
+
+    def _loop(self, stream: ReplicationStream) -> None:
+        flusher = self._flusher
+        while not self._stop.is_set():
+            self._handle_results(flusher.poll())
+            now = time.monotonic()
+            if not flusher.has_capacity():
+                # backpressure: read nothing more until a flush completes, but keep talking
+                self._handle_results(flusher.poll(timeout=0.2))
+                self._maybe_send_status(stream)
+                continue
+            wait = min(1.0, self._next_deadline(now) - now)
+            count = 0
+            for frame in stream.frames(max(wait, 0.0)):
+                if type(frame) is Keepalive:
+                    self._on_keepalive(stream, frame)
+                else:
+                    self._received_lsn = max(self._received_lsn, frame.wal_end)
+                    self._on_message(self._decoder.decode(frame.payload))
+                count += 1
+                if count >= 2000:  # look at the clock and the flusher now and then
+                    break
+                if self._txn is None and not flusher.has_capacity():
+                    break
+            if count:
+                self._last_activity = time.monotonic()
+            self._maybe_flush()
+            self._maybe_send_status(stream)
+            if self._done():
+                return
+
+    def _next_deadline(self, now: float) -> float:
+        deadline = self._last_status + self.cfg.status_interval
+        first = self._buffer.first_change_at
+        if first is not None:
+            deadline = min(deadline, first + self.cfg.flush_interval)
+        return deadline
+
+    def _done(self) -> bool:
+        cfg = self.cfg
+        if cfg.until_lsn is not None and self.acked_lsn >= cfg.until_lsn:
+            self.request_stop("until-lsn reached")
+            return True
+        if (
+            cfg.exit_when_idle is not None
+            and self._buffer.empty()
+            and self._txn is None
+            and self._flusher.in_flight == 0
+            and time.monotonic() - self._last_activity >= cfg.exit_when_idle
+        ):
+            self.request_stop("idle")
+            return True
+        return False
+
+    # -- messages ----------------------------------------------------------------------------
+    def _on_message(self, msg: m.Message) -> None:
+        """hot path: once per pgoutput message."""
+        kind = type(msg)
+        txn = self._txn
+        if kind is m.Insert:
+            assert isinstance(msg, m.Insert) and txn is not None
+            rel = self._relations[msg.relation_oid]
+            self._buffer.batch_for(rel).add(
+                "I", msg.new.kinds, msg.new.values, txn.commit_lsn, txn.seq, txn.xid,
+                txn.commit_ts_us,
+            )  # fmt: skip
+            self._count(rel, 1, len(msg.new.values))
+            txn.seq += 1
+        elif kind is m.Update:
+            assert isinstance(msg, m.Update) and txn is not None
+            rel = self._relations[msg.relation_oid]
+            batch = self._buffer.batch_for(rel)
+            old = msg.old
+            rows = 1
+            if old is not None and _key_changed(rel.key_indexes, old, msg.new):
+                batch.add(
+                    "D", old.kinds, old.values, txn.commit_lsn, txn.seq, txn.xid, txn.commit_ts_us
+                )
+                txn.seq += 1
+                rows = 2
+            batch.add(
+                "U", msg.new.kinds, msg.new.values, txn.commit_lsn, txn.seq, txn.xid,
+                txn.commit_ts_us,
+            )  # fmt: skip
+            txn.seq += 1
+            self._count(rel, rows, len(msg.new.values))
+        elif kind is m.Delete:
+            assert isinstance(msg, m.Delete) and txn is not None
+            rel = self._relations[msg.relation_oid]
+            self._buffer.batch_for(rel).add(
+                "D", msg.old.kinds, msg.old.values, txn.commit_lsn, txn.seq, txn.xid,
+                txn.commit_ts_us,
+            )  # fmt: skip
+            self._count(rel, 1, len(msg.old.values))
+            txn.seq += 1
+        elif kind is m.Begin:
+            assert isinstance(msg, m.Begin)
+            if txn is not None:
+                raise ProtocolError(f"Begin of xid {msg.xid} inside transaction {txn.xid}")
+            self._txn = _Txn(msg.xid, msg.final_lsn, msg.commit_ts_us)
+            self._buffer.begin()
+        elif kind is m.Commit:
+            assert isinstance(msg, m.Commit)
+            if txn is None:
+                raise ProtocolError("Commit without Begin")
+            if msg.commit_lsn != txn.commit_lsn:
+                raise ProtocolError(
+                    f"Commit LSN {format_lsn(msg.commit_lsn)} differs from the Begin's final "
+                    f"LSN {format_lsn(txn.commit_lsn)}"
+                )
+            self._buffer.commit(msg.end_lsn)
+            self._txn = None
+            self.summary.transactions += 1
+            if self._buffer.empty():
+                self._idle_lsn = max(self._idle_lsn, msg.end_lsn)
+            fault_point("after_decode")
+        elif kind is m.Relation:
+            assert isinstance(msg, m.Relation)
+            self._relations.update(msg)
+        elif kind is m.Truncate:
+            assert isinstance(msg, m.Truncate) and txn is not None
+            for oid in msg.relation_oids:
+                rel = self._relations[oid]
+                self._buffer.batch_for(rel).add(
+                    "T", None, None, txn.commit_lsn, txn.seq, txn.xid, txn.commit_ts_us
+                )
+                self._count(rel, 1, 0)
+                txn.seq += 1
+        elif kind is m.TypeInfo:
+            assert isinstance(msg, m.TypeInfo)
+            self._relations.note_type(msg)
+        elif kind is m.LogicalMessage or kind is m.Origin:
+            pass  # heartbeats and origins carry no rows; their LSNs are covered by Commit/keepalive
+        else:
+            raise ProtocolError(
+                f"unexpected {kind.__name__} message: walstream did not ask for streaming or "
+                "two-phase decoding"
+            )
+
+    def _count(self, rel: CachedRelation, rows: int, ncols: int) -> None:
+        self._buffer.rows += rows
+        self.summary.changes += rows
+
+    def _on_keepalive(self, stream: ReplicationStream, frame: Keepalive) -> None:
+        self._received_lsn = max(self._received_lsn, frame.wal_end)
+        if self._txn is None:
+            # everything before this keepalive is buffered, in flight or durable
+            self._idle_lsn = max(self._idle_lsn, frame.wal_end)
+        if frame.reply_requested:
+            self._send_status(stream, reply=False)
+
+    # -- flush and ack -----------------------------------------------------------------------
+    def _maybe_flush(self, force: bool = False) -> None:
+        buf = self._buffer
+        if self._txn is not None or buf.empty() or not self._flusher.has_capacity():
+            return
+        cfg = self.cfg
+        reason = "shutdown" if force else ""
+        if not reason and buf.rows >= cfg.flush_rows:
+            reason = "rows"
+        if not reason and buf.nbytes() >= cfg.flush_bytes:
+            reason = "bytes"
+        first = buf.first_change_at
+        if not reason and first is not None and time.monotonic() - first >= cfg.flush_interval:
+            reason = "interval"
+        if not reason and cfg.until_lsn is not None and self._received_lsn >= cfg.until_lsn:
+            reason = "until-lsn"
+        if not reason:
+            return
+        job = buf.take()
+        log.debug("event=flush reason=%s rows=%d end_lsn=%s", reason, job.rows, job.end_lsn)
+        self._flusher.submit(job)
+
+    def _handle_results(self, results: list[FlushResult]) -> None:
+        for result in results:
+            if result.error is not None:
+                raise result.error
+            self.summary.files += [f.key for f in result.files]
+            for f in result.files:
+                self.summary.rows_by_table[f.table] = (
+                    self.summary.rows_by_table.get(f.table, 0) + f.rows
+                )
+            self._advance_ack(result.job.end_lsn)
+            log.info(
+                "event=flush_durable files=%d rows=%d end_lsn=%s seconds=%.3f",
+                len(result.files),
+                result.job.rows,
+                format_lsn(result.job.end_lsn),
+                result.seconds,
+            )
+        if results and self._stream is not None:
+            self._send_status(self._stream)
+
+    def _advance_ack(self, lsn: int) -> None:
+        if lsn > self.acked_lsn:
+            self.acked_lsn = lsn
+
+    def _ack_candidate(self) -> int:
+        """The highest LSN we may confirm right now."""
+        if self._txn is None and self._buffer.empty() and self._flusher.in_flight == 0:
+            return max(self.acked_lsn, self._idle_lsn)
+        return self.acked_lsn
+
+    def _maybe_send_status(self, stream: ReplicationStream) -> None:
+        if (
+            time.monotonic() - self._last_status >= self.cfg.status_interval
+            or self._ack_candidate() > self.acked_lsn
+        ):
+            self._send_status(stream)
+
+    def _send_status(self, stream: ReplicationStream, reply: bool = False) -> None:
+        self._advance_ack(self._ack_candidate())
+        stream.send_status(max(self._received_lsn, self.acked_lsn), self.acked_lsn, reply)
+        self._last_status = time.monotonic()
+
+    # -- stopping ----------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Flush the complete transactions buffered and wait for every flush to be durable."""
+        if self._txn is not None:
+            self._buffer.rollback()
+            self._txn = None
+        while not self._buffer.empty():
+            self._maybe_flush(force=True)
+            if not self._buffer.empty():
+                self._handle_results(self._flusher.poll(timeout=0.5))
+        while self._flusher.in_flight:
+            self._handle_results(self._flusher.poll(timeout=0.5))
+
+    def _shutdown(self, stream: ReplicationStream) -> None:
+        log.info("event=stopping reason=%s", self._stop_reason or "done")
+        self._drain()
+        self._send_status(stream)
+        log.info("event=stopped acked_lsn=%s", format_lsn(self.acked_lsn))
+
+    def _drain_after_disconnect(self) -> None:
+        """After a lost connection: store what is complete; the rest comes again from the slot."""
+        self._stream = None  # dead: acks wait for the next session
+        if getattr(self, "_buffer", None) is not None:
+            self._drain()
+
+
+def _key_changed(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleData) -> bool:
+    """True when an UPDATE moved the row to another key (written as D old + U new)."""
+    if not key_indexes:
+        return False
+    for i in key_indexes:
+        ok = old.kinds[i]
+        if ok == 0x6E or ok == 0x75:  # old value not sent: cannot tell, assume same key
+            continue
+        if new.kinds[i] == 0x75 or old.values[i] != new.values[i]:
+            return True
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
