@@ -524,9 +524,9 @@ class PgOutputDecoder:
         except _Malformed as exc:
             error = f"malformed {self._name(buf)} message: {exc}"
         except struct.error as exc:
-            error = f"truncated {self._name(buf)} message ({len(buf)} bytes): {exc}"
+            error = f"truncated {self._name(buf)} message of {len(buf)} bytes: {exc}"
         except IndexError:
-            error = f"truncated {self._name(buf)} message: ended inside its data ({len(buf)} bytes)"
+            error = f"truncated {self._name(buf)} message: {len(buf)} bytes end inside its data"
         except (UnicodeDecodeError, ValueError) as exc:  # defensive: parse code raises _Malformed
             error = f"malformed {self._name(buf)} message: {exc}"
         raise ProtocolError(error)
