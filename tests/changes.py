@@ -48,13 +48,21 @@ def read_file(sink: DurableSink, key: str) -> pa.Table:
     return decode_parquet(data)
 
 
-def apply_changes(rows: list[dict[str, Any]], key: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+def apply_changes(
+    rows: list[dict[str, Any]], key: list[str]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Replay change rows into the table state they describe (a tiny reference MERGE).
 
     Unchanged-TOAST columns keep the value the key (or, for a key change, the old key) had.
     """
-    meta = {"Op", "_walstream_commit_ts", "_walstream_lsn", "_walstream_seq", "_walstream_xid",
-            "_walstream_unchanged"}  # fmt: skip
+    meta = {
+        "Op",
+        "_walstream_commit_ts",
+        "_walstream_lsn",
+        "_walstream_seq",
+        "_walstream_xid",
+        "_walstream_unchanged",
+    }
     state: dict[tuple[Any, ...], dict[str, Any]] = {}
     deleted: tuple[int, int, dict[str, Any] | None] | None = None  # (lsn, seq, old row)
     for row in rows:

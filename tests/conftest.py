@@ -8,6 +8,7 @@ gets a fresh database, so slots and publications never leak between tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -57,7 +58,9 @@ class TestDb:
     def connect(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.dsn, autocommit=True)
 
-    def execute(self, sql: str, params: tuple[object, ...] | None = None) -> list[tuple[object, ...]]:
+    def execute(
+        self, sql: str, params: tuple[object, ...] | None = None
+    ) -> list[tuple[object, ...]]:
         with self.connect() as conn:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else []
@@ -90,10 +93,8 @@ def db(pg_server: PgServer) -> Iterator[TestDb]:
             for (slot,) in conn.execute(
                 "SELECT slot_name FROM pg_replication_slots WHERE database = %s", (name,)
             ).fetchall():
-                try:
+                with contextlib.suppress(psycopg.Error):
                     conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-                except psycopg.Error:
-                    pass
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -37,18 +37,37 @@ def workload(db: TestDb, transactions: int = 30, rows: int = 7) -> list[tuple[in
 
 def run_cli(db: TestDb, dest: str, until: int, faults: str = "") -> tuple[int, str]:
     proc = walstream(
-        "run", "--dsn", db.dsn, "--slot", "sf_sync", "--publication", "walstream",
-        "--dest", dest, "--flush-rows", "20", "--flush-interval", "0.5",
-        "--status-interval", "0.5", "--until-lsn", f"{until >> 32:X}/{until & 0xFFFFFFFF:X}",
+        "run",
+        "--dsn",
+        db.dsn,
+        "--slot",
+        "sf_sync",
+        "--publication",
+        "walstream",
+        "--dest",
+        dest,
+        "--flush-rows",
+        "20",
+        "--flush-interval",
+        "0.5",
+        "--status-interval",
+        "0.5",
+        "--until-lsn",
+        f"{until >> 32:X}/{until & 0xFFFFFFFF:X}",
         env={"WALSTREAM_FAULTS": faults} if faults else None,
-    )  # fmt: skip
+    )
     return proc.returncode, proc.stderr
 
 
 @pytest.mark.parametrize(
     "fault",
-    ["before_upload=kill@2", "after_upload=kill@2", "after_checkpoint=kill@2",
-     "after_upload=raise@3", "after_decode=kill@17"],  # fmt: skip
+    [
+        "before_upload=kill@2",
+        "after_upload=kill@2",
+        "after_checkpoint=kill@2",
+        "after_upload=raise@3",
+        "after_decode=kill@17",
+    ],
 )
 def test_crash_at_fault_point_loses_nothing_and_restart_redelivers(
     db: TestDb, tmp_path: Path, fault: str
@@ -64,7 +83,11 @@ def test_crash_at_fault_point_loses_nothing_and_restart_redelivers(
 
     # The slot never gets ahead of what is stored.
     confirmed = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
-    stored = {r["id"] for r in read_table(dest, "public.events")} if (tmp_path / "dest").exists() else set()
+    stored = (
+        {r["id"] for r in read_table(dest, "public.events")}
+        if (tmp_path / "dest").exists()
+        else set()
+    )
     for after_commit, ids in txns:
         if after_commit <= confirmed:
             assert set(ids) <= stored, f"acked past unstored rows {ids}"

@@ -29,8 +29,20 @@ def assert_clean_failure(proc: object, code: int, *needles: str) -> None:
 
 
 def run_args(dsn: str, dest: str, *extra: str) -> list[str]:
-    return ["run", "--dsn", dsn, "--slot", "sf_sync", "--publication", "walstream",
-            "--dest", dest, "--until-lsn", "0/1", *extra]  # fmt: skip
+    return [
+        "run",
+        "--dsn",
+        dsn,
+        "--slot",
+        "sf_sync",
+        "--publication",
+        "walstream",
+        "--dest",
+        dest,
+        "--until-lsn",
+        "0/1",
+        *extra,
+    ]
 
 
 def test_missing_slot_says_how_to_create_it(db: TestDb, tmp_path: Path) -> None:
@@ -47,13 +59,16 @@ def test_missing_publication_says_how_to_create_it(db: TestDb, tmp_path: Path) -
 
 def test_create_slot_flag_creates_slot_and_publication(db: TestDb, tmp_path: Path) -> None:
     db.execute("CREATE TABLE t (id int primary key)")
-    proc = walstream(*run_args(db.dsn, f"file://{tmp_path}", "--create-slot", "--tables", "public.t"))
+    proc = walstream(
+        *run_args(db.dsn, f"file://{tmp_path}", "--create-slot", "--tables", "public.t")
+    )
     assert proc.returncode == 0, proc.stderr
-    assert db.execute("SELECT slot_name, plugin FROM pg_replication_slots WHERE database = %s",
-                      (db.name,)) == [("sf_sync", "pgoutput")]  # fmt: skip
-    assert db.execute("SELECT tablename FROM pg_publication_tables WHERE pubname = 'walstream'") == [
-        ("t",)
-    ]
+    assert db.execute(
+        "SELECT slot_name, plugin FROM pg_replication_slots WHERE database = %s", (db.name,)
+    ) == [("sf_sync", "pgoutput")]
+    assert db.execute(
+        "SELECT tablename FROM pg_publication_tables WHERE pubname = 'walstream'"
+    ) == [("t",)]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +83,9 @@ def replica_level_server() -> Iterator[LocalPostgres]:
         server.destroy()
 
 
-def test_wrong_wal_level_says_what_to_set(replica_level_server: LocalPostgres, tmp_path: Path) -> None:
+def test_wrong_wal_level_says_what_to_set(
+    replica_level_server: LocalPostgres, tmp_path: Path
+) -> None:
     proc = walstream(*run_args(replica_level_server.dsn(), f"file://{tmp_path}"))
     assert_clean_failure(proc, 3, "wal_level is 'replica'", "rds.logical_replication")
 

@@ -18,15 +18,21 @@ from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
 
 KEY_RE = re.compile(r"^public/(\w+)/\d{8}-\d{9}-[0-9A-F]{16}-[0-9A-F]{16}(\.\d+)?\.parquet$")
-META = ["_walstream_commit_ts", "_walstream_lsn", "_walstream_seq", "_walstream_xid",
-        "_walstream_unchanged"]  # fmt: skip
+META = [
+    "_walstream_commit_ts",
+    "_walstream_lsn",
+    "_walstream_seq",
+    "_walstream_xid",
+    "_walstream_unchanged",
+]
 
 
 def setup_tables(db: TestDb) -> None:
     db.execute(
         """
         CREATE TABLE accounts (id int PRIMARY KEY, name text, amount numeric(10,2), big text);
-        CREATE TABLE lines (order_id int, line int, sku text, qty int, PRIMARY KEY (order_id, line));
+        CREATE TABLE lines (order_id int, line int, sku text, qty int,
+                            PRIMARY KEY (order_id, line));
         CREATE PUBLICATION walstream FOR TABLE accounts, lines;
         SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput');
         """
@@ -65,7 +71,9 @@ def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
     with db.connect() as conn:
         with conn.transaction():
             for i in range(1, 6):
-                conn.execute("INSERT INTO accounts VALUES (%s, %s, %s, NULL)", (i, f"n{i}", i * 1.5))
+                conn.execute(
+                    "INSERT INTO accounts VALUES (%s, %s, %s, NULL)", (i, f"n{i}", i * 1.5)
+                )
             conn.execute("INSERT INTO lines VALUES (1, 1, 'a', 2), (1, 2, 'b', 3)")
         conn.execute("UPDATE accounts SET name = 'renamed' WHERE id = 2")
         conn.execute("UPDATE accounts SET id = 50 WHERE id = 3")  # key change
@@ -100,7 +108,7 @@ def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert [r["_walstream_seq"] for r in acc[:5]] == [0, 1, 2, 3, 4]
     assert all(r["_walstream_xid"] for r in acc)
-    assert {r["_walstream_lsn"] for r in acc} .__len__() == 4  # 4 transactions touched accounts
+    assert {r["_walstream_lsn"] for r in acc}.__len__() == 4  # 4 transactions touched accounts
 
     lines = read_table(s3_dest, "public.lines")
     assert [r["Op"] for r in lines] == ["I", "I", "T", "I"]

@@ -37,7 +37,9 @@ META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 def arrow_schema(table: TableSchema, converters: Sequence[ColumnConverter]) -> pa.Schema:
     """The file schema of DESIGN.md §2: Op, data columns, metadata columns."""
     fields = [pa.field("Op", pa.string())]
-    fields += [pa.field(c.name, conv.arrow_type) for c, conv in zip(table.columns, converters)]
+    fields += [
+        pa.field(c.name, conv.arrow_type) for c, conv in zip(table.columns, converters, strict=True)
+    ]
     fields += [pa.field(name, typ) for name, typ in META_COLUMNS]
     return pa.schema(fields, metadata={METADATA_KEY: table.to_json().encode()})
 
@@ -110,7 +112,7 @@ class ChangeBatch:
                 f"has {len(cols)}"
             )
         size = 48
-        for col, value in zip(cols, values):
+        for col, value in zip(cols, values, strict=False):  # lengths checked above
             col.append(value)
             if value is not None:
                 size += len(value)
@@ -119,7 +121,9 @@ class ChangeBatch:
             self.kind_patterns.add(kinds)
         if UNCHANGED_KIND in kinds:
             names = self.table.columns
-            self.unchanged.append([names[i].name for i, k in enumerate(kinds) if k == UNCHANGED_KIND])
+            self.unchanged.append(
+                [names[i].name for i, k in enumerate(kinds) if k == UNCHANGED_KIND]
+            )
         else:
             self.unchanged.append(None)
 

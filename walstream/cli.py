@@ -15,8 +15,8 @@ import click
 
 from . import __version__
 from .errors import WalstreamError
-from .lsn import format_lsn, parse_lsn
 from .logs import setup_logging
+from .lsn import format_lsn, parse_lsn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,11 +60,21 @@ class LsnType(click.ParamType):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="walstream")
-@_opt("--log-level", env="LOG_LEVEL", default="info", show_default=True,
-      type=click.Choice(["debug", "info", "warning", "error"]))  # fmt: skip
-@_opt("--log-format", env="LOG_FORMAT", default="auto", show_default=True,
-      type=click.Choice(["auto", "text", "json"]),
-      help="auto: text on a terminal, JSON lines otherwise")  # fmt: skip
+@_opt(
+    "--log-level",
+    env="LOG_LEVEL",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@_opt(
+    "--log-format",
+    env="LOG_FORMAT",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "text", "json"]),
+    help="auto: text on a terminal, JSON lines otherwise",
+)
 def main(log_level: str, log_format: str) -> None:
     """walstream: PostgreSQL logical replication to Parquet on S3 (AWS DMS layout)."""
     setup_logging(log_level, log_format)
@@ -75,28 +85,75 @@ def main(log_level: str, log_format: str) -> None:
 @_opt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
 @_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
 @_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
-@_opt("--create-slot", env="CREATE_SLOT", is_flag=True,
-      help="create the slot (pgoutput) and, if missing, the publication")  # fmt: skip
-@_opt("--tables", env="TABLES", multiple=True,
-      help="schema.table for a publication created by --create-slot (default: all tables)")  # fmt: skip
-@_opt("--binary", env="BINARY", default="auto", show_default=True,
-      type=click.Choice(["auto", "on", "off"]),
-      help="binary value format (auto: on when every published column type decodes in binary)")  # fmt: skip
-@_opt("--flush-interval", env="FLUSH_INTERVAL", default=60.0, show_default=True, type=float,
-      help="seconds from the first buffered change to its flush")  # fmt: skip
+@_opt(
+    "--create-slot",
+    env="CREATE_SLOT",
+    is_flag=True,
+    help="create the slot (pgoutput) and, if missing, the publication",
+)
+@_opt(
+    "--tables",
+    env="TABLES",
+    multiple=True,
+    help="schema.table for a publication created by --create-slot (default: all tables)",
+)
+@_opt(
+    "--binary",
+    env="BINARY",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "on", "off"]),
+    help="binary value format (auto: on when every published column type decodes in binary)",
+)
+@_opt(
+    "--flush-interval",
+    env="FLUSH_INTERVAL",
+    default=60.0,
+    show_default=True,
+    type=float,
+    help="seconds from the first buffered change to its flush",
+)
 @_opt("--flush-bytes", env="FLUSH_BYTES", default="64MB", show_default=True, type=SizeType())
 @_opt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
-@_opt("--status-interval", env="STATUS_INTERVAL", default=10.0, show_default=True, type=float,
-      help="seconds between standby status updates")  # fmt: skip
-@_opt("--max-in-flight", env="MAX_IN_FLIGHT", default=2, show_default=True, type=int,
-      help="flushes encoding/uploading at once before reading pauses")  # fmt: skip
+@_opt(
+    "--status-interval",
+    env="STATUS_INTERVAL",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="seconds between standby status updates",
+)
+@_opt(
+    "--max-in-flight",
+    env="MAX_IN_FLIGHT",
+    default=2,
+    show_default=True,
+    type=int,
+    help="flushes encoding/uploading at once before reading pauses",
+)
 @_opt("--upload-workers", env="UPLOAD_WORKERS", default=4, show_default=True, type=int)
-@_opt("--reconnect-attempts", env="RECONNECT_ATTEMPTS", default=0, show_default=True, type=int,
-      help="give up after this many failed reconnects (0: never)")  # fmt: skip
-@_opt("--until-lsn", env="UNTIL_LSN", type=LsnType(), default=None,
-      help="exit 0 once everything up to this LSN is stored and acknowledged")  # fmt: skip
-@_opt("--exit-when-idle", env="EXIT_WHEN_IDLE", type=float, default=None,
-      help="exit 0 after this many seconds with nothing buffered and nothing received")  # fmt: skip
+@_opt(
+    "--reconnect-attempts",
+    env="RECONNECT_ATTEMPTS",
+    default=0,
+    show_default=True,
+    type=int,
+    help="give up after this many failed reconnects (0: never)",
+)
+@_opt(
+    "--until-lsn",
+    env="UNTIL_LSN",
+    type=LsnType(),
+    default=None,
+    help="exit 0 once everything up to this LSN is stored and acknowledged",
+)
+@_opt(
+    "--exit-when-idle",
+    env="EXIT_WHEN_IDLE",
+    type=float,
+    default=None,
+    help="exit 0 after this many seconds with nothing buffered and nothing received",
+)
 def run(**kwargs: Any) -> None:
     """Stream a replication slot to Parquet files; acknowledge only what is durable."""
     from .pipeline.runner import RunConfig, Runner
@@ -114,8 +171,14 @@ def run(**kwargs: Any) -> None:
 
 
 @main.command()
-@_opt("--workdir", env="DEMO_DIR", default="./walstream-demo", show_default=True,
-      type=click.Path(file_okay=False), help="where the demo keeps its database and files")  # fmt: skip
+@_opt(
+    "--workdir",
+    env="DEMO_DIR",
+    default="./walstream-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="where the demo keeps its database and files",
+)
 @_opt("--transactions", env="DEMO_TRANSACTIONS", default=200, show_default=True, type=int)
 @_opt("--seed", env="DEMO_SEED", default=1, show_default=True, type=int)
 def demo(workdir: str, transactions: int, seed: int) -> None:

@@ -62,7 +62,10 @@ def _workload(conn: psycopg.Connection[tuple[object, ...]], transactions: int, s
                             f"customer {cid}",
                             f"c{cid}@example.com" if rng.random() < 0.8 else None,
                             round(rng.uniform(-500, 5000), 2),
-                            [rng.choice(["vip", "new", "eu", "us"]) for _ in range(rng.randint(0, 3))],
+                            [
+                                rng.choice(["vip", "new", "eu", "us"])
+                                for _ in range(rng.randint(0, 3))
+                            ],
                             psycopg.types.json.Jsonb({"score": rng.randint(0, 100), "ü": "ok"}),
                         ),
                     )
@@ -92,9 +95,19 @@ def run_demo(workdir: str, *, transactions: int, seed: int) -> None:
         dsn = pg.dsn()
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(SCHEMA_SQL)
-            if conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,)).fetchone() is None:  # noqa: E501
+            if (
+                conn.execute(
+                    "SELECT 1 FROM pg_publication WHERE pubname = %s", (PUBLICATION,)
+                ).fetchone()
+                is None
+            ):
                 conn.execute(f"CREATE PUBLICATION {PUBLICATION} FOR TABLE customers, orders")
-            if conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)).fetchone() is None:  # noqa: E501
+            if (
+                conn.execute(
+                    "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
+                ).fetchone()
+                is None
+            ):
                 conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (SLOT,))
             click.echo(f"walstream demo: writing {transactions} transactions")
             _workload(conn, transactions, seed)

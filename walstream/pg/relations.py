@@ -74,6 +74,9 @@ class RelationCache:
             columns=tuple(columns),
             replica_identity=msg.replica_identity,
         )
+        previous = self._relations.get(msg.oid)
+        if previous is not None and previous.table == table:
+            return previous  # resent unchanged (e.g. new session, TRUNCATE): same batch goes on
         key_indexes = tuple(i for i, c in enumerate(columns) if c.is_key)
         cached = CachedRelation(table, tuple(converters), key_indexes)
         self._relations[msg.oid] = cached

@@ -142,9 +142,7 @@ class ReplicationStream:
     def start(self, slot: str, start_lsn: int, options: dict[str, str]) -> None:
         """Send START_REPLICATION and switch to COPY BOTH."""
         opts = ", ".join(f"{quote_ident(k)} {_quote_literal(v)}" for k, v in options.items())
-        sql = (
-            f"START_REPLICATION SLOT {quote_ident(slot)} LOGICAL {format_lsn(start_lsn)} ({opts})"
-        )
+        sql = f"START_REPLICATION SLOT {quote_ident(slot)} LOGICAL {format_lsn(start_lsn)} ({opts})"
         conn = self.conn
         conn.send_query(sql.encode())
         res = conn.get_result()

@@ -96,7 +96,9 @@ def create_publication(
     try:
         conn.execute(stmt)
     except psycopg.Error as exc:
-        raise SourceError(f"cannot create publication {publication!r}: {_pg_message(exc)}") from None
+        raise SourceError(
+            f"cannot create publication {publication!r}: {_pg_message(exc)}"
+        ) from None
 
 
 def create_slot(conn: psycopg.Connection[tuple[object, ...]], slot: str) -> str:

@@ -58,7 +58,5 @@ def text_only_columns(types: CatalogTypes, publication: str) -> list[str]:
 def publication_supports_binary(types: CatalogTypes, publication: str) -> bool:
     blockers = text_only_columns(types, publication)
     if blockers:
-        log.info(
-            "event=binary_off reason=text_only_types columns=%s", ",".join(blockers[:10])
-        )
+        log.info("event=binary_off reason=text_only_types columns=%s", ",".join(blockers[:10]))
     return not blockers

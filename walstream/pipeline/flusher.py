@@ -146,7 +146,7 @@ class Flusher:
         fault_point("before_upload")
         files = list(self._pool.map(lambda item: self._store_one(*item), named))
         fault_point("after_upload")
-        for (batch, _), stored in zip(named, files):
+        for (batch, _), stored in zip(named, files, strict=True):
             self._checkpoint.record_file(
                 batch.table.qualified_name,
                 stored.key,

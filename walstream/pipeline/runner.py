@@ -35,7 +35,7 @@ from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
 from .checkpoint import Checkpoint
-from .flusher import FlushJob, FlushResult, Flusher
+from .flusher import Flusher, FlushJob, FlushResult
 
 log = logging.getLogger("walstream.run")
 
@@ -283,6 +283,8 @@ class Runner:
         flusher = self._flusher
         while not self._stop.is_set():
             self._handle_results(flusher.poll())
+            if self._done():
+                return
             now = time.monotonic()
             if not flusher.has_capacity():
                 # backpressure: read nothing more until a flush completes, but keep talking
@@ -448,7 +450,9 @@ class Runner:
         if not reason:
             return
         job = buf.take()
-        log.debug("event=flush reason=%s rows=%d end_lsn=%s", reason, job.rows, job.end_lsn)
+        log.debug(
+            "event=flush reason=%s rows=%d end_lsn=%s", reason, job.rows, format_lsn(job.end_lsn)
+        )
         self._flusher.submit(job)
 
     def _handle_results(self, results: list[FlushResult]) -> None:
