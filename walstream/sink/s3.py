@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import logging
 import math
 import random
@@ -43,6 +42,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from ..errors import ConfigError, SinkError
+from ..faults import fault_point
 from .base import INTERNAL_PREFIX, validate_key, validate_prefix
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,8 @@ def parse_s3_url(url: str) -> tuple[str, str]:
         )
     if parts.query or parts.fragment:
         raise ConfigError(
-            f"invalid S3 destination {url!r}: '?' and '#' are not allowed: remove them; set "
-            "endpoint and region with AWS_ENDPOINT_URL_S3 / AWS_REGION or the sink options"
+            f"invalid S3 destination {url!r}: expected s3://bucket or s3://bucket/prefix "
+            "without '?' or '#'; set endpoint and region with AWS_ENDPOINT_URL_S3 / AWS_REGION"
         )
     prefix = parts.path.strip("/")
     if prefix:
@@ -143,21 +143,10 @@ def parse_s3_url(url: str) -> tuple[str, str]:
             validate_key(prefix)
         except SinkError:
             raise ConfigError(
-                f"invalid S3 destination {url!r}: the prefix must not contain empty, '.' or "
-                "'..' segments"
+                f"invalid S3 destination {url!r}: expected s3://bucket or s3://bucket/prefix "
+                "with no empty, '.' or '..' segments in the prefix"
             ) from None
     return bucket, prefix
-
-
-def _fault_point(name: str) -> None:
-    """Let tests stop an upload at a named place (``walstream.faults``), when that exists."""
-    try:
-        faults = importlib.import_module("walstream.faults")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("walstream.faults", "walstream"):
-            return
-        raise
-    faults.fault_point(name)
 
 
 def _b64_md5(digest: bytes) -> str:
@@ -485,7 +474,7 @@ class S3Sink:
             part_digests: list[bytes] = []
             for number, offset in enumerate(range(0, len(data), part_size), start=1):
                 if number > 1:
-                    _fault_point("sink.mid_multipart")
+                    fault_point("sink.mid_multipart")
                 body = data[offset : offset + part_size]
                 md5 = hashlib.md5(body, usedforsecurity=False)
                 upload_part = partial(
