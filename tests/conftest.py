@@ -50,7 +50,7 @@ def pg_server() -> Iterator[PgServer]:
 
 
 @dataclass
-class TestDb:
+class PgDatabase:
     server: PgServer
     name: str
     dsn: str
@@ -65,6 +65,10 @@ class TestDb:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
+    def create_slot(self, slot: str = "sf_sync") -> None:
+        """A pgoutput slot (in its own statement: it refuses a transaction that wrote)."""
+        self.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+
     def current_lsn(self) -> str:
         return str(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
 
@@ -77,12 +81,12 @@ class TestDb:
 
 
 @pytest.fixture
-def db(pg_server: PgServer) -> Iterator[TestDb]:
+def db(pg_server: PgServer) -> Iterator[PgDatabase]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield TestDb(pg_server, name, pg_server.dsn(name))
+        yield PgDatabase(pg_server, name, pg_server.dsn(name))
     finally:
         with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
             conn.execute(

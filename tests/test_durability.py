@@ -8,18 +8,18 @@ import pytest
 
 from tests.changes import read_table
 from tests.cli_run import walstream
-from tests.conftest import TestDb
+from tests.conftest import PgDatabase
 from walstream.faults import KILL_EXIT_CODE
 from walstream.lsn import parse_lsn
 
 
-def workload(db: TestDb, transactions: int = 30, rows: int = 7) -> list[tuple[int, list[int]]]:
+def workload(db: PgDatabase, transactions: int = 30, rows: int = 7) -> list[tuple[int, list[int]]]:
     """Committed transactions as (an LSN at or after their commit end, ids inserted)."""
     db.execute(
         "CREATE TABLE events (id int PRIMARY KEY, payload text);"
         "CREATE PUBLICATION walstream FOR TABLE events;"
-        "SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput')"
     )
+    db.create_slot()
     done = []
     with db.connect() as conn:
         for t in range(transactions):
@@ -35,7 +35,7 @@ def workload(db: TestDb, transactions: int = 30, rows: int = 7) -> list[tuple[in
     return done
 
 
-def run_cli(db: TestDb, dest: str, until: int, faults: str = "") -> tuple[int, str]:
+def run_cli(db: PgDatabase, dest: str, until: int, faults: str = "") -> tuple[int, str]:
     proc = walstream(
         "run",
         "--dsn",
@@ -70,7 +70,7 @@ def run_cli(db: TestDb, dest: str, until: int, faults: str = "") -> tuple[int, s
     ],
 )
 def test_crash_at_fault_point_loses_nothing_and_restart_redelivers(
-    db: TestDb, tmp_path: Path, fault: str
+    db: PgDatabase, tmp_path: Path, fault: str
 ) -> None:
     txns = workload(db)
     dest = f"file://{tmp_path}/dest"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_run import walstream
-from tests.conftest import TestDb
+from tests.conftest import PgDatabase
 from walstream.embedded import LocalPostgres
 from walstream.pipeline.runner import RunConfig, Runner
 
@@ -45,19 +45,19 @@ def run_args(dsn: str, dest: str, *extra: str) -> list[str]:
     ]
 
 
-def test_missing_slot_says_how_to_create_it(db: TestDb, tmp_path: Path) -> None:
+def test_missing_slot_says_how_to_create_it(db: PgDatabase, tmp_path: Path) -> None:
     db.execute("CREATE TABLE t (id int primary key); CREATE PUBLICATION walstream FOR TABLE t")
     proc = walstream(*run_args(db.dsn, f"file://{tmp_path}"))
     assert_clean_failure(proc, 3, "slot 'sf_sync' does not exist", "--create-slot")
 
 
-def test_missing_publication_says_how_to_create_it(db: TestDb, tmp_path: Path) -> None:
+def test_missing_publication_says_how_to_create_it(db: PgDatabase, tmp_path: Path) -> None:
     db.execute("SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput')")
     proc = walstream(*run_args(db.dsn, f"file://{tmp_path}"))
     assert_clean_failure(proc, 3, "publication 'walstream' does not exist", "CREATE PUBLICATION")
 
 
-def test_create_slot_flag_creates_slot_and_publication(db: TestDb, tmp_path: Path) -> None:
+def test_create_slot_flag_creates_slot_and_publication(db: PgDatabase, tmp_path: Path) -> None:
     db.execute("CREATE TABLE t (id int primary key)")
     proc = walstream(
         *run_args(db.dsn, f"file://{tmp_path}", "--create-slot", "--tables", "public.t")
@@ -103,7 +103,7 @@ def test_unparseable_dsn(tmp_path: Path) -> None:
     assert_clean_failure(proc, 2, "invalid --dsn")
 
 
-def test_missing_bucket(db: TestDb, s3_dest: str) -> None:
+def test_missing_bucket(db: PgDatabase, s3_dest: str) -> None:
     proc = walstream(*run_args(db.dsn, "s3://no-such-bucket-walstream/dms"))
     assert_clean_failure(proc, 4, "no-such-bucket-walstream")
 
@@ -132,7 +132,7 @@ class _Forbidden(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_forbidden_bucket(db: TestDb, s3_dest: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forbidden_bucket(db: PgDatabase, s3_dest: str, monkeypatch: pytest.MonkeyPatch) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Forbidden)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -146,11 +146,9 @@ def test_forbidden_bucket(db: TestDb, s3_dest: str, monkeypatch: pytest.MonkeyPa
     assert "denied" in proc.stderr.lower() or "403" in proc.stderr
 
 
-def test_slot_already_active(db: TestDb, tmp_path: Path) -> None:
-    db.execute(
-        "CREATE TABLE t (id int primary key); CREATE PUBLICATION walstream FOR TABLE t;"
-        "SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput')"
-    )
+def test_slot_already_active(db: PgDatabase, tmp_path: Path) -> None:
+    db.execute("CREATE TABLE t (id int primary key); CREATE PUBLICATION walstream FOR TABLE t;")
+    db.create_slot()
     runner = Runner(RunConfig(db.dsn, "sf_sync", "walstream", f"file://{tmp_path}/a"))
     thread = threading.Thread(target=runner.run)
     thread.start()

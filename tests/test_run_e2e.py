@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.changes import apply_changes, change_files, read_file, read_table
-from tests.conftest import TestDb
+from tests.conftest import PgDatabase
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
@@ -27,19 +27,19 @@ META = [
 ]
 
 
-def setup_tables(db: TestDb) -> None:
+def setup_tables(db: PgDatabase) -> None:
     db.execute(
         """
         CREATE TABLE accounts (id int PRIMARY KEY, name text, amount numeric(10,2), big text);
         CREATE TABLE lines (order_id int, line int, sku text, qty int,
                             PRIMARY KEY (order_id, line));
         CREATE PUBLICATION walstream FOR TABLE accounts, lines;
-        SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput');
         """
     )
+    db.create_slot()
 
 
-def run_until_current(db: TestDb, dest: str, **overrides: object) -> Runner:
+def run_until_current(db: PgDatabase, dest: str, **overrides: object) -> Runner:
     cfg = RunConfig(
         dsn=db.dsn,
         slot="sf_sync",
@@ -65,7 +65,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
 
 
 def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
-    db: TestDb, s3_dest: str
+    db: PgDatabase, s3_dest: str
 ) -> None:
     setup_tables(db)
     with db.connect() as conn:
@@ -131,7 +131,7 @@ def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
 
 @pytest.mark.parametrize("binary", ["on", "off"])
 def test_update_leaving_toasted_column_unchanged_lists_it(
-    db: TestDb, tmp_path: object, binary: str
+    db: PgDatabase, tmp_path: object, binary: str
 ) -> None:
     setup_tables(db)
     big = os.urandom(60_000).hex()  # random: not compressible, so stored out of line
@@ -150,7 +150,7 @@ def test_update_leaving_toasted_column_unchanged_lists_it(
     assert state[(2,)]["big"] == big
 
 
-def test_idle_publication_does_not_pin_wal(db: TestDb, tmp_path: object) -> None:
+def test_idle_publication_does_not_pin_wal(db: PgDatabase, tmp_path: object) -> None:
     setup_tables(db)
     db.execute("CREATE TABLE other (x int)")  # not published
     start = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
@@ -184,7 +184,7 @@ def test_idle_publication_does_not_pin_wal(db: TestDb, tmp_path: object) -> None
 
 
 def test_reconnects_after_walsender_is_terminated_and_resumes_from_slot(
-    db: TestDb, tmp_path: object
+    db: PgDatabase, tmp_path: object
 ) -> None:
     setup_tables(db)
     dest = f"file://{tmp_path}/dest"

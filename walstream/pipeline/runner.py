@@ -294,7 +294,7 @@ class Runner:
             wait = min(1.0, self._next_deadline(now) - now)
             count = 0
             for frame in stream.frames(max(wait, 0.0)):
-                if type(frame) is Keepalive:
+                if isinstance(frame, Keepalive):
                     self._on_keepalive(stream, frame)
                 else:
                     self._received_lsn = max(self._received_lsn, frame.wal_end)
@@ -396,6 +396,7 @@ class Runner:
             if self._buffer.empty():
                 self._idle_lsn = max(self._idle_lsn, msg.end_lsn)
             fault_point("after_decode")
+            self._maybe_flush()
         elif kind is m.Relation:
             assert isinstance(msg, m.Relation)
             self._relations.update(msg)
