@@ -228,3 +228,69 @@ def test_reconnects_after_walsender_is_terminated_and_resumes_from_slot(
     assert runner.summary.reconnects >= 1
     rows = read_table(dest, "public.accounts")
     assert {r["id"] for r in rows} == set(range(100))
+
+
+def test_schema_change_cuts_the_batch_and_new_files_carry_the_new_columns(
+    db: PgDatabase, tmp_path: object
+) -> None:
+    setup_tables(db)
+    db.execute("INSERT INTO accounts VALUES (1, 'a', 1, NULL)")
+    db.execute("ALTER TABLE accounts ADD COLUMN region text")
+    db.execute("INSERT INTO accounts VALUES (2, 'b', 2, NULL, 'eu')")
+    with db.connect() as conn, conn.transaction():  # a change of shape inside one transaction
+        conn.execute("INSERT INTO accounts VALUES (3, 'c', 3, NULL, 'us')")
+        conn.execute("ALTER TABLE accounts DROP COLUMN big")
+        conn.execute("INSERT INTO accounts VALUES (4, 'd', 4, 'us')")
+    dest = f"file://{tmp_path}/dest"
+    run_until_current(db, dest)
+    sink = open_sink(dest)
+    keys = change_files(sink)["public.accounts"]
+    schemas = [read_file(sink, k).column_names for k in keys]
+    assert ["Op", "id", "name", "amount", "big", *META] in schemas
+    assert ["Op", "id", "name", "amount", "big", "region", *META] in schemas
+    assert ["Op", "id", "name", "amount", "region", *META] in schemas
+    assert len(keys) == len(set(keys)) == 3
+    assert any(k.endswith(".1.parquet") for k in keys)  # second shape inside one transaction
+    rows = read_table(dest, "public.accounts")
+    assert [r["id"] for r in rows] == [1, 2, 3, 4]
+    assert rows[3]["region"] == "us" and "big" not in rows[3]
+
+
+def test_sigterm_flushes_acks_and_exits_zero(db: PgDatabase, tmp_path: object) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    setup_tables(db)
+    for i in range(20):
+        db.execute("INSERT INTO accounts VALUES (%s, 'x', 1, NULL)", (i,))
+    target = parse_lsn(db.current_lsn())
+    dest = f"file://{tmp_path}/dest"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "walstream", "--log-format", "text", "run", "--dsn", db.dsn,
+         "--dest", dest, "--flush-interval", "3600", "--status-interval", "0.5"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        # Everything is read (and buffered, as the flush interval is an hour) once the server
+        # has sent it: the slot's write position passes the target.
+        wait_for(
+            lambda: bool(
+                db.execute(
+                    "SELECT 1 FROM pg_stat_replication WHERE write_lsn >= %s::pg_lsn",
+                    (db.current_lsn(),),
+                )
+            ),
+            60,
+            "the consumer to receive everything",
+        )
+        assert parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0") < target
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "reason=SIGTERM" in stderr
+    assert {r["id"] for r in read_table(dest, "public.accounts")} == set(range(20))
+    assert parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0") >= target

@@ -224,9 +224,7 @@ def test_parquet_values_equal_what_postgres_returns(zoo: Zoo) -> None:
                     assert value == Decimal(text.replace("$", "").replace(",", ""))
             elif name == "b":
                 assert value == (text == "t")
-            elif name in ("t", "vc", "nm"):
-                assert value == text
-            elif name == "bp":  # char(n) keeps its padding
+            elif name in ("t", "vc", "nm") or name == "bp":
                 assert value == text
             elif name == "ba":
                 assert value == bytes.fromhex(text[2:])
