@@ -36,7 +36,7 @@ def _size(value: str | int) -> int:
     return int(text)
 
 
-class SizeType(click.ParamType):
+class SizeType(click.ParamType):  # type: ignore[type-arg]
     name = "size"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
@@ -46,7 +46,7 @@ class SizeType(click.ParamType):
             self.fail(f"{value!r} is not a size (e.g. 64MB, 1048576)", param, ctx)
 
 
-class LsnType(click.ParamType):
+class LsnType(click.ParamType):  # type: ignore[type-arg]
     name = "lsn"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import psycopg
+from psycopg.types.json import Jsonb
 
 from .embedded import LocalPostgres
 from .lsn import format_lsn, parse_lsn
@@ -66,7 +67,7 @@ def _workload(conn: psycopg.Connection[tuple[object, ...]], transactions: int, s
                                 rng.choice(["vip", "new", "eu", "us"])
                                 for _ in range(rng.randint(0, 3))
                             ],
-                            psycopg.types.json.Jsonb({"score": rng.randint(0, 100), "ü": "ok"}),
+                            Jsonb({"score": rng.randint(0, 100), "ü": "ok"}),
                         ),
                     )
                 elif action < 0.8:
