@@ -37,9 +37,6 @@ from walstream.convert import (
     TypeCatalog,
     builtin_type,
     converter_for,
-    publication_supports_binary,
-    read_types,
-    unsupported_binary_columns,
 )
 from walstream.convert.datetimes import (
     DATE_MAX_DAYS,
@@ -51,6 +48,11 @@ from walstream.convert.datetimes import (
 )
 from walstream.embedded import LocalPostgres
 from walstream.errors import TypeConversionError
+from walstream.pg.types import (
+    publication_supports_binary,
+    read_types,
+    unsupported_binary_columns,
+)
 
 Conn = psycopg.Connection[Any]
 
@@ -633,7 +635,7 @@ def test_publication_binary_support_names_text_only_columns(convert_conn: Conn) 
     convert_conn.execute("CREATE PUBLICATION pub_both FOR TABLE pub_ok, pub_text_only")
     assert publication_supports_binary(convert_conn, "pub_ok_only")
     assert not publication_supports_binary(convert_conn, "pub_both")
-    assert [t.name for t in unsupported_binary_columns(convert_conn, "pub_both")] == ["tsvector"]
+    assert [t.name for _, t in unsupported_binary_columns(convert_conn, "pub_both")] == ["tsvector"]
 
 
 # -- errors and stats ----------------------------------------------------------------------------

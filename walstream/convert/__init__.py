@@ -14,8 +14,10 @@ Modules, in the order data flows through them:
 - :mod:`.arrays`: array values split into one element column (decoded like a scalar column);
 - :mod:`.formats`: binary values printed as PostgreSQL's text (string-typed columns, ranges);
 - :mod:`.datetimes`: calendar arithmetic beyond Python's datetime (BC, year 10000+, infinity);
-- :mod:`.buffers`: Arrow/numpy plumbing; :mod:`.context`: errors and :class:`ConversionStats`;
-- :mod:`.lookup`: the catalog queries (the only module that talks to a server).
+- :mod:`.buffers`: Arrow/numpy plumbing; :mod:`.context`: errors and :class:`ConversionStats`.
+
+The catalog queries that feed :class:`PgType` live in :mod:`walstream.pg.types`: this package
+never talks to a server.
 
 Decisions on values that do not fit (each counted in ConversionStats or raised as
 TypeConversionError, never silently changed):
@@ -53,12 +55,6 @@ from .context import (
     ConversionStats,
 )
 from .converter import ArrayConverter, ColumnConverter, converter_for, text_formatter
-from .lookup import (
-    publication_supports_binary,
-    read_types,
-    resolve_catalog_type,
-    unsupported_binary_columns,
-)
 
 __all__ = [
     "BUILTIN_OIDS",
@@ -76,10 +72,6 @@ __all__ = [
     "converter_for",
     "numeric_arrow_type",
     "pg_type_from_catalog_row",
-    "publication_supports_binary",
-    "read_types",
-    "resolve_catalog_type",
     "text_formatter",
-    "unsupported_binary_columns",
     "with_typmod",
 ]

@@ -276,8 +276,7 @@ class Runner:
             return True
         if self.cfg.binary == "off":
             return False
-        self._types.conn = self._sql
-        return publication_supports_binary(self._types, self.cfg.publication)
+        return publication_supports_binary(self._sql, self.cfg.publication)
 
     def _loop(self, stream: ReplicationStream) -> None:
         flusher = self._flusher
