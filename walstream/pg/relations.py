@@ -66,7 +66,7 @@ class RelationCache:
             columns.append(
                 ColumnSchema(col.name, col.type_oid, pg_type.name, col.typmod, col.name in keys)
             )
-            converters.append(converter_for(pg_type))
+            converters.append(converter_for(pg_type, col.name))
         table = TableSchema(
             oid=msg.oid,
             namespace=msg.namespace,

@@ -13,6 +13,7 @@ LSN the caller proves durable.
 from __future__ import annotations
 
 import selectors
+import socket
 import struct
 import time
 from collections.abc import Iterator
@@ -100,6 +101,7 @@ class ReplicationStream:
         self._conninfo = replication_conninfo(dsn)
         self._conn: pq.abc.PGconn | None = None
         self._selector: selectors.DefaultSelector | None = None
+        self._fd = -1
         self.server_version = 0
 
     # -- connection -------------------------------------------------------------------------
@@ -154,7 +156,13 @@ class ReplicationStream:
             raise SourceError(f"START_REPLICATION on slot {slot!r} failed: {message}")
         conn.nonblocking = 1
         self._selector = selectors.DefaultSelector()
-        self._selector.register(conn.socket, selectors.EVENT_READ)
+        self._fd = conn.socket
+        self._selector.register(self._fd, selectors.EVENT_READ)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Also end :meth:`frames`' wait when ``sock`` becomes readable (e.g. a flush is done)."""
+        assert self._selector is not None
+        self._selector.register(sock, selectors.EVENT_READ)
 
     def close(self) -> None:
         if self._selector is not None:
@@ -192,7 +200,10 @@ class ReplicationStream:
                     return
                 waited = True
                 assert self._selector is not None
-                if self._selector.select(timeout):
+                events = self._selector.select(timeout)
+                if any(key.fd != self._fd for key, _ in events):
+                    return  # woken by a watched socket: let the caller look at it
+                if events:
                     conn.consume_input()
                 continue
             self._raise_stream_end()

@@ -12,8 +12,10 @@ changes (but keep sending status updates) while :meth:`Flusher.has_capacity` is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +74,21 @@ class Flusher:
         self._max_in_flight = max_in_flight
         self._jobs: queue.Queue[FlushJob | None] = queue.Queue()
         self._results: queue.Queue[FlushResult] = queue.Queue()
+        # A byte is written here whenever a result is ready, so a read loop waiting on its
+        # socket with select() wakes up at once and can acknowledge without delay.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         self._in_flight = 0
         self._next_seq = 0
         self._failed = False
         self._pool = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-upload")
         self._thread = threading.Thread(target=self._run, name="walstream-flush", daemon=True)
         self._thread.start()
+
+    @property
+    def wakeup_socket(self) -> socket.socket:
+        """Readable when a flush result is ready; :meth:`poll` drains it."""
+        return self._wake_r
 
     @property
     def in_flight(self) -> int:
@@ -95,6 +106,8 @@ class Flusher:
     def poll(self, timeout: float | None = None) -> list[FlushResult]:
         """Results that arrived (waiting up to ``timeout`` for the first one), in job order."""
         results: list[FlushResult] = []
+        with contextlib.suppress(BlockingIOError):
+            self._wake_r.recv(4096)
         try:
             if timeout:
                 results.append(self._results.get(timeout=timeout))
@@ -109,24 +122,31 @@ class Flusher:
         self._jobs.put(None)
         self._thread.join(timeout=60)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._wake_r.close()
+        self._wake_w.close()
 
     # -- flush thread ------------------------------------------------------------------------
+    def _report(self, result: FlushResult) -> None:
+        self._results.put(result)
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
                 return
             if self._failed:  # never store anything after a failed job: order would break
-                self._results.put(FlushResult(job, [], RuntimeError("an earlier flush failed")))
+                self._report(FlushResult(job, [], RuntimeError("an earlier flush failed")))
                 continue
             started = time.monotonic()
             try:
                 files = self._store(job)
             except BaseException as exc:  # reported to the read loop, which stops
                 self._failed = True
-                self._results.put(FlushResult(job, [], exc, time.monotonic() - started))
+                self._report(FlushResult(job, [], exc, time.monotonic() - started))
                 continue
-            self._results.put(FlushResult(job, files, None, time.monotonic() - started))
+            self._report(FlushResult(job, files, None, time.monotonic() - started))
 
     def _store(self, job: FlushJob) -> list[StoredFile]:
         parts: dict[int, int] = {}
@@ -162,6 +182,17 @@ class Flusher:
 
     def _store_one(self, batch: ChangeBatch, key: str) -> StoredFile:
         data = encode_parquet(batch.to_arrow())
+        for column, converter in zip(batch.table.columns, batch.converters, strict=True):
+            for reason, count in converter.stats.take().items():
+                # DESIGN §4: a value that had to be adjusted is counted and logged, never silent
+                log.warning(
+                    "event=values_adjusted table=%s column=%s reason=%s count=%d key=%s",
+                    batch.table.qualified_name,
+                    column.name,
+                    reason,
+                    count,
+                    key,
+                )
         self._sink.put(key, data)
         log.info(
             "event=file_stored table=%s key=%s rows=%d bytes=%d first_lsn=%X last_lsn=%X",

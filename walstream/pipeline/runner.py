@@ -258,6 +258,7 @@ class Runner:
                 format_lsn(self.acked_lsn),
             )
             stream.start(cfg.slot, 0, options)
+            stream.watch(self._flusher.wakeup_socket)
             self._decoder = m.PgOutputDecoder(proto)
             self._buffer = _Buffer()
             self._txn: _Txn | None = None
