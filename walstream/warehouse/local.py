@@ -1,0 +1,221 @@
+"""The local warehouse: Snowpipe + stream + task, played by one DuckDB file.
+
+``walstream warehouse load --dest DEST --db PATH.duckdb`` does on one machine what Snowflake does
+in production (DESIGN.md §3), with the same table models and the same MERGE logic
+(:mod:`walstream.snowflake.sql`, rendered for DuckDB):
+
+- like Snowpipe, it loads every change file under DEST whose name it has not loaded before, and
+  never loads a name twice (names are remembered with their full URL, so two destinations that
+  hold the same names are two sets of files);
+- like the pipe's COPY, it stages each file's rows with the file name and row number;
+- like the stream and the task, it then merges the rows staged by this load into FINAL.
+
+One load is one DuckDB transaction: the files it records as loaded are exactly those whose rows
+were merged, so a crash in the middle loses nothing and loads nothing twice.
+
+Files are merged in batches of ``files_per_batch`` (default: all new files of a table at once),
+in name order, which is commit order (DESIGN.md §2); tests use smaller batches and other orders
+to play out how Snowpipe may deliver files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import ConfigError, SinkError
+from ..pipeline.files import decode_parquet
+from ..sink import DurableSink, open_sink
+from ..snowflake.model import TableModel
+from ..snowflake.sql import (
+    DUCKDB,
+    LOADED_FILES,
+    LOADED_FILES_DDL,
+    MergeOptions,
+    add_column_statements,
+    duckdb_finish_statements,
+    duckdb_stage_statements,
+    merge_statements,
+    table_definitions,
+)
+
+log = logging.getLogger("walstream.warehouse")
+
+_STAGED_VIEW = "_walstream_incoming"
+
+
+@dataclass
+class LoadReport:
+    """What one ``load`` did."""
+
+    files: int = 0
+    rows: int = 0
+    skipped: int = 0  # files already loaded
+    batches: int = 0
+    tables: dict[str, int] = field(default_factory=dict)  # qualified name -> files loaded
+
+
+def change_file_keys(sink: DurableSink) -> list[str]:
+    """Keys of change and full-load files under the sink's root (checkpoints excluded)."""
+    return [
+        key
+        for key in sink.list("")
+        if not key.startswith("_walstream/") and key.endswith(".parquet") and key.count("/") >= 2
+    ]
+
+
+def _table_of(key: str) -> str:
+    schema, table, _ = key.split("/", 2)
+    return f"{schema}.{table}"
+
+
+class LocalWarehouse:
+    """A DuckDB file holding STAGING, FINAL and the MERGE's helper tables of every table."""
+
+    def __init__(self, path: str, options: MergeOptions | None = None) -> None:
+        self.path = path
+        self.options = options or MergeOptions()
+        try:
+            self.conn = duckdb.connect(path)
+        except duckdb.Error as exc:
+            raise ConfigError(f"cannot open the warehouse database {path!r}: {exc}") from exc
+        self.conn.execute(LOADED_FILES_DDL)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> LocalWarehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries ----------------------------------------------------------------------------
+    def loaded_files(self) -> set[str]:
+        rows = self.conn.execute(f"SELECT file FROM {LOADED_FILES}").fetchall()
+        return {str(r[0]) for r in rows}
+
+    def final_name(self, model: TableModel) -> str:
+        return DUCKDB.names(model).final
+
+    # -- loading ----------------------------------------------------------------------------
+    def load(
+        self,
+        dest: str | DurableSink,
+        keys: Sequence[str] | None = None,
+        files_per_batch: int | None = None,
+    ) -> LoadReport:
+        """Load and merge the files of ``dest`` not loaded before (all of them, or ``keys``).
+
+        ``keys`` are merged in the order given (default: name order); each table's files are
+        merged ``files_per_batch`` at a time (default: all at once).
+        """
+        sink = open_sink(dest) if isinstance(dest, str) else dest
+        if files_per_batch is not None and files_per_batch < 1:
+            raise ConfigError(f"files_per_batch must be at least 1, not {files_per_batch}")
+        wanted = sorted(change_file_keys(sink)) if keys is None else list(keys)
+        loaded = self.loaded_files()
+        report = LoadReport()
+        by_table: dict[str, list[tuple[str, str]]] = {}
+        for key in wanted:
+            url = sink.describe(key)
+            if url in loaded:
+                report.skipped += 1
+                continue
+            loaded.add(url)  # a key listed twice is loaded once
+            by_table.setdefault(_table_of(key), []).append((key, url))
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            for table, files in by_table.items():
+                step = files_per_batch or len(files)
+                for start in range(0, len(files), step):
+                    self._merge_batch(sink, files[start : start + step], report)
+                report.tables[table] = len(files)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        log.info(
+            "event=warehouse_load files=%d rows=%d skipped=%d batches=%d db=%s",
+            report.files,
+            report.rows,
+            report.skipped,
+            report.batches,
+            self.path,
+        )
+        return report
+
+    def _merge_batch(
+        self, sink: DurableSink, files: Sequence[tuple[str, str]], report: LoadReport
+    ) -> None:
+        """Stage the rows of ``files`` (one table) and merge them; groups of one shape at a time."""
+        group: list[pa.Table] = []
+        group_model: TableModel | None = None
+        for key, url in files:
+            data = sink.get(key)
+            if data is None:
+                raise SinkError(f"{url} was listed but cannot be read any more; load again")
+            table = decode_parquet(data)
+            model = TableModel.from_arrow_schema(table.schema, where=url)
+            if group_model is not None and model != group_model:
+                self._merge_group(group_model, group)
+                report.batches += 1
+                group = []
+            group_model = model
+            group.append(_staged_rows(table, url))
+            self.conn.execute(
+                f"INSERT INTO {LOADED_FILES} VALUES (?, ?, ?, ?)",
+                [url, model.qualified_name, table.num_rows, dt.datetime.now(dt.UTC)],
+            )
+            report.files += 1
+            report.rows += table.num_rows
+        if group_model is not None:
+            self._merge_group(group_model, group)
+            report.batches += 1
+
+    def _merge_group(self, model: TableModel, tables: Iterable[pa.Table]) -> None:
+        self._ensure_tables(model)
+        rows = pa.concat_tables(list(tables), promote_options="default")
+        self.conn.register(_STAGED_VIEW, rows)
+        try:
+            for sql in duckdb_stage_statements(model, _STAGED_VIEW):
+                self.conn.execute(sql)
+        finally:
+            self.conn.unregister(_STAGED_VIEW)
+        source = DUCKDB.names(model).stream
+        for sql in merge_statements(model, DUCKDB, source, self.options):
+            self.conn.execute(sql)
+        for sql in duckdb_finish_statements(model):
+            self.conn.execute(sql)
+
+    def _ensure_tables(self, model: TableModel) -> None:
+        self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DUCKDB.ident(model.namespace)}")
+        for definition in table_definitions(model, DUCKDB, self.options):
+            self.conn.execute(definition.sql)
+            existing = self._columns(model.namespace, definition.name)
+            for sql in add_column_statements(definition, existing, DUCKDB):
+                self.conn.execute(sql)
+
+    def _columns(self, schema: str, quoted_table: str) -> list[str]:
+        table = quoted_table.rsplit(".", 1)[1][1:-1].replace('""', '"')
+        rows = self.conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+
+def _staged_rows(table: pa.Table, url: str) -> pa.Table:
+    """A file's rows as STAGING expects them: ``Op`` -> ``_walstream_op``, plus the origin."""
+    names = ["_walstream_op" if name == "Op" else name for name in table.column_names]
+    rows = table.rename_columns(names).replace_schema_metadata(None)
+    rows = rows.append_column("_walstream_file", pa.array([url] * rows.num_rows, pa.string()))
+    return rows.append_column(
+        "_walstream_file_row", pa.array(range(1, rows.num_rows + 1), pa.int64())
+    )
