@@ -60,6 +60,9 @@ class ChangeBatch:
     # the distinct tuple-kind patterns seen; usually one or two, used to find each column's format
     kind_patterns: set[bytes] = field(default_factory=set)
     nbytes: int = 0
+    # a transaction too large for one flush is cut: its pieces' files are named apart
+    starts_mid_txn: bool = False
+    ends_mid_txn: bool = False
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -75,6 +78,19 @@ class ChangeBatch:
     @property
     def last_lsn(self) -> int:
         return self.lsn[-1]
+
+    @property
+    def first_seq(self) -> int:
+        return self.seq[0]
+
+    @property
+    def last_seq(self) -> int:
+        return self.seq[-1]
+
+    @property
+    def split(self) -> bool:
+        """True when the first or last transaction in the batch is only partly in it."""
+        return self.starts_mid_txn or self.ends_mid_txn
 
     @property
     def first_commit_ts_us(self) -> int:

@@ -32,6 +32,12 @@ class SinkError(WalstreamError):
     exit_code = 4
 
 
+class ResourceError(WalstreamError):
+    """A local budget (spill disk, memory) is exhausted; the message says which knob to turn."""
+
+    exit_code = 6
+
+
 class ProtocolError(WalstreamError):
     """Bytes from the server do not follow the pgoutput / replication protocol."""
 

@@ -67,17 +67,18 @@ def now_pg_us() -> int:
     return time.time_ns() // 1000 - PG_EPOCH_US
 
 
-def replication_conninfo(dsn: str) -> str:
-    """The user's DSN plus ``replication=database`` and our pinned session settings."""
+def replication_conninfo(dsn: str, settings: dict[str, str] | None = None) -> str:
+    """The user's DSN plus ``replication=database``, our pinned and any extra session settings."""
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
         raise ConfigError(f"invalid --dsn: {exc}") from None
     options = str(params.get("options") or "")
+    extra = " ".join(f"-c {k}={v}" for k, v in (settings or {}).items())
     return make_conninfo(
         dsn,
         replication="database",
-        options=f"{options} {SESSION_OPTIONS}".strip(),
+        options=f"{options} {SESSION_OPTIONS} {extra}".strip(),
         application_name=str(params.get("application_name") or "walstream"),
     )
 
@@ -97,8 +98,8 @@ class ReplicationStream:
     whenever an LSN becomes durable (and at least every few seconds), ``close()``.
     """
 
-    def __init__(self, dsn: str) -> None:
-        self._conninfo = replication_conninfo(dsn)
+    def __init__(self, dsn: str, settings: dict[str, str] | None = None) -> None:
+        self._conninfo = replication_conninfo(dsn, settings)
         self._conn: pq.abc.PGconn | None = None
         self._selector: selectors.DefaultSelector | None = None
         self._fd = -1

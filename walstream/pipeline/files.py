@@ -1,10 +1,11 @@
 """Parquet files in the AWS DMS layout: their keys and their bytes (DESIGN.md §2).
 
 A key is never reused for different content, because Snowpipe skips a file name it has already
-loaded. Keys are built from the commit LSNs of the first and last transaction in the file, and a
-batch only ever holds whole transactions of one contiguous stretch of the stream, so the same
-key always means the same rows. The one exception, a table whose shape changes in the middle of
-a transaction, gets a ``.<part>`` suffix on every part after the first.
+loaded. Keys are built from the commit LSNs of the first and last transaction in the file; a
+batch holds one contiguous stretch of the stream, so a file of whole transactions is fully
+determined by that LSN range. When a transaction is cut across files (it was too large for one
+flush, or the table's shape changed inside it), the file's exact position range is added:
+``.<first_seq>_<last_seq>``. Either way the same key always means the same rows.
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ COMPRESSION = "zstd"
 
 
 def change_file_key(
-    namespace: str, table: str, first_commit_ts_us: int, first_lsn: int, last_lsn: int, part: int
+    namespace: str,
+    table: str,
+    first_commit_ts_us: int,
+    first_lsn: int,
+    last_lsn: int,
+    split_seqs: tuple[int, int] | None = None,
 ) -> str:
-    """``<schema>/<table>/<YYYYMMDD-HHMMSSmmm>-<first_lsn:016X>-<last_lsn:016X>.parquet``."""
+    """``<schema>/<table>/<YYYYMMDD-HHMMSSmmm>-<first_lsn:016X>-<last_lsn:016X>.parquet``.
+
+    ``split_seqs`` (first and last ``_walstream_seq``) is given for a file whose first or last
+    transaction is cut, and appears as ``.<first_seq>_<last_seq>`` before ``.parquet``.
+    """
     ts = dt.datetime.fromtimestamp(first_commit_ts_us / 1_000_000, tz=dt.UTC)
     stamp = ts.strftime("%Y%m%d-%H%M%S") + f"{ts.microsecond // 1000:03d}"
-    suffix = f".{part}" if part else ""
+    suffix = f".{split_seqs[0]}_{split_seqs[1]}" if split_seqs else ""
     return f"{namespace}/{table}/{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}.parquet"
 
 

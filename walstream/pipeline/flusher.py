@@ -149,18 +149,15 @@ class Flusher:
             self._report(FlushResult(job, files, None, time.monotonic() - started))
 
     def _store(self, job: FlushJob) -> list[StoredFile]:
-        parts: dict[int, int] = {}
         named: list[tuple[ChangeBatch, str]] = []
         for batch in job.batches:
-            part = parts.get(batch.table.oid, 0)
-            parts[batch.table.oid] = part + 1
             key = change_file_key(
                 batch.table.namespace,
                 batch.table.name,
                 batch.first_commit_ts_us,
                 batch.first_lsn,
                 batch.last_lsn,
-                part,
+                (batch.first_seq, batch.last_seq) if batch.split else None,
             )
             named.append((batch, key))
         fault_point("before_upload")
@@ -175,7 +172,8 @@ class Flusher:
                 stored.rows,
                 batch.commit_ts_us[-1],
             )
-        self._checkpoint.acked_lsn = job.end_lsn
+        # a job that only holds part of a large transaction completes no transaction
+        self._checkpoint.acked_lsn = max(self._checkpoint.acked_lsn, job.end_lsn)
         self._checkpoint.write(self._sink)
         fault_point("after_checkpoint")
         return files

@@ -23,7 +23,6 @@ from types import FrameType
 
 import psycopg
 
-from ..batch import ChangeBatch
 from ..convert import PgType
 from ..errors import ProtocolError, SourceError
 from ..faults import fault_point
@@ -34,12 +33,15 @@ from ..pg.relations import CachedRelation, RelationCache
 from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
+from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint
-from .flusher import Flusher, FlushJob, FlushResult
+from .flusher import Flusher, FlushResult
+from .spill import SpillStore
 
 log = logging.getLogger("walstream.run")
 
 MiB = 1024 * 1024
+STREAM_STOP = 0x45  # 'E': the one message inside a stream block that is not spilled
 
 
 @dataclass
@@ -51,6 +53,10 @@ class RunConfig:
     create_slot: bool = False
     tables: tuple[str, ...] = ()
     binary: str = "auto"  # auto | on | off
+    streaming: str = "on"  # on | off: pgoutput streaming of large in-progress transactions
+    spill_dir: str | None = None  # where streamed transactions wait for their commit
+    spill_budget: int = 20 * 1024 * MiB
+    decoding_work_mem: str | None = None  # the walsender's logical_decoding_work_mem
     flush_interval: float = 60.0
     flush_bytes: int = 64 * MiB
     flush_rows: int = 1_000_000
@@ -79,66 +85,6 @@ class _Txn:
     commit_lsn: int
     commit_ts_us: int
     seq: int = 0
-
-
-class _Buffer:
-    """The changes read since the last flush: whole transactions plus the one in progress."""
-
-    def __init__(self) -> None:
-        self.current: dict[int, ChangeBatch] = {}
-        self.sealed: list[ChangeBatch] = []
-        self.rows = 0
-        self.end_lsn = 0  # end LSN of the last complete transaction buffered
-        self.first_change_at: float | None = None
-        self._marks: dict[int, tuple[ChangeBatch, int]] = {}  # batch id -> (batch, len at Begin)
-        self._rows_at_begin = 0
-
-    def empty(self) -> bool:
-        return self.rows == 0
-
-    def batch_for(self, rel: CachedRelation) -> ChangeBatch:
-        batch = self.current.get(rel.table.oid)
-        if batch is None or batch.table is not rel.table:
-            if batch is not None:
-                self.sealed.append(batch)
-            batch = ChangeBatch(rel.table, rel.converters)
-            self.current[rel.table.oid] = batch
-        if id(batch) not in self._marks:
-            self._marks[id(batch)] = (batch, len(batch))
-        if self.first_change_at is None:
-            self.first_change_at = time.monotonic()
-        return batch
-
-    def begin(self) -> None:
-        self._marks.clear()
-        self._rows_at_begin = self.rows
-
-    def commit(self, end_lsn: int) -> None:
-        self._marks.clear()
-        if self.rows:
-            self.end_lsn = end_lsn
-
-    def rollback(self) -> None:
-        """Drop the rows of the transaction in progress (it will be streamed again)."""
-        for batch, length in self._marks.values():
-            batch.truncate(length)
-        self.sealed = [b for b in self.sealed if len(b)]
-        self.current = {oid: b for oid, b in self.current.items() if len(b)}
-        self._marks.clear()
-        self.rows = self._rows_at_begin
-        if not self.rows:
-            self.first_change_at = None
-
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in self.sealed) + sum(b.nbytes for b in self.current.values())
-
-    def take(self) -> FlushJob:
-        """Hand every buffered (complete) transaction over as one flush job; start empty."""
-        batches = [*self.sealed, *self.current.values()]
-        job = FlushJob(batches, self.end_lsn, self.rows, self.nbytes())
-        self.current, self.sealed, self.rows, self.first_change_at = {}, [], 0, None
-        self._marks.clear()
-        return job
 
 
 class Runner:
@@ -185,6 +131,7 @@ class Runner:
                 upload_workers=cfg.upload_workers,
             )
             self._types = CatalogTypes(self._sql)
+            self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
             self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
             try:
                 self._run_sessions()
@@ -238,7 +185,10 @@ class Runner:
     # -- one replication session -------------------------------------------------------------
     def _session(self) -> None:
         cfg = self.cfg
-        stream = ReplicationStream(cfg.dsn)
+        settings = {}
+        if cfg.decoding_work_mem:
+            settings["logical_decoding_work_mem"] = cfg.decoding_work_mem
+        stream = ReplicationStream(cfg.dsn, settings)
         stream.connect()
         self._stream = stream
         try:
@@ -249,19 +199,26 @@ class Runner:
                 options["messages"] = "true"
                 if self._use_binary():
                     options["binary"] = "true"
+            if proto >= 2 and cfg.streaming == "on":
+                options["streaming"] = "on"
             log.info(
-                "event=stream_start slot=%s publication=%s proto_version=%d binary=%s from=%s",
+                "event=stream_start slot=%s publication=%s proto_version=%d binary=%s "
+                "streaming=%s from=%s",
                 cfg.slot,
                 cfg.publication,
                 proto,
                 options.get("binary", "false"),
+                options.get("streaming", "off"),
                 format_lsn(self.acked_lsn),
             )
             stream.start(cfg.slot, 0, options)
             stream.watch(self._flusher.wakeup_socket)
             self._decoder = m.PgOutputDecoder(proto)
-            self._buffer = _Buffer()
+            self._proto = proto
+            self._buffer = ChangeBuffer()
             self._txn: _Txn | None = None
+            self._spill.start()
+            self._stream_xid: int | None = None
             self._idle_lsn = 0
             self._received_lsn = self.acked_lsn
             self._last_status = 0.0
@@ -270,6 +227,7 @@ class Runner:
             self._shutdown(stream)
         finally:
             self._stream = None
+            self._spill.clear()
             stream.close()
 
     def _use_binary(self) -> bool:
@@ -293,15 +251,25 @@ class Runner:
                 continue
             wait = min(1.0, self._next_deadline(now) - now)
             count = 0
+            decoder = self._decoder
             for frame in stream.frames(max(wait, 0.0)):
                 if isinstance(frame, Keepalive):
                     self._on_keepalive(stream, frame)
                 else:
                     self._received_lsn = max(self._received_lsn, frame.wal_end)
-                    self._on_message(self._decoder.decode(frame.payload))
+                    payload = frame.payload
+                    if decoder.in_stream and payload[0] != STREAM_STOP:
+                        # a chunk of a transaction that has not committed yet: to disk as is
+                        assert self._stream_xid is not None
+                        self._spill.append(self._stream_xid, payload)
+                    else:
+                        self._on_message(decoder.decode(payload))
                 count += 1
-                if count >= 2000:  # look at the clock and the flusher now and then
-                    break
+                if count & 255 == 0:
+                    if count >= 4096:  # look at the clock and the flusher now and then
+                        break
+                    if self._txn is not None and self._over_budget():
+                        break  # cut the transaction in progress (see _maybe_flush)
                 if self._txn is None and not flusher.has_capacity():
                     break
             if count:
@@ -390,13 +358,7 @@ class Runner:
                     f"Commit LSN {format_lsn(msg.commit_lsn)} differs from the Begin's final "
                     f"LSN {format_lsn(txn.commit_lsn)}"
                 )
-            self._buffer.commit(msg.end_lsn)
-            self._txn = None
-            self.summary.transactions += 1
-            if self._buffer.empty():
-                self._idle_lsn = max(self._idle_lsn, msg.end_lsn)
-            fault_point("after_decode")
-            self._maybe_flush()
+            self._finish_txn(msg.end_lsn)
         elif kind is m.Relation:
             assert isinstance(msg, m.Relation)
             self._relations.update(msg)
@@ -414,11 +376,66 @@ class Runner:
             self._relations.note_type(msg)
         elif kind is m.LogicalMessage or kind is m.Origin:
             pass  # heartbeats and origins carry no rows; their LSNs are covered by Commit/keepalive
+        elif kind is m.StreamStart:
+            assert isinstance(msg, m.StreamStart)
+            self._stream_xid = msg.xid
+        elif kind is m.StreamStop:
+            self._stream_xid = None
+        elif kind is m.StreamCommit:
+            assert isinstance(msg, m.StreamCommit)
+            self._replay_streamed(msg)
+        elif kind is m.StreamAbort:
+            assert isinstance(msg, m.StreamAbort)
+            self._spill.abort(msg.xid, msg.subxid)
         else:
             raise ProtocolError(
                 f"unexpected {kind.__name__} message: walstream did not ask for streaming or "
                 "two-phase decoding"
             )
+
+    def _finish_txn(self, end_lsn: int) -> None:
+        self._buffer.commit(end_lsn)
+        self._txn = None
+        self.summary.transactions += 1
+        if self._buffer.empty():
+            self._idle_lsn = max(self._idle_lsn, end_lsn)
+        fault_point("after_decode")
+        self._maybe_flush()
+
+    def _replay_streamed(self, commit: m.StreamCommit) -> None:
+        """Apply a streamed transaction from its spill file now that it has committed."""
+        if self._txn is not None:
+            raise ProtocolError(f"Stream Commit of xid {commit.xid} inside transaction")
+        spilled = self._spill.take(commit.xid)
+        self._txn = _Txn(commit.xid, commit.commit_lsn, commit.commit_ts_us)
+        self._buffer.begin()
+        if spilled is not None:
+            decoder = m.PgOutputDecoder(self._proto)
+            decoder.decode(b"S" + commit.xid.to_bytes(4, "big") + b"\x01")  # inside a stream
+            aborted = spilled.aborted_subxids
+            try:
+                for i, raw in enumerate(spilled.replay()):
+                    msg = decoder.decode(raw)
+                    if aborted and getattr(msg, "xid", None) in aborted:
+                        continue  # a subtransaction that rolled back
+                    self._on_message(msg)
+                    if i & 255 == 255 and self._over_budget():
+                        self._cut_transaction()
+            finally:
+                spilled.close()
+        self._finish_txn(commit.end_lsn)
+
+    def _over_budget(self) -> bool:
+        buf = self._buffer
+        return buf.rows >= self.cfg.flush_rows or buf.nbytes() >= self.cfg.flush_bytes
+
+    def _cut_transaction(self) -> None:
+        """Flush the part of a large transaction buffered so far (waiting for a free slot)."""
+        while not self._flusher.has_capacity():
+            self._handle_results(self._flusher.poll(timeout=0.2))
+            if self._stream is not None:
+                self._maybe_send_status(self._stream)
+        self._flusher.submit(self._buffer.take())
 
     def _count(self, rel: CachedRelation, rows: int, ncols: int) -> None:
         self._buffer.rows += rows
@@ -435,7 +452,11 @@ class Runner:
     # -- flush and ack -----------------------------------------------------------------------
     def _maybe_flush(self, force: bool = False) -> None:
         buf = self._buffer
-        if self._txn is not None or buf.empty() or not self._flusher.has_capacity():
+        if buf.empty() or not self._flusher.has_capacity():
+            return
+        if self._txn is not None:
+            if self._over_budget():
+                self._cut_transaction()  # too large to wait for its commit (DESIGN §1.4)
             return
         cfg = self.cfg
         reason = "shutdown" if force else ""

@@ -1,0 +1,93 @@
+"""The changes read since the last flush: whole transactions, plus the one in progress.
+
+Normally a flush takes whole transactions. A transaction too large for the memory budget is
+cut: the flush takes what is buffered so far and the rest follows in later flushes. Files of a
+cut transaction say so in their names (see :func:`walstream.pipeline.files.change_file_key`),
+and the acknowledged LSN never moves past the last *complete* transaction, so a crash between
+the pieces makes the slot send the whole transaction again.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..batch import ChangeBatch
+from ..pg.relations import CachedRelation
+from .flusher import FlushJob
+
+
+class ChangeBuffer:
+    def __init__(self) -> None:
+        self.current: dict[int, ChangeBatch] = {}
+        self.sealed: list[ChangeBatch] = []
+        self.rows = 0
+        self.end_lsn = 0  # end LSN of the last complete transaction buffered
+        self.first_change_at: float | None = None
+        # batches the transaction in progress added rows to: id -> (batch, its length before)
+        self._marks: dict[int, tuple[ChangeBatch, int]] = {}
+        self._rows_at_begin = 0
+        # tables of the transaction in progress whose earlier rows are in another batch
+        self._split_tables: set[int] = set()
+
+    def empty(self) -> bool:
+        return self.rows == 0
+
+    def batch_for(self, rel: CachedRelation) -> ChangeBatch:
+        """The batch this table's next change goes to (a new one when its shape changed)."""
+        batch = self.current.get(rel.table.oid)
+        if batch is None or batch.table is not rel.table:
+            if batch is not None:
+                self.sealed.append(batch)
+                if id(batch) in self._marks:  # shape changed inside the transaction
+                    batch.ends_mid_txn = True
+                    self._split_tables.add(rel.table.oid)
+            batch = ChangeBatch(rel.table, rel.converters)
+            batch.starts_mid_txn = rel.table.oid in self._split_tables
+            self.current[rel.table.oid] = batch
+        if id(batch) not in self._marks:
+            self._marks[id(batch)] = (batch, len(batch))
+        if self.first_change_at is None:
+            self.first_change_at = time.monotonic()
+        return batch
+
+    def begin(self) -> None:
+        self._marks.clear()
+        self._split_tables.clear()
+        self._rows_at_begin = self.rows
+
+    def commit(self, end_lsn: int) -> None:
+        self._marks.clear()
+        self._split_tables.clear()
+        if self.rows:
+            self.end_lsn = end_lsn
+
+    def rollback(self) -> None:
+        """Drop the buffered rows of the transaction in progress (it will be streamed again)."""
+        for batch, length in self._marks.values():
+            batch.truncate(length)
+        self.sealed = [b for b in self.sealed if len(b)]
+        self.current = {oid: b for oid, b in self.current.items() if len(b)}
+        self._marks.clear()
+        self._split_tables.clear()
+        self.rows = self._rows_at_begin
+        if not self.rows:
+            self.first_change_at = None
+
+    def nbytes(self) -> int:
+        return sum(b.nbytes for b in self.sealed) + sum(b.nbytes for b in self.current.values())
+
+    def take(self) -> FlushJob:
+        """Hand everything buffered over as one flush job and start empty.
+
+        Called between transactions, or inside one to cut it: then the batches it touched end
+        mid-transaction, and its next rows of those tables start a new batch that says so.
+        """
+        for batch, _ in self._marks.values():
+            batch.ends_mid_txn = True
+            self._split_tables.add(batch.table.oid)
+        batches = [*self.sealed, *self.current.values()]
+        job = FlushJob(batches, self.end_lsn, self.rows, self.nbytes())
+        self.current, self.sealed, self.rows, self.first_change_at = {}, [], 0, None
+        self._marks.clear()
+        self._rows_at_begin = 0
+        return job

@@ -1,0 +1,120 @@
+"""Local spill files for transactions the server streams before they commit.
+
+With pgoutput's ``streaming 'on'`` (protocol v2+, PostgreSQL 14+), a transaction larger than
+``logical_decoding_work_mem`` arrives in chunks long before its commit, possibly interleaved
+with other transactions, and may still abort. Holding the chunks in memory would make memory
+grow with transaction size (DESIGN §1.4), so each in-progress transaction's raw pgoutput
+messages are appended to a file under ``spill_dir``; at Stream Commit the file is replayed in
+order, at Stream Abort it is deleted (or, for an aborted subtransaction, the subtransaction's
+xid is remembered and its messages are skipped at replay).
+
+Spill files only ever hold what the slot will send again after a restart, so they are deleted
+at start-up and on reconnect; they are never needed for correctness after a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import ResourceError
+
+_LEN = struct.Struct("!I")
+
+
+class SpilledTransaction:
+    """The raw messages of one streamed top-level transaction, in arrival order."""
+
+    def __init__(self, xid: int, path: Path) -> None:
+        self.xid = xid
+        self.path = path
+        self.size = 0
+        self.messages = 0
+        self.aborted_subxids: set[int] = set()
+        self._file = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+
+    def append(self, payload: bytes | memoryview) -> int:
+        """Append one message; returns the bytes written."""
+        self._file.write(_LEN.pack(len(payload)))
+        self._file.write(payload)
+        written = 4 + len(payload)
+        self.size += written
+        self.messages += 1
+        return written
+
+    def replay(self) -> Iterator[bytes]:
+        """The messages in the order they arrived (the write side is closed first)."""
+        self._file.close()
+        with open(self.path, "rb", buffering=1 << 20) as fh:
+            while True:
+                header = fh.read(4)
+                if not header:
+                    return
+                (length,) = _LEN.unpack(header)
+                yield fh.read(length)
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class SpillStore:
+    """All spilled transactions of one session, within a disk budget."""
+
+    def __init__(self, spill_dir: str | None, budget_bytes: int) -> None:
+        base = Path(spill_dir) if spill_dir else Path(tempfile.gettempdir()) / "walstream-spill"
+        self.dir = base / f"pid-{os.getpid()}"
+        self.budget = budget_bytes
+        self.used = 0
+        self._open: dict[int, SpilledTransaction] = {}
+
+    def start(self) -> None:
+        """Start empty: anything spilled before is streamed again by the slot."""
+        self.clear()
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def append(self, xid: int, payload: bytes | memoryview) -> None:
+        txn = self._open.get(xid)
+        if txn is None:
+            txn = self._open[xid] = SpilledTransaction(xid, self.dir / f"xid-{xid}.spill")
+        self.used += txn.append(payload)
+        if self.used > self.budget:
+            raise ResourceError(
+                f"streamed transactions need more than --spill-budget={self.budget} bytes of "
+                f"local disk in {self.dir} (transaction {xid} alone has {txn.size}): raise "
+                "--spill-budget or point --spill-dir at a larger disk; nothing was acknowledged"
+            )
+
+    def abort(self, xid: int, subxid: int) -> None:
+        txn = self._open.get(xid)
+        if txn is None:
+            return  # nothing of it was streamed in this session
+        if subxid == xid:
+            self._discard(xid)
+        else:
+            txn.aborted_subxids.add(subxid)
+
+    def take(self, xid: int) -> SpilledTransaction | None:
+        """The transaction to replay at its Stream Commit; the caller closes it after replay."""
+        txn = self._open.pop(xid, None)
+        if txn is not None:
+            self.used -= txn.size
+        return txn
+
+    def _discard(self, xid: int) -> None:
+        txn = self._open.pop(xid)
+        self.used -= txn.size
+        txn.close()
+
+    @property
+    def open_transactions(self) -> int:
+        return len(self._open)
+
+    def clear(self) -> None:
+        for xid in list(self._open):
+            self._discard(xid)
+        shutil.rmtree(self.dir, ignore_errors=True)
