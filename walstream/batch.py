@@ -25,6 +25,9 @@ UNCHANGED_KIND = 0x75  # 'u'
 BINARY_KIND = 0x62  # 'b'
 TEXT_KIND = 0x74  # 't'
 
+ROW_OVERHEAD = 120  # the op, position and unchanged-list entries of one row
+VALUE_OVERHEAD = 41  # a bytes object header (33) and its list slot (8)
+
 META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("_walstream_commit_ts", pa.timestamp("us", tz="UTC")),
     ("_walstream_lsn", pa.int64()),
@@ -120,14 +123,16 @@ class ChangeBatch:
             for col in cols:
                 col.append(None)
             self.unchanged.append(None)
-            self.nbytes += 48
+            self.nbytes += ROW_OVERHEAD
             return
         if len(values) != len(cols):
             raise ProtocolError(
                 f"{self.table.qualified_name}: a tuple has {len(values)} columns, the relation "
                 f"has {len(cols)}"
             )
-        size = 48
+        # What the row really costs in memory, not just its payload: a bytes object and a list
+        # slot per value, plus the metadata lists. The flush_bytes budget counts this.
+        size = ROW_OVERHEAD + VALUE_OVERHEAD * len(values)
         for col, value in zip(cols, values, strict=False):  # lengths checked above
             col.append(value)
             if value is not None:

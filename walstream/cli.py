@@ -106,6 +106,34 @@ def main(log_level: str, log_format: str) -> None:
     help="binary value format (auto: on when every published column type decodes in binary)",
 )
 @_opt(
+    "--streaming",
+    env="STREAMING",
+    default="on",
+    show_default=True,
+    type=click.Choice(["on", "off"]),
+    help="let the server stream large transactions before they commit (PostgreSQL 14+)",
+)
+@_opt(
+    "--spill-dir",
+    env="SPILL_DIR",
+    default=None,
+    help="where streamed transactions wait for their commit (default: the temp directory)",
+)
+@_opt(
+    "--spill-budget",
+    env="SPILL_BUDGET",
+    default="20GB",
+    show_default=True,
+    type=SizeType(),
+    help="local disk streamed transactions may use before walstream stops with an error",
+)
+@_opt(
+    "--decoding-work-mem",
+    env="DECODING_WORK_MEM",
+    default=None,
+    help="the walsender's logical_decoding_work_mem for this session (e.g. 64MB)",
+)
+@_opt(
     "--flush-interval",
     env="FLUSH_INTERVAL",
     default=60.0,

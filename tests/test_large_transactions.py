@@ -1,0 +1,158 @@
+"""Large transactions: streamed in chunks before commit, spilled to disk, cut across files.
+
+The walsender is told to stream any transaction over 64 kB (``logical_decoding_work_mem``), so a
+few thousand rows exercise exactly what a multi-GB transaction does in production: Stream
+Start/Stop chunks interleaved with other transactions, Stream Commit, Stream Abort of the whole
+transaction or of a subtransaction, and flushes that cut one transaction into several files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.changes import change_files, read_table
+from tests.cli_run import walstream
+from tests.conftest import PgDatabase
+from walstream.faults import KILL_EXIT_CODE
+from walstream.lsn import format_lsn, parse_lsn
+from walstream.pipeline.runner import RunConfig, Runner
+
+SPLIT_RE = re.compile(r"\.(\d+)_(\d+)\.parquet$")
+
+
+def setup(db: PgDatabase) -> None:
+    db.execute(
+        "CREATE TABLE big (id int PRIMARY KEY, payload text);"
+        "CREATE TABLE small (id int PRIMARY KEY, note text);"
+        "CREATE PUBLICATION walstream FOR TABLE big, small;"
+    )
+    db.create_slot()
+
+
+def stream(db: PgDatabase, dest: str, tmp_path: Path, **overrides: object) -> Runner:
+    cfg = RunConfig(
+        dsn=db.dsn,
+        slot="sf_sync",
+        publication="walstream",
+        dest=dest,
+        flush_interval=0.5,
+        status_interval=0.5,
+        flush_rows=1500,
+        decoding_work_mem="64kB",
+        spill_dir=str(tmp_path / "spill"),
+        until_lsn=parse_lsn(db.current_lsn()),
+    )
+    for name, value in overrides.items():
+        setattr(cfg, name, value)
+    runner = Runner(cfg)
+    runner.run()
+    return runner
+
+
+def big_transaction(db: PgDatabase, rows: int = 6000, *, abort: bool = False) -> None:
+    with db.connect() as conn:
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, %s) g",
+            (rows,),
+        )
+        # other transactions commit while this one is being streamed
+        with db.connect() as other:
+            other.execute("INSERT INTO small VALUES (1, 'committed meanwhile')")
+        conn.execute("UPDATE big SET payload = 'updated' WHERE id % 1000 = 0")
+        conn.execute("ROLLBACK" if abort else "COMMIT")
+
+
+def test_streamed_transaction_is_spilled_then_written_in_cut_files(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    setup(db)
+    big_transaction(db)
+    dest = f"file://{tmp_path}/dest"
+    runner = stream(db, dest, tmp_path)
+    rows = read_table(dest, "public.big")
+    assert sum(1 for r in rows if r["Op"] == "I") == 6000
+    assert sum(1 for r in rows if r["Op"] == "U") == 6
+    assert len({r["_walstream_lsn"] for r in rows}) == 1  # one transaction
+    assert [r["_walstream_seq"] for r in rows] == list(range(6006))
+    keys = change_files(dest)["public.big"]
+    assert len(keys) >= 4, keys  # 6006 rows with flush_rows=1500: cut into pieces
+    ranges = sorted((int(m[1]), int(m[2])) for k in keys if (m := SPLIT_RE.search(k)))
+    assert len(ranges) == len(keys)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 6005
+    assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
+    assert read_table(dest, "public.small")[0]["note"] == "committed meanwhile"
+    # the small transaction committed before the big one: it sorts first
+    assert read_table(dest, "public.small")[0]["_walstream_lsn"] < rows[0]["_walstream_lsn"]
+    assert not list((tmp_path / "spill").rglob("*.spill"))
+    assert runner.acked_lsn >= (runner.cfg.until_lsn or 0)
+
+
+def test_aborted_streamed_transaction_writes_nothing(db: PgDatabase, tmp_path: Path) -> None:
+    setup(db)
+    big_transaction(db, abort=True)
+    dest = f"file://{tmp_path}/dest"
+    stream(db, dest, tmp_path)
+    assert "public.big" not in change_files(dest)
+    assert [r["id"] for r in read_table(dest, "public.small")] == [1]
+    assert not list((tmp_path / "spill").rglob("*.spill"))
+
+
+def test_rolled_back_subtransactions_are_skipped(db: PgDatabase, tmp_path: Path) -> None:
+    setup(db)
+    with db.connect() as conn:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 3000) g")
+        conn.execute("SAVEPOINT a")
+        conn.execute("INSERT INTO big SELECT g, 'gone' FROM generate_series(3001, 6000) g")
+        conn.execute("SAVEPOINT b")
+        conn.execute("INSERT INTO big VALUES (7000, 'gone too')")
+        conn.execute("RELEASE b")
+        conn.execute("ROLLBACK TO a")
+        conn.execute("SAVEPOINT c")
+        conn.execute("INSERT INTO big SELECT g, 'kept' FROM generate_series(8001, 9000) g")
+        conn.execute("RELEASE c")
+        conn.execute("COMMIT")
+    dest = f"file://{tmp_path}/dest"
+    stream(db, dest, tmp_path)
+    ids = {r["id"] for r in read_table(dest, "public.big")}
+    assert ids == set(range(1, 3001)) | set(range(8001, 9001))
+
+
+def test_large_transaction_without_streaming_is_cut_across_files(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    setup(db)
+    big_transaction(db)
+    dest = f"file://{tmp_path}/dest"
+    stream(db, dest, tmp_path, streaming="off")
+    rows = read_table(dest, "public.big")
+    assert [r["_walstream_seq"] for r in rows] == list(range(6006))
+    assert len(change_files(dest)["public.big"]) >= 4
+
+
+@pytest.mark.parametrize("fault", ["after_upload=kill@2", "before_upload=kill@3"])
+def test_crash_between_pieces_of_a_cut_transaction_redelivers_it_whole(
+    db: PgDatabase, tmp_path: Path, fault: str
+) -> None:
+    setup(db)
+    before = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
+    big_transaction(db)
+    until = format_lsn(parse_lsn(db.current_lsn()))
+    dest = f"file://{tmp_path}/dest"
+    args = ["run", "--dsn", db.dsn, "--dest", dest, "--flush-rows", "1500",
+            "--flush-interval", "0.5", "--status-interval", "0.5", "--until-lsn", until,
+            "--spill-dir", str(tmp_path / "spill")]  # fmt: skip
+    env = {"WALSTREAM_DECODING_WORK_MEM": "64kB"}
+    proc = walstream(*args, env={**env, "WALSTREAM_FAULTS": fault})
+    assert proc.returncode == KILL_EXIT_CODE, proc.stderr
+    # pieces may be stored, but the transaction is not acknowledged until all of it is
+    confirmed = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
+    assert before <= confirmed < parse_lsn(until)
+    proc = walstream(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = read_table(dest, "public.big")  # repeats of a position must be identical
+    assert [r["_walstream_seq"] for r in rows] == list(range(6006))
