@@ -8,6 +8,7 @@ transaction or of a subtransaction, and flushes that cut one transaction into se
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def test_streamed_transaction_is_spilled_then_written_in_cut_files(
     ranges = sorted((int(m[1]), int(m[2])) for k in keys if (m := SPLIT_RE.search(k)))
     assert len(ranges) == len(keys)
     assert ranges[0][0] == 0 and ranges[-1][1] == 6005
-    assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
     assert read_table(dest, "public.small")[0]["note"] == "committed meanwhile"
     # the small transaction committed before the big one: it sorts first
     assert read_table(dest, "public.small")[0]["_walstream_lsn"] < rows[0]["_walstream_lsn"]
