@@ -57,7 +57,7 @@ from .model import (
 )
 
 #: Rounds of pointer jumping when following a row across key changes (see module docstring).
-POINTER_JUMPS = 24
+POINTER_JUMPS = 16
 
 DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
 

@@ -85,6 +85,7 @@ class LocalWarehouse:
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open the warehouse database {path!r}: {exc}") from exc
         self.conn.execute(LOADED_FILES_DDL)
+        self._ensured: set[TableModel] = set()  # models whose tables exist with all columns
 
     def close(self) -> None:
         self.conn.close()
@@ -139,6 +140,7 @@ class LocalWarehouse:
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self._ensured.clear()  # DDL of this load was rolled back too
             raise
         log.info(
             "event=warehouse_load files=%d rows=%d skipped=%d batches=%d db=%s",
@@ -194,12 +196,15 @@ class LocalWarehouse:
             self.conn.execute(sql)
 
     def _ensure_tables(self, model: TableModel) -> None:
+        if model in self._ensured:
+            return
         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DUCKDB.ident(model.namespace)}")
         for definition in table_definitions(model, DUCKDB, self.options):
             self.conn.execute(definition.sql)
             existing = self._columns(model.namespace, definition.name)
             for sql in add_column_statements(definition, existing, DUCKDB):
                 self.conn.execute(sql)
+        self._ensured.add(model)
 
     def _columns(self, schema: str, quoted_table: str) -> list[str]:
         table = quoted_table.rsplit(".", 1)[1][1:-1].replace('""', '"')
