@@ -2,6 +2,11 @@
 
 It is the consumer's account of its progress for ``walstream status`` and for humans; the slot,
 not this file, decides where a restart resumes, so a stale or missing checkpoint is harmless.
+
+Each table entry may also hold a ``snapshot`` section, written by :mod:`walstream.snapshot`:
+``state`` (``not_started``, ``loading``, ``loaded``), ``snapshot_lsn``, ``files`` and ``rows``.
+A table whose last snapshot is not ``loaded`` is loaded again (with a newer snapshot) by
+``walstream run --snapshot initial``.
 """
 
 from __future__ import annotations
@@ -48,6 +53,24 @@ class Checkpoint:
         )
         entry["files"] += 1
         entry["rows"] += rows
+
+    def snapshot_state(self, qualified_table: str) -> dict[str, Any] | None:
+        """The table's ``snapshot`` section, or None if it was never snapshotted."""
+        section = self.tables.get(qualified_table, {}).get("snapshot")
+        return dict(section) if isinstance(section, dict) else None
+
+    def record_snapshot(
+        self, qualified_table: str, state: str, snapshot_lsn: int, files: int, rows: int
+    ) -> None:
+        """Set the table's ``snapshot`` section (state: not_started, loading or loaded)."""
+        entry = self.tables.setdefault(qualified_table, {"files": 0, "rows": 0})
+        entry["snapshot"] = {
+            "state": state,
+            "snapshot_lsn": format_lsn(snapshot_lsn),
+            "files": files,
+            "rows": rows,
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
 
     def to_json(self) -> bytes:
         doc = {
