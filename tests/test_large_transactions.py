@@ -157,3 +157,47 @@ def test_crash_between_pieces_of_a_cut_transaction_redelivers_it_whole(
     assert proc.returncode == 0, proc.stderr
     rows = read_table(dest, "public.big")  # repeats of a position must be identical
     assert [r["_walstream_seq"] for r in rows] == list(range(6006))
+
+
+def test_two_million_change_transaction_stays_under_the_memory_budget(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """Peak RSS of ``walstream run`` for one 2M-change transaction, with a 256 MB budget.
+
+    Memory is about 130 MB of code (pyarrow, boto3, psycopg) plus the batch being filled and
+    the flushes in flight, each at most ``--flush-bytes`` (16 MB here): the budget holds
+    however large the transaction, because it is cut across files instead of held whole.
+    """
+    import resource
+    import subprocess
+    import sys
+
+    rows = 2_000_000
+    setup(db)
+    db.execute("INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, %s) g", (rows,))
+    until = db.current_lsn()
+    dest = f"file://{tmp_path}/dest"
+    code = (
+        "import resource, runpy, sys\n"
+        "sys.argv = ['walstream'] + sys.argv[1:]\n"
+        "try:\n"
+        "    runpy.run_module('walstream', run_name='__main__')\n"
+        "finally:\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    print(f'peak_rss_kb={peak}', file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--log-format", "text", "run", "--dsn", db.dsn, "--dest", dest,
+         "--until-lsn", until, "--flush-interval", "5", "--flush-bytes", "16MB",
+         "--decoding-work-mem", "64MB", "--spill-dir", str(tmp_path / "spill")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    peak_kb = int(proc.stderr.rsplit("peak_rss_kb=", 1)[1].split()[0])
+    print(f"2M-change transaction: peak RSS {peak_kb / 1024:.0f} MB")
+    assert peak_kb < 256 * 1024, f"peak RSS {peak_kb / 1024:.0f} MB over the 256 MB budget"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+    stored = read_table(dest, "public.big")
+    assert len(stored) == rows
+    assert stored[0]["id"] == 1 and stored[-1]["payload"] == f"row {rows}"
+    assert [r["_walstream_seq"] for r in stored[:3]] == [0, 1, 2]

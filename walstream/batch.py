@@ -170,11 +170,18 @@ class ChangeBatch:
             )
         return self.converters[index].convert(self.columns[index], binary=BINARY_KIND in formats)
 
-    def to_arrow(self) -> pa.Table:
-        """Convert the whole batch to an Arrow table with the file schema."""
+    def to_arrow(self, release: bool = False) -> pa.Table:
+        """Convert the whole batch to an Arrow table with the file schema.
+
+        ``release`` frees each column's raw values as soon as it is converted, so a flush never
+        holds a large batch twice (raw and Arrow); the batch is empty afterwards.
+        """
         schema = arrow_schema(self.table, self.converters)
         arrays: list[pa.Array] = [pa.array(self.ops, pa.string())]
-        arrays += [self._column_array(i) for i in range(len(self.columns))]
+        for i in range(len(self.columns)):
+            arrays.append(self._column_array(i))
+            if release:
+                self.columns[i] = []
         arrays += [
             pa.array(self.commit_ts_us, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
             pa.array(self.lsn, pa.int64()),

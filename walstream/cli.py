@@ -141,7 +141,7 @@ def main(log_level: str, log_format: str) -> None:
     type=float,
     help="seconds from the first buffered change to its flush",
 )
-@_opt("--flush-bytes", env="FLUSH_BYTES", default="64MB", show_default=True, type=SizeType())
+@_opt("--flush-bytes", env="FLUSH_BYTES", default="32MB", show_default=True, type=SizeType())
 @_opt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
 @_opt(
     "--status-interval",

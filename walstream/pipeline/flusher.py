@@ -179,7 +179,7 @@ class Flusher:
         return files
 
     def _store_one(self, batch: ChangeBatch, key: str) -> StoredFile:
-        data = encode_parquet(batch.to_arrow())
+        data = encode_parquet(batch.to_arrow(release=True))
         for column, converter in zip(batch.table.columns, batch.converters, strict=True):
             for reason, count in converter.stats.take().items():
                 # DESIGN §4: a value that had to be adjusted is counted and logged, never silent

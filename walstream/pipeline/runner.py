@@ -58,7 +58,7 @@ class RunConfig:
     spill_budget: int = 20 * 1024 * MiB
     decoding_work_mem: str | None = None  # the walsender's logical_decoding_work_mem
     flush_interval: float = 60.0
-    flush_bytes: int = 64 * MiB
+    flush_bytes: int = 32 * MiB
     flush_rows: int = 1_000_000
     status_interval: float = 10.0
     max_in_flight: int = 2
