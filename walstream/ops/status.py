@@ -1,0 +1,682 @@
+"""``walstream status``: is it running, how far behind is it, is the source's WAL growing.
+
+One SQL connection to the source and one read of the checkpoint under DEST answer it:
+
+- the slot (``pg_replication_slots``): active and pid, plugin, ``restart_lsn``,
+  ``confirmed_flush_lsn``, ``wal_status`` and ``safe_wal_size`` (13+), ``inactive_since`` and
+  ``invalidation_reason`` (17+); the server's current WAL LSN and whether it is a writer;
+- the consumer holding the slot (``pg_stat_replication``): its positions and ``flush_lag``;
+- the checkpoint (``DEST/_walstream/<slot>/checkpoint.json``): the last ack, and per table the
+  last file, its LSN range, rows, last commit time and snapshot state.
+
+Lag, in the units operators alert on:
+
+- ``retained_bytes`` = current WAL LSN − ``restart_lsn``: WAL this slot keeps on the server's
+  disk (what fills it when a consumer stops);
+- ``lag_bytes`` = current WAL LSN − ``confirmed_flush_lsn``: WAL not yet confirmed;
+- ``lag_seconds``: with a consumer attached, PostgreSQL's own ``flush_lag`` (time from a WAL
+  write to the consumer's confirmation; 0 when caught up); without one, how long the slot has
+  been left behind (now − ``inactive_since``, or the checkpoint's age on servers before 17),
+  0 if nothing is pending;
+- ``freshness_seconds`` (per table and overall) = now − last commit time stored: how old the
+  newest stored change is. It also grows when a table is simply quiet, so it is reported, not
+  judged.
+
+Exit codes, for monitoring (Nagios-style): **0** ok, **1** warning (slot inactive,
+``wal_status = extended``, a ``--warn-*`` threshold exceeded, checkpoint missing or unreadable),
+**2** critical (slot missing or of another plugin, ``wal_status`` ``lost`` or ``unreserved``, a
+``--max-lag-*`` threshold exceeded). Failing to check at all exits as every walstream error
+does (3 when the source cannot be reached).
+
+``--json`` prints one object whose shape is :data:`STATUS_SCHEMA` (a JSON Schema,
+``walstream status --json-schema`` prints it); ``schema_version`` changes only when a field is
+removed or changes meaning. LSNs are PostgreSQL's ``X/Y`` text, sizes are bytes, times are
+ISO 8601 UTC, durations are seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ..errors import SourceError
+from ..lsn import parse_lsn
+from ..pipeline.checkpoint import checkpoint_key
+from ..sink import DurableSink
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+SCHEMA_VERSION = 1
+OK, WARNING, CRITICAL = 0, 1, 2
+STATUS_NAMES = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    max_lag_bytes: int | None = None
+    max_lag_seconds: float | None = None
+    warn_lag_bytes: int | None = None
+    warn_lag_seconds: float | None = None
+
+
+def _nullable(kind: str | list[str]) -> dict[str, Any]:
+    types = [kind] if isinstance(kind, str) else list(kind)
+    return {"type": [*types, "null"]}
+
+
+_LSN = {"type": "string", "pattern": r"^[0-9A-F]+/[0-9A-F]+$"}
+_LSN_OR_NULL = {"anyOf": [_LSN, {"type": "null"}]}
+
+#: The JSON Schema of ``walstream status --json`` (schema_version 1).
+STATUS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "walstream status",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "checked_at",
+        "status",
+        "exit_code",
+        "problems",
+        "server",
+        "slot",
+        "checkpoint",
+    ],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "checked_at": {"type": "string", "format": "date-time"},
+        "status": {"enum": ["ok", "warning", "critical"]},
+        "exit_code": {"enum": [0, 1, 2]},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["severity", "code", "message"],
+                "properties": {
+                    "severity": {"enum": ["warning", "critical"]},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+        "server": {
+            "type": "object",
+            "required": [
+                "version",
+                "version_num",
+                "database",
+                "in_recovery",
+                "is_writer",
+                "current_wal_lsn",
+            ],
+            "properties": {
+                "version": {"type": "string"},
+                "version_num": {"type": "integer"},
+                "database": {"type": "string"},
+                "in_recovery": {"type": "boolean"},
+                "is_writer": {"type": "boolean"},
+                "current_wal_lsn": _LSN,
+            },
+        },
+        "slot": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": [
+                        "name",
+                        "plugin",
+                        "slot_type",
+                        "database",
+                        "active",
+                        "active_pid",
+                        "restart_lsn",
+                        "confirmed_flush_lsn",
+                        "wal_status",
+                        "safe_wal_size",
+                        "inactive_since",
+                        "invalidation_reason",
+                        "retained_bytes",
+                        "lag_bytes",
+                        "lag_seconds",
+                        "consumer",
+                    ],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "plugin": _nullable("string"),
+                        "slot_type": {"type": "string"},
+                        "database": _nullable("string"),
+                        "active": {"type": "boolean"},
+                        "active_pid": _nullable("integer"),
+                        "restart_lsn": _LSN_OR_NULL,
+                        "confirmed_flush_lsn": _LSN_OR_NULL,
+                        "wal_status": _nullable("string"),
+                        "safe_wal_size": _nullable("integer"),
+                        "inactive_since": _nullable("string"),
+                        "invalidation_reason": _nullable("string"),
+                        "retained_bytes": _nullable("integer"),
+                        "lag_bytes": _nullable("integer"),
+                        "lag_seconds": _nullable("number"),
+                        "consumer": {
+                            "anyOf": [
+                                {"type": "null"},
+                                {
+                                    "type": "object",
+                                    "required": [
+                                        "pid",
+                                        "application_name",
+                                        "client_addr",
+                                        "state",
+                                        "sent_lsn",
+                                        "write_lsn",
+                                        "flush_lsn",
+                                        "write_lag_seconds",
+                                        "flush_lag_seconds",
+                                        "reply_time",
+                                    ],
+                                    "properties": {
+                                        "pid": {"type": "integer"},
+                                        "application_name": _nullable("string"),
+                                        "client_addr": _nullable("string"),
+                                        "state": _nullable("string"),
+                                        "sent_lsn": _LSN_OR_NULL,
+                                        "write_lsn": _LSN_OR_NULL,
+                                        "flush_lsn": _LSN_OR_NULL,
+                                        "write_lag_seconds": _nullable("number"),
+                                        "flush_lag_seconds": _nullable("number"),
+                                        "reply_time": _nullable("string"),
+                                    },
+                                },
+                            ]
+                        },
+                    },
+                },
+            ]
+        },
+        "checkpoint": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": [
+                        "location",
+                        "found",
+                        "acked_lsn",
+                        "written_at",
+                        "age_seconds",
+                        "freshness_seconds",
+                        "tables",
+                    ],
+                    "properties": {
+                        "location": {"type": "string"},
+                        "found": {"type": "boolean"},
+                        "acked_lsn": _LSN_OR_NULL,
+                        "written_at": _nullable("string"),
+                        "age_seconds": _nullable("number"),
+                        "freshness_seconds": _nullable("number"),
+                        "tables": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "object",
+                                "required": [
+                                    "last_file",
+                                    "first_lsn",
+                                    "last_lsn",
+                                    "last_commit_time",
+                                    "last_file_rows",
+                                    "files",
+                                    "rows",
+                                    "freshness_seconds",
+                                    "snapshot",
+                                ],
+                                "properties": {
+                                    "last_file": _nullable("string"),
+                                    "first_lsn": _LSN_OR_NULL,
+                                    "last_lsn": _LSN_OR_NULL,
+                                    "last_commit_time": _nullable("string"),
+                                    "last_file_rows": _nullable("integer"),
+                                    "files": _nullable("integer"),
+                                    "rows": _nullable("integer"),
+                                    "freshness_seconds": _nullable("number"),
+                                    "snapshot": {},
+                                },
+                            },
+                        },
+                    },
+                },
+            ]
+        },
+    },
+}
+
+
+def _iso(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat()
+    return str(value)
+
+
+def _seconds(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        return round(value.total_seconds(), 3)
+    return float(str(value))
+
+
+def _parse_time(text: object) -> dt.datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _lsn_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _bytes_between(later: str | None, earlier: str | None) -> int | None:
+    if later is None or earlier is None:
+        return None
+    return max(0, parse_lsn(later) - parse_lsn(earlier))
+
+
+def read_server(conn: Connection) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT current_setting('server_version'), current_setting('server_version_num')::int,"
+        " current_database()::text, pg_is_in_recovery()"
+    ).fetchone()
+    assert row is not None
+    version, version_num, database, in_recovery = row
+    lsn_sql = "pg_last_wal_replay_lsn()" if in_recovery else "pg_current_wal_lsn()"
+    current = conn.execute(f"SELECT {lsn_sql}::text").fetchone()
+    return {
+        "version": str(version),
+        "version_num": int(str(version_num)),
+        "database": str(database),
+        "in_recovery": bool(in_recovery),
+        "is_writer": not in_recovery,
+        "current_wal_lsn": str(current[0]) if current and current[0] is not None else "0/0",
+    }
+
+
+def read_slot(conn: Connection, slot: str, current_lsn: str) -> dict[str, Any] | None:
+    version = conn.info.server_version
+    cols = [
+        "slot_name::text",
+        "plugin::text",
+        "slot_type::text",
+        "database::text",
+        "active",
+        "active_pid",
+        "restart_lsn::text",
+        "confirmed_flush_lsn::text",
+        "wal_status::text" if version >= 130000 else "NULL::text",
+        "safe_wal_size" if version >= 130000 else "NULL::int8",
+        "inactive_since" if version >= 170000 else "NULL::timestamptz",
+        "invalidation_reason::text" if version >= 170000 else "NULL::text",
+    ]
+    row = conn.execute(
+        f"SELECT {', '.join(cols)} FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+    ).fetchone()
+    if row is None:
+        return None
+    (
+        name,
+        plugin,
+        slot_type,
+        database,
+        active,
+        pid,
+        restart,
+        confirmed,
+        wal_status,
+        safe,
+        inactive_since,
+        reason,
+    ) = row
+    info: dict[str, Any] = {
+        "name": str(name),
+        "plugin": _lsn_or_none(plugin),
+        "slot_type": str(slot_type),
+        "database": _lsn_or_none(database),
+        "active": bool(active),
+        "active_pid": None if pid is None else int(str(pid)),
+        "restart_lsn": _lsn_or_none(restart),
+        "confirmed_flush_lsn": _lsn_or_none(confirmed),
+        "wal_status": _lsn_or_none(wal_status),
+        "safe_wal_size": None if safe is None else int(str(safe)),
+        "inactive_since": _iso(inactive_since),
+        "invalidation_reason": _lsn_or_none(reason),
+        "retained_bytes": _bytes_between(current_lsn, _lsn_or_none(restart)),
+        "lag_bytes": _bytes_between(current_lsn, _lsn_or_none(confirmed)),
+        "lag_seconds": None,
+        "consumer": None,
+    }
+    if info["active_pid"] is not None:
+        info["consumer"] = read_consumer(conn, info["active_pid"])
+    return info
+
+
+def read_consumer(conn: Connection, pid: int) -> dict[str, Any] | None:
+    has_reply_time = conn.info.server_version >= 120000
+    row = conn.execute(
+        "SELECT pid, application_name::text, client_addr::text, state::text, sent_lsn::text, "
+        "write_lsn::text, flush_lsn::text, write_lag, flush_lag, "
+        + ("reply_time" if has_reply_time else "NULL::timestamptz")
+        + " FROM pg_stat_replication WHERE pid = %s",
+        (pid,),
+    ).fetchone()
+    if row is None:
+        return None
+    pid_, app, addr, state, sent, write, flush, write_lag, flush_lag, reply = row
+    return {
+        "pid": int(str(pid_)),
+        "application_name": _lsn_or_none(app),
+        "client_addr": _lsn_or_none(addr),
+        "state": _lsn_or_none(state),
+        "sent_lsn": _lsn_or_none(sent),
+        "write_lsn": _lsn_or_none(write),
+        "flush_lsn": _lsn_or_none(flush),
+        "write_lag_seconds": _seconds(write_lag),
+        "flush_lag_seconds": _seconds(flush_lag),
+        "reply_time": _iso(reply),
+    }
+
+
+def read_checkpoint(sink: DurableSink, slot: str, now: dt.datetime) -> dict[str, Any]:
+    key = checkpoint_key(slot)
+    doc: dict[str, Any] = {
+        "location": sink.describe(key),
+        "found": False,
+        "acked_lsn": None,
+        "written_at": None,
+        "age_seconds": None,
+        "freshness_seconds": None,
+        "tables": {},
+    }
+    raw = sink.get(key)
+    if raw is None:
+        return doc
+    try:
+        stored = json.loads(raw)
+        if not isinstance(stored, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        doc["error"] = f"unreadable: {exc}"
+        return doc
+    doc["found"] = True
+    acked = stored.get("acked_lsn")
+    doc["acked_lsn"] = acked if isinstance(acked, str) else None
+    written = _parse_time(stored.get("written_at"))
+    doc["written_at"] = _iso(written)
+    doc["age_seconds"] = None if written is None else round((now - written).total_seconds(), 3)
+    newest: dt.datetime | None = None
+    tables = stored.get("tables")
+    if not isinstance(tables, dict):
+        tables = {}
+    for name, entry in sorted(tables.items()):
+        if not isinstance(entry, dict):
+            continue
+        commit = _parse_time(entry.get("last_commit_time"))
+        if commit is not None and (newest is None or commit > newest):
+            newest = commit
+        doc["tables"][name] = {
+            "last_file": entry.get("last_file"),
+            "first_lsn": entry.get("first_lsn"),
+            "last_lsn": entry.get("last_lsn"),
+            "last_commit_time": _iso(commit),
+            "last_file_rows": entry.get("last_file_rows"),
+            "files": entry.get("files"),
+            "rows": entry.get("rows"),
+            "freshness_seconds": (
+                None if commit is None else round((now - commit).total_seconds(), 3)
+            ),
+            "snapshot": entry.get("snapshot"),
+        }
+    if newest is not None:
+        doc["freshness_seconds"] = round((now - newest).total_seconds(), 3)
+    return doc
+
+
+def _lag_seconds(
+    slot: dict[str, Any], checkpoint: dict[str, Any] | None, now: dt.datetime
+) -> float | None:
+    if slot["active"]:
+        consumer = slot["consumer"] or {}
+        lag = consumer.get("flush_lag_seconds")
+        return 0.0 if lag is None else float(lag)
+    if slot["lag_bytes"] == 0:
+        return 0.0
+    since = _parse_time(slot["inactive_since"])
+    if since is None and checkpoint is not None:
+        since = _parse_time(checkpoint.get("written_at"))
+    return None if since is None else round(max(0.0, (now - since).total_seconds()), 3)
+
+
+def collect_status(
+    conn: Connection,
+    slot_name: str,
+    sink: DurableSink | None = None,
+    thresholds: Thresholds | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The whole status document (see :data:`STATUS_SCHEMA`)."""
+    thresholds = thresholds or Thresholds()
+    try:
+        server = read_server(conn)
+        slot = read_slot(conn, slot_name, server["current_wal_lsn"])
+    except psycopg.Error as exc:
+        raise SourceError(f"cannot read the slot's state: {' '.join(str(exc).split())}") from None
+    now = now or dt.datetime.now(dt.UTC)
+    checkpoint = read_checkpoint(sink, slot_name, now) if sink is not None else None
+    if slot is not None:
+        slot["lag_seconds"] = _lag_seconds(slot, checkpoint, now)
+    problems = judge(slot_name, server, slot, checkpoint, thresholds)
+    code = max((CRITICAL if p["severity"] == "critical" else WARNING for p in problems), default=OK)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "checked_at": now.isoformat(),
+        "status": STATUS_NAMES[code],
+        "exit_code": code,
+        "problems": problems,
+        "server": server,
+        "slot": slot,
+        "checkpoint": checkpoint,
+    }
+
+
+def judge(
+    slot_name: str,
+    server: dict[str, Any],
+    slot: dict[str, Any] | None,
+    checkpoint: dict[str, Any] | None,
+    t: Thresholds,
+) -> list[dict[str, str]]:
+    """The problems found, worst first."""
+    out: list[dict[str, str]] = []
+
+    def add(severity: str, code: str, message: str) -> None:
+        out.append({"severity": severity, "code": code, "message": message})
+
+    if slot is None:
+        add(
+            "critical",
+            "slot_missing",
+            f"replication slot {slot_name!r} does not exist in this cluster: create it "
+            f"(walstream slot create --slot {slot_name}) and re-snapshot",
+        )
+    else:
+        wal_status = slot["wal_status"]
+        if wal_status in ("lost", "unreserved"):
+            add(
+                "critical",
+                f"wal_{wal_status}",
+                f"slot {slot_name!r} wal_status = {wal_status}: WAL it needs "
+                + ("was removed; changes are lost" if wal_status == "lost" else "may be removed")
+                + ": start the consumer now; if lost, drop and recreate the slot and re-snapshot",
+            )
+        elif wal_status == "extended":
+            add(
+                "warning",
+                "wal_extended",
+                f"slot {slot_name!r} retains more WAL than max_wal_size (wal_status = extended)",
+            )
+        if slot["plugin"] not in (None, "pgoutput"):
+            add("critical", "slot_plugin", f"slot {slot_name!r} uses plugin {slot['plugin']!r}")
+        if slot["database"] not in (None, server["database"]):
+            add(
+                "warning",
+                "slot_database",
+                f"slot {slot_name!r} belongs to database {slot['database']!r}, not "
+                f"{server['database']!r}",
+            )
+        if not slot["active"] and wal_status != "lost":
+            add("warning", "slot_inactive", f"slot {slot_name!r} has no consumer attached")
+        lag_bytes, lag_seconds = slot["lag_bytes"], slot["lag_seconds"]
+        for limit, severity, what in (
+            (t.max_lag_bytes, "critical", "max"),
+            (t.warn_lag_bytes, "warning", "warn"),
+        ):
+            if limit is not None and lag_bytes is not None and lag_bytes > limit:
+                add(severity, "lag_bytes", f"lag {lag_bytes} bytes > --{what}-lag-bytes {limit}")
+                break
+        for limit_s, severity, what in (
+            (t.max_lag_seconds, "critical", "max"),
+            (t.warn_lag_seconds, "warning", "warn"),
+        ):
+            if limit_s is not None and lag_seconds is not None and lag_seconds > limit_s:
+                add(
+                    severity,
+                    "lag_seconds",
+                    f"lag {lag_seconds:.1f} s > --{what}-lag-seconds {limit_s:g}",
+                )
+                break
+    if checkpoint is not None and not checkpoint["found"]:
+        reason = checkpoint.get("error") or "not found"
+        add(
+            "warning",
+            "checkpoint_missing",
+            f"checkpoint {checkpoint['location']} {reason}: nothing stored yet, or wrong --dest",
+        )
+    out.sort(key=lambda p: p["severity"] != "critical")
+    return out
+
+
+# -- human output ----------------------------------------------------------------------------
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit} ({n} B)"
+        value /= 1024
+    return str(n)
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(doc: dict[str, Any], console: Any = None) -> None:
+    """Print the status document as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    colour = {"ok": "green", "warning": "yellow", "critical": "red"}[doc["status"]]
+    server = doc["server"]
+    slot = doc["slot"]
+    role = "writer" if server["is_writer"] else "standby (in recovery)"
+    console.print(
+        f"[bold {colour}]{doc['status'].upper()}[/]  PostgreSQL {server['version']} "
+        f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}"
+    )
+    for problem in doc["problems"]:
+        pc = "red" if problem["severity"] == "critical" else "yellow"
+        console.print(f"  [{pc}]{problem['severity']}[/]: {problem['message']}")
+    if slot is not None:
+        table = Table(title=f"slot {slot['name']}", show_header=False, title_justify="left")
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        active = f"yes (pid {slot['active_pid']})" if slot["active"] else "no"
+        rows = [
+            ("active", active),
+            ("plugin", slot["plugin"] or "-"),
+            ("restart_lsn", slot["restart_lsn"] or "-"),
+            ("confirmed_flush_lsn", slot["confirmed_flush_lsn"] or "-"),
+            ("lag (unconfirmed WAL)", _size(slot["lag_bytes"])),
+            ("retained WAL", _size(slot["retained_bytes"])),
+            ("lag seconds", _dur(slot["lag_seconds"])),
+            ("wal_status", slot["wal_status"] or "-"),
+            ("safe_wal_size", _size(slot["safe_wal_size"])),
+        ]
+        if slot["inactive_since"]:
+            rows.append(("inactive since", slot["inactive_since"]))
+        if slot["invalidation_reason"]:
+            rows.append(("invalidation reason", slot["invalidation_reason"]))
+        consumer = slot["consumer"]
+        if consumer:
+            rows.append(
+                ("consumer", f"{consumer['application_name']} {consumer['client_addr'] or ''}")
+            )
+            rows.append(("consumer flush_lsn", consumer["flush_lsn"] or "-"))
+        for name, value in rows:
+            table.add_row(name, str(value))
+        console.print(table)
+    checkpoint = doc["checkpoint"]
+    if checkpoint is not None:
+        if not checkpoint["found"]:
+            console.print(f"checkpoint: none at {checkpoint['location']}")
+        else:
+            console.print(
+                f"checkpoint: acked {checkpoint['acked_lsn']} at {checkpoint['written_at']} "
+                f"({_dur(checkpoint['age_seconds'])} ago), newest stored change "
+                f"{_dur(checkpoint['freshness_seconds'])} old"
+            )
+            tables = Table(title="tables", title_justify="left")
+            for column in (
+                "table",
+                "last file",
+                "LSN range",
+                "last commit",
+                "rows (last/total)",
+                "freshness",
+                "snapshot",
+            ):
+                tables.add_column(column)
+            for name, entry in checkpoint["tables"].items():
+                snap = entry.get("snapshot")
+                snap_text = (
+                    "-"
+                    if snap is None
+                    else (str(snap.get("state", snap)) if isinstance(snap, dict) else str(snap))
+                )
+                tables.add_row(
+                    name,
+                    str(entry["last_file"] or "-"),
+                    f"{entry['first_lsn']} .. {entry['last_lsn']}",
+                    str(entry["last_commit_time"] or "-"),
+                    f"{entry['last_file_rows']}/{entry['rows']}",
+                    _dur(entry["freshness_seconds"]),
+                    snap_text,
+                )
+            console.print(tables)

@@ -1,0 +1,545 @@
+"""``walstream verify``: reconcile the source with FINAL in the local DuckDB warehouse.
+
+Did anything get lost? The answer compares, per table, the rows the source has *at a known LSN*
+with the rows FINAL holds, and points at the first key ranges where they differ.
+
+How:
+
+1. One REPEATABLE READ transaction on the source; its first statement reads
+   ``pg_current_wal_lsn()``: the snapshot LSN ``S``. Every transaction the snapshot sees
+   committed before ``S``.
+2. With ``--slot``, wait (``--wait`` seconds) until the slot's ``confirmed_flush_lsn`` reaches
+   ``S``: walstream acknowledges only what is durable, so every change up to ``S`` is then in
+   change files. With ``--dest``, every change file there must also be loaded into the
+   warehouse (``--load`` loads them first, as ``walstream warehouse load`` would). If FINAL
+   cannot be shown to have caught up, the result is *behind* (inconclusive), never a false
+   "differs".
+3. The source rows are read in key order, converted by the pipeline's own column converters
+   (the values walstream would write to a file), cast to FINAL's column types exactly as the
+   MERGE does, and hashed per row; FINAL rows (live ones: soft-deleted rows excluded) are
+   hashed the same way. Both sides go into DuckDB temp tables.
+4. Keys are cut into ranges of ``--chunk-rows`` consecutive keys; each range gets a row count
+   and a checksum (sum of row hashes) per side. Ranges whose counts or checksums differ are
+   the differing ranges; within them every key is classified *missing* (source only),
+   *extra* (FINAL only) or *changed* (both, different values).
+5. A key FINAL changed after ``S`` (its position, its tombstone or a truncate watermark is
+   past ``S``) is *in flux*, not a difference: the pipeline is ahead of the snapshot there.
+
+Tables without a key are skipped: their FINAL is append-only (DESIGN.md §3), so it is a log
+of changes, not a copy of the table. Exit codes: 0 every table matches, 1 a difference was
+found, 2 inconclusive (FINAL behind the snapshot). Snowflake FINAL is not verified by this
+module yet.
+
+Cost: every source row passes through Python once (the pipeline's converters); that is the
+price of comparing exactly the values walstream writes. Memory stays bounded: rows are read
+``chunk_rows`` at a time and DuckDB spills its temp tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+
+from .batch import ChangeBatch
+from .convert import converter_for
+from .errors import ConfigError, SourceError
+from .lsn import format_lsn, parse_lsn
+from .pg import source
+from .pg.types import resolve_catalog_type
+from .schema import ColumnSchema, TableSchema
+
+log = logging.getLogger("walstream.verify")
+
+MATCH, DIFFERS, BEHIND, SKIPPED = "match", "differs", "behind", "skipped"
+_TEXT = 0x74  # pgoutput tuple kind 't'
+_NULL = 0x6E
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class KeyDiff:
+    kind: str  # missing | extra | changed
+    key: list[Any]
+
+
+@dataclass
+class RangeReport:
+    index: int
+    first_key: list[Any]
+    last_key: list[Any]
+    source_rows: int
+    final_rows: int
+    source_checksum: str
+    final_checksum: str
+    differences: list[KeyDiff] = field(default_factory=list)
+
+
+@dataclass
+class TableReport:
+    table: str
+    status: str
+    key: list[str] = field(default_factory=list)
+    source_rows: int = 0
+    final_rows: int = 0
+    ranges: int = 0
+    differing_ranges: int = 0
+    missing: int = 0
+    extra: int = 0
+    changed: int = 0
+    in_flux: int = 0
+    first_differences: list[RangeReport] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class VerifyReport:
+    snapshot_lsn: str
+    status: str
+    confirmed_flush_lsn: str | None = None
+    unloaded_files: int | None = None
+    tables: list[TableReport] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return {MATCH: 0, DIFFERS: 1, BEHIND: 2}.get(self.status, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["exit_code"] = self.exit_code
+        return doc
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    tables: tuple[str, ...] = ()
+    publication: str | None = None
+    slot: str | None = None
+    wait_seconds: float = 0.0
+    chunk_rows: int = 10_000
+    max_ranges: int = 5
+    max_keys_per_range: int = 10
+
+
+class Verifier:
+    """Compares source tables with FINAL tables of a DuckDB warehouse; see module docstring."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        warehouse: duckdb.DuckDBPyConnection,
+        options: VerifyOptions,
+    ) -> None:
+        if options.chunk_rows < 1:
+            raise ConfigError(f"--chunk-rows must be at least 1, not {options.chunk_rows}")
+        self.conn = conn
+        self.wh = warehouse
+        self.options = options
+
+    def tables(self) -> list[str]:
+        if self.options.tables:
+            return list(self.options.tables)
+        publication = self.options.publication
+        if not publication:
+            raise ConfigError("walstream verify needs --table or --publication")
+        rows = self.conn.execute(
+            "SELECT schemaname::text || '.' || tablename::text FROM pg_publication_tables "
+            "WHERE pubname = %s ORDER BY 1",
+            (publication,),
+        ).fetchall()
+        if not rows:
+            raise SourceError(f"publication {publication!r} has no tables (or does not exist)")
+        return [str(r[0]) for r in rows]
+
+    # -- one table ---------------------------------------------------------------------------
+    def verify_table(self, qualified: str, snapshot: int) -> TableReport:
+        schema, _, name = qualified.partition(".")
+        if not name:
+            schema, name = "public", qualified
+        report = TableReport(f"{schema}.{name}", MATCH)
+        relid, columns = self._source_columns(schema, name)
+        key = source.primary_key_columns(self.conn, relid) or self._identity_columns(relid)
+        if not key:
+            report.status, report.note = SKIPPED, "no key: FINAL is append-only"
+            return report
+        report.key = list(key)
+        final_cols = self._final_columns(schema, name)
+        src_rows = self._count_source(schema, name)
+        if final_cols is None:
+            report.source_rows = src_rows
+            if src_rows:
+                report.status, report.note = DIFFERS, "no FINAL table in the warehouse"
+                report.missing = src_rows
+            else:
+                report.note = "no FINAL table (and no source rows)"
+            return report
+        data_cols = [c for c in final_cols if not c.startswith("_walstream_")]
+        unknown = [c for c in data_cols if c not in columns]
+        if unknown:
+            raise ConfigError(
+                f"{qualified}: FINAL has columns the source table lacks ({', '.join(unknown)}): "
+                "the table changed shape; load the newest files first"
+            )
+        self._load_final(schema, name, key, data_cols, final_cols)
+        self._load_source(schema, name, key, data_cols, columns, final_cols)
+        self._compare(report, key, snapshot, schema, name)
+        return report
+
+    def _source_columns(
+        self, schema: str, name: str
+    ) -> tuple[int, dict[str, tuple[int, int, int]]]:
+        rows = self.conn.execute(
+            "SELECT c.oid::int8, a.attname::text, a.atttypid::int8, a.atttypmod, a.attnum "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = %s AND c.relname = %s ORDER BY a.attnum",
+            (schema, name),
+        ).fetchall()
+        if not rows:
+            raise SourceError(f"table {schema}.{name} does not exist in the source database")
+        relid = int(str(rows[0][0]))
+        return relid, {str(r[1]): (int(str(r[2])), int(str(r[3])), int(str(r[4]))) for r in rows}
+
+    def _identity_columns(self, relid: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT a.attname::text FROM pg_index i "
+            "JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = %s AND i.indisreplident ORDER BY k.ord",
+            (relid,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _count_source(self, schema: str, name: str) -> int:
+        row = self.conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
+        ).fetchone()
+        return int(str(row[0])) if row else 0
+
+    def _final_columns(self, schema: str, name: str) -> dict[str, str] | None:
+        rows = self.wh.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema, name],
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows} if rows else None
+
+    def _hash_expr(self, data_cols: Sequence[str], prefix: str = "") -> str:
+        fields = ", ".join(f"{_q(c)} := {prefix}{_q(c)}" for c in data_cols)
+        return f"hash(struct_pack({fields}))"
+
+    def _load_final(
+        self,
+        schema: str,
+        name: str,
+        key: Sequence[str],
+        data_cols: Sequence[str],
+        final_cols: dict[str, str],
+    ) -> None:
+        keys = ", ".join(_q(k) for k in key)
+        live = (
+            "WHERE NOT coalesce(_walstream_deleted, false)"
+            if "_walstream_deleted" in final_cols
+            else ""
+        )
+        self.wh.execute("DROP TABLE IF EXISTS _verify_final")
+        self.wh.execute(
+            f"CREATE TEMP TABLE _verify_final AS SELECT {keys}, "
+            f"{self._hash_expr(data_cols)} AS _h, _walstream_lsn AS _lsn "
+            f"FROM {_q(schema)}.{_q(name)} {live}"
+        )
+
+    def _load_source(
+        self,
+        schema: str,
+        name: str,
+        key: Sequence[str],
+        data_cols: Sequence[str],
+        columns: dict[str, tuple[int, int, int]],
+        final_cols: dict[str, str],
+    ) -> None:
+        """Source rows -> pipeline converters -> FINAL types -> (key, hash) temp table."""
+        ordered = sorted(data_cols, key=lambda c: columns[c][2])
+        table = TableSchema(
+            oid=0,
+            namespace=schema,
+            name=name,
+            columns=tuple(
+                ColumnSchema(c, columns[c][0], "", columns[c][1], c in key) for c in ordered
+            ),
+            replica_identity="d",
+        )
+        converters = tuple(
+            converter_for(resolve_catalog_type(self.conn, columns[c][0], columns[c][1]), c)
+            for c in ordered
+        )
+        casts = ", ".join(f"CAST(s.{_q(c)} AS {final_cols[c]}) AS {_q(c)}" for c in ordered)
+        keys = ", ".join(_q(k) for k in key)
+        self.wh.execute("DROP TABLE IF EXISTS _verify_source")
+        self.wh.execute(
+            f"CREATE TEMP TABLE _verify_source AS SELECT {keys}, 0::UBIGINT AS _h "
+            f"FROM _verify_final WHERE false"
+        )
+        select = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in ordered),
+            sql.Identifier(schema, name),
+            sql.SQL(", ").join(sql.Identifier(k) for k in key),
+        )
+        with self.conn.cursor(name="walstream_verify") as cur:
+            cur.itersize = self.options.chunk_rows
+            cur.execute(select)
+            while True:
+                rows = cur.fetchmany(self.options.chunk_rows)
+                if not rows:
+                    break
+                batch = ChangeBatch(table, converters)
+                for row in rows:
+                    values = [None if v is None else str(v).encode() for v in row]
+                    kinds = bytes(_NULL if v is None else _TEXT for v in values)
+                    batch.add("I", kinds, values, 0, 0, None, 0)
+                arrow = batch.to_arrow(release=True).select(list(ordered))
+                self._insert_source_chunk(arrow, keys, casts, ordered)
+
+    def _insert_source_chunk(
+        self, arrow: pa.Table, keys: str, casts: str, ordered: Sequence[str]
+    ) -> None:
+        self.wh.register("_verify_chunk", arrow)
+        try:
+            self.wh.execute(
+                f"INSERT INTO _verify_source SELECT {keys}, {self._hash_expr(ordered)} "
+                f"FROM (SELECT {casts} FROM _verify_chunk AS s)"
+            )
+        finally:
+            self.wh.unregister("_verify_chunk")
+
+    def _compare(
+        self, report: TableReport, key: Sequence[str], snapshot: int, schema: str, name: str
+    ) -> None:
+        k = [_q(c) for c in key]
+        on = " AND ".join(f"s.{c} IS NOT DISTINCT FROM f.{c}" for c in k)
+        coalesced = ", ".join(f"coalesce(s.{c}, f.{c}) AS {c}" for c in k)
+        flux = self._in_flux_sql(schema, name, key, snapshot)
+        self.wh.execute("DROP TABLE IF EXISTS _verify_joined")
+        self.wh.execute(
+            f"CREATE TEMP TABLE _verify_joined AS "
+            f"SELECT {coalesced}, s._h AS sh, f._h AS fh, f._lsn AS flsn, "
+            f"(s._h IS NOT NULL) AS in_source, (f._h IS NOT NULL) AS in_final "
+            f"FROM _verify_source AS s FULL OUTER JOIN _verify_final AS f ON {on}"
+        )
+        self.wh.execute(
+            "CREATE OR REPLACE TEMP TABLE _verify_keys AS SELECT *, "
+            f"(row_number() OVER (ORDER BY {', '.join(k)}) - 1) // {self.options.chunk_rows} "
+            f"AS _range, CASE WHEN NOT in_final THEN 'missing' WHEN NOT in_source THEN 'extra' "
+            f"WHEN sh <> fh THEN 'changed' END AS _kind, ({flux}) AS _flux "
+            "FROM _verify_joined AS j"
+        )
+        totals = self.wh.execute(
+            "SELECT count(*) FILTER (WHERE in_source), count(*) FILTER (WHERE in_final), "
+            "coalesce(max(_range) + 1, 0), "
+            "count(*) FILTER (WHERE _kind = 'missing' AND NOT _flux), "
+            "count(*) FILTER (WHERE _kind = 'extra' AND NOT _flux), "
+            "count(*) FILTER (WHERE _kind = 'changed' AND NOT _flux), "
+            "count(*) FILTER (WHERE _kind IS NOT NULL AND _flux) FROM _verify_keys"
+        ).fetchone()
+        assert totals is not None
+        (
+            report.source_rows,
+            report.final_rows,
+            report.ranges,
+            report.missing,
+            report.extra,
+            report.changed,
+            report.in_flux,
+        ) = (int(v) for v in totals)
+        ranges = self.wh.execute(
+            f"SELECT _range, min(({', '.join(k)})), max(({', '.join(k)})), "
+            "count(*) FILTER (WHERE in_source), count(*) FILTER (WHERE in_final), "
+            "coalesce(sum(sh) FILTER (WHERE in_source AND NOT _flux), 0)::VARCHAR, "
+            "coalesce(sum(fh) FILTER (WHERE in_final AND NOT _flux), 0)::VARCHAR "
+            "FROM _verify_keys GROUP BY _range "
+            "HAVING count(*) FILTER (WHERE _kind IS NOT NULL AND NOT _flux) > 0 "
+            "ORDER BY _range"
+        ).fetchall()
+        report.differing_ranges = len(ranges)
+        for idx, lo, hi, ns, nf, cs, cf in ranges[: self.options.max_ranges]:
+            diffs = self.wh.execute(
+                f"SELECT _kind, {', '.join(k)} FROM _verify_keys "
+                "WHERE _range = ? AND _kind IS NOT NULL AND NOT _flux "
+                f"ORDER BY {', '.join(k)} LIMIT ?",
+                [idx, self.options.max_keys_per_range],
+            ).fetchall()
+            report.first_differences.append(
+                RangeReport(
+                    int(idx),
+                    _key_list(lo),
+                    _key_list(hi),
+                    int(ns),
+                    int(nf),
+                    str(cs),
+                    str(cf),
+                    [KeyDiff(str(d[0]), [_plain(v) for v in d[1:]]) for d in diffs],
+                )
+            )
+        if report.missing or report.extra or report.changed:
+            report.status = DIFFERS
+        for temp in ("_verify_keys", "_verify_joined", "_verify_source", "_verify_final"):
+            self.wh.execute(f"DROP TABLE IF EXISTS {temp}")
+
+    def _in_flux_sql(self, schema: str, name: str, key: Sequence[str], snapshot: int) -> str:
+        """SQL (over alias j) true when FINAL changed the key after the snapshot LSN."""
+        terms = [f"coalesce(j.flsn > {snapshot}, false)"]
+        existing = {
+            str(r[0])
+            for r in self.wh.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                [schema],
+            ).fetchall()
+        }
+        tomb, trunc = f"_walstream_tombstones_{name}", f"_walstream_truncates_{name}"
+        if tomb in existing:
+            match = " AND ".join(f"t.{_q(c)} = j.{_q(c)}" for c in key)
+            terms.append(
+                f"EXISTS (SELECT 1 FROM {_q(schema)}.{_q(tomb)} AS t WHERE {match} "
+                f"AND t._walstream_lsn > {snapshot})"
+            )
+        if trunc in existing:
+            terms.append(
+                f"EXISTS (SELECT 1 FROM {_q(schema)}.{_q(trunc)} AS w "
+                f"WHERE w._walstream_lsn > {snapshot})"
+            )
+        return " OR ".join(terms)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _key_list(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [_plain(v) for v in value.values()]
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return [_plain(value)]
+
+
+def open_snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Start the REPEATABLE READ read-only snapshot on ``conn``; returns its LSN ``S``."""
+    conn.autocommit = False
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+    assert row is not None
+    return parse_lsn(str(row[0]))
+
+
+def wait_for_ack(
+    conn: psycopg.Connection[tuple[object, ...]], slot: str, target: int, timeout: float
+) -> int | None:
+    """The slot's confirmed_flush_lsn once it reaches ``target`` (or the last one seen)."""
+    deadline = time.monotonic() + timeout
+    last: int | None = None
+    while True:
+        row = conn.execute(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
+            (slot,),
+        ).fetchone()
+        if row is None:
+            raise SourceError(f"replication slot {slot!r} does not exist")
+        last = None if row[0] is None else parse_lsn(str(row[0]))
+        if last is not None and last >= target:
+            return last
+        if time.monotonic() >= deadline:
+            return last
+        time.sleep(0.2)
+
+
+def verify(
+    dsn: str,
+    warehouse_path: str,
+    options: VerifyOptions,
+    *,
+    dest: str | None = None,
+    load: bool = False,
+) -> VerifyReport:
+    """Run the whole reconciliation (see the module docstring)."""
+    snap_conn = source.connect(dsn)
+    try:
+        snapshot = open_snapshot(snap_conn)
+        report = VerifyReport(format_lsn(snapshot), MATCH)
+        if options.slot:
+            with source.connect(dsn) as poll:
+                confirmed = wait_for_ack(poll, options.slot, snapshot, options.wait_seconds)
+            report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
+            if confirmed is None or confirmed < snapshot:
+                report.status = BEHIND
+                report.note = (
+                    f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
+                    f"{report.snapshot_lsn}: walstream has not stored everything yet; run "
+                    "again with --wait, or check walstream status"
+                )
+                return report
+        else:
+            report.note = "no --slot: assumed the pipeline has caught up with the source"
+        if dest:
+            report.unloaded_files = _sync_warehouse(warehouse_path, dest, load)
+            if report.unloaded_files:
+                report.status = BEHIND
+                report.note = (
+                    f"{report.unloaded_files} change files under {dest} are not loaded into "
+                    "the warehouse: pass --load (or run walstream warehouse load) and retry"
+                )
+                return report
+        try:
+            wh_conn = duckdb.connect(warehouse_path, read_only=True)
+        except duckdb.Error as exc:
+            raise ConfigError(f"cannot open the warehouse {warehouse_path!r}: {exc}") from None
+        verifier = Verifier(snap_conn, wh_conn, options)
+        try:
+            for table in verifier.tables():
+                table_report = verifier.verify_table(table, snapshot)
+                report.tables.append(table_report)
+                log.info(
+                    "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
+                    "missing=%d extra=%d changed=%d in_flux=%d",
+                    table_report.table,
+                    table_report.status,
+                    table_report.source_rows,
+                    table_report.final_rows,
+                    table_report.missing,
+                    table_report.extra,
+                    table_report.changed,
+                    table_report.in_flux,
+                )
+        finally:
+            wh_conn.close()
+        if any(t.status == DIFFERS for t in report.tables):
+            report.status = DIFFERS
+        return report
+    finally:
+        snap_conn.close()
+
+
+def _sync_warehouse(path: str, dest: str, load: bool) -> int:
+    """Load new files of ``dest`` (with ``load``); return how many remain unloaded."""
+    from .sink import open_sink
+    from .warehouse import LocalWarehouse, change_file_keys
+
+    sink = open_sink(dest)
+    with LocalWarehouse(path) as wh:
+        if load:
+            wh.load(sink)
+        loaded = wh.loaded_files()
+        return sum(1 for key in change_file_keys(sink) if sink.describe(key) not in loaded)
