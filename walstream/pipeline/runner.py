@@ -18,6 +18,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -27,6 +28,8 @@ from ..convert import PgType
 from ..errors import ProtocolError, SourceError
 from ..faults import fault_point
 from ..lsn import format_lsn, parse_lsn
+from ..metrics import METRICS
+from ..ops.services import RunServices
 from ..pg import pgoutput as m
 from ..pg import source
 from ..pg.relations import CachedRelation, RelationCache
@@ -67,6 +70,10 @@ class RunConfig:
     reconnect_attempts: int = 0  # 0 = keep trying
     until_lsn: int | None = None  # stop once everything up to here is durable and acked
     exit_when_idle: float | None = None  # stop after this many seconds with nothing to do
+    dsn_provider: Callable[[], str] | None = None  # called per connection (secrets, IAM tokens)
+    metrics_port: int | None = None  # serve /metrics, /healthz, /readyz (0: any free port)
+    metrics_host: str = "0.0.0.0"
+    heartbeat_interval: float | None = None  # seconds between pg_logical_emit_message
 
 
 @dataclass
@@ -77,6 +84,7 @@ class RunSummary:
     files: list[str] = field(default_factory=list)
     rows_by_table: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
+    bytes_received: int = 0
 
 
 @dataclass
@@ -116,7 +124,7 @@ class Runner:
         sink = self.sink or open_sink(cfg.dest)
         sink.check()
         self.sink = sink
-        self._sql = source.connect(cfg.dsn)
+        self._sql = source.connect(self._dsn())
         try:
             info = source.preflight(
                 self._sql, cfg.slot, cfg.publication, create=cfg.create_slot, tables=cfg.tables
@@ -133,9 +141,11 @@ class Runner:
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
             self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
+            services = RunServices.start(cfg, self.summary, self._dsn)
             try:
                 self._run_sessions()
             finally:
+                services.close()
                 self._flusher.close()
         finally:
             self._sql.close()
@@ -157,6 +167,8 @@ class Runner:
             self._drain_after_disconnect()
             attempt += 1
             self.summary.reconnects += 1
+            METRICS.reconnects.inc()
+            METRICS.errors.labels("connection_lost").inc()
             if self.cfg.reconnect_attempts and attempt > self.cfg.reconnect_attempts:
                 raise SourceError(
                     f"replication connection lost and {self.cfg.reconnect_attempts} reconnect "
@@ -170,9 +182,13 @@ class Runner:
             self._stop.wait(delay)
             try:  # the old session's walsender may still hold the slot for a moment
                 self._sql.close()
-                self._sql = source.connect(self.cfg.dsn)
+                self._sql = source.connect(self._dsn())
             except SourceError as exc:
                 log.warning("event=reconnect_sql_failed error=%s", _one_line(exc))
+
+    def _dsn(self) -> str:
+        """The DSN for the next connection (fresh credentials from ``dsn_provider`` if set)."""
+        return self.cfg.dsn_provider() if self.cfg.dsn_provider else self.cfg.dsn
 
     # -- catalog look-ups (called on Relation messages only) ---------------------------------
     def _lookup_primary_key(self, relid: int) -> list[str]:
@@ -188,7 +204,7 @@ class Runner:
         settings = {}
         if cfg.decoding_work_mem:
             settings["logical_decoding_work_mem"] = cfg.decoding_work_mem
-        stream = ReplicationStream(cfg.dsn, settings)
+        stream = ReplicationStream(self._dsn(), settings)
         stream.connect()
         self._stream = stream
         try:
@@ -212,6 +228,7 @@ class Runner:
                 format_lsn(self.acked_lsn),
             )
             stream.start(cfg.slot, 0, options)
+            METRICS.set_streaming(True)
             stream.watch(self._flusher.wakeup_socket)
             self._decoder = m.PgOutputDecoder(proto)
             self._proto = proto
@@ -227,6 +244,7 @@ class Runner:
             self._shutdown(stream)
         finally:
             self._stream = None
+            METRICS.set_streaming(False)
             self._spill.clear()
             stream.close()
 
@@ -258,6 +276,7 @@ class Runner:
                 else:
                     self._received_lsn = max(self._received_lsn, frame.wal_end)
                     payload = frame.payload
+                    self.summary.bytes_received += len(payload)
                     if decoder.in_stream and payload[0] != STREAM_STOP:
                         # a chunk of a transaction that has not committed yet: to disk as is
                         assert self._stream_xid is not None
@@ -480,7 +499,9 @@ class Runner:
     def _handle_results(self, results: list[FlushResult]) -> None:
         for result in results:
             if result.error is not None:
+                METRICS.errors.labels("flush").inc()
                 raise result.error
+            METRICS.observe_flush(result.seconds, result.files, result.job.batches)
             self.summary.files += [f.key for f in result.files]
             for f in result.files:
                 self.summary.rows_by_table[f.table] = (
@@ -518,6 +539,14 @@ class Runner:
         self._advance_ack(self._ack_candidate())
         stream.send_status(max(self._received_lsn, self.acked_lsn), self.acked_lsn, reply)
         self._last_status = time.monotonic()
+        METRICS.progress(
+            acked_lsn=self.acked_lsn,
+            received_lsn=self._received_lsn,
+            server_wal_end=self._received_lsn,
+            buffered_bytes=self._buffer.nbytes(),
+            buffered_rows=self._buffer.rows,
+            in_flight=self._flusher.in_flight,
+        )
 
     # -- stopping ----------------------------------------------------------------------------
     def _drain(self) -> None:
