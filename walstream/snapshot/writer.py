@@ -1,0 +1,203 @@
+"""Full-load files: rows of the snapshot as Parquet in the DMS ``LOAD`` layout (DESIGN.md §2).
+
+Keys: ``<schema>/<table>/LOAD<8 hex>-<snapshot_lsn:016X>.parquet``. Number 0 is the table's ``T``
+marker at ``(snapshot_lsn, 0)``: applied before the rows (every row has ``_walstream_seq >= 1``),
+it removes from FINAL whatever the load did not see, which is what makes a reload (or a load
+restarted after a crash) exact. Numbers 1, 2, ... are the row files, numbered in the order they
+are stored. A new snapshot has a new snapshot LSN, so a key never names two contents.
+
+The columns are the change files' columns (:func:`walstream.batch.arrow_schema`, with the
+relation metadata): ``Op = 'I'``, the data converted by the table's converters from the text
+values, ``_walstream_commit_ts`` = snapshot time, ``_walstream_lsn`` = snapshot LSN,
+``_walstream_seq`` from the row's ctid, ``_walstream_xid`` and ``_walstream_unchanged`` null.
+
+Bounded memory: a :class:`LoadFileWriter` writes each block of rows as a row group into an
+in-memory Parquet file and stores the file (``DurableSink.put`` takes whole objects) once it
+reaches ``file_bytes`` compressed, so a worker holds at most one file and one block.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
+from ..convert import ColumnConverter
+from ..faults import fault_point
+from ..pipeline.files import COMPRESSION, ROW_GROUP_ROWS, encode_parquet
+from ..sink import DurableSink
+from .reader import RawRows
+from .tables import LoadTable
+
+log = logging.getLogger("walstream.snapshot")
+
+_META = dict(META_COLUMNS)
+_COMMIT_TS = _META["_walstream_commit_ts"]
+_UNCHANGED = _META["_walstream_unchanged"]
+
+
+def load_file_key(namespace: str, table: str, number: int, snapshot_lsn: int) -> str:
+    """``<schema>/<table>/LOAD<number:08X>-<snapshot_lsn:016X>.parquet``."""
+    return f"{namespace}/{table}/LOAD{number:08X}-{snapshot_lsn:016X}.parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPosition:
+    """Where every row of one snapshot sits: its LSN and its time (µs since the Unix epoch)."""
+
+    snapshot_lsn: int
+    snapshot_ts_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLoadFile:
+    table: str
+    key: str
+    rows: int
+    size: int
+
+
+class FileNumbers:
+    """The next free ``LOAD`` number of each table (0 is the T marker), shared by workers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next: dict[str, int] = {}
+
+    def take(self, table: str) -> int:
+        with self._lock:
+            number = self._next.get(table, 1)
+            self._next[table] = number + 1
+            return number
+
+
+def truncate_marker(table: LoadTable, position: LoadPosition) -> bytes:
+    """Parquet bytes of the table's ``T`` row at ``(snapshot_lsn, 0)``, built like a stream's."""
+    batch = ChangeBatch(table.schema, table.converters())
+    batch.add("T", None, None, position.snapshot_lsn, 0, None, position.snapshot_ts_us)
+    return encode_parquet(batch.to_arrow())
+
+
+def load_rows(
+    table: LoadTable,
+    converters: tuple[ColumnConverter, ...],
+    schema: pa.Schema,
+    raw: RawRows,
+    position: LoadPosition,
+) -> pa.Table:
+    """One block of raw rows -> the file's columns (hot path: once per block)."""
+    n = raw.rows
+    ops = pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(b"I" * n)],
+    )
+    arrays: list[pa.Array] = [ops]
+    arrays += [
+        conv.decode(values, False) for conv, values in zip(converters, raw.columns, strict=True)
+    ]
+    arrays += [
+        pa.array(np.full(n, position.snapshot_ts_us, dtype=np.int64)).cast(_COMMIT_TS),
+        pa.array(np.full(n, position.snapshot_lsn, dtype=np.int64)),
+        raw.seq,
+        pa.nulls(n, pa.int64()),
+        pa.nulls(n, _UNCHANGED),
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class LoadFileWriter:
+    """The LOAD files one worker writes for one table; see the module docstring."""
+
+    def __init__(
+        self,
+        sink: DurableSink,
+        table: LoadTable,
+        position: LoadPosition,
+        numbers: FileNumbers,
+        file_bytes: int,
+        on_stored: Callable[[StoredLoadFile], None],
+    ) -> None:
+        self.table = table
+        self.converters = table.converters()
+        self.schema = arrow_schema(table.schema, self.converters)
+        self._sink = sink
+        self._position = position
+        self._numbers = numbers
+        self._file_bytes = file_bytes
+        self._on_stored = on_stored
+        self._buffer: io.BytesIO | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+
+    def write(self, raw: RawRows) -> None:
+        if not raw.rows:
+            return
+        rows = load_rows(self.table, self.converters, self.schema, raw, self._position)
+        if self._writer is None:
+            self._buffer = io.BytesIO()
+            self._writer = pq.ParquetWriter(
+                self._buffer,
+                self.schema,
+                compression=COMPRESSION,
+                write_statistics=True,
+                use_dictionary=True,
+            )
+        self._writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
+        self._rows += rows.num_rows
+        assert self._buffer is not None
+        if self._buffer.tell() >= self._file_bytes:
+            self._store()
+
+    def close(self) -> None:
+        """Store the file being written, if it has rows."""
+        if self._writer is not None:
+            self._store()
+
+    def abandon(self) -> None:
+        """Drop the file being written (the load failed; it is redone from a new snapshot)."""
+        if self._writer is not None:
+            self._writer.close()
+        self._writer, self._buffer, self._rows = None, None, 0
+
+    def _store(self) -> None:
+        assert self._writer is not None and self._buffer is not None
+        self._writer.close()
+        data = self._buffer.getvalue()
+        rows = self._rows
+        self._writer, self._buffer, self._rows = None, None, 0
+        schema = self.table.schema
+        key = load_file_key(
+            schema.namespace,
+            schema.name,
+            self._numbers.take(self.table.qualified_name),
+            self._position.snapshot_lsn,
+        )
+        for column, converter in zip(schema.columns, self.converters, strict=True):
+            for reason, count in converter.stats.take().items():
+                # DESIGN §4: a value that had to be adjusted is counted and logged, never silent
+                log.warning(
+                    "event=values_adjusted table=%s column=%s reason=%s count=%d key=%s",
+                    schema.qualified_name,
+                    column.name,
+                    reason,
+                    count,
+                    key,
+                )
+        self._sink.put(key, data)
+        log.info(
+            "event=load_file_stored table=%s key=%s rows=%d bytes=%d",
+            schema.qualified_name,
+            self._sink.describe(key),
+            rows,
+            len(data),
+        )
+        self._on_stored(StoredLoadFile(schema.qualified_name, key, rows, len(data)))
+        fault_point("during_snapshot")
