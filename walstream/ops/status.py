@@ -608,11 +608,12 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
     role = "writer" if server["is_writer"] else "standby (in recovery)"
     console.print(
         f"[bold {colour}]{doc['status'].upper()}[/]  PostgreSQL {server['version']} "
-        f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}"
+        f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}",
+        soft_wrap=True,
     )
     for problem in doc["problems"]:
         pc = "red" if problem["severity"] == "critical" else "yellow"
-        console.print(f"  [{pc}]{problem['severity']}[/]: {problem['message']}")
+        console.print(f"  [{pc}]{problem['severity']}[/]: {problem['message']}", soft_wrap=True)
     if slot is not None:
         table = Table(title=f"slot {slot['name']}", show_header=False, title_justify="left")
         table.add_column("field", style="bold")
@@ -645,38 +646,28 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
     checkpoint = doc["checkpoint"]
     if checkpoint is not None:
         if not checkpoint["found"]:
-            console.print(f"checkpoint: none at {checkpoint['location']}")
+            console.print(f"checkpoint: none at {checkpoint['location']}", soft_wrap=True)
         else:
             console.print(
                 f"checkpoint: acked {checkpoint['acked_lsn']} at {checkpoint['written_at']} "
                 f"({_dur(checkpoint['age_seconds'])} ago), newest stored change "
-                f"{_dur(checkpoint['freshness_seconds'])} old"
+                f"{_dur(checkpoint['freshness_seconds'])} old",
+                soft_wrap=True,
             )
-            tables = Table(title="tables", title_justify="left")
-            for column in (
-                "table",
-                "last file",
-                "LSN range",
-                "last commit",
-                "rows (last/total)",
-                "freshness",
-                "snapshot",
-            ):
-                tables.add_column(column)
             for name, entry in checkpoint["tables"].items():
                 snap = entry.get("snapshot")
-                snap_text = (
-                    "-"
-                    if snap is None
-                    else (str(snap.get("state", snap)) if isinstance(snap, dict) else str(snap))
+                if isinstance(snap, dict):
+                    snap_text = str(snap.get("state", json.dumps(snap, sort_keys=True)))
+                else:
+                    snap_text = "-" if snap is None else str(snap)
+                console.print(
+                    f"  [bold]{name}[/]: {entry['rows']} rows in {entry['files']} files, last "
+                    f"commit {entry['last_commit_time'] or '-'} "
+                    f"({_dur(entry['freshness_seconds'])} ago), snapshot {snap_text}",
+                    soft_wrap=True,
                 )
-                tables.add_row(
-                    name,
-                    str(entry["last_file"] or "-"),
-                    f"{entry['first_lsn']} .. {entry['last_lsn']}",
-                    str(entry["last_commit_time"] or "-"),
-                    f"{entry['last_file_rows']}/{entry['rows']}",
-                    _dur(entry["freshness_seconds"]),
-                    snap_text,
+                console.print(
+                    f"    last file {entry['last_file'] or '-'} ({entry['last_file_rows']} rows, "
+                    f"LSN {entry['first_lsn']} .. {entry['last_lsn']})",
+                    soft_wrap=True,
                 )
-            console.print(tables)
