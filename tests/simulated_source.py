@@ -192,7 +192,6 @@ class SimSource:
             EPOCH_US + rows[0]["_walstream_lsn"],
             rows[0]["_walstream_lsn"],
             rows[-1]["_walstream_lsn"],
-            0,
         )
         sink.put(key, encode_parquet(to_arrow(table.schema, table.arrow_types, rows)))
         return [key]

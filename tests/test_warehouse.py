@@ -262,7 +262,7 @@ def test_full_load_rows_without_op_or_position_count_as_inserts_before_any_chang
         "_walstream_seq": 0,
     }
     sink.put(
-        change_file_key("public", "sim", EPOCH_US, 0x5000, 0x5000, 0),
+        change_file_key("public", "sim", EPOCH_US, 0x5000, 0x5000),
         encode_parquet(_arrow(table, [update])),
     )
     wh.load(sink)
@@ -306,7 +306,7 @@ def test_unchanged_toast_takes_the_final_value_from_an_earlier_load(
         for row in rows:
             row.setdefault("_walstream_lsn", lsn)
             row.setdefault("_walstream_seq", 0)
-        key = change_file_key("public", "sim", EPOCH_US + lsn, lsn, lsn, 0)
+        key = change_file_key("public", "sim", EPOCH_US + lsn, lsn, lsn)
         sink.put(key, encode_parquet(_arrow(table, rows)))
         wh.load(sink)
     got = final_rows(wh, "sim")
@@ -338,7 +338,7 @@ def test_delete_then_update_of_another_key_in_one_transaction_is_not_a_key_chang
     ]
     for rows in [inserts, changes] if split else [inserts + changes]:
         first, last = rows[0]["_walstream_lsn"], rows[-1]["_walstream_lsn"]
-        key = change_file_key("public", "sim", EPOCH_US + first, first, last, 0)
+        key = change_file_key("public", "sim", EPOCH_US + first, first, last)
         sink.put(key, encode_parquet(_arrow(table, rows)))
         wh.load(sink)
     assert final_rows(wh, "sim") == {
@@ -370,7 +370,7 @@ def test_a_column_added_at_the_source_is_added_to_final(
 ) -> None:
     table = SimTable(toast=False)
     sink.put(
-        change_file_key("public", "sim", EPOCH_US, 0x1000, 0x1000, 0),
+        change_file_key("public", "sim", EPOCH_US, 0x1000, 0x1000),
         encode_parquet(
             _arrow(table, [{"Op": "I", "id": 1, "label": "a", "_walstream_lsn": 0x1000}])
         ),
@@ -389,7 +389,7 @@ def test_a_column_added_at_the_source_is_added_to_final(
         row.setdefault(name, None)
     row["_walstream_seq"] = 0
     sink.put(
-        change_file_key("public", "sim", EPOCH_US + 1, 0x2000, 0x2000, 0),
+        change_file_key("public", "sim", EPOCH_US + 1, 0x2000, 0x2000),
         encode_parquet(to_arrow(wider, types, [row])),
     )
     wh.load(sink)
