@@ -7,7 +7,8 @@ Nothing else needs to know the file exists: commands see ordinary parameter valu
 
 The file's keys are option names (``flush_interval`` or ``flush-interval``). Top-level keys
 apply to every command that has that option; a table applies to one command
-(``[run]``, ``[status]``, ``[slot.create]``)::
+(``[run]``, ``[status]``; a subcommand by its quoted path, ``["slot create"]``, because ``slot``
+and ``publication`` are settings too)::
 
     dsn = "host=db.internal dbname=app user=cdc sslmode=verify-full sslrootcert=/etc/rds-ca.pem"
     slot = "sf_sync"
@@ -20,6 +21,9 @@ apply to every command that has that option; a table applies to one command
 
     [status]
     max_lag_bytes = "2GB"
+
+    ["slot create"]
+    slot = "sf_sync_2"
 
 A key that no command knows is an error (a typo must not be silently ignored).
 ``walstream config show`` prints the effective settings of a command and where each came from,
@@ -108,7 +112,7 @@ def build_default_map(root: click.Command, doc: Mapping[str, Any], where: str) -
         node(path)[key] = value
 
     def walk_section(path: tuple[str, ...], table: Mapping[str, Any]) -> None:
-        section = ".".join(path)
+        section = " ".join(path)
         for raw_key, value in table.items():
             key = _norm(raw_key)
             sub = (*path, raw_key)
@@ -120,8 +124,9 @@ def build_default_map(root: click.Command, doc: Mapping[str, Any], where: str) -
     all_params = {name for _, cmd in commands.items() for name in _param_names(cmd)}
     for raw_key, value in doc.items():
         key = _norm(raw_key)
-        if isinstance(value, dict) and (raw_key,) in commands:
-            walk_section((raw_key,), value)
+        path = tuple(raw_key.split())
+        if isinstance(value, dict) and path in commands:
+            walk_section(path, value)
             continue
         if key not in all_params:
             raise ConfigError(
