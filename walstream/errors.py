@@ -32,6 +32,10 @@ class SinkError(WalstreamError):
     exit_code = 4
 
 
+class TransientSinkError(SinkError):
+    """The destination kept failing in a way that may pass (5xx, throttling, timeouts)."""
+
+
 class ResourceError(WalstreamError):
     """A local budget (spill disk, memory) is exhausted; the message says which knob to turn."""
 

@@ -15,19 +15,27 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pyarrow as pa
 
 from ..batch import ChangeBatch
+from ..errors import TransientSinkError
 from ..faults import fault_point
 from ..sink import DurableSink
 from .checkpoint import Checkpoint
 from .files import change_file_key, encode_parquet
 
 log = logging.getLogger("walstream.flush")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,7 +76,10 @@ class Flusher:
         *,
         max_in_flight: int = 2,
         upload_workers: int = 4,
+        retry_cap: float = 30.0,
     ) -> None:
+        self._retry_cap = retry_cap
+        self._abandon = threading.Event()
         self._sink = sink
         self._checkpoint = checkpoint
         self._max_in_flight = max_in_flight
@@ -160,8 +171,12 @@ class Flusher:
                 (batch.first_seq, batch.last_seq) if batch.split else None,
             )
             named.append((batch, key))
+        # encode once (it releases the raw values); stores are retried from the encoded bytes
+        encoded = list(self._pool.map(lambda item: self._encode(*item), named))
+        # hand Arrow's freed conversion buffers back to the OS: RSS follows the budget
+        pa.default_memory_pool().release_unused()
         fault_point("before_upload")
-        files = list(self._pool.map(lambda item: self._store_one(*item), named))
+        files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
         for (batch, _), stored in zip(named, files, strict=True):
             self._checkpoint.record_file(
@@ -174,11 +189,43 @@ class Flusher:
             )
         # a job that only holds part of a large transaction completes no transaction
         self._checkpoint.acked_lsn = max(self._checkpoint.acked_lsn, job.end_lsn)
-        self._checkpoint.write(self._sink)
+        self._until_stored(lambda: self._checkpoint.write(self._sink))
         fault_point("after_checkpoint")
         return files
 
-    def _store_one(self, batch: ChangeBatch, key: str) -> StoredFile:
+    def _until_stored(self, store: Callable[[], T]) -> T:
+        """Run ``store`` until it succeeds, waiting out transient destination outages.
+
+        The sink already retried each request; a :class:`TransientSinkError` means the outage
+        lasted longer than that. We keep trying (with capped, jittered backoff) because nothing
+        is lost by waiting: nothing unstored is acknowledged, and while this job is stuck the
+        read loop stops reading (backpressure), so memory stays bounded. :meth:`abandon` (on
+        shutdown) makes the next failure final.
+        """
+        attempt = 0
+        while True:
+            try:
+                return store()
+            except TransientSinkError as exc:
+                if self._abandon.is_set():
+                    raise
+                attempt += 1
+                delay = min(self._retry_cap, 0.5 * 2 ** min(attempt, 12))
+                delay *= 0.5 + random.random() / 2
+                log.warning(
+                    "event=flush_retry attempt=%d delay_s=%.1f error=%s",
+                    attempt,
+                    delay,
+                    " ".join(str(exc).split()),
+                )
+                if self._abandon.wait(delay):
+                    raise
+
+    def abandon(self) -> None:
+        """Stop waiting out destination outages: a failing store fails its job now."""
+        self._abandon.set()
+
+    def _encode(self, batch: ChangeBatch, key: str) -> tuple[ChangeBatch, str, bytes]:
         data = encode_parquet(batch.to_arrow(release=True))
         for column, converter in zip(batch.table.columns, batch.converters, strict=True):
             for reason, count in converter.stats.take().items():
@@ -191,6 +238,10 @@ class Flusher:
                     count,
                     key,
                 )
+        return batch, key, data
+
+    def _put(self, item: tuple[ChangeBatch, str, bytes]) -> StoredFile:
+        batch, key, data = item
         self._sink.put(key, data)
         log.info(
             "event=file_stored table=%s key=%s rows=%d bytes=%d first_lsn=%X last_lsn=%X",

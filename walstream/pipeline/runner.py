@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 import psycopg
 
@@ -70,6 +71,8 @@ class RunConfig:
     reconnect_attempts: int = 0  # 0 = keep trying
     until_lsn: int | None = None  # stop once everything up to here is durable and acked
     exit_when_idle: float | None = None  # stop after this many seconds with nothing to do
+    sink_options: dict[str, Any] = field(default_factory=dict)  # e.g. S3 retry settings
+    sink_retry_cap: float = 30.0  # longest wait between attempts during a destination outage
     dsn_provider: Callable[[], str] | None = None  # called per connection (secrets, IAM tokens)
     metrics_port: int | None = None  # serve /metrics, /healthz, /readyz (0: any free port)
     metrics_host: str = "0.0.0.0"
@@ -111,6 +114,9 @@ class Runner:
     def request_stop(self, reason: str = "requested") -> None:
         self._stop_reason = reason
         self._stop.set()
+        flusher = getattr(self, "_flusher", None)
+        if flusher is not None:
+            flusher.abandon()  # do not wait out a destination outage once asked to stop
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:
@@ -121,7 +127,7 @@ class Runner:
 
     def run(self) -> RunSummary:
         cfg = self.cfg
-        sink = self.sink or open_sink(cfg.dest)
+        sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
         sink.check()
         self.sink = sink
         self._sql = source.connect(self._dsn())
@@ -137,6 +143,7 @@ class Runner:
                 checkpoint,
                 max_in_flight=cfg.max_in_flight,
                 upload_workers=cfg.upload_workers,
+                retry_cap=cfg.sink_retry_cap,
             )
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)

@@ -41,7 +41,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from ..errors import ConfigError, SinkError
+from ..errors import ConfigError, SinkError, TransientSinkError
 from ..faults import fault_point
 from .base import INTERNAL_PREFIX, validate_key, validate_prefix
 
@@ -329,7 +329,7 @@ class S3Sink:
         detail = f"{code} (HTTP {status})" if status else code
         if message:
             detail += f": {message}"
-        return SinkError(
+        return TransientSinkError(
             f"S3 {operation} of {self._target(key)} failed after {attempts} attempts at endpoint "
             f"{self.endpoint_url}; last error: {detail}: check network access to the endpoint "
             "and the store's health, or raise max_attempts"
