@@ -875,7 +875,7 @@ def _append_only(model: TableModel, dialect: Dialect, source: str) -> str:
 
 # -- Snowflake objects: stage, pipe, stream, task -----------------------------------------------
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*")
-_SAFE_PATH = re.compile(r"[A-Za-z0-9_.\-/]*")
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*")
 
 
 def object_name(name: str) -> str:
@@ -990,15 +990,29 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
         "METADATA$FILENAME",
         "METADATA$FILE_ROW_NUMBER",
     ]
-    path = f"{model.namespace}/{model.name}/"
-    location = f"@{object_name(options.stage)}/{path}"
-    if not _SAFE_PATH.fullmatch(path):
-        location = SNOWFLAKE.literal(location)
+    # a stage path cannot spell every folder name (spaces, quotes, ...): the path goes as far
+    # as it can, and a PATTERN picks the table's files below it
+    prefix = ""
+    pattern = ""
+    for i, segment in enumerate((model.namespace, model.name)):
+        if not _SAFE_SEGMENT.fullmatch(segment):
+            rest = [model.namespace, model.name][i:]
+            pattern = ".*" + "".join(_regex_escape(p) + "/" for p in rest) + r"[^/]*[.]parquet"
+            break
+        prefix += segment + "/"
+    location = f"@{object_name(options.stage)}/{prefix}"
+    pattern_clause = f"PATTERN = {SNOWFLAKE.literal(pattern)}\n" if pattern else ""
     return (
         f"COPY INTO {n.staging} (\n{_indent(_lines(targets))}\n)\n"
         f"FROM (\n    SELECT\n{_indent(_lines(casts), 8)}\n    FROM {location}\n)\n"
+        f"{pattern_clause}"
         f"FILE_FORMAT = (FORMAT_NAME = {SNOWFLAKE.literal(options.file_format)})"
     )
+
+
+def _regex_escape(text: str) -> str:
+    """``text`` as a literal in a Snowflake (POSIX extended) regular expression."""
+    return "".join("\\" + ch if ch in r".^$*+?()[]{}|\\" else ch for ch in text)
 
 
 def task_body(model: TableModel, options: SnowflakeOptions) -> str:
