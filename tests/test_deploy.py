@@ -287,11 +287,11 @@ class _Parser:
         return left
 
     def comparison(self) -> Any:
-        left = self.unary()
+        left = self.arithmetic()
         token = self.peek()
         if token and token[0] == "op" and token[1] in ("==", "!=", ">", "<", ">=", "<="):
             op = self.take()[1]
-            right = self.unary()
+            right = self.arithmetic()
             if self.dry:
                 return False
             ops: dict[str, Callable[[Any, Any], bool]] = {
@@ -303,6 +303,21 @@ class _Parser:
                 "<=": lambda a, b: bool(a <= b),
             }
             return ops[op](left, right)
+        return left
+
+    def arithmetic(self) -> Any:
+        """+ - * / evaluated left to right (our modules never mix them in one expression)."""
+        left = self.unary()
+        while self.peek() in (("op", "+"), ("op", "-"), ("op", "*"), ("op", "/")):
+            op = self.take()[1]
+            right = self.unary()
+            if not self.dry:
+                left = {
+                    "+": lambda a, b: a + b,
+                    "-": lambda a, b: a - b,
+                    "*": lambda a, b: a * b,
+                    "/": lambda a, b: a / b,
+                }[op](left, right)
         return left
 
     def unary(self) -> Any:

@@ -18,6 +18,8 @@ locals {
       WALSTREAM_LOG_FORMAT   = "json"
       WALSTREAM_METRICS_PORT = tostring(var.metrics_port)
       WALSTREAM_SLOT         = var.slot
+      WALSTREAM_SPILL_DIR    = "/tmp"
+      WALSTREAM_SPILL_BUDGET = "${var.ephemeral_storage_gib - 10}GB"
     },
     var.walstream_environment,
   )
@@ -226,6 +228,10 @@ resource "aws_ecs_task_definition" "walstream" {
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = "X86_64"
+  }
+
+  ephemeral_storage {
+    size_in_gib = var.ephemeral_storage_gib
   }
 
   volume {

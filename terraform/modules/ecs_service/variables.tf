@@ -26,6 +26,17 @@ variable "memory" {
   default     = 2048
 }
 
+variable "ephemeral_storage_gib" {
+  description = "Fargate ephemeral storage (GiB, 21-200). walstream spills large in-progress transactions to /tmp; WALSTREAM_SPILL_BUDGET defaults to this size minus 10 GiB."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.ephemeral_storage_gib >= 21 && var.ephemeral_storage_gib <= 200
+    error_message = "ephemeral_storage_gib must be between 21 and 200 (Fargate limits)."
+  }
+}
+
 variable "vpc_id" {
   description = "VPC of the Aurora cluster."
   type        = string
