@@ -1,0 +1,1 @@
+"""The peers the benchmark measures walstream against (see bench/consumers.py)."""
