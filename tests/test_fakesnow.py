@@ -21,7 +21,6 @@ import fakesnow
 import fakesnow.copy_into
 import pytest
 import snowflake.connector
-import sqlglot
 from sqlglot import exp
 
 from tests.conftest import PgDatabase
@@ -33,6 +32,7 @@ from tests.oracle_workload import (
     setup_source,
     source_rows,
 )
+from tests.snowflake_parse import parse_snowflake
 from tests.test_oracle import stream
 from walstream.sink import open_sink
 from walstream.snowflake.discover import models_from_dest
@@ -56,23 +56,6 @@ NOT_IN_FAKESNOW = [
     r"^CREATE OR REPLACE TASK",
     r"^ALTER TASK",
 ]
-
-
-def parse_snowflake(sql: str) -> exp.Expr:
-    """Parse with sqlglot's Snowflake dialect; statements it keeps as opaque commands are
-    checked piece by piece (the pipe's COPY, the task's statements)."""
-    tree = sqlglot.parse_one(sql, read="snowflake")
-    if isinstance(tree, exp.Command):
-        text = sql.upper()
-        if text.startswith("CREATE PIPE"):
-            copy = sql[sql.index("\nAS\n") + 4 :]
-            assert isinstance(sqlglot.parse_one(copy, read="snowflake"), exp.Copy)
-        elif text.startswith("CREATE OR REPLACE TASK"):
-            body = sql[sql.index("$$") + 2 : sql.rindex("$$")]
-            inner = body.split("BEGIN TRANSACTION;", 1)[1].split("COMMIT;", 1)[0]
-            for statement in sqlglot.parse(inner, read="snowflake"):
-                assert statement is not None and not isinstance(statement, exp.Command)
-    return tree
 
 
 def _strip_json_extract_quoted(select: exp.Select) -> exp.Select:

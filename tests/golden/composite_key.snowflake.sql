@@ -1,0 +1,394 @@
+-- walstream: Snowflake objects generated from the source table schemas.
+-- Safe to run again: nothing is dropped; pipes are never replaced (a new pipe would
+-- load every file again). Tasks are replaced and resumed.
+CREATE STORAGE INTEGRATION IF NOT EXISTS WALSTREAM_S3
+    TYPE = EXTERNAL_STAGE
+    STORAGE_PROVIDER = 'S3'
+    ENABLED = TRUE
+    STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/walstream-snowflake'
+    STORAGE_ALLOWED_LOCATIONS = ('s3://example-bucket/dms/');
+CREATE FILE FORMAT IF NOT EXISTS WALSTREAM_PARQUET
+    TYPE = PARQUET
+    BINARY_AS_TEXT = FALSE
+    USE_LOGICAL_TYPE = TRUE;
+CREATE STAGE IF NOT EXISTS WALSTREAM_STAGE
+    URL = 's3://example-bucket/dms/'
+    STORAGE_INTEGRATION = WALSTREAM_S3
+    FILE_FORMAT = (FORMAT_NAME = 'WALSTREAM_PARQUET');
+
+-- public.order_lines
+CREATE TABLE IF NOT EXISTS "ORDER_LINES" (
+    "ORDER_ID" NUMBER(19,0) NOT NULL,
+    "LINE_NO" NUMBER(10,0) NOT NULL,
+    "SKU" VARCHAR,
+    "QTY" NUMBER(10,0),
+    "NOTE" VARCHAR,
+    _walstream_lsn NUMBER(19,0) NOT NULL,
+    _walstream_seq NUMBER(19,0) NOT NULL,
+    _walstream_commit_ts TIMESTAMP_TZ(6),
+    PRIMARY KEY ("ORDER_ID", "LINE_NO")
+);
+CREATE TABLE IF NOT EXISTS "STAGING_ORDER_LINES" (
+    _walstream_op VARCHAR,
+    "ORDER_ID" NUMBER(19,0),
+    "LINE_NO" NUMBER(10,0),
+    "SKU" VARCHAR,
+    "QTY" NUMBER(10,0),
+    "NOTE" VARCHAR,
+    _walstream_commit_ts TIMESTAMP_TZ(6),
+    _walstream_lsn NUMBER(19,0),
+    _walstream_seq NUMBER(19,0),
+    _walstream_xid NUMBER(19,0),
+    _walstream_unchanged ARRAY,
+    _walstream_file VARCHAR,
+    _walstream_file_row NUMBER(19,0)
+);
+CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_ORDER_LINES" (
+    _walstream_op VARCHAR,
+    "ORDER_ID" NUMBER(19,0),
+    "LINE_NO" NUMBER(10,0),
+    "SKU" VARCHAR,
+    "QTY" NUMBER(10,0),
+    "NOTE" VARCHAR,
+    _walstream_lsn NUMBER(19,0),
+    _walstream_seq NUMBER(19,0),
+    _walstream_commit_ts TIMESTAMP_TZ(6)
+);
+CREATE TABLE IF NOT EXISTS "TOMBSTONES_ORDER_LINES" (
+    "ORDER_ID" NUMBER(19,0) NOT NULL,
+    "LINE_NO" NUMBER(10,0) NOT NULL,
+    _walstream_lsn NUMBER(19,0),
+    _walstream_seq NUMBER(19,0),
+    _walstream_commit_ts TIMESTAMP_TZ(6),
+    _walstream_merged_at TIMESTAMP_TZ(6),
+    PRIMARY KEY ("ORDER_ID", "LINE_NO")
+);
+CREATE TABLE IF NOT EXISTS "TRUNCATES_ORDER_LINES" (
+    _walstream_lsn NUMBER(19,0),
+    _walstream_seq NUMBER(19,0),
+    _walstream_commit_ts TIMESTAMP_TZ(6),
+    _walstream_merged_at TIMESTAMP_TZ(6)
+);
+CREATE STREAM IF NOT EXISTS "STAGING_ORDER_LINES_STREAM"
+    ON TABLE "STAGING_ORDER_LINES"
+    APPEND_ONLY = TRUE;
+CREATE PIPE IF NOT EXISTS "STAGING_ORDER_LINES_PIPE"
+    AUTO_INGEST = TRUE
+AS
+COPY INTO "STAGING_ORDER_LINES" (
+    _walstream_op,
+    "ORDER_ID",
+    "LINE_NO",
+    "SKU",
+    "QTY",
+    "NOTE",
+    _walstream_commit_ts,
+    _walstream_lsn,
+    _walstream_seq,
+    _walstream_xid,
+    _walstream_unchanged,
+    _walstream_file,
+    _walstream_file_row
+)
+FROM (
+    SELECT
+        $1:"Op"::VARCHAR,
+        $1:"order_id"::NUMBER(19,0),
+        $1:"line_no"::NUMBER(10,0),
+        $1:"sku"::VARCHAR,
+        $1:"qty"::NUMBER(10,0),
+        $1:"note"::VARCHAR,
+        $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
+        $1:"_walstream_lsn"::NUMBER(19,0),
+        $1:"_walstream_seq"::NUMBER(19,0),
+        $1:"_walstream_xid"::NUMBER(19,0),
+        $1:"_walstream_unchanged"::ARRAY,
+        METADATA$FILENAME,
+        METADATA$FILE_ROW_NUMBER
+    FROM @WALSTREAM_STAGE/public/order_lines/
+)
+FILE_FORMAT = (FORMAT_NAME = 'WALSTREAM_PARQUET');
+ALTER PIPE "STAGING_ORDER_LINES_PIPE" REFRESH;
+CREATE OR REPLACE TASK "MERGE_ORDER_LINES"
+    WAREHOUSE = CDC_WH
+    SCHEDULE = '1 MINUTE'
+    WHEN SYSTEM$STREAM_HAS_DATA('"STAGING_ORDER_LINES_STREAM"')
+AS
+EXECUTE IMMEDIATE $$
+BEGIN
+    BEGIN TRANSACTION;
+    INSERT INTO "TRUNCATES_ORDER_LINES" (_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_merged_at)
+    SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
+    FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "STAGING_ORDER_LINES_STREAM" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
+    LEFT JOIN (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_ORDER_LINES" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS w ON TRUE
+    WHERE w._walstream_lsn IS NULL OR (t._walstream_lsn > w._walstream_lsn OR (t._walstream_lsn = w._walstream_lsn AND t._walstream_seq > w._walstream_seq));
+    DELETE FROM "TRUNCATES_ORDER_LINES"
+    USING (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_ORDER_LINES" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_watermark
+    WHERE (_walstream_watermark._walstream_lsn > "TRUNCATES_ORDER_LINES"._walstream_lsn OR (_walstream_watermark._walstream_lsn = "TRUNCATES_ORDER_LINES"._walstream_lsn AND _walstream_watermark._walstream_seq > "TRUNCATES_ORDER_LINES"._walstream_seq));
+    DELETE FROM "ORDER_LINES"
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "STAGING_ORDER_LINES_STREAM" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+    WHERE (_walstream_truncate._walstream_lsn > "ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "ORDER_LINES"._walstream_seq));
+    DELETE FROM "TOMBSTONES_ORDER_LINES"
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "STAGING_ORDER_LINES_STREAM" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+    WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_ORDER_LINES"._walstream_seq));
+    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    WITH _walstream_watermark AS (
+        SELECT _walstream_lsn, _walstream_seq
+        FROM "TRUNCATES_ORDER_LINES"
+        ORDER BY _walstream_lsn DESC, _walstream_seq DESC
+        LIMIT 1
+    ),
+    _walstream_incoming AS (
+        SELECT
+            COALESCE(s._walstream_op, 'I') AS _walstream_op,
+            s."ORDER_ID",
+            s."LINE_NO",
+            s."SKU",
+            s."QTY",
+            s."NOTE",
+            COALESCE(s._walstream_lsn, 0) AS _walstream_lsn,
+            COALESCE(s._walstream_seq, 0) AS _walstream_seq,
+            s._walstream_commit_ts,
+            s._walstream_unchanged,
+            ROW_NUMBER() OVER (
+                PARTITION BY s._walstream_lsn, s._walstream_seq,
+                    CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file END,
+                    CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
+                ORDER BY s._walstream_file, s._walstream_file_row
+            ) AS _walstream_copy
+        FROM "STAGING_ORDER_LINES_STREAM" AS s
+    ),
+    _walstream_staged AS (
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged
+        FROM _walstream_incoming AS i
+        LEFT JOIN _walstream_watermark AS w ON TRUE
+        WHERE i._walstream_copy = 1
+            AND i._walstream_op <> 'T'
+            AND (w._walstream_lsn IS NULL OR (i._walstream_lsn > w._walstream_lsn OR (i._walstream_lsn = w._walstream_lsn AND i._walstream_seq > w._walstream_seq)))
+    ),
+    _walstream_numbered AS (
+        SELECT
+            st._walstream_op,
+            st."ORDER_ID",
+            st."LINE_NO",
+            st."SKU",
+            st."QTY",
+            st."NOTE",
+            st._walstream_lsn,
+            st._walstream_seq,
+            st._walstream_commit_ts,
+            st._walstream_unchanged,
+            ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
+            COALESCE(SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
+                PARTITION BY "ORDER_ID", "LINE_NO" ORDER BY _walstream_lsn, _walstream_seq
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ), 0) AS _walstream_life_no
+        FROM _walstream_staged AS st
+    ),
+    _walstream_lived AS (
+        SELECT n.*, MIN(n._walstream_ord) OVER (
+            PARTITION BY n."ORDER_ID", n."LINE_NO", n._walstream_life_no
+        ) AS _walstream_life
+        FROM _walstream_numbered AS n
+    ),
+    _walstream_starts AS (
+        SELECT
+            l._walstream_life,
+            l."ORDER_ID",
+            l."LINE_NO",
+            l._walstream_op,
+            l._walstream_lsn,
+            l._walstream_seq,
+            (l._walstream_life_no = 0 AND f."ORDER_ID" IS NOT NULL
+                AND (l._walstream_lsn > f._walstream_lsn OR (l._walstream_lsn = f._walstream_lsn AND l._walstream_seq > f._walstream_seq))) AS _walstream_continues
+        FROM _walstream_lived AS l
+        LEFT JOIN "ORDER_LINES" AS f ON f."ORDER_ID" = l."ORDER_ID" AND f."LINE_NO" = l."LINE_NO"
+        WHERE l._walstream_ord = l._walstream_life
+    ),
+    _walstream_links AS (
+        SELECT s._walstream_life, d._walstream_life AS _walstream_root
+        FROM _walstream_starts AS s
+        JOIN _walstream_lived AS d
+            ON d._walstream_lsn = s._walstream_lsn
+            AND d._walstream_seq = s._walstream_seq - 1
+        WHERE s._walstream_op = 'U' AND d._walstream_op = 'D' AND NOT s._walstream_continues
+            AND NOT (d."ORDER_ID" = s."ORDER_ID" AND d."LINE_NO" = s."LINE_NO")
+    ),
+    _walstream_hops_1 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_links AS a
+        LEFT JOIN _walstream_links AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_2 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_1 AS a
+        LEFT JOIN _walstream_hops_1 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_3 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_2 AS a
+        LEFT JOIN _walstream_hops_2 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_4 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_3 AS a
+        LEFT JOIN _walstream_hops_3 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_5 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_4 AS a
+        LEFT JOIN _walstream_hops_4 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_6 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_5 AS a
+        LEFT JOIN _walstream_hops_5 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_7 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_6 AS a
+        LEFT JOIN _walstream_hops_6 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_8 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_7 AS a
+        LEFT JOIN _walstream_hops_7 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_9 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_8 AS a
+        LEFT JOIN _walstream_hops_8 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_10 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_9 AS a
+        LEFT JOIN _walstream_hops_9 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_11 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_10 AS a
+        LEFT JOIN _walstream_hops_10 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_12 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_11 AS a
+        LEFT JOIN _walstream_hops_11 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_13 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_12 AS a
+        LEFT JOIN _walstream_hops_12 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_14 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_13 AS a
+        LEFT JOIN _walstream_hops_13 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_15 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_14 AS a
+        LEFT JOIN _walstream_hops_14 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_hops_16 AS (
+        SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
+        FROM _walstream_hops_15 AS a
+        LEFT JOIN _walstream_hops_15 AS b ON b._walstream_life = a._walstream_root
+    ),
+    _walstream_lineaged AS (
+        SELECT l.*, COALESCE(h._walstream_root, l._walstream_life) AS _walstream_lineage
+        FROM _walstream_lived AS l
+        LEFT JOIN _walstream_hops_16 AS h ON h._walstream_life = l._walstream_life
+    ),
+    _walstream_unchanged_names AS (
+        SELECT n._walstream_ord, u.value::VARCHAR AS _walstream_column
+        FROM _walstream_numbered AS n, LATERAL FLATTEN(INPUT => n._walstream_unchanged) AS u
+    ),
+    _walstream_flags AS (
+        SELECT
+            _walstream_ord,
+            MAX(CASE WHEN _walstream_column = 'sku' THEN 1 ELSE 0 END) AS _walstream_unchanged_0,
+            MAX(CASE WHEN _walstream_column = 'note' THEN 1 ELSE 0 END) AS _walstream_unchanged_1
+        FROM _walstream_unchanged_names
+        GROUP BY _walstream_ord
+    ),
+    _walstream_sources AS (
+        SELECT
+            lg.*,
+            MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg._walstream_ord END) OVER (
+                PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS _walstream_source_0,
+            MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 AND lg."SKU" IS NOT NULL THEN lg._walstream_ord END) OVER (
+                PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS _walstream_nonnull_0,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."SKU" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+            MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
+                PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS _walstream_source_1,
+            MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 AND lg."NOTE" IS NOT NULL THEN lg._walstream_ord END) OVER (
+                PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            ) AS _walstream_nonnull_1,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg."NOTE" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_1
+        FROM _walstream_lineaged AS lg
+        LEFT JOIN _walstream_flags AS fl ON fl._walstream_ord = lg._walstream_ord
+    ),
+    _walstream_winners AS (
+        SELECT *
+        FROM _walstream_sources
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY "ORDER_ID", "LINE_NO" ORDER BY _walstream_ord DESC) = 1
+    )
+    SELECT
+        w._walstream_op,
+        w."ORDER_ID",
+        w."LINE_NO",
+        CASE WHEN w._walstream_source_0 IS NULL THEN b."SKU"
+            WHEN w._walstream_nonnull_0 = w._walstream_source_0 THEN w._walstream_value_0
+        END AS "SKU",
+        w."QTY",
+        CASE WHEN w._walstream_source_1 IS NULL THEN b."NOTE"
+            WHEN w._walstream_nonnull_1 = w._walstream_source_1 THEN w._walstream_value_1
+        END AS "NOTE",
+        w._walstream_lsn,
+        w._walstream_seq,
+        w._walstream_commit_ts
+    FROM _walstream_winners AS w
+    JOIN _walstream_starts AS r ON r._walstream_life = w._walstream_lineage
+    LEFT JOIN "ORDER_LINES" AS b ON r._walstream_continues AND b."ORDER_ID" = r."ORDER_ID" AND b."LINE_NO" = r."LINE_NO"
+    LEFT JOIN "ORDER_LINES" AS f ON f."ORDER_ID" = w."ORDER_ID" AND f."LINE_NO" = w."LINE_NO"
+    LEFT JOIN "TOMBSTONES_ORDER_LINES" AS t ON t."ORDER_ID" = w."ORDER_ID" AND t."LINE_NO" = w."LINE_NO"
+    WHERE (f."ORDER_ID" IS NULL OR (w._walstream_lsn > f._walstream_lsn OR (w._walstream_lsn = f._walstream_lsn AND w._walstream_seq > f._walstream_seq)))
+        AND (t."ORDER_ID" IS NULL OR (w._walstream_lsn > t._walstream_lsn OR (w._walstream_lsn = t._walstream_lsn AND w._walstream_seq > t._walstream_seq)));
+    MERGE INTO "ORDER_LINES" AS f
+    USING "CHANGES_ORDER_LINES" AS c
+    ON f."ORDER_ID" = c."ORDER_ID" AND f."LINE_NO" = c."LINE_NO"
+    WHEN MATCHED AND c._walstream_op = 'D' AND (c._walstream_lsn > f._walstream_lsn OR (c._walstream_lsn = f._walstream_lsn AND c._walstream_seq > f._walstream_seq)) THEN DELETE
+    WHEN MATCHED AND c._walstream_op <> 'D' AND (c._walstream_lsn > f._walstream_lsn OR (c._walstream_lsn = f._walstream_lsn AND c._walstream_seq > f._walstream_seq)) THEN UPDATE SET
+        "SKU" = c."SKU",
+        "QTY" = c."QTY",
+        "NOTE" = c."NOTE",
+        _walstream_lsn = c._walstream_lsn,
+        _walstream_seq = c._walstream_seq,
+        _walstream_commit_ts = c._walstream_commit_ts
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    MERGE INTO "TOMBSTONES_ORDER_LINES" AS t
+    USING (SELECT "ORDER_ID", "LINE_NO", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_ORDER_LINES" WHERE _walstream_op = 'D') AS c
+    ON t."ORDER_ID" = c."ORDER_ID" AND t."LINE_NO" = c."LINE_NO"
+    WHEN MATCHED AND (c._walstream_lsn > t._walstream_lsn OR (c._walstream_lsn = t._walstream_lsn AND c._walstream_seq > t._walstream_seq)) THEN UPDATE SET
+        _walstream_lsn = c._walstream_lsn, _walstream_seq = c._walstream_seq,
+        _walstream_commit_ts = c._walstream_commit_ts, _walstream_merged_at = CURRENT_TIMESTAMP()
+    WHEN NOT MATCHED THEN INSERT ("ORDER_ID", "LINE_NO", _walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_merged_at)
+    VALUES (c."ORDER_ID", c."LINE_NO", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts, CURRENT_TIMESTAMP());
+    DELETE FROM "TOMBSTONES_ORDER_LINES"
+    USING "CHANGES_ORDER_LINES" AS c
+    WHERE c._walstream_op <> 'D' AND "TOMBSTONES_ORDER_LINES"."ORDER_ID" = c."ORDER_ID" AND "TOMBSTONES_ORDER_LINES"."LINE_NO" = c."LINE_NO";
+    DELETE FROM "TOMBSTONES_ORDER_LINES"
+    WHERE _walstream_merged_at < DATEADD(DAY, -7, CURRENT_TIMESTAMP());
+    DELETE FROM "CHANGES_ORDER_LINES";
+    COMMIT;
+EXCEPTION
+    WHEN OTHER THEN
+        ROLLBACK;
+        RAISE;
+END;
+$$;
+ALTER TASK "MERGE_ORDER_LINES" RESUME;

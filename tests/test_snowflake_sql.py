@@ -1,0 +1,468 @@
+"""The generated SQL: golden files, type mapping, identifiers, models, apply's plan, commands.
+
+Golden files (tests/golden/) hold the complete Snowflake script and the DuckDB statements for
+four tables: every type of DESIGN.md §4, a composite key, quoted mixed-case names (and a reserved
+word, a space, quotes), and a keyless table. A change to the generated SQL shows up as a diff to
+review; regenerate with ``WALSTREAM_UPDATE_GOLDEN=1 pytest tests/test_snowflake_sql.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import fakesnow
+import pyarrow as pa
+import pytest
+import snowflake.connector
+from click.testing import CliRunner
+
+from tests.conftest import PgDatabase
+from tests.oracle_workload import setup_source
+from tests.simulated_source import SimSource, SimTable
+from tests.snowflake_parse import parse_snowflake
+from tests.test_oracle import stream
+from walstream.convert import arrow_type_for, builtin_type
+from walstream.errors import ConfigError
+from walstream.schema import ColumnSchema, TableSchema
+from walstream.sink import open_sink
+from walstream.snowflake.apply import Existing, plan
+from walstream.snowflake.commands import snowflake as snowflake_group
+from walstream.snowflake.commands import warehouse as warehouse_group
+from walstream.snowflake.discover import models_from_dest, models_from_source
+from walstream.snowflake.model import TableModel, snowflake_type
+from walstream.snowflake.sql import (
+    DUCKDB,
+    SNOWFLAKE,
+    MergeOptions,
+    SnowflakeOptions,
+    copy_statement,
+    merge_statements,
+    snowflake_script,
+    snowflake_statements,
+    table_definitions,
+    table_statements,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("WALSTREAM_UPDATE_GOLDEN") == "1"
+OPTIONS = SnowflakeOptions(
+    dest="s3://example-bucket/dms",
+    aws_role_arn="arn:aws:iam::123456789012:role/walstream-snowflake",
+    task_warehouse="CDC_WH",
+)
+
+
+def numeric(precision: int, scale: int) -> int:
+    return ((precision << 16) | scale) + 4
+
+
+# (name, type oid, typmod, Snowflake type) for every row of DESIGN.md §4
+TYPE_ZOO = [
+    ("id", 20, -1, "NUMBER(19,0)"),
+    ("flag", 16, -1, "BOOLEAN"),
+    ("small", 21, -1, "NUMBER(5,0)"),
+    ("medium", 23, -1, "NUMBER(10,0)"),
+    ("object_id", 26, -1, "NUMBER(19,0)"),
+    ("real_value", 700, -1, "FLOAT"),
+    ("double_value", 701, -1, "FLOAT"),
+    ("price", 1700, numeric(10, 2), "NUMBER(10,2)"),
+    ("widest", 1700, numeric(38, 0), "NUMBER(38,0)"),
+    ("any_numeric", 1700, -1, "VARCHAR"),
+    ("huge_numeric", 1700, numeric(50, 5), "VARCHAR"),
+    ("cash", 790, -1, "NUMBER(38,2)"),
+    ("body", 25, -1, "VARCHAR"),
+    ("code", 1043, 24, "VARCHAR"),
+    ("fixed", 1042, 7, "VARCHAR"),
+    ("handle", 19, -1, "VARCHAR"),
+    ("address", 869, -1, "VARCHAR"),
+    ("network", 650, -1, "VARCHAR"),
+    ("mac", 829, -1, "VARCHAR"),
+    ("duration", 1186, -1, "VARCHAR"),
+    ("period", 3908, -1, "VARCHAR"),
+    ("markup", 142, -1, "VARCHAR"),
+    ("search", 3614, -1, "VARCHAR"),
+    ("bits", 1560, 3, "VARCHAR"),
+    ("uid", 2950, -1, "VARCHAR(36)"),
+    ("document", 114, -1, "VARIANT"),
+    ("binary_document", 3802, -1, "VARIANT"),
+    ("payload", 17, -1, "BINARY"),
+    ("day", 1082, -1, "DATE"),
+    ("clock", 1083, -1, "TIME(6)"),
+    ("clock_tz", 1266, -1, "VARCHAR"),
+    ("local_ts", 1114, -1, "TIMESTAMP_NTZ(6)"),
+    ("instant", 1184, -1, "TIMESTAMP_TZ(6)"),
+    ("numbers", 1007, -1, "ARRAY"),
+    ("labels", 1009, -1, "ARRAY"),
+    ("prices", 1231, numeric(5, 1), "ARRAY"),
+    ("documents", 3807, -1, "ARRAY"),
+    ("instants", 1185, -1, "ARRAY"),
+]
+
+
+def model(
+    namespace: str,
+    name: str,
+    columns: list[tuple[str, int, int, bool]],
+    replica_identity: str = "d",
+    extra: dict[str, tuple[str, pa.DataType]] | None = None,
+) -> TableModel:
+    """A model the way the pipeline builds one: built-in types through convert's mapping."""
+    extra = extra or {}
+    schema_columns = []
+    types = {}
+    for col, oid, typmod, key in columns:
+        if col in extra:
+            type_name, arrow_type = extra[col]
+        else:
+            pg_type = builtin_type(oid, typmod)
+            assert pg_type is not None, oid
+            type_name, arrow_type = pg_type.name, arrow_type_for(pg_type)
+        schema_columns.append(ColumnSchema(col, oid, type_name, typmod, key))
+        types[col] = arrow_type
+    schema = TableSchema(16400, namespace, name, tuple(schema_columns), replica_identity)
+    return TableModel.from_schema(schema, types)
+
+
+def type_zoo() -> TableModel:
+    columns = [(n, oid, typmod, n == "id") for n, oid, typmod, _ in TYPE_ZOO]
+    columns.append(("mood", 90001, -1, False))  # an enum: not built in, text in the files
+    return model("public", "type_zoo", columns, extra={"mood": ("mood", pa.string())})
+
+
+def composite_key() -> TableModel:
+    return model(
+        "public",
+        "order_lines",
+        [
+            ("order_id", 20, -1, True),
+            ("line_no", 23, -1, True),
+            ("sku", 25, -1, False),
+            ("qty", 23, -1, False),
+            ("note", 25, -1, False),
+        ],
+    )
+
+
+def mixed_case() -> TableModel:
+    return model(
+        "Sales",
+        "Order Lines",
+        [
+            ("Id", 23, -1, True),
+            ("Unit Price", 1700, numeric(12, 2), False),
+            ("select", 25, -1, False),
+            ('say "hi"', 25, -1, False),
+            ("it's", 3802, -1, False),
+            ("lower_case", 25, -1, False),
+        ],
+    )
+
+
+def keyless() -> TableModel:
+    return model(
+        "public",
+        "events",
+        [("kind", 25, -1, False), ("payload", 3802, -1, False), ("at", 1114, -1, False)],
+        replica_identity="f",
+    )
+
+
+MODELS = {
+    "type_zoo": type_zoo,
+    "composite_key": composite_key,
+    "mixed_case": mixed_case,
+    "keyless": keyless,
+}
+
+
+def duckdb_text(m: TableModel, options: MergeOptions) -> str:
+    ddl = [d.sql for d in table_definitions(m, DUCKDB, options)]
+    merge = merge_statements(m, DUCKDB, DUCKDB.names(m).stream, options)
+    return "\n\n".join(s + ";" for s in [*ddl, *merge]) + "\n"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing: run WALSTREAM_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert text == path.read_text(), (
+        f"generated SQL differs from {path}: review the change, then regenerate with "
+        f"WALSTREAM_UPDATE_GOLDEN=1 pytest {__file__}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_generated_snowflake_script_matches_golden_file(name: str) -> None:
+    check_golden(f"{name}.snowflake.sql", snowflake_script([MODELS[name]()], OPTIONS))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_generated_duckdb_statements_match_golden_file(name: str) -> None:
+    check_golden(f"{name}.duckdb.sql", duckdb_text(MODELS[name](), MergeOptions()))
+
+
+def test_soft_delete_variant_matches_golden_file() -> None:
+    soft = SnowflakeOptions(dest=OPTIONS.dest, merge=MergeOptions(soft_delete=True))
+    check_golden(
+        "composite_key.soft_delete.snowflake.sql", snowflake_script([composite_key()], soft)
+    )
+
+
+@pytest.mark.parametrize("soft_delete", [False, True])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_generated_snowflake_statement_parses(name: str, soft_delete: bool) -> None:
+    options = SnowflakeOptions(dest=OPTIONS.dest, merge=MergeOptions(soft_delete=soft_delete))
+    for statement in snowflake_statements([MODELS[name]()], options):
+        parse_snowflake(statement.sql)
+
+
+def test_snowflake_types_follow_the_design_table() -> None:
+    zoo = type_zoo()
+    got = {c.name: snowflake_type(c) for c in zoo.columns}
+    assert got == {**{n: t for n, _, _, t in TYPE_ZOO}, "mood": "VARCHAR"}
+    staged = dict((c, t) for c, t in table_definitions(zoo, SNOWFLAKE, MergeOptions())[1].columns)
+    assert staged['"DOCUMENT"'] == "VARCHAR"  # JSON stays text until the MERGE parses it
+    script = snowflake_script([zoo], OPTIONS)
+    assert "PARSE_JSON(w._walstream_value_" in script
+    assert '$1:"binary_document"::VARCHAR' in copy_statement(zoo, OPTIONS)
+
+
+def test_identifiers_are_upper_case_when_plain_and_exact_when_quoted() -> None:
+    script = snowflake_script([mixed_case()], OPTIONS)
+    assert 'CREATE TABLE IF NOT EXISTS "Order Lines" (' in script
+    assert '"STAGING_Order Lines"' in script
+    for ident in ['"Id"', '"Unit Price"', '"SELECT"', '"say ""hi"""', '"it\'s"', '"LOWER_CASE"']:
+        assert ident in script, ident
+    assert "'it''s'" in script  # the unchanged-column flag compares a string literal
+    assert '$1:"say ""hi"""::VARCHAR' in script and '$1:"lower_case"::VARCHAR' in script
+    # a folder name a stage path cannot spell is matched by a pattern below the schema
+    copy = copy_statement(mixed_case(), OPTIONS)
+    assert "FROM @WALSTREAM_STAGE/Sales/\n" in copy
+    assert "PATTERN = '.*Order Lines/[^/]*[.]parquet'" in copy
+
+
+def test_keyless_table_is_an_append_only_change_log() -> None:
+    m = keyless()
+    statements = merge_statements(m, SNOWFLAKE, '"STAGING_EVENTS_STREAM"', MergeOptions())
+    assert len(statements) == 1 and statements[0].startswith('INSERT INTO "EVENTS"')
+    assert "MERGE" not in statements[0]
+    roles = [d.role for d in table_definitions(m, SNOWFLAKE, MergeOptions())]
+    assert roles == ["final", "staging"]
+    assert "no key: FINAL is an append-only change log" in snowflake_script([m], OPTIONS)
+
+
+def test_pipes_are_never_replaced_and_nothing_is_dropped() -> None:
+    statements = snowflake_statements(list(m() for m in MODELS.values()), OPTIONS)
+    for statement in statements:
+        assert "DROP " not in statement.sql.upper()
+        if statement.kind == "pipe":
+            assert statement.sql.startswith("CREATE PIPE IF NOT EXISTS")
+        if statement.kind in ("table", "stream", "stage", "file_format", "integration"):
+            assert " IF NOT EXISTS " in statement.sql
+
+
+@pytest.mark.parametrize("soft_delete", [False, True])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_duckdb_statements_run_on_an_empty_warehouse(name: str, soft_delete: bool) -> None:
+    m = MODELS[name]()
+    conn = duckdb.connect()
+    conn.execute(f"CREATE SCHEMA {DUCKDB.ident(m.namespace)}")
+    for sql in duckdb_text(m, MergeOptions(soft_delete=soft_delete)).split(";\n\n"):
+        conn.execute(sql)
+
+
+def test_every_type_runs_through_fakesnow_ddl_and_merge() -> None:
+    zoo = type_zoo()
+    with fakesnow.patch(
+        nop_regexes=[
+            "^CREATE STORAGE",
+            "^CREATE STREAM",
+            "^CREATE PIPE",
+            "^ALTER PIPE",
+            "^CREATE OR REPLACE TASK",
+            "^ALTER TASK",
+        ]
+    ):
+        conn = snowflake.connector.connect(database="ANALYTICS", schema="CDC")
+        cursor = conn.cursor()
+        for statement in table_statements(zoo, OPTIONS):
+            cursor.execute(statement.sql)
+        names = SNOWFLAKE.names(zoo)
+        for sql in merge_statements(zoo, SNOWFLAKE, names.staging, MergeOptions()):
+            cursor.execute(sql)
+        cursor.execute(f"SELECT COUNT(*) FROM {names.final}")
+        assert cursor.fetchall() == [(0,)]
+        conn.close()
+
+
+def test_name_collisions_and_reserved_names_are_refused_with_a_clear_error() -> None:
+    a = model("public", "orders", [("id", 23, -1, True)])
+    b = model("sales", "orders", [("id", 23, -1, True)])
+    with pytest.raises(ConfigError, match="--prefix-schema"):
+        snowflake_statements([a, b], OPTIONS)
+    prefixed = SnowflakeOptions(dest=OPTIONS.dest, prefix_schema=True)
+    assert {prefixed.dialect.names(m).final for m in (a, b)} == {
+        '"PUBLIC_ORDERS"',
+        '"SALES_ORDERS"',
+    }
+    assert len(snowflake_statements([a, b], prefixed)) > 0
+    with pytest.raises(ConfigError, match="both map to"):
+        snowflake_statements(
+            [model("public", "t", [("id", 23, -1, True), ("ID", 23, -1, False)])], OPTIONS
+        )
+    with pytest.raises(ConfigError, match="reserves"):
+        model("public", "t", [("id", 23, -1, True), ("_walstream_lsn", 20, -1, False)])
+    with pytest.raises(ConfigError, match="retention"):
+        MergeOptions(tombstone_retention_days=0)
+
+
+def test_models_read_from_the_source_equal_models_read_from_the_files(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    setup_source(db)
+    db.execute(
+        "INSERT INTO accounts (id) VALUES (1); INSERT INTO lines (order_id, line) VALUES (1, 1);"
+        "INSERT INTO \"Mixed Case\" VALUES (1); INSERT INTO events VALUES ('k')"
+    )
+    dest = f"file://{tmp_path}/dest"
+    stream(db, dest, flush_rows=1000)
+    from_files = models_from_dest(dest)
+    from_source = models_from_source(db.dsn, "walstream")
+    assert [m.qualified_name for m in from_files] == [
+        "public.Mixed Case",
+        "public.accounts",
+        "public.events",
+        "public.lines",
+    ]
+    assert from_source == from_files
+    assert models_from_source(db.dsn, "walstream", ["public.lines"]) == [from_files[3]]
+    with pytest.raises(ConfigError, match="does not exist"):
+        models_from_source(db.dsn, "nope")
+
+
+# -- apply's plan ---------------------------------------------------------------------------------
+def _unquote(name: str) -> str:
+    """A name as SHOW and INFORMATION_SCHEMA report it."""
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.upper()
+
+
+def _existing(models: list[TableModel], options: SnowflakeOptions) -> Existing:
+    """Everything already created, as SHOW would report it."""
+    existing = Existing()
+    for statement in snowflake_statements(models, options):
+        name = _unquote(statement.name)
+        record: dict[str, Any] = {"name": name}
+        if statement.kind == "pipe":
+            record["definition"] = statement.sql[statement.sql.index("\nAS\n") + 4 :]
+        if statement.kind == "task":
+            record["definition"] = statement.sql[statement.sql.index("\nAS\n") + 4 :]
+            record["state"] = "started"
+        existing.objects.setdefault(statement.kind, {})[name] = record
+    for m in models:
+        for d in table_definitions(m, options.dialect, options.merge):
+            cols = {_unquote(c) for c, _ in d.columns}
+            existing.columns[_unquote(d.name)] = cols
+    return existing
+
+
+def test_apply_plans_everything_on_an_empty_schema_and_nothing_when_up_to_date() -> None:
+    models = [composite_key(), mixed_case()]
+    fresh = plan(models, OPTIONS, Existing())
+    verbs = {(a.verb, a.what.split()[0]) for a in fresh}
+    assert ("create", "pipe") in verbs and ("refresh", "pipe") in verbs
+    assert ("create", "task") in verbs and ("resume", "task") in verbs
+    again = plan(models, OPTIONS, _existing(models, OPTIONS))
+    assert {a.verb for a in again} == {"keep"}
+
+
+def test_apply_adds_new_columns_and_never_replaces_a_changed_pipe() -> None:
+    old = composite_key()
+    existing = _existing([old], OPTIONS)
+    wider = model(
+        "public",
+        "order_lines",
+        [(c.name, 23 if c.name != "sku" else 25, -1, c.is_key) for c in old.schema.columns]
+        + [("discount", 1700, numeric(5, 2), False)],
+    )
+    actions = plan([wider], OPTIONS, existing)
+    alters = [a.sql for a in actions if a.verb == "alter"]
+    assert 'ALTER TABLE "ORDER_LINES" ADD COLUMN "DISCOUNT" NUMBER(5,2)' in alters
+    assert 'ALTER TABLE "STAGING_ORDER_LINES" ADD COLUMN "DISCOUNT" NUMBER(5,2)' in alters
+    pipe = [a for a in actions if a.what.startswith("pipe ")]
+    assert [a.verb for a in pipe] == ["attention"] and pipe[0].sql is None
+    assert "never replaces a pipe" in pipe[0].note
+    task = [a for a in actions if a.what.startswith("task ")]
+    assert [a.verb for a in task] == ["replace", "resume"]
+
+
+def test_apply_resumes_a_suspended_task_without_replacing_it() -> None:
+    models = [composite_key()]
+    existing = _existing(models, OPTIONS)
+    for record in existing.objects["task"].values():
+        record["state"] = "suspended"
+    actions = [a for a in plan(models, OPTIONS, existing) if a.verb != "keep"]
+    assert [(a.verb, a.sql) for a in actions] == [
+        ("resume", 'ALTER TASK "MERGE_ORDER_LINES" RESUME')
+    ]
+
+
+# -- commands -------------------------------------------------------------------------------------
+@pytest.fixture
+def sim_dest(tmp_path: Path) -> Iterator[str]:
+    source = SimSource(4, [SimTable()])
+    for _ in range(20):
+        source.transaction(3)
+    dest = f"file://{tmp_path}/dest"
+    source.write_files(open_sink(dest), "sim", [5, 10])
+    yield dest
+
+
+def test_snowflake_sql_command_prints_the_script_for_the_tables_under_dest(sim_dest: str) -> None:
+    result = CliRunner().invoke(snowflake_group, ["sql", "--dest", sim_dest, "--soft-delete"])
+    assert result.exit_code == 0, result.output
+    models = models_from_dest(sim_dest)
+    options = SnowflakeOptions(dest=sim_dest, merge=MergeOptions(soft_delete=True))
+    assert result.output == snowflake_script(models, options)
+
+
+def test_warehouse_load_command_loads_new_files_once(sim_dest: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "wh.duckdb")
+    runner = CliRunner()
+    first = runner.invoke(warehouse_group, ["load", "--dest", sim_dest, "--db", db])
+    assert first.exit_code == 0, first.output
+    assert "loaded files=3" in first.output and "public.sim=3" in first.output
+    again = runner.invoke(warehouse_group, ["load", "--dest", sim_dest, "--db", db])
+    assert "loaded files=0" in again.output and "skipped=3" in again.output
+
+
+def test_snowflake_apply_command_dry_run_then_apply_on_fakesnow(sim_dest: str) -> None:
+    args = ["apply", "--dest", sim_dest, "--account", "acme", "--user", "cdc"]
+    args += ["--database", "ANALYTICS", "--schema", "CDC", "--storage-integration", ""]
+    env = {"WALSTREAM_SNOWFLAKE_PASSWORD": "not-a-real-password"}
+    nops = [
+        r"^SHOW (STREAMS|PIPES|TASKS|INTEGRATIONS)",
+        "^CREATE STREAM",
+        "^CREATE PIPE",
+        "^ALTER PIPE",
+        "^CREATE OR REPLACE TASK",
+        "^ALTER TASK",
+    ]
+    with fakesnow.patch(nop_regexes=nops):
+        dry = CliRunner().invoke(snowflake_group, [*args, "--dry-run"], env=env)
+        assert dry.exit_code == 0, dry.output
+        assert 'would create    table "SIM"' in dry.output
+        assert "would create    pipe" in dry.output
+        applied = CliRunner().invoke(snowflake_group, args, env=env)
+        assert applied.exit_code == 0, applied.output
+        again = CliRunner().invoke(snowflake_group, [*args, "--dry-run"], env=env)
+        assert 'table "SIM"' not in again.output  # exists now: nothing to do
+    missing = CliRunner().invoke(snowflake_group, args, env={})
+    assert missing.exit_code != 0 and "no Snowflake credentials" in str(
+        missing.exception or missing.output
+    )

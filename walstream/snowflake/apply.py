@@ -1,0 +1,308 @@
+"""``walstream snowflake apply``: bring an account to the generated script, idempotently.
+
+The script of :mod:`.sql` is already safe to rerun (``IF NOT EXISTS`` everywhere it matters).
+Applying adds what a rerun cannot do on its own and says what it does before doing it:
+
+- it looks at what exists (``SHOW`` and ``INFORMATION_SCHEMA``) and plans one action per
+  statement: create, add missing columns, replace and resume a task, or nothing;
+- it never drops or replaces a pipe: a recreated pipe forgets the files it loaded and Snowpipe
+  would load them all again. A pipe whose COPY no longer matches (a column was added) is
+  reported with the steps to recreate it safely, and left alone;
+- a task whose definition is unchanged is only resumed if it is suspended;
+- ``--dry-run`` prints the plan and changes nothing.
+
+The connection uses snowflake-connector-python; statements are unqualified and run in the
+connection's database and schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError, SinkError
+from .credentials import load_private_key, resolve_secret
+from .model import TableModel
+from .sql import (
+    SNOWFLAKE,
+    SnowflakeOptions,
+    Statement,
+    add_column_statements,
+    copy_statement,
+    snowflake_statements,
+    table_definitions,
+)
+
+log = logging.getLogger("walstream.snowflake")
+
+
+class SnowflakeError(SinkError):
+    """Snowflake refused a statement or the connection (the warehouse side of the sink)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """Where and as whom to connect; secrets are references or values, never logged."""
+
+    account: str
+    user: str
+    database: str
+    schema: str
+    role: str | None = None
+    warehouse: str | None = None
+    password: str | None = None
+    password_secret: str | None = None
+    private_key_file: str | None = None
+    private_key_passphrase: str | None = None
+    authenticator: str | None = None
+
+    def connect_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "account": self.account,
+            "user": self.user,
+            "database": self.database,
+            "schema": self.schema,
+            "application": "walstream",
+        }
+        if self.role:
+            args["role"] = self.role
+        if self.warehouse:
+            args["warehouse"] = self.warehouse
+        if self.authenticator:
+            args["authenticator"] = self.authenticator
+        if self.private_key_file:
+            passphrase = self.private_key_passphrase
+            if (
+                passphrase
+                and ":" in passphrase
+                and passphrase.split(":", 1)[0]
+                in (
+                    "env",
+                    "vault",
+                    "aws-secretsmanager",
+                )
+            ):
+                passphrase = resolve_secret(passphrase)
+            args["private_key"] = load_private_key(self.private_key_file, passphrase)
+        elif self.password_secret:
+            args["password"] = resolve_secret(self.password_secret)
+        elif self.password:
+            args["password"] = self.password
+        elif not self.authenticator:
+            raise ConfigError(
+                "no Snowflake credentials: give --password (WALSTREAM_SNOWFLAKE_PASSWORD), "
+                "--password-secret (vault:/aws-secretsmanager:/env: reference), "
+                "--private-key-file, or --authenticator"
+            )
+        return args
+
+
+def connect(settings: ConnectionSettings) -> Any:
+    import snowflake.connector
+
+    try:
+        return snowflake.connector.connect(**settings.connect_args())
+    except snowflake.connector.errors.Error as exc:
+        raise SnowflakeError(
+            f"cannot connect to Snowflake account {settings.account!r} as {settings.user!r}: "
+            f"{_message(exc)}"
+        ) from None
+
+
+def _message(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "msg", None) or exc).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One planned step: ``sql`` is None for a step that needs nothing or a person."""
+
+    verb: str  # create | alter | replace | resume | refresh | keep | attention
+    what: str
+    sql: str | None = None
+    note: str = ""
+
+    def describe(self) -> str:
+        text = f"{self.verb:<9} {self.what}"
+        return f"{text}  -- {self.note}" if self.note else text
+
+
+@dataclass
+class Existing:
+    """What the schema holds, by object kind: unquoted name -> SHOW row (as a dict)."""
+
+    objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    columns: dict[str, set[str]] = field(default_factory=dict)  # table -> column names
+
+    def get(self, kind: str, quoted: str) -> dict[str, Any] | None:
+        return self.objects.get(kind, {}).get(_unquote(quoted))
+
+
+def _unquote(name: str) -> str:
+    if name.startswith('"') and name.endswith('"'):
+        return name[1:-1].replace('""', '"')
+    return name.upper()  # a bare name (stage, file format, integration) resolves upper case
+
+
+_SHOW = {
+    "integration": "SHOW INTEGRATIONS",
+    "file_format": "SHOW FILE FORMATS IN SCHEMA",
+    "stage": "SHOW STAGES IN SCHEMA",
+    "table": "SHOW TABLES IN SCHEMA",
+    "stream": "SHOW STREAMS IN SCHEMA",
+    "pipe": "SHOW PIPES IN SCHEMA",
+    "task": "SHOW TASKS IN SCHEMA",
+}
+
+
+def inspect(cursor: Any) -> Existing:
+    """Read what exists in the connection's schema."""
+    existing = Existing()
+    for kind, sql in _SHOW.items():
+        existing.objects[kind] = {}
+        try:
+            cursor.execute(sql)
+        except Exception as exc:
+            raise SnowflakeError(
+                f"{sql} failed: {_message(exc)}; check the role's grants"
+            ) from None
+        names = [d[0].lower() for d in cursor.description or []]
+        if "name" not in names:
+            continue
+        for row in cursor.fetchall():
+            record = dict(zip(names, row, strict=False))
+            existing.objects[kind][str(record["name"])] = record
+    cursor.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = CURRENT_SCHEMA()"
+    )
+    for table, column in cursor.fetchall():
+        existing.columns.setdefault(str(table), set()).add(str(column))
+    return existing
+
+
+def _same_sql(a: str, b: str) -> bool:
+    return " ".join(a.split()).rstrip(";").upper() == " ".join(b.split()).rstrip(";").upper()
+
+
+def plan(
+    models: Sequence[TableModel], options: SnowflakeOptions, existing: Existing
+) -> list[Action]:
+    """The actions that bring the schema to the generated script (see the module docstring)."""
+    actions: list[Action] = []
+    created_pipes: set[str] = set()
+    replaced_tasks: set[str] = set()
+    definitions = {
+        d.name: d for m in models for d in table_definitions(m, options.dialect, options.merge)
+    }
+    copies = {options.dialect.names(m).pipe: copy_statement(m, options) for m in models}
+    for statement in snowflake_statements(models, options):
+        actions += _plan_one(
+            statement, existing, definitions, copies, created_pipes, replaced_tasks
+        )
+    return actions
+
+
+def _plan_one(
+    statement: Statement,
+    existing: Existing,
+    definitions: dict[str, Any],
+    copies: dict[str, str],
+    created_pipes: set[str],
+    replaced_tasks: set[str],
+) -> list[Action]:
+    kind, name = statement.kind, statement.name
+    what = f"{kind.replace('_', ' ')} {name}"
+    if kind == "pipe_refresh":
+        if name in created_pipes:
+            return [Action("refresh", f"pipe {name}", statement.sql, "load files already staged")]
+        return []
+    if kind == "task_resume":
+        task = existing.get("task", name)
+        if (
+            name in replaced_tasks
+            or task is None
+            or str(task.get("state", "")).lower() != "started"
+        ):
+            return [Action("resume", f"task {name}", statement.sql)]
+        return [Action("keep", f"task {name}", None, "running")]
+    found = existing.get(kind, name)
+    if found is None:
+        if kind == "pipe":
+            created_pipes.add(name)
+        if kind == "task":
+            replaced_tasks.add(name)
+        return [Action("create", what, statement.sql)]
+    if kind == "table":
+        definition = definitions[name]
+        have = existing.columns.get(_unquote(name), set())
+        alters = add_column_statements(definition, have, SNOWFLAKE)
+        if alters:
+            return [Action("alter", what, sql, "add column") for sql in alters]
+        return [Action("keep", what)]
+    if kind == "pipe":
+        definition = str(found.get("definition") or "")
+        if definition and not _same_sql(definition, copies[name]):
+            return [
+                Action(
+                    "attention",
+                    what,
+                    None,
+                    "its COPY differs from the generated one (did the table gain a column?). "
+                    "walstream never replaces a pipe: a new pipe loads every file again. To "
+                    "change it: ALTER PIPE ... SET PIPE_EXECUTION_PAUSED = TRUE; wait for "
+                    "SYSTEM$PIPE_STATUS to show no pending files; CREATE OR REPLACE PIPE with "
+                    "the COPY from `walstream snowflake sql`; ALTER PIPE ... REFRESH "
+                    "MODIFIED_AFTER = <time of the pause>",
+                )
+            ]
+        return [Action("keep", what)]
+    if kind == "task":
+        definition = str(found.get("definition") or "")
+        body = statement.sql[statement.sql.index("\nAS\n") + 4 :]
+        if definition and _same_sql(definition, body):
+            return [Action("keep", what, None, "definition unchanged")]
+        replaced_tasks.add(name)
+        return [Action("replace", what, statement.sql)]
+    if kind == "stream" and str(found.get("stale", "")).lower() == "true":
+        return [
+            Action(
+                "attention",
+                what,
+                None,
+                "stream is stale: staged rows it missed are not merged; recreate the stream and "
+                "merge STAGING once by hand",
+            )
+        ]
+    return [Action("keep", what)]
+
+
+def apply(
+    cursor: Any,
+    models: Sequence[TableModel],
+    options: SnowflakeOptions,
+    dry_run: bool = False,
+) -> list[Action]:
+    """Plan, and unless ``dry_run`` run the planned statements in order; returns the plan."""
+    actions = plan(models, options, inspect(cursor))
+    if dry_run:
+        return actions
+    for action in actions:
+        if action.sql is None:
+            continue
+        log.info("event=snowflake_apply action=%s object=%s", action.verb, _one_line(action.what))
+        try:
+            cursor.execute(action.sql)
+        except Exception as exc:
+            raise SnowflakeError(
+                f"{action.verb} {action.what} failed: {_message(exc)}; nothing after it ran, "
+                "and everything before it is in place: fix the cause and apply again"
+            ) from None
+    return actions
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text)

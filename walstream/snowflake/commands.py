@@ -1,0 +1,241 @@
+"""``walstream snowflake sql|apply`` and ``walstream warehouse load``.
+
+Two click groups, registered by :mod:`walstream.cli`. Every option has a ``WALSTREAM_*``
+environment variable; ``--dest``, ``--dsn`` and ``--publication`` share theirs with
+``walstream run``, so one environment configures the whole pipeline. Table models come from
+the source's publication when ``--dsn`` is given, else from the newest walstream file of each
+table under ``--dest``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import ConfigError
+from .model import TableModel
+from .sql import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
+
+
+def _merge_options(f: F) -> F:
+    f = _opt(
+        "--soft-delete",
+        env="SOFT_DELETE",
+        is_flag=True,
+        help="keep deleted rows in FINAL with _walstream_deleted = TRUE",
+    )(f)
+    return _opt(
+        "--tombstone-retention-days",
+        env="TOMBSTONE_RETENTION_DAYS",
+        type=int,
+        default=DEFAULT_TOMBSTONE_RETENTION_DAYS,
+        show_default=True,
+        help="keep delete tombstones this long (longer than any replay)",
+    )(f)
+
+
+def _script_options(f: F) -> F:
+    decorators = [
+        _opt("--dest", env="DEST", required=True, help="s3://bucket/prefix the stage points at"),
+        _opt("--dsn", env="DSN", help="read the tables from the source (else from DEST's files)"),
+        _opt("--publication", env="PUBLICATION", default="walstream", show_default=True),
+        _opt(
+            "--table",
+            "tables",
+            env="TABLES",
+            multiple=True,
+            help="schema.table to include (repeatable or comma-separated; default all)",
+        ),
+        _opt("--stage", env="SNOWFLAKE_STAGE", default="WALSTREAM_STAGE", show_default=True),
+        _opt(
+            "--file-format",
+            env="SNOWFLAKE_FILE_FORMAT",
+            default="WALSTREAM_PARQUET",
+            show_default=True,
+        ),
+        _opt(
+            "--storage-integration",
+            env="SNOWFLAKE_STORAGE_INTEGRATION",
+            default="WALSTREAM_S3",
+            show_default=True,
+            help="storage integration of the stage ('' for none)",
+        ),
+        _opt(
+            "--aws-role-arn",
+            env="SNOWFLAKE_AWS_ROLE_ARN",
+            help="create the storage integration with this IAM role",
+        ),
+        _opt(
+            "--task-warehouse",
+            env="SNOWFLAKE_TASK_WAREHOUSE",
+            help="warehouse of the MERGE tasks (default: serverless tasks)",
+        ),
+        _opt(
+            "--schedule",
+            env="SNOWFLAKE_SCHEDULE",
+            default="1 MINUTE",
+            show_default=True,
+            help="how often a task checks its stream",
+        ),
+        _opt(
+            "--prefix-schema",
+            env="SNOWFLAKE_PREFIX_SCHEMA",
+            is_flag=True,
+            help="name FINAL tables <schema>_<table> (when two schemas share table names)",
+        ),
+        _merge_options,
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def _tables(values: tuple[str, ...]) -> list[str]:
+    return [t.strip() for item in values for t in item.split(",") if t.strip()]
+
+
+def _models(dest: str, dsn: str | None, publication: str, tables: list[str]) -> list[TableModel]:
+    from .discover import models_from_dest, models_from_source
+
+    models = models_from_source(dsn, publication, tables) if dsn else models_from_dest(dest, tables)
+    if not models:
+        raise ConfigError(
+            f"no tables found under {dest}: stream some changes first, or pass --dsn to read "
+            "the tables from the source's publication"
+        )
+    return models
+
+
+def _options(kw: dict[str, Any]) -> SnowflakeOptions:
+    return SnowflakeOptions(
+        dest=kw["dest"],
+        stage=kw["stage"],
+        file_format=kw["file_format"],
+        storage_integration=kw["storage_integration"] or None,
+        aws_role_arn=kw["aws_role_arn"],
+        task_warehouse=kw["task_warehouse"],
+        schedule=kw["schedule"],
+        prefix_schema=kw["prefix_schema"],
+        merge=MergeOptions(kw["soft_delete"], kw["tombstone_retention_days"]),
+    )
+
+
+@click.group()
+def snowflake() -> None:
+    """Snowflake objects and MERGE tasks generated from the source tables."""
+
+
+@snowflake.command("sql")
+@_script_options
+@click.option(
+    "--output", "-o", type=click.File("w"), default="-", help="write the script here (default -)"
+)
+def sql_command(output: Any, **kw: Any) -> None:
+    """Print the whole Snowflake script: stage, tables, streams, pipes, MERGE tasks."""
+    from .sql import snowflake_script
+
+    models = _models(kw["dest"], kw["dsn"], kw["publication"], _tables(kw["tables"]))
+    output.write(snowflake_script(models, _options(kw)))
+
+
+@snowflake.command("apply")
+@_script_options
+@_opt("--account", env="SNOWFLAKE_ACCOUNT", required=True, help="account identifier")
+@_opt("--user", env="SNOWFLAKE_USER", required=True)
+@_opt("--role", env="SNOWFLAKE_ROLE")
+@_opt("--warehouse", env="SNOWFLAKE_WAREHOUSE", help="warehouse of this session")
+@_opt("--database", env="SNOWFLAKE_DATABASE", required=True, help="database of the objects")
+@_opt("--schema", env="SNOWFLAKE_SCHEMA", required=True, help="schema of the objects")
+@_opt("--password", env="SNOWFLAKE_PASSWORD", help="prefer the environment variable")
+@_opt(
+    "--password-secret",
+    env="SNOWFLAKE_PASSWORD_SECRET",
+    help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
+)
+@_opt("--private-key-file", env="SNOWFLAKE_PRIVATE_KEY_FILE", help="PEM key for key-pair auth")
+@_opt("--private-key-passphrase", env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+@_opt("--authenticator", env="SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser")
+@_opt("--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing")
+def apply_command(**kw: Any) -> None:
+    """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
+    from .apply import ConnectionSettings, apply, connect
+
+    models = _models(kw["dest"], kw["dsn"], kw["publication"], _tables(kw["tables"]))
+    settings = ConnectionSettings(
+        account=kw["account"],
+        user=kw["user"],
+        database=kw["database"],
+        schema=kw["schema"],
+        role=kw["role"],
+        warehouse=kw["warehouse"],
+        password=kw["password"],
+        password_secret=kw["password_secret"],
+        private_key_file=kw["private_key_file"],
+        private_key_passphrase=kw["private_key_passphrase"],
+        authenticator=kw["authenticator"],
+    )
+    conn = connect(settings)
+    try:
+        actions = apply(conn.cursor(), models, _options(kw), dry_run=kw["dry_run"])
+    finally:
+        conn.close()
+    prefix = "would " if kw["dry_run"] else ""
+    for action in actions:
+        if action.verb != "keep" or not kw["dry_run"]:
+            click.echo(f"{prefix}{action.describe()}")
+    attention = [a for a in actions if a.verb == "attention"]
+    if attention:
+        click.echo(f"walstream: {len(attention)} object(s) need attention (see above)", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def warehouse() -> None:
+    """The local DuckDB warehouse: the Snowflake MERGE on one machine."""
+
+
+@warehouse.command("load")
+@_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
+@_opt(
+    "--db",
+    env="WAREHOUSE_DB",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="the DuckDB file (created if missing)",
+)
+@_opt(
+    "--files-per-batch",
+    env="WAREHOUSE_FILES_PER_BATCH",
+    type=click.IntRange(min=1),
+    default=None,
+    help="merge this many files of a table at a time (default: all new files at once)",
+)
+@_merge_options
+def load_command(
+    dest: str,
+    db: str,
+    files_per_batch: int | None,
+    soft_delete: bool,
+    tombstone_retention_days: int,
+) -> None:
+    """Load the files not loaded yet and merge them into FINAL tables."""
+    from ..warehouse import LocalWarehouse
+
+    options = MergeOptions(soft_delete, tombstone_retention_days)
+    with LocalWarehouse(db, options) as wh:
+        report = wh.load(dest, files_per_batch=files_per_batch)
+    tables = " ".join(f"{t}={n}" for t, n in sorted(report.tables.items()))
+    click.echo(
+        f"walstream: loaded files={report.files} rows={report.rows} "
+        f"skipped={report.skipped} {tables}".rstrip(),
+        err=True,
+    )
