@@ -235,6 +235,8 @@ class HclEvaluator:
             return str(args[0]).replace("%s", "{}").format(*args[1:])
         if name == "replace":
             return str(args[0]).replace(str(args[1]), str(args[2]))
+        if name == "jsonencode":
+            return json.dumps(args[0], separators=(",", ":"))
         if name == "flatten":
             return [item for arg in args[0] for item in (arg if isinstance(arg, list) else [arg])]
         raise HclEvalError(f"function {name}() is not supported by the test evaluator")
@@ -1040,7 +1042,7 @@ def ecs_container_definitions(**overrides: Any) -> list[dict[str, Any]]:
             return [drop_nulls(v) for v in value]
         return value
 
-    return list(drop_nulls(ev.ref("local.containers")))
+    return list(drop_nulls(json.loads(ev.ref("local.container_definitions"))))
 
 
 def test_ecs_container_definitions_are_a_valid_register_task_definition_request() -> None:

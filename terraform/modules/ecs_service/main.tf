@@ -115,7 +115,13 @@ locals {
     }
   }
 
-  containers = var.cloudwatch_agent_enabled ? [local.walstream_container, local.agent_container] : [local.walstream_container]
+  # Encoded one by one and joined: the two containers are objects of different types, which
+  # a conditional between tuples of different lengths would refuse.
+  container_json = concat(
+    [jsonencode(local.walstream_container)],
+    var.cloudwatch_agent_enabled ? [jsonencode(local.agent_container)] : [],
+  )
+  container_definitions = "[${join(",", local.container_json)}]"
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -222,7 +228,7 @@ resource "aws_ecs_task_definition" "walstream" {
   memory                   = var.memory
   task_role_arn            = var.task_role_arn
   execution_role_arn       = var.execution_role_arn
-  container_definitions    = jsonencode(local.containers)
+  container_definitions    = local.container_definitions
   tags                     = var.tags
 
   runtime_platform {
