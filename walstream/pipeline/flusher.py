@@ -29,6 +29,7 @@ import pyarrow as pa
 from ..batch import ChangeBatch
 from ..errors import TransientSinkError
 from ..faults import fault_point
+from ..metrics import METRICS
 from ..sink import DurableSink
 from .checkpoint import Checkpoint
 from .files import change_file_key, encode_parquet
@@ -210,6 +211,7 @@ class Flusher:
                 if self._abandon.is_set():
                     raise
                 attempt += 1
+                METRICS.retries.labels("flush_store").inc()
                 delay = min(self._retry_cap, 0.5 * 2 ** min(attempt, 12))
                 delay *= 0.5 + random.random() / 2
                 log.warning(

@@ -148,11 +148,13 @@ class Runner:
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
             self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
-            services = RunServices.start(cfg, self.summary, self._dsn)
+            services: RunServices | None = None
             try:
+                services = RunServices.start(cfg, self.summary, self._dsn)
                 self._run_sessions()
             finally:
-                services.close()
+                if services is not None:
+                    services.close()
                 self._flusher.close()
         finally:
             self._sql.close()
