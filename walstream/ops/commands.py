@@ -362,7 +362,7 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
         title_justify="left",
     )
     for column in ("setting", "value", "from", "env"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for s in settings:
         table.add_row(
             s["name"], "-" if s["value"] is None else str(s["value"]), s["source"], s["env"] or ""
