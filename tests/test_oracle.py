@@ -3,9 +3,10 @@
 PostgreSQL 18 -> ``walstream run`` (the Runner) -> Parquet files -> the local warehouse (the
 same MERGE as Snowflake, on DuckDB) -> every FINAL table compared row by row, value by value,
 with the source tables. Seeds, flush sizes (one change per file up to one file per run) and
-merge batchings vary; a second phase of changes lands on a FINAL that already holds rows, so
-unchanged TOAST values must come from FINAL. Replays are real: a copy of the slot streams the
-same WAL again, cut into other files, into a second destination, and loading it changes nothing.
+merge batchings vary, and one run keeps deleted rows (soft delete); a second phase of changes
+lands on a FINAL that already holds rows, so unchanged TOAST values must come from FINAL.
+Replays are real: a copy of the slot streams the same WAL again, cut into other files, into a
+second destination, and loading it changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.oracle_workload import (
 )
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
+from walstream.snowflake.sql import MergeOptions
 from walstream.warehouse import LocalWarehouse
 
 JSON_COLUMNS = {"doc"}
@@ -52,10 +54,13 @@ def stream(
 
 
 def final_table(wh: LocalWarehouse, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    cur = wh.conn.execute(
-        "SELECT * EXCLUDE (_walstream_lsn, _walstream_seq, _walstream_commit_ts) "
-        f'FROM public."{table}"'
-    )
+    """FINAL's source columns; with soft deletes, only the rows not marked deleted."""
+    meta = "_walstream_lsn, _walstream_seq, _walstream_commit_ts"
+    where = ""
+    if wh.options.soft_delete:
+        meta += ", _walstream_deleted"
+        where = " WHERE NOT _walstream_deleted"
+    cur = wh.conn.execute(f'SELECT * EXCLUDE ({meta}) FROM public."{table}"{where}')
     assert cur.description is not None
     return [d[0] for d in cur.description], cur.fetchall()
 
@@ -81,17 +86,23 @@ def assert_final_equals_source(db: PgDatabase, wh: LocalWarehouse, dests: list[s
 
 
 @pytest.mark.parametrize(
-    ("seed", "flush_rows", "binary"),
-    [(1, 1, "on"), (2, 6, "off"), (3, 1_000_000, "on"), (4, 40, "auto")],
+    ("seed", "flush_rows", "binary", "soft_delete"),
+    [
+        (1, 1, "on", False),
+        (2, 6, "off", False),
+        (3, 1_000_000, "on", False),
+        (4, 40, "auto", True),
+    ],
 )
 def test_oracle_final_tables_equal_the_source_after_random_workloads(
-    db: PgDatabase, tmp_path: Path, seed: int, flush_rows: int, binary: str
+    db: PgDatabase, tmp_path: Path, seed: int, flush_rows: int, binary: str, soft_delete: bool
 ) -> None:
     setup_source(db)
     dest = f"file://{tmp_path}/dest"
     workload = Workload(seed)
     rng = random.Random(seed)
-    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+    options = MergeOptions(soft_delete=soft_delete)
+    with LocalWarehouse(str(tmp_path / "wh.duckdb"), options) as wh:
         for phase in range(2):
             workload.run(db, transactions=70)
             stream(db, dest, flush_rows, binary=binary)

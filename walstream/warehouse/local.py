@@ -14,14 +14,15 @@ One load is one DuckDB transaction: the files it records as loaded are exactly t
 were merged, so a crash in the middle loses nothing and loads nothing twice.
 
 Files are merged in batches of ``files_per_batch`` (default: all new files of a table at once),
-in name order, which is commit order (DESIGN.md §2); tests use smaller batches and other orders
-to play out how Snowpipe may deliver files.
+in stream order (full-load files at their snapshot LSN, then change files by LSN); tests use
+smaller batches and other orders to play out how Snowpipe may deliver files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -69,6 +70,25 @@ def change_file_keys(sink: DurableSink) -> list[str]:
     ]
 
 
+_CHANGE_FILE = re.compile(
+    r"\d{8}-\d{9}-(?P<first>[0-9A-F]{16})-[0-9A-F]{16}(?:\.(?P<seq>\d+)_\d+)?\.parquet"
+)
+_LOAD_FILE = re.compile(r"LOAD(?P<number>[0-9A-F]{8})-(?P<lsn>[0-9A-F]{16})\.parquet")
+
+
+def arrival_order(key: str) -> tuple[str, int, int, int, str]:
+    """Sort key that merges a table's files in stream order: full-load files (at their
+    snapshot LSN, the T marker first), then change files by first LSN and first seq."""
+    folder, _, name = key.rpartition("/")
+    load = _LOAD_FILE.fullmatch(name)
+    if load:
+        return (folder, int(load["lsn"], 16), 0, int(load["number"], 16), name)
+    change = _CHANGE_FILE.fullmatch(name)
+    if change:
+        return (folder, int(change["first"], 16), 1, int(change["seq"] or 0), name)
+    return (folder, 0, 2, 0, name)
+
+
 def _table_of(key: str) -> str:
     schema, table, _ = key.split("/", 2)
     return f"{schema}.{table}"
@@ -113,13 +133,13 @@ class LocalWarehouse:
     ) -> LoadReport:
         """Load and merge the files of ``dest`` not loaded before (all of them, or ``keys``).
 
-        ``keys`` are merged in the order given (default: name order); each table's files are
-        merged ``files_per_batch`` at a time (default: all at once).
+        ``keys`` are merged in the order given (default: stream order, :func:`arrival_order`);
+        each table's files are merged ``files_per_batch`` at a time (default: all at once).
         """
         sink = open_sink(dest) if isinstance(dest, str) else dest
         if files_per_batch is not None and files_per_batch < 1:
             raise ConfigError(f"files_per_batch must be at least 1, not {files_per_batch}")
-        wanted = sorted(change_file_keys(sink)) if keys is None else list(keys)
+        wanted = sorted(change_file_keys(sink), key=arrival_order) if keys is None else list(keys)
         loaded = self.loaded_files()
         report = LoadReport()
         by_table: dict[str, list[tuple[str, str]]] = {}
