@@ -358,16 +358,18 @@ def test_chunks_cover_every_block_once_and_the_last_is_open_ended() -> None:
     def table(blocks: int, relkind: str = "r") -> LoadTable:
         return LoadTable(1, relkind, None, (), None, blocks)  # type: ignore[arg-type]
 
-    for blocks in (0, 5, 9, 100, 1000, 1_000_003):
-        for workers in (1, 3, 4):
-            chunks = table(blocks).chunks(workers)
-            assert chunks[0].first_block == 0 and chunks[-1].end_block is None
-            for a, b in itertools.pairwise(chunks):
-                assert a.end_block == b.first_block
-            assert sum(c.blocks for c in chunks) == max(blocks, 1)
-    assert len(table(1000).chunks(4)) == 16
-    assert table(1000, "p").chunks(4) == [Chunk(0, 0, None, 1000)]
-    assert table(1000).chunks(4, tid_range_scan=False) == [Chunk(0, 0, None, 1000)]
+    for blocks in (0, 5, 9, 100, 1000, 1_000_003, 10**9):
+        chunks = table(blocks).chunks()
+        assert chunks[0].first_block == 0 and chunks[-1].end_block is None
+        for a, b in itertools.pairwise(chunks):
+            assert a.end_block == b.first_block
+            assert b.first_seq - a.first_seq >= a.blocks * 291  # room for every row of a block
+        assert sum(c.blocks for c in chunks) == max(blocks, 1)
+        assert len(chunks) <= max(64, blocks // 131_072 + 1)
+    assert len(table(1000).chunks()) == 63 and len(table(1_000_003).chunks()) == 64
+    assert table(1000, "p").chunks() == [Chunk(0, 0, None, 1000)]
+    assert table(1000).chunks(tid_range_scan=False) == [Chunk(0, 0, None, 1000)]
+    assert Chunk(0, 0, None, 1).first_seq == 1
     key = load_file_key("s", "t", 0x1A, 0x16B374D848)
     assert key == "s/t/LOAD0000001A-00000016B374D848.parquet"
 

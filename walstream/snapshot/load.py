@@ -366,7 +366,7 @@ class _Load:
         tid_range_scan = conn.info.server_version >= 140000
         for namespace, name in self.names:
             table = describe_table(conn, self.config.publication, namespace, name, types)
-            chunks = table.chunks(self.config.workers, tid_range_scan)
+            chunks = table.chunks(tid_range_scan)
             work = _TableWork(table, len(chunks), result=TableResult(table.qualified_name))
             self._work[table.qualified_name] = work
             self._queue.extend((work, chunk) for chunk in chunks)

@@ -12,10 +12,12 @@ PostgreSQL 15+; generated columns are left out before that) and its row filter, 
 applies as a ``WHERE`` clause, since the stream applies it to every change.
 
 Chunks: a plain table is split into ranges of heap blocks read with ``ctid`` range conditions
-(a TID Range Scan, PostgreSQL 14+), several per worker so that workers finish together. The last
-chunk has no upper bound. Rows visible to the snapshot cannot sit beyond the blocks counted
-after it was taken, but the open end makes that a non-question. Partitioned tables (published
-through their root) and servers before 14 are read in one chunk.
+(a TID Range Scan, PostgreSQL 14+). The split depends on the table's size only, never on the
+number of workers, so rows get the same positions however many workers read them
+(:mod:`.reader`); there are up to :data:`TARGET_CHUNKS` chunks, so that workers finish at about
+the same time. The last chunk has no upper bound: rows visible to the snapshot cannot sit beyond
+the blocks counted after it was taken, and the open end makes that a non-question. Partitioned
+tables (published through their root) and servers before 14 are read in one chunk.
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ from ..schema import TableSchema
 
 Connection = psycopg.Connection[Any]
 
-#: Chunks per worker when splitting a table: enough for workers to finish at about the same time.
-CHUNKS_PER_WORKER = 4
+#: Chunks a table is split into (more when chunks would exceed MAX_CHUNK_BLOCKS).
+TARGET_CHUNKS = 64
 MIN_CHUNK_BLOCKS = 8
 MAX_CHUNK_BLOCKS = 131_072  # 1 GiB of 8 KiB blocks
+#: _walstream_seq of a chunk's rows starts at first_block * SEQ_PER_BLOCK + 1; a heap block
+#: holds fewer tuples than this (MaxHeapTuplesPerPage is 291 for 8 KiB, 1291 for 32 KiB pages).
+SEQ_PER_BLOCK = 65_536
 
 
 def parse_table_name(name: str) -> tuple[str, str]:
@@ -62,6 +67,11 @@ class Chunk:
     first_block: int
     end_block: int | None
     blocks: int  # for progress: how many of the table's blocks this chunk stands for
+
+    @property
+    def first_seq(self) -> int:
+        """``_walstream_seq`` of the chunk's first row; its rows are numbered on from there."""
+        return self.first_block * SEQ_PER_BLOCK + 1
 
 
 @dataclass(frozen=True)
@@ -90,11 +100,11 @@ class LoadTable:
             for t, c in zip(self.pg_types, self.schema.columns, strict=True)
         )
 
-    def chunks(self, workers: int, tid_range_scan: bool = True) -> list[Chunk]:
+    def chunks(self, tid_range_scan: bool = True) -> list[Chunk]:
         """The block ranges to read; one open-ended chunk when the table cannot be split."""
         if not (self.split_by_ctid and tid_range_scan) or self.blocks <= MIN_CHUNK_BLOCKS:
             return [Chunk(0, 0, None, max(self.blocks, 1))]
-        size = math.ceil(self.blocks / (max(workers, 1) * CHUNKS_PER_WORKER))
+        size = math.ceil(self.blocks / TARGET_CHUNKS)
         size = min(max(size, MIN_CHUNK_BLOCKS), MAX_CHUNK_BLOCKS)
         starts = list(range(0, self.blocks, size))
         return [
@@ -108,14 +118,12 @@ class LoadTable:
         ]
 
     def copy_sql(self, chunk: Chunk) -> sql.Composed:
-        """``COPY (SELECT [ctid,] columns ...) TO STDOUT (FORMAT csv)`` for one chunk.
+        """``COPY (SELECT columns FROM ONLY t WHERE ctid ...) TO STDOUT (FORMAT csv)``.
 
         CSV, not binary: every type has a text form (pgoutput's text values are the same output
         functions), and pyarrow parses CSV in C++; see :mod:`.reader`.
         """
-        columns: list[sql.Composable] = [sql.Identifier(c.name) for c in self.schema.columns]
-        if self.split_by_ctid:
-            columns.insert(0, sql.SQL("ctid"))
+        columns = [sql.Identifier(c.name) for c in self.schema.columns]
         target = sql.Identifier(self.schema.namespace, self.schema.name)
         conditions: list[sql.Composable] = []
         if self.split_by_ctid:

@@ -1,0 +1,172 @@
+"""Snapshot throughput against PostgreSQL's own floor: ``COPY ... TO STDOUT`` into /dev/null.
+
+    python -m bench.snapshot_bench --rows 200000 [--workers 1 2] [--repeat 3] [--dsn DSN]
+
+Builds one table of mixed types (int, text, numeric, timestamptz, bool, int8, a 100-character
+payload) with ``--rows`` rows, then times, on the same table:
+
+- ``copy``: ``psql -c "COPY t TO STDOUT"`` with its output sent to /dev/null (psycopg's COPY
+  when psql is not found): reading the table and printing it, nothing else;
+- ``snapshot``: ``walstream snapshot`` of the table (exported snapshot, COPY, conversion to
+  Arrow, zstd Parquet, durable local files), once per ``--workers`` value.
+
+Rows/s and MB/s use the same numerator for every line (rows, and the COPY text size of the
+table), so ``ratio`` = snapshot time / copy time is how many times slower than the floor the
+full pipeline is. The best of ``--repeat`` runs is reported. Without ``--dsn`` an embedded
+PostgreSQL 18 is started in a temporary directory. Keep ``--rows`` small on shared machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from walstream.embedded import LocalPostgres, bin_dir
+from walstream.snapshot import SnapshotConfig, run_snapshot
+
+TABLE = "bench_snapshot"
+MB = 1_000_000
+
+
+def create_table(dsn: str, rows: int) -> int:
+    """The bench table with ``rows`` rows, its publication and slot; returns its COPY size."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP PUBLICATION IF EXISTS {TABLE}")
+        conn.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE slot_name = %s",
+            (TABLE,),
+        )
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute(
+            f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name text, amount numeric(12,2), "
+            "at timestamptz, flag bool, n int8, payload text)"
+        )
+        conn.execute(
+            f"INSERT INTO {TABLE} SELECT g, 'name ' || g, g * 1.25, "
+            "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', g %% 3 = 0, "
+            "g::int8 * 1000003, repeat(md5(g::text), 3) || md5((g * 7)::text) "
+            "FROM generate_series(1, %s) g",
+            (rows,),
+        )
+        conn.execute(f"VACUUM ANALYZE {TABLE}")
+        conn.execute(f"CREATE PUBLICATION {TABLE} FOR TABLE {TABLE}")
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (TABLE,))
+        size = 0
+        with conn.cursor().copy(f"COPY {TABLE} TO STDOUT") as copy:
+            for block in copy:
+                size += len(block)
+        return size
+
+
+def copy_to_devnull(dsn: str) -> Callable[[], None]:
+    psql = bin_dir() / "psql"
+    if psql.exists():
+
+        def with_psql() -> None:
+            with open("/dev/null", "wb") as devnull:
+                subprocess.run(
+                    [str(psql), "-X", "-q", "-d", dsn, "-c", f"COPY {TABLE} TO STDOUT"],
+                    stdout=devnull,
+                    check=True,
+                )
+
+        return with_psql
+
+    def with_psycopg() -> None:
+        with psycopg.connect(dsn) as conn, conn.cursor().copy(f"COPY {TABLE} TO STDOUT") as copy:
+            for _ in copy:
+                pass
+
+    return with_psycopg
+
+
+def snapshot_once(dsn: str, workers: int, workdir: Path) -> Callable[[], None]:
+    def run() -> None:
+        dest = workdir / "dest"
+        shutil.rmtree(dest, ignore_errors=True)
+        run_snapshot(
+            SnapshotConfig(
+                dsn,
+                TABLE,
+                TABLE,
+                f"file://{dest}",
+                tables=(f"public.{TABLE}",),
+                workers=workers,
+                progress="none",
+            )
+        )
+
+    return run
+
+
+def best_of(repeat: int, action: Callable[[], None]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dsn", help="use this server instead of an embedded one")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="walstream-bench-") as tmp:
+        workdir = Path(tmp)
+        server = None
+        dsn = args.dsn
+        if dsn is None:
+            workdir.chmod(0o755)
+            server = LocalPostgres(workdir / "pg", settings={"fsync": "off"})
+            server.start()
+            dsn = server.dsn()
+        try:
+            copy_bytes = create_table(dsn, args.rows)
+            results = [("copy", best_of(args.repeat, copy_to_devnull(dsn)))]
+            for workers in args.workers:
+                action = snapshot_once(dsn, workers, workdir)
+                results.append((f"snapshot workers={workers}", best_of(args.repeat, action)))
+        finally:
+            if server is not None:
+                server.destroy()
+
+    floor = results[0][1]
+    report = [
+        {
+            "what": what,
+            "seconds": round(seconds, 3),
+            "rows_per_s": round(args.rows / seconds),
+            "mb_per_s": round(copy_bytes / MB / seconds, 1),
+            "ratio": round(seconds / floor, 2),
+        }
+        for what, seconds in results
+    ]
+    if args.json:
+        print(json.dumps({"rows": args.rows, "copy_mb": copy_bytes / MB, "results": report}))
+        return
+    print(f"table: {args.rows} rows, COPY text {copy_bytes / MB:.1f} MB")
+    print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}")
+    for line in report:
+        print(
+            f"{line['what']:<22}{line['seconds']:>9.3f}{line['rows_per_s']:>12,}"
+            f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
