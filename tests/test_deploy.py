@@ -1227,6 +1227,8 @@ def test_snowflake_apply_command_reaches_walstream_with_every_argument_intact(
         "WALSTREAM_STAGE",
         "--file-format",
         "WALSTREAM_PARQUET",
+        "--storage-integration",
+        "WALSTREAM_S3",
         "--table",
         "public.orders",
         "--table",

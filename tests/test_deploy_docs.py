@@ -70,6 +70,13 @@ def planned_commands() -> dict[str, tuple[str, click.Command | None]]:
         found["snapshot"] = ("4", snapshot)
     except ImportError:
         pass
+    try:
+        from walstream.snowflake.commands import snowflake, warehouse
+
+        found["snowflake"] = ("3", snowflake)
+        found["warehouse"] = ("3", warehouse)
+    except ImportError:
+        pass
     return found
 
 

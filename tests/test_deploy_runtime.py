@@ -71,6 +71,14 @@ def _planned_settings() -> dict[str, str]:
         from walstream.ops.commands import COMMANDS
 
         planned.update(dict.fromkeys(_settings_of(COMMANDS), "issue 5"))
+    with contextlib.suppress(ImportError):
+        from walstream.snapshot.commands import snapshot
+
+        planned.update(dict.fromkeys(_settings_of(snapshot), "issue 4"))
+    with contextlib.suppress(ImportError):
+        from walstream.snowflake.commands import snowflake, warehouse
+
+        planned.update(dict.fromkeys(_settings_of([snowflake, warehouse]), "issue 3"))
     return planned
 
 

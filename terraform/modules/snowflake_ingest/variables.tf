@@ -42,7 +42,7 @@ variable "storage_aws_role_arn" {
 }
 
 variable "apply_tables_enabled" {
-  description = "Run `walstream snowflake apply` from Terraform (terraform_data + local-exec) to create the per-table objects (STAGING, stream, pipe, task, FINAL). The machine running terraform apply needs walstream installed, Snowflake credentials in its environment and access to the source or DEST to read the table schemas."
+  description = "Run `walstream snowflake apply` from Terraform (terraform_data + local-exec) to create the per-table objects (STAGING, stream, pipe, task, FINAL). The machine running terraform apply needs walstream installed, Snowflake credentials in its environment and access to the source or DEST to read the table schemas (the files under dest_url, or the source when WALSTREAM_DSN is set)."
   type        = bool
   default     = true
 }
@@ -60,7 +60,7 @@ variable "walstream_command" {
 }
 
 variable "walstream_apply_args" {
-  description = "Extra arguments for `walstream snowflake apply`, e.g. [\"--warehouse\", \"MERGE_WH\", \"--schedule\", \"1 minute\"]. Credentials do not go here: export them in the environment of terraform apply."
+  description = "Extra arguments for `walstream snowflake apply`, e.g. [\"--task-warehouse\", \"MERGE_WH\", \"--schedule\", \"1 MINUTE\"]. Credentials do not go here: export them (WALSTREAM_SNOWFLAKE_ACCOUNT, WALSTREAM_SNOWFLAKE_USER, WALSTREAM_SNOWFLAKE_PRIVATE_KEY_FILE) in the environment of terraform apply."
   type        = list(string)
   default     = []
 }
