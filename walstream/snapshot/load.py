@@ -84,9 +84,11 @@ class SnapshotConfig:
 
         A worker holds one block of CSV text with its parsed and converted columns (a few times
         the block) and one compressed file being written, which is copied once to be stored.
-        Measured on a 116 MB table: RSS grows by 26-40 MB above the interpreter's own with a
-        16 MB budget (2 workers), 76 MB with 64 MB, 210 MB with 256 MB (4 workers); the
-        remainder is allocator and zstd working memory (tests/test_snapshot_memory.py).
+        Measured RSS growth on a 116 MB table, above a run on 2000 rows of the same shape:
+        31-36 MB with a 16 MB budget (2 workers), 46 MB with 64 MB (2), 103 MB with 256 MB
+        (4), 34 MB with 256 MB (1 worker); it does not grow with the table. Beyond the budget,
+        count 15-20 MB of encoder and allocator working memory per worker
+        (tests/test_snapshot_memory.py).
         """
         share = self.memory_budget // max(self.workers, 1)
         block = min(max(share // 16, 256 * 1024), 64 * MiB)
