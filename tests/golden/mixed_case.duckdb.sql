@@ -140,10 +140,10 @@ _walstream_numbered AS (
         st._walstream_commit_ts,
         st._walstream_unchanged,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
-        COALESCE(SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
+        SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
             PARTITION BY "Id" ORDER BY _walstream_lsn, _walstream_seq
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ), 0) AS _walstream_life_no
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) - CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END AS _walstream_life_no
     FROM _walstream_staged AS st
 ),
 _walstream_lived AS (

@@ -613,11 +613,12 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
                     [
                         *(f"st.{c}" for c in staged_cols),
                         f"ROW_NUMBER() OVER (ORDER BY {pos}) AS _walstream_ord",
-                        # lives: a D ends the key's current life; the next row starts a new one
-                        "COALESCE(SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (\n"
+                        # lives: a D ends the key's current life; the next row starts a new
+                        # one (the D's before this row, counted with a cumulative frame)
+                        "SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (\n"
                         f"    PARTITION BY {keys} ORDER BY {pos}\n"
-                        "    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING\n"
-                        "), 0) AS _walstream_life_no",
+                        "    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW\n"
+                        ") - CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END AS _walstream_life_no",
                     ]
                 )
             )
