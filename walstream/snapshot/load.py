@@ -186,7 +186,20 @@ def run_snapshot(
     with SlotSnapshot(config.dsn, slot, temporary=not created) as held:
         assert held.snapshot is not None
         summary.slot, summary.created_slot = slot, created
-        _Load(config, sink, checkpoint, held.snapshot, tables, summary, progress).run()
+        try:
+            _Load(config, sink, checkpoint, held.snapshot, tables, summary, progress).run()
+        except BaseException:
+            if created:  # the slot stays (and keeps WAL): say how to finish, not just what broke
+                log.warning(
+                    "event=snapshot_incomplete slot=%s loaded=%d tables=%d hint=the slot was "
+                    "created and retains WAL; finish with walstream snapshot --resume or walstream "
+                    "run --snapshot initial (tables not loaded are loaded from a new snapshot), "
+                    "or drop the slot",
+                    slot,
+                    sum(1 for t in summary.tables.values() if t.state == LOADED),
+                    len(summary.tables),
+                )
+            raise
     return summary
 
 
