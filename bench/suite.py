@@ -32,16 +32,6 @@ from .workloads import WORKLOADS
 
 log = logging.getLogger("bench.suite")
 
-SMOKE_SCALE = 0.004
-#: The smoke run covers both value formats and both sinks with two walstream runs, not four.
-SMOKE_CONSUMERS = (
-    "pg_recvlogical",
-    "walstream-binary-local",
-    "walstream-text-s3",
-    "python-peer",
-    "node-peer",
-)
-
 
 @dataclass
 class SuiteConfig:

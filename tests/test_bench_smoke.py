@@ -37,8 +37,11 @@ def test_bench_smoke_produces_results_for_every_consumer_and_matching_row_counts
     doc = json.loads(path.read_text())
     assert path.with_suffix(".md").exists()
 
-    from bench.suite import SMOKE_CONSUMERS
+    from bench.cli import CONSUMER_NAMES, SMOKE_CONSUMERS, WORKLOAD_NAMES
+    from bench.consumers import CONSUMERS
     from bench.workloads import WORKLOADS
+
+    assert (set(WORKLOAD_NAMES), set(CONSUMER_NAMES)) == (set(WORKLOADS), set(CONSUMERS))
 
     changes = {w["name"]: w["changes"] for w in doc["workloads"]}
     assert set(changes) == set(WORKLOADS)
