@@ -35,6 +35,7 @@ class SimTable:
     name: str = "sim"
     keyless: bool = False
     toast: bool = True  # False: updates always send every column
+    keys: int = 40  # key space: small means many changes per key
     rng: random.Random = field(default_factory=random.Random)
     state: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -118,7 +119,7 @@ class SimSource:
             t.state.clear()
             return [Change("T", {})]
         if not live or action < 0.3:
-            key = r.randint(1, 40)
+            key = r.randint(1, t.keys)
             if key in t.state:
                 return self._update(t, key, key)
             t.state[key] = {"id": key, **t.random_values()}
@@ -130,7 +131,7 @@ class SimSource:
                 return [Change("D", dict(old))]
             return [Change("D", {"id": key})]
         if action < 0.6 and not t.keyless:
-            new_key = r.randint(1, 40)
+            new_key = r.randint(1, t.keys)
             if new_key not in t.state:
                 return self._update(t, key, new_key)
         return self._update(t, key, key)

@@ -404,3 +404,41 @@ def test_a_file_without_walstream_metadata_is_refused_with_a_clear_error(
     with pytest.raises(ConfigError, match=r"walstream\.relation"):
         wh.load(sink)
     assert wh.loaded_files() == set()
+
+
+@pytest.mark.parametrize("files_per_batch", [None, 7])
+def test_a_row_keeps_its_unchanged_toast_across_a_long_chain_of_key_changes(
+    files_per_batch: int | None, sink: DurableSink, wh: LocalWarehouse
+) -> None:
+    """id 1 -> 2 -> ... -> 70, each key change leaving big unchanged: the chain is followed
+    across many pointer-jumping rounds within a batch, and through FINAL across batches."""
+    table = SimTable()
+    big = "B" * 400
+    lsn = 0x1000
+    insert = {"Op": "I", "id": 1, "label": "x", "big": big, "doc": '{"d": 1}'}
+    files = [[{**insert, "_walstream_lsn": lsn, "_walstream_seq": 0}]]
+    for key in range(1, 70):
+        lsn += 0x100
+        files.append(
+            [
+                {"Op": "D", "id": key, "_walstream_lsn": lsn, "_walstream_seq": 0},
+                {
+                    "Op": "U",
+                    "id": key + 1,
+                    "label": f"x{key}",
+                    "_walstream_unchanged": ["big", "doc"],
+                    "_walstream_lsn": lsn,
+                    "_walstream_seq": 1,
+                },
+            ]
+        )
+    for rows in files:
+        first = rows[0]["_walstream_lsn"]
+        key = change_file_key("public", "sim", EPOCH_US + first, first, first)
+        sink.put(key, encode_parquet(_arrow(table, rows)))
+    wh.load(sink, files_per_batch=files_per_batch)
+    assert final_rows(wh, "sim") == {
+        70: {"id": 70, "label": "x69", "n": None, "big": big, "doc": {"d": 1}}
+    }
+    tombstones = wh.conn.execute('SELECT count(*) FROM public."_walstream_tombstones_sim"')
+    assert tombstones.fetchall() == [(69,)]

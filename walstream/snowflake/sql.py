@@ -36,6 +36,22 @@ key changes of one row within one batch resolve exactly.
 
 Tables without a key are append-only: FINAL is the change log (every change row once, with
 ``_walstream_op``), never merged by a guessed key.
+
+What the MERGE relies on, and its one limit:
+
+- The ``D`` and ``U`` of a key change are in one file (the pipeline cuts files between
+  messages, never inside one UPDATE), so they are always merged in the same run.
+- ``D(k1)`` directly followed by ``U(k2)`` in one transaction is either a key change or a
+  delete of k1 followed by an update of another, live key k2; the files do not say which.
+  Whether k2 was live just before (in the batch, else in FINAL) decides: a key cannot change to
+  a key that exists.
+- Unchanged TOAST is resolved from the rows merged so far. Any order of files gives the same
+  FINAL for every other column (tombstones and the watermark keep late changes out), but if a
+  later file that left a TOASTed column unchanged is merged in an earlier run than the file
+  that changed that column, the new value is not known when the later change is applied, and
+  it is not applied later either (its change is older than FINAL's). Snowpipe loads files
+  roughly in arrival order and a task run merges everything loaded so far, so this needs a
+  reordering across two task runs; the local warehouse merges in stream order.
 """
 
 from __future__ import annotations
