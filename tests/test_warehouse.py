@@ -89,6 +89,7 @@ def test_final_equals_source_for_random_histories_in_any_batching(
             wh.load(sink, keys=keys[:take])
             keys = keys[take:]
     assert final_rows(wh, "sim") == expected(table)
+    assert wh.final_tables() == [("public", "sim")]
     # the tiny reference replay agrees (a cross-check of the simulation itself)
     state = apply_changes(source.table_rows("sim"), ["id"])
     assert {k[0] for k in state} == set(table.state)

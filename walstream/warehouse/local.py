@@ -124,6 +124,15 @@ class LocalWarehouse:
     def final_name(self, model: TableModel) -> str:
         return DUCKDB.names(model).final
 
+    def final_tables(self) -> list[tuple[str, str]]:
+        """(schema, table) of every FINAL table, for reports and comparisons with the source."""
+        rows = self.conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema <> 'main' AND table_name NOT LIKE '\\_walstream\\_%' ESCAPE '\\' "
+            "ORDER BY 1, 2"
+        ).fetchall()
+        return [(str(s), str(t)) for s, t in rows]
+
     # -- loading ----------------------------------------------------------------------------
     def load(
         self,
