@@ -70,14 +70,19 @@ class PgDatabase:
         self.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
 
     def current_lsn(self) -> str:
-        return str(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
+        return _text(self.execute("SELECT pg_current_wal_lsn()::text")[0][0])
 
     def confirmed_flush_lsn(self, slot: str) -> str | None:
         rows = self.execute(
             "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
             (slot,),
         )
-        return None if not rows else str(rows[0][0])
+        return None if not rows else _text(rows[0][0])
+
+
+def _text(value: object) -> str:
+    """Text from a SQL_ASCII database arrives as bytes."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture

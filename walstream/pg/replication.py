@@ -213,9 +213,20 @@ class ReplicationStream:
         conn = self.conn
         message = conn.get_error_message().strip()
         res = conn.get_result()
+        sqlstate = ""
         if res is not None and res.error_message:
             message = res.error_message.decode(errors="replace").strip()
-        raise ConnectionLost(f"replication stream ended: {message or 'server closed the stream'}")
+            sqlstate = (res.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+        message = " ".join(message.split()) or "server closed the stream"
+        if sqlstate and not sqlstate.startswith(RECONNECTABLE_SQLSTATE_CLASSES):
+            # The walsender hit an error decoding the WAL: it will hit it again at the same
+            # place after a reconnect, so say what it is instead of retrying forever.
+            hint = _STREAM_ERROR_HINTS.get(sqlstate, "")
+            raise StreamRefused(
+                f"the server stopped the replication stream with an error (SQLSTATE {sqlstate}): "
+                f"{message}{hint}; nothing after the last stored transaction was acknowledged"
+            )
+        raise ConnectionLost(f"replication stream ended: {message}")
 
     def send_status(self, write_lsn: int, flush_lsn: int, reply: bool = False) -> None:
         """Standby status update: ``flush_lsn`` becomes the slot's ``confirmed_flush_lsn``."""
@@ -233,3 +244,19 @@ class ReplicationStream:
 
 class ConnectionLost(SourceError):
     """The replication connection broke; the caller may reconnect and resume from the slot."""
+
+
+class StreamRefused(SourceError):
+    """The walsender reported an error that a reconnect would meet again (bad data, bugs)."""
+
+
+# Connection exceptions, operator intervention (shutdown, pg_terminate_backend), resources:
+# a new connection may well succeed.
+RECONNECTABLE_SQLSTATE_CLASSES = ("08", "57", "53", "58")
+
+_STREAM_ERROR_HINTS = {
+    "22021": (
+        ". The source holds text that is not valid UTF-8 (a SQL_ASCII database?): walstream "
+        "writes UTF-8; fix or re-encode the row, or take its table out of the publication"
+    ),
+}

@@ -20,6 +20,24 @@ ROW_GROUP_ROWS = 1_000_000
 COMPRESSION = "zstd"
 
 
+def key_segment(name: str) -> str:
+    """A schema or table name as one path segment of a key, unchanged unless it must not be.
+
+    PostgreSQL allows any character in a quoted identifier; a ``/`` would add a level to the
+    DMS layout and ``.``/``..`` would walk out of it, so those (and ``%``, which escapes them,
+    and control characters) are percent-encoded. Ordinary names, unicode included, stay as
+    they are so existing Snowpipe paths keep matching.
+    """
+    if name in (".", ".."):
+        return name.replace(".", "%2E")
+    if not any(c in name for c in "/%") and name.isprintable():
+        return name
+    return "".join(
+        f"%{ord(c):02X}" if c in "/%" or (not c.isprintable() and ord(c) < 128) else c
+        for c in name
+    )
+
+
 def change_file_key(
     namespace: str,
     table: str,
@@ -36,7 +54,10 @@ def change_file_key(
     ts = dt.datetime.fromtimestamp(first_commit_ts_us / 1_000_000, tz=dt.UTC)
     stamp = ts.strftime("%Y%m%d-%H%M%S") + f"{ts.microsecond // 1000:03d}"
     suffix = f".{split_seqs[0]}_{split_seqs[1]}" if split_seqs else ""
-    return f"{namespace}/{table}/{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}.parquet"
+    return (
+        f"{key_segment(namespace)}/{key_segment(table)}/"
+        f"{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}.parquet"
+    )
 
 
 def encode_parquet(table: pa.Table) -> bytes:

@@ -34,7 +34,7 @@ from ..ops.services import RunServices
 from ..pg import pgoutput as m
 from ..pg import source
 from ..pg.relations import CachedRelation, RelationCache
-from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream
+from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream, StreamRefused
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
@@ -167,6 +167,8 @@ class Runner:
             try:
                 self._session()
                 return
+            except StreamRefused:
+                raise
             except (ConnectionLost, psycopg.OperationalError) as exc:
                 error: Exception = exc
             except SourceError as exc:
