@@ -99,6 +99,10 @@ def test_exported_snapshot_no_longer_valid_exits_3_and_says_to_run_again(
     assert proc.returncode == SOURCE_ERROR_EXIT, proc.stderr
     assert f"the exported snapshot '{name}' is no longer valid" in proc.stderr, proc.stderr
     assert "run the snapshot again" in proc.stderr and "Traceback" not in proc.stderr
+    # the tables were requested: a --resume (or run --snapshot initial) will load them
+    checkpoint = json.loads((tmp_path / "dest/_walstream/sf_sync/checkpoint.json").read_text())
+    states = {t: e["snapshot"]["state"] for t, e in checkpoint["tables"].items()}
+    assert states == {"public.accounts": "not_started", "public.lines": "not_started"}
 
 
 def test_missing_slot_table_publication_and_half_given_snapshot_are_refused(

@@ -176,6 +176,11 @@ def run_snapshot(
         if not tables:
             log.info("event=snapshot_nothing_to_do skipped=%d", len(summary.skipped))
             return summary
+    # From here on the tables count as requested: if this run dies before they are loaded,
+    # --resume (and run --snapshot initial) loads them, even those loaded by an earlier run.
+    for schema, table in tables:
+        checkpoint.record_snapshot(f"{schema}.{table}", NOT_STARTED, 0, 0, 0)
+    checkpoint.write(sink)
     if config.use_snapshot is not None:
         assert config.consistent_point is not None
         snapshot = ExportedSnapshot(config.use_snapshot, config.consistent_point)
