@@ -965,11 +965,13 @@ def account_statements(options: SnowflakeOptions) -> list[Statement]:
             "file_format",
             file_format,
             # USE_LOGICAL_TYPE: read decimals, dates, times and timestamps as what they are;
-            # BINARY_AS_TEXT = FALSE: bytea stays binary (strings are annotated as such)
+            # BINARY_AS_TEXT = FALSE: bytea stays binary (strings are annotated as such);
+            # the vectorized scanner reads Parquet LISTs as plain arrays
             f"CREATE FILE FORMAT IF NOT EXISTS {file_format}\n"
             "    TYPE = PARQUET\n"
             "    BINARY_AS_TEXT = FALSE\n"
-            "    USE_LOGICAL_TYPE = TRUE",
+            "    USE_LOGICAL_TYPE = TRUE\n"
+            "    USE_VECTORIZED_SCANNER = TRUE",
         )
     )
     stage = object_name(options.stage)
