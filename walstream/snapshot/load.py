@@ -44,7 +44,14 @@ from ..sink import DurableSink, open_sink
 from .exported import ExportedSnapshot, SlotSnapshot, temporary_slot_name
 from .progress import Progress, make_progress
 from .reader import SnapshotSession
-from .tables import Chunk, LoadTable, check_publication, describe_table, select_tables
+from .tables import (
+    Chunk,
+    LoadTable,
+    check_publication,
+    describe_table,
+    published_tables,
+    select_tables,
+)
 from .writer import (
     FileNumbers,
     LoadFileWriter,
@@ -384,8 +391,10 @@ class _Load:
         self.position = LoadPosition(self.snapshot.snapshot_lsn, int(str(row[0])))
         types = CatalogTypes(conn)
         tid_range_scan = conn.info.server_version >= 140000
+        publication = self.config.publication
+        published = published_tables(conn, publication)
         for namespace, name in self.names:
-            table = describe_table(conn, self.config.publication, namespace, name, types)
+            table = describe_table(conn, publication, namespace, name, types, published)
             chunks = table.chunks(tid_range_scan)
             work = _TableWork(table, len(chunks), result=TableResult(table.qualified_name))
             self._work[table.qualified_name] = work

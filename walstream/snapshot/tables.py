@@ -147,12 +147,14 @@ class LoadTable:
 
 
 @dataclass(frozen=True, slots=True)
-class _Published:
+class Published:
+    """What a publication sends of one table: which columns, which rows."""
+
     columns: tuple[str, ...] | None  # None: every column (servers before 15)
     row_filter: str | None
 
 
-def published_tables(conn: Connection, publication: str) -> dict[tuple[str, str], _Published]:
+def published_tables(conn: Connection, publication: str) -> dict[tuple[str, str], Published]:
     """(schema, table) -> published columns and row filter, for every table of ``publication``."""
     has_lists = conn.info.server_version >= 150000
     extra = "attnames, rowfilter" if has_lists else "NULL::name[], NULL::text"
@@ -161,10 +163,10 @@ def published_tables(conn: Connection, publication: str) -> dict[tuple[str, str]
         "WHERE pubname = %s",
         (publication,),
     ).fetchall()
-    out: dict[tuple[str, str], _Published] = {}
+    out: dict[tuple[str, str], Published] = {}
     for schema, table, attnames, rowfilter in rows:
         columns = None if attnames is None else tuple(str(a) for a in attnames)
-        out[(str(schema), str(table))] = _Published(
+        out[(str(schema), str(table))] = Published(
             columns, None if rowfilter is None else str(rowfilter)
         )
     return out
@@ -249,14 +251,22 @@ WHERE i.indrelid = %s AND i.indisreplident
 
 
 def describe_table(
-    conn: Connection, publication: str, schema: str, table: str, types: CatalogTypes
+    conn: Connection,
+    publication: str,
+    schema: str,
+    table: str,
+    types: CatalogTypes,
+    published: dict[tuple[str, str], Published] | None = None,
 ) -> LoadTable:
     """The table as the stream would describe it (see module docstring), read on ``conn``.
 
     Call it inside the snapshot's transaction, so the columns are those of the loaded rows.
+    ``published`` is :func:`published_tables` of the publication, read once for many tables.
     """
-    published = published_tables(conn, publication).get((schema, table))
     if published is None:
+        published = published_tables(conn, publication)
+    entry = published.get((schema, table))
+    if entry is None:
         raise SourceError(f"table {schema}.{table} left publication {publication!r} meanwhile")
     row = conn.execute(
         "SELECT c.oid::int8, c.relkind::text, c.relreplident::text, "
@@ -269,11 +279,11 @@ def describe_table(
         raise SourceError(f"table {schema}.{table} was dropped before the snapshot")
     relid, relkind, identity, blocks = int(row[0]), str(row[1]), str(row[2]), int(row[3])
     generated = ""
-    if published.columns is None and conn.info.server_version >= 120000:
+    if entry.columns is None and conn.info.server_version >= 120000:
         generated = "AND a.attgenerated = ''"
     columns = conn.execute(_COLUMNS.format(generated=generated), (relid,)).fetchall()
-    if published.columns is not None:
-        listed = set(published.columns)
+    if entry.columns is not None:
+        listed = set(entry.columns)
         columns = [c for c in columns if c[0] in listed]
     if not columns:
         raise SourceError(
@@ -308,7 +318,7 @@ def describe_table(
         relkind=relkind,
         schema=cached.table,
         pg_types=tuple(c.pg_type for c in cached.converters),
-        row_filter=published.row_filter,
+        row_filter=entry.row_filter,
         blocks=blocks if relkind == "r" else 0,
     )
 
