@@ -247,6 +247,16 @@ def test_identifiers_are_upper_case_when_plain_and_exact_when_quoted() -> None:
     assert "PATTERN = '.*Order Lines/[^/]*[.]parquet'" in copy
 
 
+def test_the_pipe_reads_the_folder_the_pipeline_writes_for_odd_table_names() -> None:
+    """Keys percent-encode '/', '%' and control characters of names (pipeline/files.py)."""
+    odd = model("public", "a/b%c", [("id", 23, -1, True)])
+    copy = copy_statement(odd, OPTIONS)
+    assert "FROM @WALSTREAM_STAGE/public/\n" in copy
+    assert "PATTERN = '.*a%2Fb%25c/[^/]*[.]parquet'" in copy
+    plain = copy_statement(composite_key(), OPTIONS)
+    assert "FROM @WALSTREAM_STAGE/public/order_lines/\n" in plain and "PATTERN" not in plain
+
+
 def test_keyless_table_is_an_append_only_change_log() -> None:
     m = keyless()
     statements = merge_statements(m, SNOWFLAKE, '"STAGING_EVENTS_STREAM"', MergeOptions())

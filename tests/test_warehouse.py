@@ -443,3 +443,18 @@ def test_a_row_keeps_its_unchanged_toast_across_a_long_chain_of_key_changes(
     }
     tombstones = wh.conn.execute('SELECT count(*) FROM public."_walstream_tombstones_sim"')
     assert tombstones.fetchall() == [(69,)]
+
+
+def test_a_table_whose_name_is_percent_encoded_in_its_folder_loads_under_its_real_name(
+    sink: DurableSink, wh: LocalWarehouse
+) -> None:
+    odd = 'odd/name %41 "x"'
+    table = SimTable(name=odd)
+    source = SimSource(9, [table])
+    for _ in range(20):
+        source.transaction(3)
+    keys = source.write_files(sink, odd, [4, 9])
+    assert all(k.startswith("public/odd%2Fname %2541") for k in keys)
+    report = wh.load(sink)
+    assert report.tables == {f"public.{odd}": len(keys)}
+    assert final_rows(wh, odd.replace('"', '""')) == expected(table)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 import pyarrow.parquet as pq
@@ -43,7 +44,7 @@ def models_from_dest(dest: str | DurableSink, tables: Iterable[str] = ()) -> lis
         if key.startswith("_walstream/") or not key.endswith(".parquet") or key.count("/") < 2:
             continue
         schema, table, name = key.split("/", 2)
-        qualified = f"{schema}.{table}"
+        qualified = f"{unquote(schema)}.{unquote(table)}"  # folders percent-encode odd names
         if not _wanted(qualified, wanted):
             continue
         # change files sort by commit time; full-load files (LOAD...) come before them

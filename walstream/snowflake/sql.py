@@ -63,6 +63,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..pipeline.files import key_segment
 from .model import (
     ColumnModel,
     TableModel,
@@ -1013,9 +1014,10 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
     # as it can, and a PATTERN picks the table's files below it
     prefix = ""
     pattern = ""
-    for i, segment in enumerate((model.namespace, model.name)):
+    folders = [key_segment(model.namespace), key_segment(model.name)]  # as the files are stored
+    for i, segment in enumerate(folders):
         if not _SAFE_SEGMENT.fullmatch(segment):
-            rest = [model.namespace, model.name][i:]
+            rest = folders[i:]
             pattern = ".*" + "".join(_regex_escape(p) + "/" for p in rest) + r"[^/]*[.]parquet"
             break
         prefix += segment + "/"

@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -91,7 +92,7 @@ def arrival_order(key: str) -> tuple[str, int, int, int, str]:
 
 def _table_of(key: str) -> str:
     schema, table, _ = key.split("/", 2)
-    return f"{schema}.{table}"
+    return f"{unquote(schema)}.{unquote(table)}"  # folders percent-encode odd names
 
 
 class LocalWarehouse:
