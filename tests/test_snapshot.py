@@ -378,10 +378,10 @@ def test_chunks_cover_every_block_once_and_the_last_is_open_ended() -> None:
 
 
 def test_reload_while_streaming_with_concurrent_deletes_and_updates_makes_final_exact(
-    db: PgDatabase, tmp_path: Path, wh: LocalWarehouse
+    db: PgDatabase, s3_dest: str, wh: LocalWarehouse
 ) -> None:
     setup_source(db)
-    dest = f"file://{tmp_path}/dest"
+    dest = s3_dest  # S3 (moto server), as in production
     initial_load(run_config(db, dest), workers=2, progress="none")
     runner = Runner(run_config(db, dest))
     streaming = threading.Thread(target=runner.run, daemon=True)
