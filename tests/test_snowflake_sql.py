@@ -29,9 +29,10 @@ from walstream.convert import arrow_type_for, builtin_type
 from walstream.errors import ConfigError
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink import open_sink
-from walstream.snowflake.apply import Existing, plan
+from walstream.snowflake.apply import ConnectionSettings, Existing, plan
 from walstream.snowflake.commands import snowflake as snowflake_group
 from walstream.snowflake.commands import warehouse as warehouse_group
+from walstream.snowflake.credentials import load_private_key, resolve_secret
 from walstream.snowflake.discover import models_from_dest, models_from_source
 from walstream.snowflake.model import TableModel, snowflake_type
 from walstream.snowflake.sql import (
@@ -476,3 +477,59 @@ def test_snowflake_apply_command_dry_run_then_apply_on_fakesnow(sim_dest: str) -
     assert missing.exit_code != 0 and "no Snowflake credentials" in str(
         missing.exception or missing.output
     )
+
+
+# -- credentials ----------------------------------------------------------------------------------
+def test_passwords_resolve_from_env_aws_secrets_manager_and_vault(
+    s3_dest: str, monkeypatch: pytest.MonkeyPatch, httpserver: Any
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("SF_PASSWORD", "from-env")
+    assert resolve_secret("env:SF_PASSWORD") == "from-env"
+
+    # s3_dest points the AWS environment (AWS_ENDPOINT_URL) at the moto server
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name="walstream/snowflake", SecretString='{"password": "from-aws"}')
+    assert resolve_secret("aws-secretsmanager:walstream/snowflake#password") == "from-aws"
+    assert "from-aws" in resolve_secret("aws-secretsmanager:walstream/snowflake")
+    with pytest.raises(ConfigError, match="no field 'nope'"):
+        resolve_secret("aws-secretsmanager:walstream/snowflake#nope")
+
+    httpserver.expect_request("/v1/secret/data/snowflake/walstream").respond_with_json(
+        {"data": {"data": {"password": "from-vault"}, "metadata": {"version": 1}}}
+    )
+    monkeypatch.setenv("VAULT_ADDR", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("VAULT_TOKEN", "test-token")
+    assert resolve_secret("vault:secret/snowflake/walstream#password") == "from-vault"
+    with pytest.raises(ConfigError, match="must start with one of"):
+        resolve_secret("plain-password")
+
+
+def test_key_pair_auth_loads_an_encrypted_pem_key_as_der(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"s3cret"),
+    )
+    path = tmp_path / "rsa_key.p8"
+    path.write_bytes(pem)
+    der = load_private_key(str(path), "s3cret")
+    assert der == key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(ConfigError, match="passphrase"):
+        load_private_key(str(path), "wrong")
+    settings = ConnectionSettings("acme", "cdc", "DB", "S", private_key_file=str(path))
+    with pytest.raises(ConfigError, match="passphrase"):
+        settings.connect_args()
+    args = ConnectionSettings(
+        "acme", "cdc", "DB", "S", private_key_file=str(path), private_key_passphrase="s3cret"
+    ).connect_args()
+    assert args["private_key"] == der and "password" not in args
