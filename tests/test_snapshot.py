@@ -562,3 +562,25 @@ def test_publication_column_list_row_filter_and_partition_root_are_loaded_as_pub
         streamed = read_file(open_sink(stream_dest), change_key)
         load_key = next(k for k in change_files(sink)[f"public.{table}"] if "LOAD00000001" in k)
         assert read_file(sink, load_key).schema.equals(streamed.schema, check_metadata=True)
+
+
+def test_one_column_tables_keep_nulls_empty_strings_quotes_and_line_breaks(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """COPY CSV writes a one-column NULL as an empty line: it must stay a row, in both parsers."""
+    texts = [None, "", '"', 'say "hi"', "a\nb", "\\N", ",", " padded ", "é✓"]
+    db.execute("CREATE TABLE solo_text (v text); CREATE TABLE solo_int (v int)")
+    with db.connect() as conn:
+        for value in texts:
+            conn.execute("INSERT INTO solo_text VALUES (%s)", (value,))
+        conn.execute("INSERT INTO solo_int VALUES (NULL), (1), (NULL), (NULL), (2)")
+    db.execute("CREATE PUBLICATION walstream FOR TABLE solo_text, solo_int")
+    db.create_slot()
+    dest = f"file://{tmp_path}/dest"
+    run_snapshot(SnapshotConfig(db.dsn, "sf_sync", "walstream", dest, progress="none"))
+    sink = open_sink(dest)
+    for table, want in (("solo_text", texts), ("solo_int", [None, 1, None, None, 2])):
+        rows = sorted((r for r in load_rows(sink, table) if r["Op"] == "I"),
+                      key=lambda r: r["_walstream_seq"])  # fmt: skip
+        assert [r["v"] for r in rows] == want
+        assert [r["_walstream_seq"] for r in rows] == list(range(1, len(want) + 1))
