@@ -62,7 +62,7 @@ def run_cli(db: PgDatabase, dest: str, until: int, faults: str = "") -> tuple[in
 @pytest.mark.parametrize(
     "fault",
     [
-        "before_upload=kill@2",
+        "after_encode=kill@2",
         "after_upload=kill@2",
         "after_checkpoint=kill@2",
         "after_upload=raise@3",

@@ -135,7 +135,7 @@ def test_large_transaction_without_streaming_is_cut_across_files(
     assert len(change_files(dest)["public.big"]) >= 4
 
 
-@pytest.mark.parametrize("fault", ["after_upload=kill@2", "before_upload=kill@3"])
+@pytest.mark.parametrize("fault", ["after_upload=kill@2", "after_encode=kill@3"])
 def test_crash_between_pieces_of_a_cut_transaction_redelivers_it_whole(
     db: PgDatabase, tmp_path: Path, fault: str
 ) -> None:

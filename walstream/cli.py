@@ -106,6 +106,14 @@ def main(log_level: str, log_format: str) -> None:
     help="binary value format (auto: on when every published column type decodes in binary)",
 )
 @_opt(
+    "--s3-multipart-threshold",
+    env="S3_MULTIPART_THRESHOLD",
+    default="64MB",
+    show_default=True,
+    type=SizeType(),
+    help="files larger than this are uploaded to S3 in parts (at least 5MB)",
+)
+@_opt(
     "--streaming",
     env="STREAMING",
     default="on",
@@ -187,6 +195,9 @@ def run(**kwargs: Any) -> None:
     from .pipeline.runner import RunConfig, Runner
 
     kwargs["tables"] = tuple(t for item in kwargs["tables"] for t in item.split(",") if t)
+    threshold = kwargs.pop("s3_multipart_threshold")
+    if str(kwargs["dest"]).startswith("s3://"):
+        kwargs["sink_options"] = {"multipart_threshold": threshold}
     runner = Runner(RunConfig(**kwargs))
     runner.install_signal_handlers()
     summary = runner.run()

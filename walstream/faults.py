@@ -5,11 +5,12 @@ guarantees (data stored but not yet acknowledged, and so on). Nothing happens un
 is armed, either in-process with :func:`arm` or, for a child process, through the environment::
 
     WALSTREAM_FAULTS="after_upload=kill"            # os._exit(137) the first time it is reached
-    WALSTREAM_FAULTS="before_upload=raise@3"        # raise InjectedFault the third time
+    WALSTREAM_FAULTS="after_encode=raise@3"         # raise InjectedFault the third time
 
-Points in use (grep for ``fault_point(`` to see where): ``after_decode``, ``before_upload``,
+Points in use (grep for ``fault_point(`` to see where): ``after_decode``, ``after_encode``,
 ``after_upload`` (files durable, checkpoint not written), ``after_checkpoint`` (checkpoint
-written, LSN not acknowledged), ``sink.mid_multipart``.
+written, LSN not acknowledged), ``sink.mid_multipart`` (between the parts of a multipart
+upload), ``during_snapshot``.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ class Flusher:
         encoded = list(self._pool.map(lambda item: self._encode(*item), named))
         # hand Arrow's freed conversion buffers back to the OS: RSS follows the budget
         pa.default_memory_pool().release_unused()
-        fault_point("before_upload")
+        fault_point("after_encode")
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
         for (batch, _), stored in zip(named, files, strict=True):
