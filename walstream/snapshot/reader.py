@@ -7,10 +7,12 @@ replication connection, so text values look exactly like the streamed ones), the
     BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
     SET TRANSACTION SNAPSHOT '<exported name>';
 
-and reads its chunks with ``COPY (SELECT ...) TO STDOUT (FORMAT csv)``. Two session settings
-keep the load honest: ``row_security = off`` makes a row-level security policy that would hide
-rows an error instead of a silent gap (the stream is not filtered by such policies), and
-``synchronize_seqscans = off`` keeps the scan order of a whole-table read repeatable.
+and reads its chunks with ``COPY (SELECT ...) TO STDOUT (FORMAT csv)``: CSV rather than binary
+COPY because binary would have to be cut into values by Python, one value at a time, while
+pyarrow parses CSV in C++. Session settings keep the load honest: ``row_security = off`` makes a
+row-level security policy that would hide rows an error instead of a silent gap (the stream is
+not filtered by such policies); ``synchronize_seqscans = off`` and no parallel query keep the
+scan order repeatable (the workers are the parallelism).
 
 Bounded memory: the COPY arrives one row per message; rows are appended to a byte buffer until
 it holds ``block_bytes``, then that block (always whole rows) is parsed by pyarrow's CSV reader
@@ -98,6 +100,7 @@ class SnapshotSession:
             ) from None
         conn.execute("SET LOCAL row_security = off")
         conn.execute("SET LOCAL synchronize_seqscans = off")
+        conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
