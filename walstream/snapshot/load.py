@@ -250,7 +250,9 @@ def initial_load(
         create_slot=True,
         progress=progress,
     )
-    summary = run_snapshot(config, sink or open_sink(settings.dest))
+    if sink is None:  # the same destination settings as the stream (RunConfig.sink_options)
+        sink = open_sink(settings.dest, **(getattr(settings, "sink_options", None) or {}))
+    summary = run_snapshot(config, sink)
     if summary.created_slot:
         _wait_slot_released(settings.dsn, settings.slot)
     return summary
