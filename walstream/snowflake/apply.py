@@ -158,10 +158,12 @@ _SHOW = {
 }
 
 
-def inspect(cursor: Any) -> Existing:
-    """Read what exists in the connection's schema."""
+def inspect(cursor: Any, kinds: set[str] | None = None) -> Existing:
+    """Read what exists in the connection's schema (objects of ``kinds``, default all)."""
     existing = Existing()
     for kind, sql in _SHOW.items():
+        if kinds is not None and kind not in kinds:
+            continue
         existing.objects[kind] = {}
         try:
             cursor.execute(sql)
@@ -287,7 +289,8 @@ def apply(
     dry_run: bool = False,
 ) -> list[Action]:
     """Plan, and unless ``dry_run`` run the planned statements in order; returns the plan."""
-    actions = plan(models, options, inspect(cursor))
+    kinds = {statement.kind for statement in snowflake_statements(models, options)}
+    actions = plan(models, options, inspect(cursor, kinds))
     if dry_run:
         return actions
     for action in actions:
