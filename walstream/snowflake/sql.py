@@ -107,6 +107,11 @@ class TableNames:
     tombstones: str
     truncates: str
 
+    def all(self) -> set[str]:
+        """Every object name (empty ones, for objects a dialect does not have, left out)."""
+        names = (self.final, self.staging, self.stream, self.pipe, self.task)
+        return {n for n in (*names, self.changes, self.tombstones, self.truncates) if n}
+
 
 class Dialect(ABC):
     """What differs between the engines; the MERGE logic itself is in the functions below."""
@@ -344,13 +349,13 @@ def _check_names(models: Sequence[TableModel], dialect: Dialect) -> None:
     """Two source tables (or columns) must not land on one warehouse name."""
     seen: dict[str, str] = {}
     for model in models:
-        final = dialect.names(model).final
-        if final in seen:
-            raise ConfigError(
-                f"tables {seen[final]} and {model.qualified_name} both map to {final}; "
-                "use --prefix-schema to name FINAL tables <schema>_<table>"
-            )
-        seen[final] = model.qualified_name
+        for name in dialect.names(model).all():
+            if name in seen and seen[name] != model.qualified_name:
+                raise ConfigError(
+                    f"tables {seen[name]} and {model.qualified_name} both need the object "
+                    f"{name}; use --prefix-schema to name objects <schema>_<table>"
+                )
+            seen[name] = model.qualified_name
         columns: dict[str, str] = {}
         for col in model.columns:
             ident = dialect.ident(col.name)
