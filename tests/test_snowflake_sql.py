@@ -326,6 +326,9 @@ def test_name_collisions_and_reserved_names_are_refused_with_a_clear_error() -> 
         snowflake_statements(
             [model("public", "t", [("id", 23, -1, True), ("ID", 23, -1, False)])], OPTIONS
         )
+    helper_clash = model("public", "staging_orders", [("id", 23, -1, True)])
+    with pytest.raises(ConfigError, match='"STAGING_ORDERS"'):
+        snowflake_statements([a, helper_clash], OPTIONS)
     with pytest.raises(ConfigError, match="reserves"):
         model("public", "t", [("id", 23, -1, True), ("_walstream_lsn", 20, -1, False)])
     with pytest.raises(ConfigError, match="retention"):
