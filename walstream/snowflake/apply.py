@@ -138,13 +138,7 @@ class Existing:
     columns: dict[str, set[str]] = field(default_factory=dict)  # table -> column names
 
     def get(self, kind: str, quoted: str) -> dict[str, Any] | None:
-        return self.objects.get(kind, {}).get(_unquote(quoted))
-
-
-def _unquote(name: str) -> str:
-    if name.startswith('"') and name.endswith('"'):
-        return name[1:-1].replace('""', '"')
-    return name.upper()  # a bare name (stage, file format, integration) resolves upper case
+        return self.objects.get(kind, {}).get(SNOWFLAKE.reported_name(quoted))
 
 
 _SHOW = {
@@ -240,7 +234,7 @@ def _plan_one(
         return [Action("create", what, statement.sql)]
     if kind == "table":
         definition = definitions[name]
-        have = existing.columns.get(_unquote(name), set())
+        have = existing.columns.get(SNOWFLAKE.reported_name(name), set())
         alters = add_column_statements(definition, have, SNOWFLAKE)
         if alters:
             return [Action("alter", what, sql, "add column") for sql in alters]

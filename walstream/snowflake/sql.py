@@ -157,6 +157,14 @@ class Dialect(ABC):
         """A string literal holding exactly ``text``."""
 
     @abstractmethod
+    def reported_name(self, name: str) -> str:
+        """How the catalog (SHOW, INFORMATION_SCHEMA) reports ``name`` as we write it."""
+
+    def name_key(self, reported: str) -> str:
+        """Reported names that are the same identifier have the same key."""
+        return reported
+
+    @abstractmethod
     def now(self) -> str: ...
 
     @abstractmethod
@@ -238,6 +246,11 @@ class SnowflakeDialect(Dialect):
         # Snowflake string literals treat the backslash as an escape character
         return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
+    def reported_name(self, name: str) -> str:
+        if name.startswith('"') and name.endswith('"') and len(name) > 1:
+            return name[1:-1].replace('""', '"')
+        return name.upper()  # a bare identifier resolves upper case
+
     def now(self) -> str:
         return "CURRENT_TIMESTAMP()"
 
@@ -301,6 +314,14 @@ class DuckDBDialect(Dialect):
 
     def literal(self, text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
+
+    def reported_name(self, name: str) -> str:
+        if name.startswith('"') and name.endswith('"') and len(name) > 1:
+            return name[1:-1].replace('""', '"')
+        return name
+
+    def name_key(self, reported: str) -> str:
+        return reported.lower()  # DuckDB identifiers are case-insensitive
 
     def now(self) -> str:
         return "CURRENT_TIMESTAMP"
@@ -1166,20 +1187,12 @@ def add_column_statements(
     ``existing`` are column names as the warehouse reports them (unquoted). Columns are only
     ever added: a column dropped at the source stays in FINAL, null in new rows.
     """
-    have = {name for name in existing}
-    out = []
-    for name, typ in definition.columns:
-        bare = _unquote(name)
-        if bare in have or (bare.upper() in have and name == bare):
-            continue
-        out.append(f"ALTER TABLE {definition.name} ADD COLUMN {name} {typ}")
-    return out
-
-
-def _unquote(name: str) -> str:
-    if name.startswith('"') and name.endswith('"'):
-        return name[1:-1].replace('""', '"')
-    return name
+    have = {dialect.name_key(name) for name in existing}
+    return [
+        f"ALTER TABLE {definition.name} ADD COLUMN {name} {typ}"
+        for name, typ in definition.columns
+        if dialect.name_key(dialect.reported_name(name)) not in have
+    ]
 
 
 # -- the local DuckDB warehouse's own bookkeeping ------------------------------------------------
