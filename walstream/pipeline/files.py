@@ -33,8 +33,7 @@ def key_segment(name: str) -> str:
     if not any(c in name for c in "/%") and name.isprintable():
         return name
     return "".join(
-        f"%{ord(c):02X}" if c in "/%" or (not c.isprintable() and ord(c) < 128) else c
-        for c in name
+        f"%{ord(c):02X}" if c in "/%" or (not c.isprintable() and ord(c) < 128) else c for c in name
     )
 
 
