@@ -217,11 +217,8 @@ def plot(doc: dict[str, Any], out_dir: Path, stamp: str) -> list[str]:
         ("peak_rss_mb", "peak RSS MB (lower is better)", False),
     )
     if ok and workloads:
-        fig, axes = plt.subplots(
-            1,
-            len(metrics),
-            figsize=(6 * len(metrics), 0.6 * len(workloads) * len(consumers) / 2 + 3),
-        )
+        height_in = min(16.0, 2.5 + 0.25 * len(workloads) * len(consumers))
+        fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), height_in))
         for ax, (key, title, log_scale) in zip(axes, metrics, strict=True):
             height = 0.8 / max(len(consumers), 1)
             for i, consumer in enumerate(consumers):
@@ -236,6 +233,8 @@ def plot(doc: dict[str, Any], out_dir: Path, stamp: str) -> list[str]:
             ax.set_title(title, fontsize=10)
             if log_scale:
                 ax.set_xscale("log")
+            if key == "peak_rss_mb":
+                ax.axvline(300, color="red", alpha=0.4)  # issue 7's limit for walstream
             ax.grid(axis="x", alpha=0.3)
         axes[0].legend(fontsize=8, loc="lower right")
         fig.suptitle(f"walstream benchmark {stamp} (scale {doc['scale']})")
