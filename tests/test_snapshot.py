@@ -156,7 +156,10 @@ def run_config(db: PgDatabase, dest: str, **overrides: Any) -> RunConfig:
 
 def stream_until_current(db: PgDatabase, dest: str) -> Runner:
     wait_for(lambda: slot_inactive(db), what="the slot to be free")
-    runner = Runner(run_config(db, dest, until_lsn=parse_lsn(db.current_lsn())))
+    until = parse_lsn(db.current_lsn())
+    # a commit after the target, so the stream reaches it without waiting for a keepalive
+    db.execute("SELECT pg_logical_emit_message(true, 'walstream-test', 'until')")
+    runner = Runner(run_config(db, dest, until_lsn=until))
     runner.run()
     return runner
 
@@ -419,6 +422,7 @@ def test_reload_while_streaming_with_concurrent_deletes_and_updates_makes_final_
             workload.finish()
         assert not summary.created_slot and summary.tables["public.accounts"].state == LOADED
         runner.cfg.until_lsn = parse_lsn(db.current_lsn())
+        db.execute("SELECT pg_logical_emit_message(true, 'walstream-test', 'until')")
         streaming.join(60)
         assert not streaming.is_alive()
     finally:
