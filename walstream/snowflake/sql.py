@@ -594,15 +594,43 @@ def merge_statements(
     return statements
 
 
+Cte = tuple[str, str]  # (name, body) of one common table expression
+_POSITION = "_walstream_lsn, _walstream_seq"
+
+
 def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool) -> str:
-    """WITH ... SELECT: per key, the winning staged change, resolved and still applicable."""
-    n = dialect.names(model)
-    ident = dialect.ident
-    key = [ident(c.name) for c in model.key]
-    data = [ident(c.name) for c in model.columns]
+    """WITH ... SELECT: per key, the winning staged change, resolved and still applicable.
+
+    The CTEs build on each other in four steps: the batch (deduplicated, after the truncate
+    watermark, numbered in stream order, cut into lives), the lineage of each life across key
+    changes, the latest carried value of each column that may be unchanged TOAST, and the winner
+    of each key.
+    """
+    key = [dialect.ident(c.name) for c in model.key]
     resolvable = [c for c in model.values if soft or c.may_be_unchanged]
-    keys = ", ".join(key)
-    pos = "_walstream_lsn, _walstream_seq"
+    ctes = _batch_ctes(model, dialect, source)
+    ctes += _lineage_ctes(model, dialect, soft)
+    last = "_walstream_lineaged"
+    if resolvable:
+        ctes += _carried_ctes(dialect, resolvable)
+        last = "_walstream_sources"
+    ctes.append(
+        (
+            "_walstream_winners",
+            f"SELECT *\nFROM {last}\n"
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} "
+            "ORDER BY _walstream_ord DESC) = 1",
+        )
+    )
+    with_clause = "WITH " + ",\n".join(f"{name} AS (\n{_indent(body)}\n)" for name, body in ctes)
+    return f"{with_clause}\n{_winner_select(model, dialect, resolvable, soft)}"
+
+
+def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
+    """The staged rows to merge: one copy per position, after the watermark, in lives."""
+    n = dialect.names(model)
+    key = [dialect.ident(c.name) for c in model.key]
+    data = [dialect.ident(c.name) for c in model.columns]
     staged_cols = [
         "_walstream_op",
         *data,
@@ -611,14 +639,6 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
         "_walstream_commit_ts",
         "_walstream_unchanged",
     ]
-
-    ctes: list[tuple[str, str]] = []
-    ctes.append(
-        (
-            "_walstream_watermark",
-            f"SELECT {pos}\nFROM {n.truncates}\nORDER BY {_desc(pos)}\nLIMIT 1",
-        )
-    )
     incoming = [
         "COALESCE(s._walstream_op, 'I') AS _walstream_op",
         *(f"s.{c}" for c in data),
@@ -635,8 +655,22 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
         "    ORDER BY s._walstream_file, s._walstream_file_row\n"
         ") AS _walstream_copy",
     ]
-    ctes.append(("_walstream_incoming", f"SELECT\n{_indent(_lines(incoming))}\nFROM {source} AS s"))
-    ctes.append(
+    numbered = [
+        *(f"st.{c}" for c in staged_cols),
+        f"ROW_NUMBER() OVER (ORDER BY {_POSITION}) AS _walstream_ord",
+        # lives: a D ends the key's current life; the next row starts a new one (the D's
+        # before this row, counted with a cumulative frame)
+        "SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (\n"
+        f"    PARTITION BY {', '.join(key)} ORDER BY {_POSITION}\n"
+        "    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW\n"
+        ") - CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END AS _walstream_life_no",
+    ]
+    return [
+        (
+            "_walstream_watermark",
+            f"SELECT {_POSITION}\nFROM {n.truncates}\nORDER BY {_desc(_POSITION)}\nLIMIT 1",
+        ),
+        ("_walstream_incoming", f"SELECT\n{_indent(_lines(incoming))}\nFROM {source} AS s"),
         (
             "_walstream_staged",
             f"SELECT {', '.join(f'i.{c}' for c in staged_cols)}\n"
@@ -645,63 +679,44 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
             "WHERE i._walstream_copy = 1\n"
             "    AND i._walstream_op <> 'T'\n"
             f"    AND (w._walstream_lsn IS NULL OR {_after('i', 'w')})",
-        )
-    )
-    ctes.append(
+        ),
         (
             "_walstream_numbered",
-            "SELECT\n"
-            + _indent(
-                _lines(
-                    [
-                        *(f"st.{c}" for c in staged_cols),
-                        f"ROW_NUMBER() OVER (ORDER BY {pos}) AS _walstream_ord",
-                        # lives: a D ends the key's current life; the next row starts a new
-                        # one (the D's before this row, counted with a cumulative frame)
-                        "SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (\n"
-                        f"    PARTITION BY {keys} ORDER BY {pos}\n"
-                        "    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW\n"
-                        ") - CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END AS _walstream_life_no",
-                    ]
-                )
-            )
-            + "\nFROM _walstream_staged AS st",
-        )
-    )
-    ctes.append(
+            f"SELECT\n{_indent(_lines(numbered))}\nFROM _walstream_staged AS st",
+        ),
         (
             "_walstream_lived",
             "SELECT n.*, MIN(n._walstream_ord) OVER (\n"
             f"    PARTITION BY {', '.join(f'n.{k}' for k in key)}, n._walstream_life_no\n"
             ") AS _walstream_life\n"
             "FROM _walstream_numbered AS n",
-        )
-    )
+        ),
+    ]
+
+
+def _lineage_ctes(model: TableModel, dialect: Dialect, soft: bool) -> list[Cte]:
+    """Each life's lineage: the first life of the chain of key changes it continues."""
+    n = dialect.names(model)
+    key = [dialect.ident(c.name) for c in model.key]
     live = " AND NOT f._walstream_deleted" if soft else ""
-    ctes.append(
+    starts = [
+        "l._walstream_life",
+        *(f"l.{k}" for k in key),
+        "l._walstream_op",
+        "l._walstream_lsn",
+        "l._walstream_seq",
+        # the first life of a key continues its FINAL row, if that is older
+        f"(l._walstream_life_no = 0 AND f.{key[0]} IS NOT NULL{live}\n"
+        f"    AND {_after('l', 'f')}) AS _walstream_continues",
+    ]
+    ctes = [
         (
             "_walstream_starts",
-            "SELECT\n"
-            + _indent(
-                _lines(
-                    [
-                        "l._walstream_life",
-                        *(f"l.{k}" for k in key),
-                        "l._walstream_op",
-                        "l._walstream_lsn",
-                        "l._walstream_seq",
-                        # the first life of a key continues its FINAL row, if that is older
-                        f"(l._walstream_life_no = 0 AND f.{key[0]} IS NOT NULL{live}\n"
-                        f"    AND {_after('l', 'f')}) AS _walstream_continues",
-                    ]
-                )
-            )
-            + "\nFROM _walstream_lived AS l\n"
-            + f"LEFT JOIN {n.final} AS f ON {_key_eq('f', 'l', key)}\n"
+            f"SELECT\n{_indent(_lines(starts))}\n"
+            "FROM _walstream_lived AS l\n"
+            f"LEFT JOIN {n.final} AS f ON {_key_eq('f', 'l', key)}\n"
             "WHERE l._walstream_ord = l._walstream_life",
-        )
-    )
-    ctes.append(
+        ),
         (
             "_walstream_links",
             # a life that starts with the U of a key change (D of the old key just before,
@@ -713,10 +728,10 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
             "    AND d._walstream_seq = s._walstream_seq - 1\n"
             "WHERE s._walstream_op = 'U' AND d._walstream_op = 'D' AND NOT s._walstream_continues\n"
             f"    AND NOT ({_key_eq('d', 's', key)})",
-        )
-    )
+        ),
+    ]
     previous = "_walstream_links"
-    for i in range(1, POINTER_JUMPS + 1):
+    for i in range(1, POINTER_JUMPS + 1):  # each round doubles the distance followed
         ctes.append(
             (
                 f"_walstream_hops_{i}",
@@ -735,61 +750,60 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
             f"LEFT JOIN {previous} AS h ON h._walstream_life = l._walstream_life",
         )
     )
-    if resolvable:
-        ctes.append(("_walstream_unchanged_names", dialect.unchanged_names("_walstream_numbered")))
-        flags = [
-            f"MAX(CASE WHEN _walstream_column = {dialect.literal(c.name)} THEN 1 ELSE 0 END) "
-            f"AS _walstream_unchanged_{i}"
-            for i, c in enumerate(resolvable)
-        ]
-        ctes.append(
-            (
-                "_walstream_flags",
-                "SELECT\n"
-                + _indent(_lines(["_walstream_ord", *flags]))
-                + "\nFROM _walstream_unchanged_names\nGROUP BY _walstream_ord",
-            )
-        )
-        window = (
-            "PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord "
-            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-        )
-        carried: list[str] = []
-        for i, c in enumerate(resolvable):
-            carries = f"lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_{i}, 0) = 0"
-            col = ident(c.name)
-            carried += [
-                f"MAX(CASE WHEN {carries} THEN lg._walstream_ord END) OVER (\n"
-                f"    {window}\n) AS _walstream_source_{i}",
-                f"MAX(CASE WHEN {carries} AND lg.{col} IS NOT NULL THEN lg._walstream_ord END) "
-                f"OVER (\n    {window}\n) AS _walstream_nonnull_{i}",
-                dialect.last_value_ignore_nulls(f"CASE WHEN {carries} THEN lg.{col} END", window)
-                + f" AS _walstream_value_{i}",
-            ]
-        ctes.append(
-            (
-                "_walstream_sources",
-                "SELECT\n"
-                + _indent(_lines(["lg.*", *carried]))
-                + "\nFROM _walstream_lineaged AS lg\n"
-                "LEFT JOIN _walstream_flags AS fl ON fl._walstream_ord = lg._walstream_ord",
-            )
-        )
-        last = "_walstream_sources"
-    else:
-        last = "_walstream_lineaged"
-    ctes.append(
-        (
-            "_walstream_winners",
-            f"SELECT *\nFROM {last}\n"
-            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY _walstream_ord DESC) = 1",
-        )
-    )
+    return ctes
 
+
+def _carried_ctes(dialect: Dialect, resolvable: Sequence[ColumnModel]) -> list[Cte]:
+    """Per row and resolvable column: the latest row of its lineage that carried the column
+    (``_walstream_source_<i>``), whether that value is not null, and the value itself."""
+    flags = [
+        f"MAX(CASE WHEN _walstream_column = {dialect.literal(c.name)} THEN 1 ELSE 0 END) "
+        f"AS _walstream_unchanged_{i}"
+        for i, c in enumerate(resolvable)
+    ]
+    window = (
+        "PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    )
+    carried: list[str] = []
+    for i, c in enumerate(resolvable):
+        carries = f"lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_{i}, 0) = 0"
+        col = dialect.ident(c.name)
+        carried += [
+            f"MAX(CASE WHEN {carries} THEN lg._walstream_ord END) OVER (\n"
+            f"    {window}\n) AS _walstream_source_{i}",
+            f"MAX(CASE WHEN {carries} AND lg.{col} IS NOT NULL THEN lg._walstream_ord END) "
+            f"OVER (\n    {window}\n) AS _walstream_nonnull_{i}",
+            dialect.last_value_ignore_nulls(f"CASE WHEN {carries} THEN lg.{col} END", window)
+            + f" AS _walstream_value_{i}",
+        ]
+    return [
+        ("_walstream_unchanged_names", dialect.unchanged_names("_walstream_numbered")),
+        (
+            "_walstream_flags",
+            f"SELECT\n{_indent(_lines(['_walstream_ord', *flags]))}\n"
+            "FROM _walstream_unchanged_names\nGROUP BY _walstream_ord",
+        ),
+        (
+            "_walstream_sources",
+            f"SELECT\n{_indent(_lines(['lg.*', *carried]))}\n"
+            "FROM _walstream_lineaged AS lg\n"
+            "LEFT JOIN _walstream_flags AS fl ON fl._walstream_ord = lg._walstream_ord",
+        ),
+    ]
+
+
+def _winner_select(
+    model: TableModel, dialect: Dialect, resolvable: Sequence[ColumnModel], soft: bool
+) -> str:
+    """The winners, unchanged columns filled in (from the lineage, else the FINAL row the
+    lineage continues), kept only if after the key's FINAL row and tombstone."""
+    n = dialect.names(model)
+    key = [dialect.ident(c.name) for c in model.key]
     index = {c.name: i for i, c in enumerate(resolvable)}
     select = ["w._walstream_op", *(f"w.{k}" for k in key)]
     for c in model.values:
-        col = ident(c.name)
+        col = dialect.ident(c.name)
         if c.name in index:
             i = index[c.name]
             value = f"w._walstream_value_{i}"
@@ -813,9 +827,8 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
     if not soft:
         joins.append(f"LEFT JOIN {n.tombstones} AS t ON {_key_eq('t', 'w', key)}")
         where.append(f"(t.{key[0]} IS NULL OR {_after('w', 't')})")
-    with_clause = "WITH " + ",\n".join(f"{name} AS (\n{_indent(body)}\n)" for name, body in ctes)
     return (
-        f"{with_clause}\nSELECT\n{_indent(_lines(select))}\nFROM _walstream_winners AS w\n"
+        f"SELECT\n{_indent(_lines(select))}\nFROM _walstream_winners AS w\n"
         + "\n".join(joins)
         + "\nWHERE "
         + "\n    AND ".join(where)
