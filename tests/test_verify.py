@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 import duckdb
+import psycopg
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PgDatabase
+from tests.conftest import PgDatabase, PgServer
 from walstream.config import config_option
 from walstream.lsn import parse_lsn
 from walstream.ops.commands import COMMANDS
@@ -140,12 +141,26 @@ def test_unstored_source_changes_make_the_result_inconclusive_not_wrong(
     db.execute("UPDATE items SET name = 'not streamed yet' WHERE id = 1")
     report = verify(db.dsn, warehouse, options(wait_seconds=0.0), dest=dest)
     assert report.status == BEHIND and report.exit_code == 2 and not report.tables
-    assert "has not stored everything" in report.note
+    assert report.pending_changes == 1 and "has not stored everything" in report.note
     stream(db, dest)  # the consumer catches up; the new file is not loaded yet
     report = verify(db.dsn, warehouse, options(), dest=dest)
     assert report.status == BEHIND and report.unloaded_files == 1
     report = verify(db.dsn, warehouse, options(), dest=dest, load=True)
     assert report.status == MATCH, report.as_dict()
+
+
+def test_a_stopped_consumer_with_nothing_pending_is_not_behind_on_a_busy_cluster(
+    pipeline: tuple[PgDatabase, str, str], pg_server: PgServer
+) -> None:
+    db, dest, warehouse = pipeline
+    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:  # another database
+        conn.execute("CREATE TABLE IF NOT EXISTS busy_elsewhere (v int)")
+        conn.execute("INSERT INTO busy_elsewhere SELECT generate_series(1, 1000)")
+        conn.execute("DROP TABLE busy_elsewhere")
+    db.execute("CREATE TABLE unpublished (v int); INSERT INTO unpublished VALUES (1)")
+    report = verify(db.dsn, warehouse, options(wait_seconds=0.0), dest=dest)
+    assert parse_lsn(report.confirmed_flush_lsn or "0/0") < parse_lsn(report.snapshot_lsn)
+    assert report.pending_changes == 0 and report.status == MATCH, report.as_dict()
 
 
 def test_verify_command_json_and_exit_codes(pipeline: tuple[PgDatabase, str, str]) -> None:

@@ -10,10 +10,11 @@ How:
    committed before ``S``.
 2. With ``--slot``, wait (``--wait`` seconds) until the slot's ``confirmed_flush_lsn`` reaches
    ``S``: walstream acknowledges only what is durable, so every change up to ``S`` is then in
-   change files. With ``--dest``, every change file there must also be loaded into the
-   warehouse (``--load`` loads them first, as ``walstream warehouse load`` would). If FINAL
-   cannot be shown to have caught up, the result is *behind* (inconclusive), never a false
-   "differs".
+   change files. When no consumer is attached, the slot is peeked instead (nothing consumed):
+   no pending row change of the publication before ``S`` means the same. With ``--dest``,
+   every change file there must also be loaded into the warehouse (``--load`` loads them
+   first, as ``walstream warehouse load`` would). If FINAL cannot be shown to have caught up,
+   the result is *behind* (inconclusive), never a false "differs".
 3. The source rows are read in key order, converted by the pipeline's own column converters
    (the values walstream would write to a file), cast to FINAL's column types exactly as the
    MERGE does, and hashed per row; FINAL rows (live ones: soft-deleted rows excluded) are
@@ -107,6 +108,7 @@ class VerifyReport:
     snapshot_lsn: str
     status: str
     confirmed_flush_lsn: str | None = None
+    pending_changes: int | None = None
     unloaded_files: int | None = None
     tables: list[TableReport] = field(default_factory=list)
     note: str = ""
@@ -445,24 +447,66 @@ def open_snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     return parse_lsn(str(row[0]))
 
 
-def wait_for_ack(
-    conn: psycopg.Connection[tuple[object, ...]], slot: str, target: int, timeout: float
-) -> int | None:
-    """The slot's confirmed_flush_lsn once it reaches ``target`` (or the last one seen)."""
+_PEEK_PENDING = """
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes(
+    %s, %s::pg_lsn, NULL, 'proto_version', '1', 'publication_names', %s)
+WHERE get_byte(data, 0) IN (73, 85, 68, 84)  -- pgoutput Insert, Update, Delete, Truncate
+"""
+
+
+def pending_changes(
+    conn: psycopg.Connection[tuple[object, ...]], slot: str, publication: str, upto: int
+) -> int:
+    """Row changes of ``publication`` the (inactive) slot holds for commits before ``upto``.
+
+    Peeking decodes without consuming: the slot does not move. A stopped consumer on a busy
+    cluster is always behind the current WAL LSN, yet has nothing to deliver when all that
+    WAL is other databases' or other tables' traffic; this tells the two apart.
+    """
+    try:
+        row = conn.execute(_PEEK_PENDING, (slot, format_lsn(upto), publication)).fetchone()
+    except psycopg.Error as exc:
+        raise SourceError(
+            f"cannot peek slot {slot!r} for pending changes: {' '.join(str(exc).split())}"
+        ) from None
+    return int(str(row[0])) if row else 0
+
+
+def wait_until_delivered(
+    conn: psycopg.Connection[tuple[object, ...]],
+    slot: str,
+    publication: str | None,
+    target: int,
+    timeout: float,
+) -> tuple[int | None, int | None]:
+    """Wait until every change committed before ``target`` is stored (or ``timeout``).
+
+    Returns (confirmed_flush_lsn, pending changes: 0 when delivered, None when unknown). With a
+    consumer attached, delivered means confirmed_flush_lsn >= target (walstream acknowledges
+    only what is stored, and acknowledges keepalives when idle). Without one, the slot is
+    peeked: no pending row change of the publication before ``target`` also means delivered.
+    """
     deadline = time.monotonic() + timeout
-    last: int | None = None
+    pending: int | None = None
+    peeked = False
     while True:
         row = conn.execute(
-            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
+            "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots "
+            "WHERE slot_name = %s",
             (slot,),
         ).fetchone()
         if row is None:
             raise SourceError(f"replication slot {slot!r} does not exist")
-        last = None if row[0] is None else parse_lsn(str(row[0]))
-        if last is not None and last >= target:
-            return last
+        confirmed = None if row[0] is None else parse_lsn(str(row[0]))
+        if confirmed is not None and confirmed >= target:
+            return confirmed, 0
+        if not row[1] and publication and not peeked:
+            peeked = True
+            pending = pending_changes(conn, slot, publication, target)
+            if pending == 0:
+                return confirmed, 0
         if time.monotonic() >= deadline:
-            return last
+            return confirmed, pending
         time.sleep(0.2)
 
 
@@ -481,14 +525,18 @@ def verify(
         report = VerifyReport(format_lsn(snapshot), MATCH)
         if options.slot:
             with source.connect(dsn) as poll:
-                confirmed = wait_for_ack(poll, options.slot, snapshot, options.wait_seconds)
+                confirmed, pending = wait_until_delivered(
+                    poll, options.slot, options.publication, snapshot, options.wait_seconds
+                )
             report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
-            if confirmed is None or confirmed < snapshot:
+            report.pending_changes = pending
+            if pending != 0:
                 report.status = BEHIND
+                known = "" if pending is None else f" ({pending} row changes pending)"
                 report.note = (
                     f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
-                    f"{report.snapshot_lsn}: walstream has not stored everything yet; run "
-                    "again with --wait, or check walstream status"
+                    f"{report.snapshot_lsn}{known}: walstream has not stored everything yet; "
+                    "run again with --wait, or check walstream status"
                 )
                 return report
         else:
