@@ -12,6 +12,7 @@ LSN the caller proves durable.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import struct
@@ -161,7 +162,10 @@ class ReplicationStream:
         self._selector.register(self._fd, selectors.EVENT_READ)
 
     def watch(self, sock: socket.socket) -> None:
-        """Also end :meth:`frames`' wait when ``sock`` becomes readable (e.g. a flush is done)."""
+        """Also end :meth:`frames`' wait when ``sock`` becomes readable (e.g. a flush is done).
+
+        ``sock`` must be non-blocking; :meth:`frames` reads (and discards) what arrives on it.
+        """
         assert self._selector is not None
         self._selector.register(sock, selectors.EVENT_READ)
 
@@ -197,15 +201,20 @@ class ReplicationStream:
                     )
                 continue
             if nbytes == 0:
-                if waited:
-                    return
-                waited = True
+                # Wait only for the first frame; afterwards keep reading for as long as the
+                # socket has more (select with no wait), returning when it runs dry.
                 assert self._selector is not None
-                events = self._selector.select(timeout)
-                if any(key.fd != self._fd for key, _ in events):
-                    return  # woken by a watched socket: let the caller look at it
-                if events:
-                    conn.consume_input()
+                events = self._selector.select(0 if waited else timeout)
+                waited = True
+                woken = False
+                for key, _ in events:
+                    if key.fd != self._fd:  # a watched socket: drain it, let the caller look
+                        woken = True
+                        with contextlib.suppress(BlockingIOError):
+                            key.fileobj.recv(4096)  # type: ignore[union-attr]
+                if woken or not events:
+                    return
+                conn.consume_input()
                 continue
             self._raise_stream_end()
 

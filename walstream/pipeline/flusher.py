@@ -99,7 +99,7 @@ class Flusher:
 
     @property
     def wakeup_socket(self) -> socket.socket:
-        """Readable when a flush result is ready; :meth:`poll` drains it."""
+        """Readable when a flush result is ready (whoever selects on it drains it)."""
         return self._wake_r
 
     @property
@@ -118,8 +118,8 @@ class Flusher:
     def poll(self, timeout: float | None = None) -> list[FlushResult]:
         """Results that arrived (waiting up to ``timeout`` for the first one), in job order."""
         results: list[FlushResult] = []
-        with contextlib.suppress(BlockingIOError):
-            self._wake_r.recv(4096)
+        if not self._in_flight:
+            return results  # hot path: called once per loop turn, usually with nothing to do
         try:
             if timeout:
                 results.append(self._results.get(timeout=timeout))
