@@ -204,8 +204,8 @@ def test_runbook_check_rejects_an_unknown_flag_and_an_unmarked_planned_command()
         "`walstream run --no-such-flag`: run has no option --no-such-flag"
     ]
     assert check_invocation("run --metrics-port 9187", "planned: issue 5") == []
-    assert check_invocation("snowflake apply --dry-run", "no marker") == [
-        "`walstream snowflake apply --dry-run`: snowflake needs 'planned: issue 3'"
+    assert check_invocation("snowflake apply --no-such-flag", "") == [
+        "`walstream snowflake apply --no-such-flag`: apply has no option --no-such-flag"
     ]
     assert check_invocation("--version", "") == []
 

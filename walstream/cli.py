@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .config import config_option, secret_options
 from .errors import WalstreamError
 from .logs import setup_logging
 from .lsn import format_lsn, parse_lsn
@@ -60,6 +61,7 @@ class LsnType(click.ParamType):  # type: ignore[type-arg]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="walstream")
+@config_option
 @_opt(
     "--log-level",
     env="LOG_LEVEL",
@@ -81,6 +83,7 @@ def main(log_level: str, log_format: str) -> None:
 
 
 @main.command()
+@secret_options
 @_opt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
 @_opt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
 @_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
@@ -104,6 +107,38 @@ def main(log_level: str, log_format: str) -> None:
     show_default=True,
     type=click.Choice(["auto", "on", "off"]),
     help="binary value format (auto: on when every published column type decodes in binary)",
+)
+@_opt(
+    "--metrics-port",
+    env="METRICS_PORT",
+    type=int,
+    default=None,
+    help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
+)
+@_opt("--metrics-host", env="METRICS_HOST", default="0.0.0.0", show_default=True)
+@_opt(
+    "--heartbeat-interval",
+    env="HEARTBEAT_INTERVAL",
+    type=float,
+    default=None,
+    help="seconds between pg_logical_emit_message heartbeats (keeps restart_lsn moving)",
+)
+@_opt(
+    "--snapshot",
+    "snapshot_mode",
+    env="SNAPSHOT",
+    default="never",
+    show_default=True,
+    type=click.Choice(["never", "initial"]),
+    help="initial: first load every published table not loaded yet, then stream",
+)
+@_opt("--snapshot-workers", env="SNAPSHOT_WORKERS", default=4, show_default=True, type=int)
+@_opt(
+    "--snapshot-memory-budget",
+    env="SNAPSHOT_MEMORY_BUDGET",
+    default="256MB",
+    show_default=True,
+    type=SizeType(),
 )
 @_opt(
     "--s3-multipart-threshold",
@@ -198,7 +233,15 @@ def run(**kwargs: Any) -> None:
     threshold = kwargs.pop("s3_multipart_threshold")
     if str(kwargs["dest"]).startswith("s3://"):
         kwargs["sink_options"] = {"multipart_threshold": threshold}
-    runner = Runner(RunConfig(**kwargs))
+    snapshot_mode = kwargs.pop("snapshot_mode")
+    snapshot_workers = kwargs.pop("snapshot_workers")
+    snapshot_budget = kwargs.pop("snapshot_memory_budget")
+    config = RunConfig(**kwargs)
+    if snapshot_mode == "initial":
+        from .snapshot import initial_load
+
+        initial_load(config, workers=snapshot_workers, memory_budget=snapshot_budget)
+    runner = Runner(config)
     runner.install_signal_handlers()
     summary = runner.run()
     click.echo(
@@ -227,10 +270,30 @@ def demo(workdir: str, transactions: int, seed: int) -> None:
     run_demo(workdir, transactions=transactions, seed=seed)
 
 
+def _register() -> None:
+    """Commands that live beside their concern (ops, snapshot, Snowflake, warehouse, bench)."""
+    from .ops.commands import COMMANDS
+    from .snapshot.commands import snapshot
+    from .snowflake.commands import snowflake, warehouse
+
+    for command in (*COMMANDS, snapshot, snowflake, warehouse):
+        main.add_command(command)
+    try:  # the benchmark suite lives in the source checkout (bench/), not in the wheel
+        from bench.cli import bench_command
+    except ImportError:
+        return
+    main.add_command(bench_command)
+
+
+_register()
+
+
 def cli() -> None:
     """Entry point with the error contract: one line, an exit code, no traceback."""
     try:
-        main.main(standalone_mode=False)
+        code = main.main(standalone_mode=False)
+        if isinstance(code, int) and code:  # a command that ended with ctx.exit(code)
+            sys.exit(code)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:

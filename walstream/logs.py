@@ -36,6 +36,9 @@ def setup_logging(level: str = "info", fmt: str = "auto") -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
         )
+    from .secrets import RedactingFilter  # a second line of defence: no secret ever logged
+
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger("walstream")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
