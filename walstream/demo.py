@@ -3,7 +3,9 @@
 Starts an embedded PostgreSQL 18 with ``wal_level=logical`` in the work directory, creates two
 tables, a publication and a slot, writes a random workload, streams the slot with
 ``walstream run`` to a local ``file://`` destination until everything written is stored and
-acknowledged, and prints what it wrote. Running it again reuses the database and continues.
+acknowledged, and prints what it wrote. Then it loads the files into the local DuckDB warehouse
+(the same MERGE as Snowflake) and checks every FINAL table against the source with
+``walstream verify``. Running it again reuses the database and continues.
 """
 
 from __future__ import annotations
@@ -130,8 +132,31 @@ def run_demo(workdir: str, *, transactions: int, seed: int) -> None:
         )
         summary = runner.run()
         _report(dest_dir.as_uri(), summary.files, summary.acked_lsn, summary.transactions)
+        _reconcile(dsn, dest_dir.as_uri(), str(root / "warehouse.duckdb"))
     finally:
         pg.stop()
+
+
+def _reconcile(dsn: str, dest: str, warehouse: str) -> None:
+    """Load the files into the local warehouse (Snowpipe + MERGE on DuckDB), compare with source."""
+    from .verify import VerifyOptions, verify
+
+    click.echo("")
+    click.echo(f"walstream demo: loading {dest} into the local warehouse {warehouse}")
+    report = verify(
+        dsn,
+        warehouse,
+        VerifyOptions(publication=PUBLICATION, slot=SLOT),
+        dest=dest,
+        load=True,
+    )
+    click.echo(f"{'FINAL table':<20} {'source rows':>12} {'FINAL rows':>11}  result")
+    for table in report.tables:
+        click.echo(
+            f"{table.table:<20} {table.source_rows:>12} {table.final_rows:>11}  {table.status}"
+        )
+    verdict = "FINAL equals the source" if report.exit_code == 0 else report.note or report.status
+    click.echo(f"verify at LSN {report.snapshot_lsn}: {verdict}")
 
 
 def _report(dest: str, new_files: list[str], acked_lsn: int, transactions: int) -> None:
