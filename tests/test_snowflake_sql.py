@@ -42,6 +42,7 @@ from walstream.snowflake.sql import (
     SnowflakeOptions,
     copy_statement,
     merge_statements,
+    renamed_columns,
     snowflake_script,
     snowflake_statements,
     table_definitions,
@@ -535,3 +536,18 @@ def test_key_pair_auth_loads_an_encrypted_pem_key_as_der(tmp_path: Path) -> None
         "acme", "cdc", "DB", "S", private_key_file=str(path), private_key_passphrase="s3cret"
     ).connect_args()
     assert args["private_key"] == der and "password" not in args
+
+
+def test_renames_are_recognized_by_place_and_type_not_by_a_dropped_column_in_the_middle() -> None:
+    def schema(*columns: tuple[str, int]) -> TableSchema:
+        cols = tuple(ColumnSchema(n, oid, "t", -1, n == "id") for n, oid in columns)
+        return TableSchema(1, "public", "t", cols, "d")
+
+    before = schema(("id", 23), ("name", 25), ("qty", 23), ("note", 25))
+    assert renamed_columns(
+        before, schema(("id", 23), ("title", 25), ("qty", 23), ("note", 25))
+    ) == {"name": "title"}
+    # name dropped: the others move up, nothing is renamed
+    assert renamed_columns(before, schema(("id", 23), ("qty", 23), ("note", 25))) == {}
+    # a new name at the place of a column of another type: a drop and an add
+    assert renamed_columns(before, schema(("id", 23), ("price", 1700), ("qty", 23))) == {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -458,3 +459,73 @@ def test_a_table_whose_name_is_percent_encoded_in_its_folder_loads_under_its_rea
     report = wh.load(sink)
     assert report.tables == {f"public.{odd}": len(keys)}
     assert final_rows(wh, odd.replace('"', '""')) == expected(table)
+
+
+def _shape(*columns: tuple[str, int, str, bool]) -> tuple[TableSchema, dict[str, pa.DataType]]:
+    arrow = {"int4": pa.int32(), "int8": pa.int64(), "text": pa.string()}
+    arrow["numeric"] = pa.decimal128(10, 2)
+    schema = TableSchema(
+        16384,
+        "public",
+        "items",
+        tuple(
+            ColumnSchema(n, oid, t, 655366 if t == "numeric" else -1, k) for n, oid, t, k in columns
+        ),
+        "d",
+    )
+    return schema, {n: arrow[t] for n, _, t, _ in columns}
+
+
+def _put(
+    sink: DurableSink, shape: tuple[TableSchema, dict[str, pa.DataType]], rows: list[dict[str, Any]]
+) -> None:
+    lsn = rows[0]["_walstream_lsn"]
+    for seq, row in enumerate(rows):
+        row.setdefault("_walstream_seq", seq)
+    key = change_file_key("public", "items", EPOCH_US + lsn, lsn, rows[-1]["_walstream_lsn"])
+    sink.put(key, encode_parquet(to_arrow(shape[0], shape[1], rows)))
+
+
+def test_schema_changes_rename_retype_add_and_drop_columns_going_forward(
+    sink: DurableSink, wh: LocalWarehouse
+) -> None:
+    v1 = _shape(
+        ("id", 23, "int4", True),
+        ("name", 25, "text", False),
+        ("qty", 23, "int4", False),
+        ("obsolete", 25, "text", False),
+    )
+    # name renamed to title, qty widened to int8, obsolete dropped, price added
+    v2 = _shape(
+        ("id", 23, "int4", True),
+        ("title", 25, "text", False),
+        ("qty", 20, "int8", False),
+        ("price", 1700, "numeric", False),
+    )
+    _put(sink, v1, [
+        {"Op": "I", "id": 1, "name": "a", "qty": 1, "obsolete": "x", "_walstream_lsn": 0x1000},
+        {"Op": "I", "id": 2, "name": "b", "qty": 2, "obsolete": "y", "_walstream_lsn": 0x1000},
+    ])  # fmt: skip
+    wh.load(sink)
+    update = {"Op": "U", "id": 1, "title": "a2", "qty": 5_000_000_000, "price": Decimal("1.50")}
+    _put(sink, v2, [{**update, "_walstream_lsn": 0x3000}])
+    wh.load(sink)
+    got = wh.conn.execute('SELECT "id", "title", "qty", "price" FROM public."items" ORDER BY 1')
+    assert got.fetchall() == [(1, "a2", 5_000_000_000, Decimal("1.50")), (2, "b", 2, None)]
+    columns = wh.conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'items'"
+    ).fetchall()
+    assert [c for (c,) in columns if not c.startswith("_walstream_")] == [
+        "id",
+        "title",
+        "qty",
+        "price",
+    ]
+
+    # a late file of the older shape (Snowpipe order, or a replay) merges into the columns
+    # FINAL still has under the same names; a renamed or dropped column's value is not kept
+    late = {"Op": "I", "id": 3, "name": "c", "qty": 3, "obsolete": "z", "_walstream_lsn": 0x2000}
+    _put(sink, v1, [late])
+    wh.load(sink)
+    got = wh.conn.execute('SELECT "id", "title", "qty", "price" FROM public."items" ORDER BY 1')
+    assert got.fetchall()[2] == (3, None, 3, None)

@@ -59,11 +59,12 @@ from __future__ import annotations
 import re
 import textwrap
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..pipeline.files import key_segment
+from ..schema import TableSchema
 from .model import (
     ColumnModel,
     TableModel,
@@ -1235,3 +1236,92 @@ def duckdb_stage_statements(model: TableModel, relation: str) -> list[str]:
 def duckdb_finish_statements(model: TableModel) -> list[str]:
     """After the MERGE: the pending rows are merged, like a consumed stream."""
     return [f"DELETE FROM {DUCKDB.names(model).stream}"]
+
+
+TABLE_VERSIONS = "main._walstream_table_versions"
+
+TABLE_VERSIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE_VERSIONS} (
+    table_name VARCHAR NOT NULL,
+    _walstream_lsn BIGINT NOT NULL,
+    _walstream_seq BIGINT NOT NULL,
+    relation VARCHAR NOT NULL
+)"""
+
+
+def duckdb_work_table_statements(
+    model: TableModel, options: MergeOptions, roles: Iterable[str] = ("pending", "changes")
+) -> list[str]:
+    """Recreate work tables (empty between merges: the pending rows, CHANGES) for a shape."""
+    wanted = set(roles)
+    return [
+        d.sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE", 1)
+        for d in table_definitions(model, DUCKDB, options)
+        if d.role in wanted
+    ]
+
+
+def renamed_columns(previous: TableSchema, current: TableSchema) -> dict[str, str]:
+    """Columns renamed between two versions of a table's relation: ``{old: new}``.
+
+    Relation messages name the columns but do not number them, so a rename is recognized by
+    place: same position in the column list, same type and typmod, the old name gone and the new
+    name new. (Dropping the last column and adding one of the same type, with no change of the
+    table in between, looks the same and is taken for a rename.)
+    """
+    before = {c.name for c in previous.columns}
+    after = {c.name for c in current.columns}
+    out = {}
+    for old, new in zip(previous.columns, current.columns, strict=False):
+        if (
+            old.name != new.name
+            and old.name not in after
+            and new.name not in before
+            and (old.type_oid, old.typmod) == (new.type_oid, new.typmod)
+        ):
+            out[old.name] = new.name
+    return out
+
+
+def duckdb_evolve_statements(
+    model: TableModel,
+    options: MergeOptions,
+    previous: TableSchema | None,
+    existing: Mapping[str, Mapping[str, str]],
+    canonical_type: Callable[[str], str],
+) -> list[str]:
+    """ALTERs that bring the local warehouse's tables to a newer shape of the source table.
+
+    ``existing`` maps a table role (final, staging, tombstones) to its columns as the catalog
+    reports them (name -> type); ``canonical_type`` spells a type the way the catalog does.
+    Renamed columns are renamed (:func:`renamed_columns`), new ones added, changed types
+    converted. FINAL mirrors the source, so columns the source dropped are dropped from FINAL;
+    STAGING keeps every column it ever had (files of older shapes may still arrive).
+    """
+    renames = renamed_columns(previous, model.schema) if previous is not None else {}
+    out: list[str] = []
+    for d in table_definitions(model, DUCKDB, options):
+        have_columns = existing.get(d.role)
+        if have_columns is None or d.role not in ("final", "staging", "tombstones"):
+            continue
+        have = {DUCKDB.name_key(n): (n, t) for n, t in have_columns.items()}
+        for old, new in renames.items():
+            if DUCKDB.name_key(old) in have and DUCKDB.name_key(new) not in have:
+                out.append(
+                    f"ALTER TABLE {d.name} RENAME COLUMN {DUCKDB.ident(old)} TO {DUCKDB.ident(new)}"
+                )
+                have[DUCKDB.name_key(new)] = (new, have.pop(DUCKDB.name_key(old))[1])
+        wanted = set()
+        for name, typ in d.columns:
+            k = DUCKDB.name_key(DUCKDB.reported_name(name))
+            wanted.add(k)
+            if k not in have:
+                out.append(f"ALTER TABLE {d.name} ADD COLUMN {name} {typ}")
+            elif canonical_type(typ) != have[k][1]:
+                out.append(f"ALTER TABLE {d.name} ALTER COLUMN {name} TYPE {typ}")
+        if d.role == "final":
+            out += [
+                f"ALTER TABLE {d.name} DROP COLUMN {DUCKDB.ident(name)}"
+                for k, (name, _) in have.items()
+                if k not in wanted
+            ]
+    return out

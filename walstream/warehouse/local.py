@@ -10,6 +10,11 @@ in production (DESIGN.md §3), with the same table models and the same MERGE log
 - like the pipe's COPY, it stages each file's rows with the file name and row number;
 - like the stream and the task, it then merges the rows staged by this load into FINAL.
 
+FINAL follows the source's schema forward: when the files of a table change shape, columns are
+renamed (recognized by place and type), added, converted to a new type, and dropped from FINAL
+(STAGING keeps them all). Files of an older shape that arrive after a newer one are merged into
+the columns FINAL still has under the same names.
+
 One load is one DuckDB transaction: the files it records as loaded are exactly those whose rows
 were merged, so a crash in the middle loses nothing and loads nothing twice.
 
@@ -24,7 +29,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
 import duckdb
@@ -32,16 +37,21 @@ import pyarrow as pa
 
 from ..errors import ConfigError, SinkError
 from ..pipeline.files import decode_parquet
+from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from ..snowflake.model import TableModel
 from ..snowflake.sql import (
     DUCKDB,
     LOADED_FILES,
     LOADED_FILES_DDL,
+    TABLE_VERSIONS,
+    TABLE_VERSIONS_DDL,
     MergeOptions,
     add_column_statements,
+    duckdb_evolve_statements,
     duckdb_finish_statements,
     duckdb_stage_statements,
+    duckdb_work_table_statements,
     merge_statements,
     table_definitions,
 )
@@ -106,7 +116,9 @@ class LocalWarehouse:
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open the warehouse database {path!r}: {exc}") from exc
         self.conn.execute(LOADED_FILES_DDL)
-        self._ensured: set[TableModel] = set()  # models whose tables exist with all columns
+        self.conn.execute(TABLE_VERSIONS_DDL)
+        self._ensured: set[TableModel] = set()  # models whose tables were created
+        self._types: dict[str, str] = {}  # type as we write it -> as the catalog reports it
 
     def close(self) -> None:
         self.conn.close()
@@ -211,8 +223,13 @@ class LocalWarehouse:
             report.batches += 1
 
     def _merge_group(self, model: TableModel, tables: Iterable[pa.Table]) -> None:
-        self._ensure_tables(model)
+        """Stage and merge rows of one shape of a table (see :meth:`_shape_for`)."""
         rows = pa.concat_tables(list(tables), promote_options="default")
+        merge_model = self._shape_for(model, _first_position(rows))
+        for sql in duckdb_work_table_statements(model, self.options, ["pending"]):
+            self.conn.execute(sql)
+        for sql in duckdb_work_table_statements(merge_model, self.options, ["changes"]):
+            self.conn.execute(sql)
         self.conn.register(_STAGED_VIEW, rows)
         try:
             for sql in duckdb_stage_statements(model, _STAGED_VIEW):
@@ -220,30 +237,129 @@ class LocalWarehouse:
         finally:
             self.conn.unregister(_STAGED_VIEW)
         source = DUCKDB.names(model).stream
-        for sql in merge_statements(model, DUCKDB, source, self.options):
+        for sql in merge_statements(merge_model, DUCKDB, source, self.options):
             self.conn.execute(sql)
         for sql in duckdb_finish_statements(model):
             self.conn.execute(sql)
 
-    def _ensure_tables(self, model: TableModel) -> None:
+    # -- schema evolution -------------------------------------------------------------------
+    def _shape_for(self, model: TableModel, first: tuple[int, int]) -> TableModel:
+        """Bring the tables to ``model`` if its rows are newer than the table's current shape;
+        return the model to merge with.
+
+        Schema changes only go forward: a shape whose first change is after the current one's
+        becomes current (columns renamed, added, retyped, and dropped from FINAL). Files of an
+        older shape that arrive late (a replay) are merged into the columns FINAL still has.
+        """
+        self._create_tables(model)
+        version = self._version(model.qualified_name)
+        if version is None or first > version[0]:
+            previous = None if version is None else version[1]
+            if previous is None or not previous.same_shape(model.schema):
+                existing = {
+                    d.role: self._column_types(d.name)
+                    for d in table_definitions(model, DUCKDB, self.options)
+                    if d.role in ("final", "staging", "tombstones")
+                }
+                statements = duckdb_evolve_statements(
+                    model, self.options, previous, existing, self._canonical_type
+                )
+                for sql in statements:
+                    self._alter(model, sql)
+                self._set_version(model, first)
+            return model
+        if version[1].same_shape(model.schema):
+            return model
+        staging = next(
+            d for d in table_definitions(model, DUCKDB, self.options) if d.role == "staging"
+        )
+        for sql in add_column_statements(staging, self._column_types(staging.name), DUCKDB):
+            self._alter(model, sql)
+        final = {DUCKDB.name_key(c) for c in self._column_types(DUCKDB.names(model).final)}
+        return _restricted(model, final)
+
+    def _alter(self, model: TableModel, sql: str) -> None:
+        log.info("event=warehouse_schema_change table=%s sql=%s", model.qualified_name, sql)
+        try:
+            self.conn.execute(sql)
+        except duckdb.Error as exc:
+            raise ConfigError(
+                f"{model.qualified_name}: cannot follow the source's schema change ({sql}): "
+                f"{exc}; convert the column in the warehouse by hand, then load again"
+            ) from None
+
+    def _create_tables(self, model: TableModel) -> None:
         if model in self._ensured:
             return
         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DUCKDB.ident(model.namespace)}")
         for definition in table_definitions(model, DUCKDB, self.options):
             self.conn.execute(definition.sql)
-            existing = self._columns(model.namespace, definition.name)
-            for sql in add_column_statements(definition, existing, DUCKDB):
-                self.conn.execute(sql)
         self._ensured.add(model)
 
-    def _columns(self, schema: str, quoted_table: str) -> list[str]:
-        table = quoted_table.rsplit(".", 1)[1][1:-1].replace('""', '"')
+    def _version(self, table: str) -> tuple[tuple[int, int], TableSchema] | None:
+        row = self.conn.execute(
+            f"SELECT _walstream_lsn, _walstream_seq, relation FROM {TABLE_VERSIONS} "
+            "WHERE table_name = ?",
+            [table],
+        ).fetchone()
+        if row is None:
+            return None
+        return (int(row[0]), int(row[1])), TableSchema.from_json(str(row[2]))
+
+    def _set_version(self, model: TableModel, first: tuple[int, int]) -> None:
+        name = model.qualified_name
+        self.conn.execute(f"DELETE FROM {TABLE_VERSIONS} WHERE table_name = ?", [name])
+        self.conn.execute(
+            f"INSERT INTO {TABLE_VERSIONS} VALUES (?, ?, ?, ?)",
+            [name, first[0], first[1], model.schema.to_json()],
+        )
+
+    def _column_types(self, quoted_table: str) -> dict[str, str]:
+        schema, table = (part[1:-1].replace('""', '"') for part in _split_name(quoted_table))
         rows = self.conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?",
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
             [schema, table],
         ).fetchall()
-        return [str(r[0]) for r in rows]
+        return {str(name): str(typ) for name, typ in rows}
+
+    def _canonical_type(self, typ: str) -> str:
+        if typ not in self._types:
+            row = self.conn.execute(f"SELECT typeof(CAST(NULL AS {typ}))").fetchone()
+            assert row is not None
+            self._types[typ] = str(row[0])
+        return self._types[typ]
+
+
+def _split_name(quoted: str) -> tuple[str, str]:
+    """``"schema"."table"`` -> the two quoted parts."""
+    match = re.fullmatch(r'("(?:[^"]|"")*")\.("(?:[^"]|"")*")', quoted)
+    assert match is not None, quoted
+    return match.group(1), match.group(2)
+
+
+def _first_position(rows: pa.Table) -> tuple[int, int]:
+    """The first (lsn, seq) of a group's rows; rows without a position count as (0, 0)."""
+    lsn = rows.column("_walstream_lsn").to_pylist() if "_walstream_lsn" in rows.column_names else []
+    seq = rows.column("_walstream_seq").to_pylist() if "_walstream_seq" in rows.column_names else []
+    positions = [(int(a), int(b or 0)) for a, b in zip(lsn, seq, strict=False) if a is not None]
+    return min(positions, default=(0, 0))
+
+
+def _restricted(model: TableModel, keep: set[str]) -> TableModel:
+    """``model`` with only the columns whose name (key) is in ``keep``."""
+    columns = tuple(c for c in model.columns if DUCKDB.name_key(c.name) in keep)
+    missing = [c.name for c in model.key if c not in columns]
+    if missing:
+        raise ConfigError(
+            f"{model.qualified_name}: a late file of an older shape has key columns {missing} "
+            "that FINAL no longer has; it cannot be merged (load files in order, or reload)"
+        )
+    names = {c.name for c in columns}
+    schema = replace(
+        model.schema, columns=tuple(c for c in model.schema.columns if c.name in names)
+    )
+    return TableModel(schema, columns)
 
 
 def _staged_rows(table: pa.Table, url: str) -> pa.Table:
