@@ -264,6 +264,11 @@ class StreamRefused(SourceError):
 RECONNECTABLE_SQLSTATE_CLASSES = ("08", "57", "53", "58")
 
 _STREAM_ERROR_HINTS = {
+    "55000": (
+        ". If the slot was invalidated (wal_status lost: the WAL it needed is gone), changes "
+        "were lost: drop and recreate the slot, then reload the tables with walstream snapshot "
+        "(see docs/operations.md, 'Slot lost or invalidated')"
+    ),
     "22021": (
         ". The source holds text that is not valid UTF-8 (a SQL_ASCII database?): walstream "
         "writes UTF-8; fix or re-encode the row, or take its table out of the publication"

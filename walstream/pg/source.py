@@ -145,6 +145,12 @@ def preflight(
     Raises SourceError with the fix for: wal_level not logical, publication missing, slot
     missing, slot of another plugin or database, slot active elsewhere, slot invalidated.
     """
+    if in_recovery(conn):
+        raise SourceError(
+            f"the server at --dsn is a standby (in recovery, read-only): the slot {slot!r} "
+            "lives on the writer. Point --dsn at the writer (on Aurora: the cluster endpoint); "
+            "during a failover walstream keeps retrying until the new writer answers"
+        )
     wal_level = str(_scalar(conn, "SHOW wal_level"))
     if wal_level != "logical":
         raise SourceError(
@@ -195,6 +201,11 @@ def preflight(
             f"SELECT pg_terminate_backend({info.active_pid})"
         )
     return info
+
+
+def in_recovery(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """True on a standby (read-only), e.g. the old writer right after a failover."""
+    return _scalar(conn, "SELECT pg_is_in_recovery()") is True
 
 
 def _scalar(conn: psycopg.Connection[tuple[object, ...]], query: str) -> object:

@@ -215,6 +215,9 @@ class Runner:
         settings = {}
         if cfg.decoding_work_mem:
             settings["logical_decoding_work_mem"] = cfg.decoding_work_mem
+        if source.in_recovery(self._sql):
+            # after a failover the DSN may still reach the old writer, now a standby: wait
+            raise ConnectionLost("the server is in recovery (read-only); waiting for a writer")
         stream = ReplicationStream(self._dsn(), settings)
         stream.connect()
         self._stream = stream
