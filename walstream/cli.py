@@ -8,8 +8,7 @@ nothing is acknowledged that is not stored.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -17,59 +16,21 @@ from . import __version__
 from .config import config_option, secret_options
 from .errors import WalstreamError
 from .logs import setup_logging
-from .lsn import format_lsn, parse_lsn
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
-
-
-def _size(value: str | int) -> int:
-    """'64MB', '512KiB', '1GB' or a plain byte count."""
-    if isinstance(value, int):
-        return value
-    text = value.strip().upper().replace("IB", "B")
-    for suffix, mult in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3), ("B", 1)):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * mult)
-    return int(text)
-
-
-class SizeType(click.ParamType):  # type: ignore[type-arg]
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            return _size(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a size (e.g. 64MB, 1048576)", param, ctx)
-
-
-class LsnType(click.ParamType):  # type: ignore[type-arg]
-    name = "lsn"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_lsn(str(value))
-        except WalstreamError as exc:
-            self.fail(str(exc), param, ctx)
+from .lsn import format_lsn
+from .options import LsnType, SizeType, envopt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="walstream")
 @config_option
-@_opt(
+@envopt(
     "--log-level",
     env="LOG_LEVEL",
     default="info",
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
-@_opt(
+@envopt(
     "--log-format",
     env="LOG_FORMAT",
     default="auto",
@@ -84,23 +45,23 @@ def main(log_level: str, log_format: str) -> None:
 
 @main.command()
 @secret_options
-@_opt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
-@_opt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
-@_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
-@_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
-@_opt(
+@envopt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
+@envopt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
+@envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)
+@envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
+@envopt(
     "--create-slot",
     env="CREATE_SLOT",
     is_flag=True,
     help="create the slot (pgoutput) and, if missing, the publication",
 )
-@_opt(
+@envopt(
     "--tables",
     env="TABLES",
     multiple=True,
     help="schema.table for a publication created by --create-slot (default: all tables)",
 )
-@_opt(
+@envopt(
     "--binary",
     env="BINARY",
     default="auto",
@@ -108,22 +69,22 @@ def main(log_level: str, log_format: str) -> None:
     type=click.Choice(["auto", "on", "off"]),
     help="binary value format (auto: on when every published column type decodes in binary)",
 )
-@_opt(
+@envopt(
     "--metrics-port",
     env="METRICS_PORT",
     type=int,
     default=None,
     help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
 )
-@_opt("--metrics-host", env="METRICS_HOST", default="0.0.0.0", show_default=True)
-@_opt(
+@envopt("--metrics-host", env="METRICS_HOST", default="0.0.0.0", show_default=True)
+@envopt(
     "--heartbeat-interval",
     env="HEARTBEAT_INTERVAL",
     type=float,
     default=None,
     help="seconds between pg_logical_emit_message heartbeats (keeps restart_lsn moving)",
 )
-@_opt(
+@envopt(
     "--snapshot",
     "snapshot_mode",
     env="SNAPSHOT",
@@ -132,15 +93,15 @@ def main(log_level: str, log_format: str) -> None:
     type=click.Choice(["never", "initial"]),
     help="initial: first load every published table not loaded yet, then stream",
 )
-@_opt("--snapshot-workers", env="SNAPSHOT_WORKERS", default=4, show_default=True, type=int)
-@_opt(
+@envopt("--snapshot-workers", env="SNAPSHOT_WORKERS", default=4, show_default=True, type=int)
+@envopt(
     "--snapshot-memory-budget",
     env="SNAPSHOT_MEMORY_BUDGET",
     default="256MB",
     show_default=True,
     type=SizeType(),
 )
-@_opt(
+@envopt(
     "--s3-multipart-threshold",
     env="S3_MULTIPART_THRESHOLD",
     default="64MB",
@@ -148,7 +109,7 @@ def main(log_level: str, log_format: str) -> None:
     type=SizeType(),
     help="files larger than this are uploaded to S3 in parts (at least 5MB)",
 )
-@_opt(
+@envopt(
     "--streaming",
     env="STREAMING",
     default="on",
@@ -156,13 +117,13 @@ def main(log_level: str, log_format: str) -> None:
     type=click.Choice(["on", "off"]),
     help="let the server stream large transactions before they commit (PostgreSQL 14+)",
 )
-@_opt(
+@envopt(
     "--spill-dir",
     env="SPILL_DIR",
     default=None,
     help="where streamed transactions wait for their commit (default: the temp directory)",
 )
-@_opt(
+@envopt(
     "--spill-budget",
     env="SPILL_BUDGET",
     default="20GB",
@@ -170,13 +131,13 @@ def main(log_level: str, log_format: str) -> None:
     type=SizeType(),
     help="local disk streamed transactions may use before walstream stops with an error",
 )
-@_opt(
+@envopt(
     "--decoding-work-mem",
     env="DECODING_WORK_MEM",
     default=None,
     help="the walsender's logical_decoding_work_mem for this session (e.g. 64MB)",
 )
-@_opt(
+@envopt(
     "--flush-interval",
     env="FLUSH_INTERVAL",
     default=60.0,
@@ -184,9 +145,9 @@ def main(log_level: str, log_format: str) -> None:
     type=float,
     help="seconds from the first buffered change to its flush",
 )
-@_opt("--flush-bytes", env="FLUSH_BYTES", default="32MB", show_default=True, type=SizeType())
-@_opt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
-@_opt(
+@envopt("--flush-bytes", env="FLUSH_BYTES", default="32MB", show_default=True, type=SizeType())
+@envopt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
+@envopt(
     "--status-interval",
     env="STATUS_INTERVAL",
     default=10.0,
@@ -194,7 +155,7 @@ def main(log_level: str, log_format: str) -> None:
     type=float,
     help="seconds between standby status updates",
 )
-@_opt(
+@envopt(
     "--max-in-flight",
     env="MAX_IN_FLIGHT",
     default=2,
@@ -202,8 +163,8 @@ def main(log_level: str, log_format: str) -> None:
     type=int,
     help="flushes encoding/uploading at once before reading pauses",
 )
-@_opt("--upload-workers", env="UPLOAD_WORKERS", default=4, show_default=True, type=int)
-@_opt(
+@envopt("--upload-workers", env="UPLOAD_WORKERS", default=4, show_default=True, type=int)
+@envopt(
     "--reconnect-attempts",
     env="RECONNECT_ATTEMPTS",
     default=0,
@@ -211,14 +172,14 @@ def main(log_level: str, log_format: str) -> None:
     type=int,
     help="give up after this many failed reconnects (0: never)",
 )
-@_opt(
+@envopt(
     "--until-lsn",
     env="UNTIL_LSN",
     type=LsnType(),
     default=None,
     help="exit 0 once everything up to this LSN is stored and acknowledged",
 )
-@_opt(
+@envopt(
     "--exit-when-idle",
     env="EXIT_WHEN_IDLE",
     type=float,
@@ -253,7 +214,7 @@ def run(**kwargs: Any) -> None:
 
 
 @main.command()
-@_opt(
+@envopt(
     "--workdir",
     env="DEMO_DIR",
     default="./walstream-demo",
@@ -261,8 +222,8 @@ def run(**kwargs: Any) -> None:
     type=click.Path(file_okay=False),
     help="where the demo keeps its database and files",
 )
-@_opt("--transactions", env="DEMO_TRANSACTIONS", default=200, show_default=True, type=int)
-@_opt("--seed", env="DEMO_SEED", default=1, show_default=True, type=int)
+@envopt("--transactions", env="DEMO_TRANSACTIONS", default=200, show_default=True, type=int)
+@envopt("--seed", env="DEMO_SEED", default=1, show_default=True, type=int)
 def demo(workdir: str, transactions: int, seed: int) -> None:
     """Everything local: embedded PostgreSQL, a workload, walstream run to file://, a report."""
     from .demo import run_demo

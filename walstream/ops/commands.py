@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -25,37 +25,12 @@ from ..config import (
     secret_options,
 )
 from ..errors import ConfigError
+from ..options import F, SizeType, envopt
 from ..secrets import DsnSource
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
-
-
-def _size(value: str | int) -> int:
-    if isinstance(value, int):
-        return value
-    text = value.strip().upper().replace("IB", "B")
-    for suffix, mult in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * mult)
-    return int(text.removesuffix("B"))
-
-
-class Size(click.ParamType):  # type: ignore[type-arg]
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            return _size(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a size (e.g. 512MB, 2GB, 1048576)", param, ctx)
 
 
 def _dsn_option(required: bool = True) -> Callable[[F], F]:
-    return _opt(
+    return envopt(
         "--dsn",
         env="DSN",
         required=required,
@@ -81,14 +56,20 @@ def _exit(code: int) -> None:
 @click.command()
 @config_option
 @_dsn_option(required=False)
-@_opt("--slot", env="SLOT", default="sf_sync", show_default=True)
-@_opt("--dest", env="DEST", default=None, help="read the checkpoint under this destination")
+@envopt("--slot", env="SLOT", default="sf_sync", show_default=True)
+@envopt("--dest", env="DEST", default=None, help="read the checkpoint under this destination")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object (see --json-schema)")
 @click.option("--json-schema", is_flag=True, help="print the JSON Schema of --json and exit")
-@_opt("--max-lag-bytes", env="MAX_LAG_BYTES", type=Size(), default=None, help="critical above")
-@_opt("--max-lag-seconds", env="MAX_LAG_SECONDS", type=float, default=None, help="critical above")
-@_opt("--warn-lag-bytes", env="WARN_LAG_BYTES", type=Size(), default=None, help="warning above")
-@_opt("--warn-lag-seconds", env="WARN_LAG_SECONDS", type=float, default=None, help="warning above")
+@envopt(
+    "--max-lag-bytes", env="MAX_LAG_BYTES", type=SizeType(), default=None, help="critical above"
+)
+@envopt("--max-lag-seconds", env="MAX_LAG_SECONDS", type=float, default=None, help="critical above")
+@envopt(
+    "--warn-lag-bytes", env="WARN_LAG_BYTES", type=SizeType(), default=None, help="warning above"
+)
+@envopt(
+    "--warn-lag-seconds", env="WARN_LAG_SECONDS", type=float, default=None, help="warning above"
+)
 @secret_options
 def status(
     dsn: str | None,
@@ -124,8 +105,8 @@ def status(
 @click.command()
 @config_option
 @_dsn_option(required=False)
-@_opt("--slot", env="SLOT", default="sf_sync", show_default=True)
-@_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
+@envopt("--slot", env="SLOT", default="sf_sync", show_default=True)
+@envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @secret_options
 def doctor(
@@ -170,7 +151,7 @@ def slot() -> None:
 
 def _slot_command(f: F) -> F:
     f = secret_options(f)
-    f = _opt("--slot", env="SLOT", default="sf_sync", show_default=True)(f)
+    f = envopt("--slot", env="SLOT", default="sf_sync", show_default=True)(f)
     f = _dsn_option(required=False)(f)
     return config_option(f)
 
@@ -232,7 +213,7 @@ def publication() -> None:
 
 def _pub_command(f: F) -> F:
     f = secret_options(f)
-    f = _opt("--publication", env="PUBLICATION", default="walstream", show_default=True)(f)
+    f = envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)(f)
     f = _dsn_option(required=False)(f)
     return config_option(f)
 
@@ -374,11 +355,11 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
 @click.command()
 @config_option
 @_dsn_option(required=False)
-@_opt("--warehouse", env="WAREHOUSE", required=True, help="the local DuckDB warehouse file")
-@_opt("--slot", env="SLOT", default=None, help="wait until this slot has acked the snapshot")
-@_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
+@envopt("--warehouse", env="WAREHOUSE", required=True, help="the local DuckDB warehouse file")
+@envopt("--slot", env="SLOT", default=None, help="wait until this slot has acked the snapshot")
+@envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)
 @click.option("--table", "tables", multiple=True, help="schema.table (default: the publication's)")
-@_opt("--dest", env="DEST", default=None, help="check every change file there is loaded")
+@envopt("--dest", env="DEST", default=None, help="check every change file there is loaded")
 @click.option("--load", is_flag=True, help="load new change files from --dest first")
 @click.option(
     "--wait",

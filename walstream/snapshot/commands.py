@@ -8,68 +8,28 @@ the CLI's one-line error contract.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 
-from ..errors import WalstreamError
 from ..logs import setup_logging
-from ..lsn import format_lsn, parse_lsn
+from ..lsn import format_lsn
+from ..options import LsnType, SizeType, envopt
 from .load import SnapshotConfig, run_snapshot
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
-
-
-def _size(text: str) -> int:
-    value = text.strip().upper().replace("IB", "B")
-    for suffix, mult in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3), ("B", 1)):
-        if value.endswith(suffix):
-            return int(float(value[: -len(suffix)]) * mult)
-    return int(value)
-
-
-class _Size(click.ParamType):  # type: ignore[type-arg]
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return _size(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a size (e.g. 256MB, 1GB)", param, ctx)
-
-
-class _Lsn(click.ParamType):  # type: ignore[type-arg]
-    name = "lsn"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_lsn(str(value))
-        except WalstreamError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 @click.command()
-@_opt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
-@_opt("--slot", env="SLOT", default="sf_sync", show_default=True, help="the pipeline's slot")
-@_opt("--publication", env="PUBLICATION", default="walstream", show_default=True)
-@_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
-@_opt(
+@envopt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
+@envopt("--slot", env="SLOT", default="sf_sync", show_default=True, help="the pipeline's slot")
+@envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)
+@envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
+@envopt(
     "--table",
     "tables",
     env="SNAPSHOT_TABLES",
     multiple=True,
     help="schema.table to load (repeatable or comma-separated; default: every published table)",
 )
-@_opt(
+@envopt(
     "--workers",
     env="SNAPSHOT_WORKERS",
     default=4,
@@ -77,47 +37,47 @@ class _Lsn(click.ParamType):  # type: ignore[type-arg]
     type=int,
     help="connections reading ctid ranges in parallel",
 )
-@_opt(
+@envopt(
     "--memory-budget",
     env="SNAPSHOT_MEMORY_BUDGET",
     default="256MB",
     show_default=True,
-    type=_Size(),
+    type=SizeType(),
     help="memory for buffered rows and files, shared by the workers",
 )
-@_opt(
+@envopt(
     "--create-slot",
     env="CREATE_SLOT",
     is_flag=True,
     help="create the slot with this snapshot if it does not exist (initial load)",
 )
-@_opt(
+@envopt(
     "--resume",
     env="SNAPSHOT_RESUME",
     is_flag=True,
     help="skip tables already loaded (finish an interrupted snapshot)",
 )
-@_opt(
+@envopt(
     "--use-snapshot",
     env="SNAPSHOT_NAME",
     default=None,
     help="load from this exported snapshot (held open by you) instead of creating one",
 )
-@_opt(
+@envopt(
     "--snapshot-lsn",
     env="SNAPSHOT_LSN",
-    type=_Lsn(),
+    type=LsnType(),
     default=None,
     help="consistent point of the slot that exported --use-snapshot",
 )
-@_opt(
+@envopt(
     "--json",
     "json_logs",
     env="SNAPSHOT_JSON",
     is_flag=True,
     help="JSON progress log lines instead of a progress bar (the default without a terminal)",
 )
-@_opt(
+@envopt(
     "--progress-interval",
     env="SNAPSHOT_PROGRESS_INTERVAL",
     default=10.0,
