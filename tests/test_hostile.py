@@ -6,34 +6,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from tests.changes import apply_changes, change_files, read_table
 from tests.conftest import PgDatabase
-from walstream.lsn import parse_lsn
+from tests.streaming import run_to_current
 from walstream.pg.replication import StreamRefused
-from walstream.pipeline.runner import RunConfig, Runner
-
-
-def stream(db: PgDatabase, dest: str, publication: str = "walstream", **kw: Any) -> Runner:
-    cfg = RunConfig(
-        dsn=db.dsn,
-        slot="sf_sync",
-        publication=publication,
-        dest=dest,
-        flush_interval=0.2,
-        status_interval=0.5,
-        until_lsn=parse_lsn(db.current_lsn()),
-    )
-    for name, value in kw.items():
-        setattr(cfg, name, value)
-    runner = Runner(cfg)
-    runner.run()
-    return runner
-
 
 LONG = "t" * 63  # PostgreSQL's longest identifier
 
@@ -57,7 +37,7 @@ def test_odd_identifiers_stream_with_names_intact(
     db.execute('INSERT INTO "a/b" VALUES (1)')
     db.execute('INSERT INTO ".." VALUES (1)')
     dest = f"file://{tmp_path}/dest"
-    stream(db, dest, binary=binary)
+    run_to_current(db, dest, binary=binary)
     files = change_files(dest)
     assert set(files) == {'Odd Schema.we"ird tåble 🎉', f"public.{LONG}", "public.a%2Fb",
                           "public.%2E%2E"}  # fmt: skip
@@ -96,7 +76,7 @@ def test_every_replica_identity(db: PgDatabase, tmp_path: Path) -> None:
         with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
             conn.execute("DELETE FROM ri_nothing")  # PostgreSQL itself refuses
     dest = f"file://{tmp_path}/dest"
-    stream(db, dest)
+    run_to_current(db, dest)
     for table in ("ri_default", "ri_full"):
         rows = read_table(dest, f"public.{table}")
         state = apply_changes(rows, ["id"])
@@ -127,7 +107,7 @@ def test_partitioned_tables(db: PgDatabase, tmp_path: Path, via_root: bool) -> N
     db.execute("INSERT INTO parted VALUES (1, 'eu'), (2, 'us'), (3, 'eu')")
     db.execute("UPDATE parted SET region = 'us' WHERE id = 1")  # moves across partitions
     dest = f"file://{tmp_path}/dest"
-    stream(db, dest)
+    run_to_current(db, dest)
     files = change_files(dest)
     if via_root:
         assert set(files) == {"public.parted"}
@@ -150,7 +130,7 @@ def test_generated_columns(db: PgDatabase, tmp_path: Path, publish_generated: bo
     db.create_slot()
     db.execute("INSERT INTO g (id, a) VALUES (1, 21)")
     dest = f"file://{tmp_path}/dest"
-    stream(db, dest)
+    run_to_current(db, dest)
     row = read_table(dest, "public.g")[0]
     if publish_generated:
         assert row["doubled"] == 42
@@ -167,7 +147,7 @@ def test_huge_values_roundtrip(db: PgDatabase, tmp_path: Path, binary: str) -> N
     blob = os.urandom(16 * 1024 * 1024)
     db.execute("INSERT INTO blobs VALUES (1, %s, %s)", (text, blob))
     dest = f"file://{tmp_path}/dest"
-    stream(db, dest, binary=binary, flush_bytes=8 * 1024 * 1024)
+    run_to_current(db, dest, binary=binary, flush_bytes=8 * 1024 * 1024)
     row = read_table(dest, "public.blobs")[0]
     assert row["t"] == text and row["b"] == blob
 
@@ -191,7 +171,7 @@ def test_invalid_utf8_in_sql_ascii_database_stops_with_a_clear_error(
             conn.execute("SET client_encoding = 'SQL_ASCII'")
             conn.execute("INSERT INTO latin VALUES (1, 'caf' || chr(233))")
         with pytest.raises(StreamRefused, match="not valid UTF-8"):
-            stream(ascii_db, f"file://{tmp_path}/dest", binary="off")
+            run_to_current(ascii_db, f"file://{tmp_path}/dest", binary="off")
         assert ascii_db.confirmed_flush_lsn("sf_sync") == before  # nothing unstored acked
     finally:
         with psycopg.connect(db.server.admin_dsn, autocommit=True) as conn:

@@ -17,9 +17,10 @@ import pytest
 from tests.changes import change_files, read_table
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
+from tests.streaming import run_to_current
 from walstream.faults import KILL_EXIT_CODE
 from walstream.lsn import format_lsn, parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
+from walstream.pipeline.runner import Runner
 
 SPLIT_RE = re.compile(r"\.(\d+)_(\d+)\.parquet$")
 
@@ -34,23 +35,13 @@ def setup(db: PgDatabase) -> None:
 
 
 def stream(db: PgDatabase, dest: str, tmp_path: Path, **overrides: object) -> Runner:
-    cfg = RunConfig(
-        dsn=db.dsn,
-        slot="sf_sync",
-        publication="walstream",
-        dest=dest,
-        flush_interval=0.5,
-        status_interval=0.5,
-        flush_rows=1500,
-        decoding_work_mem="64kB",
-        spill_dir=str(tmp_path / "spill"),
-        until_lsn=parse_lsn(db.current_lsn()),
-    )
-    for name, value in overrides.items():
-        setattr(cfg, name, value)
-    runner = Runner(cfg)
-    runner.run()
-    return runner
+    """Small flushes and a 64 kB decoding budget, so a few thousand rows stream and get cut."""
+    settings: dict[str, object] = {
+        "flush_rows": 1500,
+        "decoding_work_mem": "64kB",
+        "spill_dir": str(tmp_path / "spill"),
+    }
+    return run_to_current(db, dest, **{**settings, **overrides})
 
 
 def big_transaction(db: PgDatabase, rows: int = 6000, *, abort: bool = False) -> None:

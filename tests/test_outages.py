@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,45 +12,9 @@ from tests.changes import read_table
 from tests.conftest import PgDatabase, PgServer
 from tests.faultproxy import FaultProxy
 from tests.s3server import MotoServer
+from tests.streaming import BackgroundRunner, wait_for
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
-
-
-def wait_for(
-    condition: Callable[[], bool], timeout: float, what: str, bg: Background | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if bg is not None and bg.error is not None:
-            raise bg.error
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-class Background:
-    """A Runner in a thread; re-raises its error on join."""
-
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.runner.run()
-        except BaseException as exc:
-            self.error = exc
-
-    def join(self, timeout: float = 120) -> None:
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            self.runner.request_stop()
-            self.thread.join(30)
-            raise AssertionError("runner did not finish in time")
-        if self.error is not None:
-            raise self.error
 
 
 def setup(db: PgDatabase) -> None:
@@ -111,7 +74,7 @@ def test_s3_outage_longer_than_flush_interval_holds_the_slot_and_loses_nothing(
             sink_retry_cap=0.3,
         )
     )
-    bg = Background(runner)
+    bg = BackgroundRunner(runner)
     try:
         first = insert(db, range(0, 100))
         wait_for(lambda: confirmed(db) >= first, 60, "the first rows to be acknowledged", bg)
@@ -155,7 +118,7 @@ def test_postgres_restart_mid_stream_reconnects_and_loses_nothing(
             reconnect_backoff_max=0.5,
         )
     )
-    bg = Background(runner)
+    bg = BackgroundRunner(runner)
     try:
         first = insert(db, range(0, 200))
         wait_for(lambda: confirmed(db) >= first, 60, "the first rows to be acknowledged", bg)

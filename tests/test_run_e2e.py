@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
-import time
-from collections.abc import Callable
 
 import pytest
 
 from tests.changes import apply_changes, change_files, read_file, read_table
 from tests.conftest import PgDatabase
+from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
@@ -39,31 +37,6 @@ def setup_tables(db: PgDatabase) -> None:
     db.create_slot()
 
 
-def run_until_current(db: PgDatabase, dest: str, **overrides: object) -> Runner:
-    cfg = RunConfig(
-        dsn=db.dsn,
-        slot="sf_sync",
-        publication="walstream",
-        dest=dest,
-        flush_interval=0.5,
-        status_interval=0.5,
-        until_lsn=parse_lsn(db.current_lsn()),
-    )
-    for name, value in overrides.items():
-        setattr(cfg, name, value)
-    runner = Runner(cfg)
-    runner.run()
-    return runner
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
     db: PgDatabase, s3_dest: str
 ) -> None:
@@ -82,7 +55,7 @@ def test_changes_land_in_dms_layout_with_exact_columns_order_and_counts(
             conn.execute("TRUNCATE lines")
             conn.execute("INSERT INTO lines VALUES (2, 1, 'c', 1)")
     start_ack = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
-    runner = run_until_current(db, s3_dest, binary="on")
+    runner = run_to_current(db, s3_dest, binary="on")
 
     files = change_files(s3_dest)
     assert set(files) == {"public.accounts", "public.lines"}
@@ -139,7 +112,7 @@ def test_update_leaving_toasted_column_unchanged_lists_it(
     db.execute("UPDATE accounts SET name = 'b' WHERE id = 1")
     db.execute("UPDATE accounts SET id = 2 WHERE id = 1")  # key change keeps big unchanged too
     dest = f"file://{tmp_path}/dest"
-    run_until_current(db, dest, binary=binary)
+    run_to_current(db, dest, binary=binary)
     rows = read_table(dest, "public.accounts")
     assert [r["Op"] for r in rows] == ["I", "U", "D", "U"]
     assert rows[0]["big"] == big and rows[0]["_walstream_unchanged"] is None
@@ -163,8 +136,7 @@ def test_idle_publication_does_not_pin_wal(db: PgDatabase, tmp_path: object) -> 
             status_interval=0.3,
         )
     )
-    thread = threading.Thread(target=runner.run)
-    thread.start()
+    bg = BackgroundRunner(runner)
     try:
         for _ in range(5):
             db.execute("INSERT INTO other SELECT generate_series(1, 1000)")
@@ -175,10 +147,9 @@ def test_idle_publication_does_not_pin_wal(db: PgDatabase, tmp_path: object) -> 
             db.execute("INSERT INTO other VALUES (1)")  # keep WAL (and keepalives) moving
             return parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0") >= target
 
-        wait_for(advanced, 60, "confirmed_flush_lsn to pass the unpublished writes")
+        wait_for(advanced, 60, "confirmed_flush_lsn to pass the unpublished writes", bg)
     finally:
-        runner.request_stop()
-        thread.join(30)
+        bg.stop()
     assert parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0") > start
     assert change_files(f"file://{tmp_path}/dest") == {}
 
@@ -199,20 +170,11 @@ def test_reconnects_after_walsender_is_terminated_and_resumes_from_slot(
             reconnect_backoff_max=0.5,
         )
     )
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            runner.run()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
+    bg = BackgroundRunner(runner)
     try:
         for i in range(50):
             db.execute("INSERT INTO accounts VALUES (%s, 'x', 1, NULL)", (i,))
-        wait_for(lambda: bool(db.execute("SELECT 1 FROM pg_replication_slots WHERE active")))
+        wait_for(lambda: bool(db.execute("SELECT 1 FROM pg_replication_slots WHERE active")), bg=bg)
         db.execute(
             "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
             "WHERE slot_name = 'sf_sync'"
@@ -220,11 +182,9 @@ def test_reconnects_after_walsender_is_terminated_and_resumes_from_slot(
         for i in range(50, 100):
             db.execute("INSERT INTO accounts VALUES (%s, 'y', 2, NULL)", (i,))
         runner.cfg.until_lsn = parse_lsn(db.current_lsn())
-        thread.join(60)
+        bg.join(60)
     finally:
-        runner.request_stop()
-        thread.join(30)
-    assert not errors, errors
+        bg.stop()
     assert runner.summary.reconnects >= 1
     rows = read_table(dest, "public.accounts")
     assert {r["id"] for r in rows} == set(range(100))
@@ -242,7 +202,7 @@ def test_schema_change_cuts_the_batch_and_new_files_carry_the_new_columns(
         conn.execute("ALTER TABLE accounts DROP COLUMN big")
         conn.execute("INSERT INTO accounts VALUES (4, 'd', 4, 'us')")
     dest = f"file://{tmp_path}/dest"
-    run_until_current(db, dest)
+    run_to_current(db, dest)
     sink = open_sink(dest)
     keys = change_files(sink)["public.accounts"]
     schemas = [read_file(sink, k).column_names for k in keys]

@@ -15,24 +15,8 @@ from typing import Any
 
 from tests.changes import change_files, read_table
 from tests.conftest import PgDatabase
-from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
+from tests.streaming import run_to_current
 from walstream.warehouse import LocalWarehouse
-
-
-def stream(db: PgDatabase, dest: str) -> None:
-    Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=dest,
-            flush_interval=0.2,
-            status_interval=0.5,
-            flush_rows=4,
-            until_lsn=parse_lsn(db.current_lsn()),
-        )
-    ).run()
 
 
 def final(wh: LocalWarehouse, table: str) -> list[dict[str, Any]]:
@@ -83,7 +67,7 @@ def test_add_drop_alter_rename_columns_and_tables_mid_stream(
         conn.execute("INSERT INTO doomed VALUES (2, 'last words')")
         conn.execute("DROP TABLE doomed")
         conn.execute("DELETE FROM items WHERE id = 4")
-    stream(db, dest)
+    run_to_current(db, dest, flush_rows=4)
 
     files = change_files(dest)
     assert set(files) == {"public.items", "public.doomed", "public.newcomer"}

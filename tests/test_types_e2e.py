@@ -21,8 +21,7 @@ import pytest
 
 from tests.changes import read_table
 from tests.conftest import PgDatabase
-from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
+from tests.streaming import run_to_current
 
 COLUMNS = {
     "b": "bool",
@@ -136,19 +135,7 @@ def load_zoo(db: PgDatabase) -> None:
 def stream(
     db: PgDatabase, dest: str, binary: str, table: str = "public.zoo"
 ) -> list[dict[str, Any]]:
-    runner = Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=dest,
-            binary=binary,
-            flush_interval=0.2,
-            status_interval=0.5,
-            until_lsn=parse_lsn(db.current_lsn()),
-        )
-    )
-    runner.run()
+    run_to_current(db, dest, binary=binary)
     return read_table(dest, table)
 
 

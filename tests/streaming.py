@@ -1,0 +1,84 @@
+"""Running the real pipeline from a test: to the source's current position, or in the background."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import PgDatabase
+from walstream.lsn import parse_lsn
+from walstream.pipeline.runner import RunConfig, Runner
+
+
+def run_to_current(
+    db: PgDatabase,
+    dest: str,
+    *,
+    slot: str = "sf_sync",
+    publication: str = "walstream",
+    **overrides: Any,
+) -> Runner:
+    """Stream ``slot`` until everything written so far is stored and acknowledged."""
+    cfg = RunConfig(
+        dsn=db.dsn,
+        slot=slot,
+        publication=publication,
+        dest=dest,
+        flush_interval=0.3,
+        status_interval=0.5,
+        until_lsn=parse_lsn(db.current_lsn()),
+    )
+    for name, value in overrides.items():
+        if not hasattr(cfg, name):
+            raise TypeError(f"RunConfig has no setting {name!r}")
+        setattr(cfg, name, value)
+    runner = Runner(cfg)
+    runner.run()
+    return runner
+
+
+class BackgroundRunner:
+    """A Runner in a thread; :meth:`join` re-raises its error."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.runner.run()
+        except BaseException as exc:
+            self.error = exc
+
+    def join(self, timeout: float = 120) -> None:
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.runner.request_stop()
+            self.thread.join(30)
+            raise AssertionError("runner did not finish in time")
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self.runner.request_stop()
+        self.thread.join(30)
+
+
+def wait_for(
+    condition: Callable[[], bool],
+    timeout: float = 30.0,
+    what: str = "condition",
+    bg: BackgroundRunner | None = None,
+) -> None:
+    """Poll ``condition`` until true; fail after ``timeout`` or as soon as ``bg`` failed."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if bg is not None and bg.error is not None:
+            raise bg.error
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
