@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from ..batch import ChangeBatch
 from ..convert import PgType
 from ..errors import ProtocolError, SourceError
 from ..faults import fault_point
@@ -33,7 +34,7 @@ from ..metrics import METRICS
 from ..ops.services import RunServices
 from ..pg import pgoutput as m
 from ..pg import source
-from ..pg.relations import CachedRelation, RelationCache
+from ..pg.relations import RelationCache
 from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream, StreamRefused
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
@@ -96,6 +97,19 @@ class _Txn:
     commit_lsn: int
     commit_ts_us: int
     seq: int = 0
+
+    def add(self, batch: ChangeBatch, op: str, row: m.TupleData | None) -> None:
+        """Append one change row at this transaction's next position.
+
+        hot path: once per change row.
+        """
+        if row is None:
+            batch.add(op, None, None, self.commit_lsn, self.seq, self.xid, self.commit_ts_us)
+        else:
+            batch.add(
+                op, row.kinds, row.values, self.commit_lsn, self.seq, self.xid, self.commit_ts_us
+            )
+        self.seq += 1
 
 
 class Runner:
@@ -342,40 +356,22 @@ class Runner:
         txn = self._txn
         if kind is m.Insert:
             assert isinstance(msg, m.Insert) and txn is not None
-            rel = self._relations[msg.relation_oid]
-            self._buffer.batch_for(rel).add(
-                "I", msg.new.kinds, msg.new.values, txn.commit_lsn, txn.seq, txn.xid,
-                txn.commit_ts_us,
-            )  # fmt: skip
-            self._count(rel, 1, len(msg.new.values))
-            txn.seq += 1
+            txn.add(self._buffer.batch_for(self._relations[msg.relation_oid]), "I", msg.new)
+            self._count(1)
         elif kind is m.Update:
             assert isinstance(msg, m.Update) and txn is not None
             rel = self._relations[msg.relation_oid]
             batch = self._buffer.batch_for(rel)
             old = msg.old
-            rows = 1
             if old is not None and _key_changed(rel.key_indexes, old, msg.new):
-                batch.add(
-                    "D", old.kinds, old.values, txn.commit_lsn, txn.seq, txn.xid, txn.commit_ts_us
-                )
-                txn.seq += 1
-                rows = 2
-            batch.add(
-                "U", msg.new.kinds, msg.new.values, txn.commit_lsn, txn.seq, txn.xid,
-                txn.commit_ts_us,
-            )  # fmt: skip
-            txn.seq += 1
-            self._count(rel, rows, len(msg.new.values))
+                txn.add(batch, "D", old)  # the row moved to another key: D old, then U new
+                self._count(1)
+            txn.add(batch, "U", msg.new)
+            self._count(1)
         elif kind is m.Delete:
             assert isinstance(msg, m.Delete) and txn is not None
-            rel = self._relations[msg.relation_oid]
-            self._buffer.batch_for(rel).add(
-                "D", msg.old.kinds, msg.old.values, txn.commit_lsn, txn.seq, txn.xid,
-                txn.commit_ts_us,
-            )  # fmt: skip
-            self._count(rel, 1, len(msg.old.values))
-            txn.seq += 1
+            txn.add(self._buffer.batch_for(self._relations[msg.relation_oid]), "D", msg.old)
+            self._count(1)
         elif kind is m.Begin:
             assert isinstance(msg, m.Begin)
             if txn is not None:
@@ -398,12 +394,8 @@ class Runner:
         elif kind is m.Truncate:
             assert isinstance(msg, m.Truncate) and txn is not None
             for oid in msg.relation_oids:
-                rel = self._relations[oid]
-                self._buffer.batch_for(rel).add(
-                    "T", None, None, txn.commit_lsn, txn.seq, txn.xid, txn.commit_ts_us
-                )
-                self._count(rel, 1, 0)
-                txn.seq += 1
+                txn.add(self._buffer.batch_for(self._relations[oid]), "T", None)
+                self._count(1)
         elif kind is m.TypeInfo:
             assert isinstance(msg, m.TypeInfo)
             self._relations.note_type(msg)
@@ -470,7 +462,7 @@ class Runner:
                 self._maybe_send_status(self._stream)
         self._flusher.submit(self._buffer.take())
 
-    def _count(self, rel: CachedRelation, rows: int, ncols: int) -> None:
+    def _count(self, rows: int) -> None:
         self._buffer.rows += rows
         self.summary.changes += rows
 
