@@ -178,22 +178,12 @@ def preflight(
         create_slot(conn, slot)
         info = slot_info(conn, slot)
         assert info is not None
-    if info.plugin != "pgoutput":
-        raise SourceError(
-            f"replication slot {slot!r} uses plugin {info.plugin!r}, walstream needs "
-            "'pgoutput': drop it and create a pgoutput slot"
-        )
-    if info.database != conn.info.dbname:
-        raise SourceError(
-            f"replication slot {slot!r} belongs to database {info.database!r}, but --dsn "
-            f"connects to {conn.info.dbname!r}: point --dsn at {info.database!r}"
-        )
-    if info.wal_status == "lost":
-        raise SourceError(
-            f"replication slot {slot!r} is invalidated (wal_status=lost): the WAL it needed "
-            "was removed, changes were lost. Drop the slot, create it again and re-snapshot "
-            "the tables (walstream snapshot)"
-        )
+    check_slot(
+        conn,
+        info,
+        lost_fix="changes were lost. Drop the slot, create it again and re-snapshot the tables "
+        "(walstream snapshot)",
+    )
     if info.active_pid is not None:
         raise SourceError(
             f"replication slot {slot!r} is already active (pid {info.active_pid}): another "
@@ -206,6 +196,30 @@ def preflight(
 def in_recovery(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     """True on a standby (read-only), e.g. the old writer right after a failover."""
     return _scalar(conn, "SELECT pg_is_in_recovery()") is True
+
+
+def check_slot(
+    conn: psycopg.Connection[tuple[object, ...]], info: SlotInfo, *, lost_fix: str
+) -> None:
+    """Refuse a slot walstream cannot use: another plugin, another database, invalidated.
+
+    ``lost_fix`` says what to do about an invalidated slot, which depends on the command.
+    """
+    if info.plugin != "pgoutput":
+        raise SourceError(
+            f"replication slot {info.name!r} uses plugin {info.plugin!r}, walstream needs "
+            "'pgoutput': drop it and create a pgoutput slot"
+        )
+    if info.database != conn.info.dbname:
+        raise SourceError(
+            f"replication slot {info.name!r} belongs to database {info.database!r}, but --dsn "
+            f"connects to {conn.info.dbname!r}: point --dsn at {info.database!r}"
+        )
+    if info.wal_status == "lost":
+        raise SourceError(
+            f"replication slot {info.name!r} is invalidated (wal_status=lost): the WAL it "
+            f"needed was removed; {lost_fix}"
+        )
 
 
 def _scalar(conn: psycopg.Connection[tuple[object, ...]], query: str) -> object:

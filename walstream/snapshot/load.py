@@ -271,21 +271,11 @@ def _check_slot(
                 "only useful next to the slot that streams the changes after it"
             )
         return
-    if info.plugin != "pgoutput":
-        raise SourceError(
-            f"replication slot {config.slot!r} uses plugin {info.plugin!r}, walstream needs "
-            "'pgoutput': drop it and create a pgoutput slot"
-        )
-    if info.database != conn.info.dbname:
-        raise SourceError(
-            f"replication slot {config.slot!r} belongs to database {info.database!r}, but --dsn "
-            f"connects to {conn.info.dbname!r}: point --dsn at {info.database!r}"
-        )
-    if info.wal_status == "lost":
-        raise SourceError(
-            f"replication slot {config.slot!r} is invalidated (wal_status=lost): drop it, then "
-            "load again with --create-slot so the new slot and the load meet"
-        )
+    source.check_slot(
+        conn,
+        info,
+        lost_fix="drop it, then load again with --create-slot so the new slot and the load meet",
+    )
 
 
 def _wait_slot_released(dsn: str, slot: str, timeout: float = 30.0) -> None:
