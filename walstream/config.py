@@ -39,16 +39,15 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from .errors import ConfigError
+from .options import F, envopt
 from .secrets import REDACTED, DsnSource, SecretSettings, VaultSettings, redact_dsn
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 CONFIG_ENV = "WALSTREAM_CONFIG"
 _META_PATH = "walstream.config_path"
@@ -185,14 +184,6 @@ def config_option(f: F) -> F:
 
 
 # -- shared options -------------------------------------------------------------------------
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    envvar: str | list[str] = f"WALSTREAM_{env}"
-    extra = kwargs.pop("also_env", None)
-    if extra:
-        envvar = [f"WALSTREAM_{env}", str(extra)]
-    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
-
-
 _SECRET_PARAMS = (
     "password_from",
     "vault_addr",
@@ -215,35 +206,39 @@ def secret_options(f: F) -> F:
     The wrapped command must take ``dsn`` and ``dsn_provider`` keyword arguments.
     """
     options = [
-        _opt(
+        envopt(
             "--password-from",
             env="PASSWORD_FROM",
             default=None,
             help="env:NAME | vault:MOUNT/PATH[#FIELD] | aws-secrets:SECRET_ID | rds-iam",
         ),
-        _opt("--vault-addr", env="VAULT_ADDR", also_env="VAULT_ADDR", default=None),
-        _opt(
+        envopt("--vault-addr", env="VAULT_ADDR", also_env="VAULT_ADDR", default=None),
+        envopt(
             "--vault-auth",
             env="VAULT_AUTH",
             default="token",
             show_default=True,
             type=click.Choice(["token", "approle", "aws"]),
         ),
-        _opt("--vault-token", env="VAULT_TOKEN", also_env="VAULT_TOKEN", default=None),
-        _opt("--vault-role-id", env="VAULT_ROLE_ID", also_env="VAULT_ROLE_ID", default=None),
-        _opt("--vault-secret-id", env="VAULT_SECRET_ID", also_env="VAULT_SECRET_ID", default=None),
-        _opt("--vault-aws-role", env="VAULT_AWS_ROLE", default=None),
-        _opt("--vault-aws-header", env="VAULT_AWS_HEADER", default=None),
-        _opt(
+        envopt("--vault-token", env="VAULT_TOKEN", also_env="VAULT_TOKEN", default=None),
+        envopt("--vault-role-id", env="VAULT_ROLE_ID", also_env="VAULT_ROLE_ID", default=None),
+        envopt(
+            "--vault-secret-id", env="VAULT_SECRET_ID", also_env="VAULT_SECRET_ID", default=None
+        ),
+        envopt("--vault-aws-role", env="VAULT_AWS_ROLE", default=None),
+        envopt("--vault-aws-header", env="VAULT_AWS_HEADER", default=None),
+        envopt(
             "--vault-kv-version",
             env="VAULT_KV_VERSION",
             default=2,
             show_default=True,
             type=click.Choice(["1", "2"]),
         ),
-        _opt("--vault-namespace", env="VAULT_NAMESPACE", also_env="VAULT_NAMESPACE", default=None),
-        _opt("--vault-ca-cert", env="VAULT_CACERT", also_env="VAULT_CACERT", default=None),
-        _opt("--aws-region", env="AWS_REGION", also_env="AWS_REGION", default=None),
+        envopt(
+            "--vault-namespace", env="VAULT_NAMESPACE", also_env="VAULT_NAMESPACE", default=None
+        ),
+        envopt("--vault-ca-cert", env="VAULT_CACERT", also_env="VAULT_CACERT", default=None),
+        envopt("--aws-region", env="AWS_REGION", also_env="AWS_REGION", default=None),
     ]
 
     @functools.wraps(f)

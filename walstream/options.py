@@ -20,9 +20,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 _UNITS = (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024), ("B", 1))
 
 
-def envopt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    """``click.option`` whose environment variable is ``WALSTREAM_<env>``."""
-    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
+def envopt(*names: str, env: str, also_env: str | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """``click.option`` read from ``WALSTREAM_<env>``, then from ``also_env`` if given.
+
+    ``also_env`` is for settings that have a well-known variable of their own (``VAULT_ADDR``).
+    """
+    ours = f"WALSTREAM_{env}"
+    envvar: str | list[str] = [ours, also_env] if also_env else ours
+    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
 
 
 def parse_size(value: str | int) -> int:

@@ -10,30 +10,24 @@ table under ``--dest``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from ..errors import ConfigError
+from ..options import F, envopt
 from .model import TableModel
 from .sql import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _opt(*names: str, env: str, **kwargs: Any) -> Callable[[F], F]:
-    return click.option(*names, envvar=f"WALSTREAM_{env}", show_envvar=True, **kwargs)
-
 
 def _merge_options(f: F) -> F:
-    f = _opt(
+    f = envopt(
         "--soft-delete",
         env="SOFT_DELETE",
         is_flag=True,
         help="keep deleted rows in FINAL with _walstream_deleted = TRUE",
     )(f)
-    return _opt(
+    return envopt(
         "--tombstone-retention-days",
         env="TOMBSTONE_RETENTION_DAYS",
         type=int,
@@ -45,48 +39,48 @@ def _merge_options(f: F) -> F:
 
 def _script_options(f: F) -> F:
     decorators = [
-        _opt("--dest", env="DEST", required=True, help="s3://bucket/prefix the stage points at"),
-        _opt("--dsn", env="DSN", help="read the tables from the source (else from DEST's files)"),
-        _opt("--publication", env="PUBLICATION", default="walstream", show_default=True),
-        _opt(
+        envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix the stage points at"),
+        envopt("--dsn", env="DSN", help="read the tables from the source (else from DEST's files)"),
+        envopt("--publication", env="PUBLICATION", default="walstream", show_default=True),
+        envopt(
             "--table",
             "tables",
             env="TABLES",
             multiple=True,
             help="schema.table to include (repeatable or comma-separated; default all)",
         ),
-        _opt("--stage", env="SNOWFLAKE_STAGE", default="WALSTREAM_STAGE", show_default=True),
-        _opt(
+        envopt("--stage", env="SNOWFLAKE_STAGE", default="WALSTREAM_STAGE", show_default=True),
+        envopt(
             "--file-format",
             env="SNOWFLAKE_FILE_FORMAT",
             default="WALSTREAM_PARQUET",
             show_default=True,
         ),
-        _opt(
+        envopt(
             "--storage-integration",
             env="SNOWFLAKE_STORAGE_INTEGRATION",
             default="WALSTREAM_S3",
             show_default=True,
             help="storage integration of the stage ('' for none)",
         ),
-        _opt(
+        envopt(
             "--aws-role-arn",
             env="SNOWFLAKE_AWS_ROLE_ARN",
             help="create the storage integration with this IAM role",
         ),
-        _opt(
+        envopt(
             "--task-warehouse",
             env="SNOWFLAKE_TASK_WAREHOUSE",
             help="warehouse of the MERGE tasks (default: serverless tasks)",
         ),
-        _opt(
+        envopt(
             "--schedule",
             env="SNOWFLAKE_SCHEDULE",
             default="1 MINUTE",
             show_default=True,
             help="how often a task checks its stream",
         ),
-        _opt(
+        envopt(
             "--prefix-schema",
             env="SNOWFLAKE_PREFIX_SCHEMA",
             is_flag=True,
@@ -149,22 +143,22 @@ def sql_command(output: Any, **kw: Any) -> None:
 
 @snowflake.command("apply")
 @_script_options
-@_opt("--account", env="SNOWFLAKE_ACCOUNT", required=True, help="account identifier")
-@_opt("--user", env="SNOWFLAKE_USER", required=True)
-@_opt("--role", env="SNOWFLAKE_ROLE")
-@_opt("--warehouse", env="SNOWFLAKE_WAREHOUSE", help="warehouse of this session")
-@_opt("--database", env="SNOWFLAKE_DATABASE", required=True, help="database of the objects")
-@_opt("--schema", env="SNOWFLAKE_SCHEMA", required=True, help="schema of the objects")
-@_opt("--password", env="SNOWFLAKE_PASSWORD", help="prefer the environment variable")
-@_opt(
+@envopt("--account", env="SNOWFLAKE_ACCOUNT", required=True, help="account identifier")
+@envopt("--user", env="SNOWFLAKE_USER", required=True)
+@envopt("--role", env="SNOWFLAKE_ROLE")
+@envopt("--warehouse", env="SNOWFLAKE_WAREHOUSE", help="warehouse of this session")
+@envopt("--database", env="SNOWFLAKE_DATABASE", required=True, help="database of the objects")
+@envopt("--schema", env="SNOWFLAKE_SCHEMA", required=True, help="schema of the objects")
+@envopt("--password", env="SNOWFLAKE_PASSWORD", help="prefer the environment variable")
+@envopt(
     "--password-secret",
     env="SNOWFLAKE_PASSWORD_SECRET",
     help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
 )
-@_opt("--private-key-file", env="SNOWFLAKE_PRIVATE_KEY_FILE", help="PEM key for key-pair auth")
-@_opt("--private-key-passphrase", env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
-@_opt("--authenticator", env="SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser")
-@_opt("--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing")
+@envopt("--private-key-file", env="SNOWFLAKE_PRIVATE_KEY_FILE", help="PEM key for key-pair auth")
+@envopt("--private-key-passphrase", env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+@envopt("--authenticator", env="SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser")
+@envopt("--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing")
 def apply_command(**kw: Any) -> None:
     """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
     from .apply import ConnectionSettings, apply, connect
@@ -204,15 +198,15 @@ def warehouse() -> None:
 
 
 @warehouse.command("load")
-@_opt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
-@_opt(
+@envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
+@envopt(
     "--db",
     env="WAREHOUSE_DB",
     required=True,
     type=click.Path(dir_okay=False),
     help="the DuckDB file (created if missing)",
 )
-@_opt(
+@envopt(
     "--files-per-batch",
     env="WAREHOUSE_FILES_PER_BATCH",
     type=click.IntRange(min=1),
