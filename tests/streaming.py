@@ -12,35 +12,45 @@ from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
 
 
-def run_to_current(
+def run_config(
     db: PgDatabase,
     dest: str,
     *,
     slot: str = "sf_sync",
     publication: str = "walstream",
     **overrides: Any,
-) -> Runner:
-    """Stream ``slot`` until everything written so far is stored and acknowledged."""
+) -> RunConfig:
+    """A test's RunConfig: short flush and status intervals, then the test's own settings."""
     cfg = RunConfig(
         dsn=db.dsn,
         slot=slot,
         publication=publication,
         dest=dest,
         flush_interval=0.3,
-        status_interval=0.5,
-        until_lsn=parse_lsn(db.current_lsn()),
+        status_interval=0.3,
     )
     for name, value in overrides.items():
         if not hasattr(cfg, name):
             raise TypeError(f"RunConfig has no setting {name!r}")
         setattr(cfg, name, value)
-    runner = Runner(cfg)
+    return cfg
+
+
+def run_to_current(db: PgDatabase, dest: str, **settings: Any) -> Runner:
+    """Stream the slot until everything written so far is stored and acknowledged."""
+    runner = Runner(run_config(db, dest, until_lsn=parse_lsn(db.current_lsn()), **settings))
     runner.run()
     return runner
 
 
 class BackgroundRunner:
     """A Runner in a thread; :meth:`join` re-raises its error."""
+
+    @classmethod
+    def start(cls, db: PgDatabase, dest: str, **settings: Any) -> BackgroundRunner:
+        """Stream in the background with :func:`run_config` settings (stop it, or set
+        ``runner.cfg.until_lsn`` and join)."""
+        return cls(Runner(run_config(db, dest, **settings)))
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner

@@ -27,8 +27,7 @@ from tests.oracle_workload import (
     setup_source,
     source_rows,
 )
-from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
+from tests.streaming import run_to_current
 from walstream.snowflake.sql import MergeOptions
 from walstream.warehouse import LocalWarehouse
 
@@ -39,18 +38,7 @@ def stream(
     db: PgDatabase, dest: str, flush_rows: int, slot: str = "sf_sync", binary: str = "auto"
 ) -> None:
     """Run the slot until everything written so far is stored and acknowledged."""
-    cfg = RunConfig(
-        dsn=db.dsn,
-        slot=slot,
-        publication="walstream",
-        dest=dest,
-        flush_interval=0.3,
-        status_interval=0.5,
-        flush_rows=flush_rows,
-        binary=binary,
-        until_lsn=parse_lsn(db.current_lsn()),
-    )
-    Runner(cfg).run()
+    run_to_current(db, dest, slot=slot, flush_rows=flush_rows, binary=binary)
 
 
 def final_table(wh: LocalWarehouse, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -14,7 +14,6 @@ from tests.faultproxy import FaultProxy
 from tests.s3server import MotoServer
 from tests.streaming import BackgroundRunner, wait_for
 from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
 
 
 def setup(db: PgDatabase) -> None:
@@ -55,26 +54,22 @@ def test_s3_outage_longer_than_flush_interval_holds_the_slot_and_loses_nothing(
 ) -> None:
     dest, proxy = proxied_s3
     setup(db)
-    runner = Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=dest,
-            flush_interval=0.2,
-            flush_rows=50,
-            status_interval=0.2,
-            max_in_flight=1,
-            sink_options={
-                "max_attempts": 2,
-                "backoff_base": 0.02,
-                "backoff_cap": 0.05,
-                "connect_timeout": 1,
-            },
-            sink_retry_cap=0.3,
-        )
+    bg = BackgroundRunner.start(
+        db,
+        dest,
+        flush_interval=0.2,
+        flush_rows=50,
+        status_interval=0.2,
+        max_in_flight=1,
+        sink_options={
+            "max_attempts": 2,
+            "backoff_base": 0.02,
+            "backoff_cap": 0.05,
+            "connect_timeout": 1,
+        },
+        sink_retry_cap=0.3,
     )
-    bg = BackgroundRunner(runner)
+    runner = bg.runner
     try:
         first = insert(db, range(0, 100))
         wait_for(lambda: confirmed(db) >= first, 60, "the first rows to be acknowledged", bg)
@@ -93,8 +88,7 @@ def test_s3_outage_longer_than_flush_interval_holds_the_slot_and_loses_nothing(
         runner.cfg.until_lsn = second
         bg.join()
     finally:
-        runner.request_stop()
-        bg.thread.join(30)
+        bg.stop()
     assert confirmed(db) >= second
     rows = read_table(dest, "public.events")
     assert {r["id"] for r in rows} == set(range(400))
@@ -107,18 +101,10 @@ def test_postgres_restart_mid_stream_reconnects_and_loses_nothing(
         pytest.skip("needs the embedded server (restarts it)")
     setup(db)
     dest = f"file://{tmp_path}/dest"
-    runner = Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=dest,
-            flush_interval=0.2,
-            status_interval=0.2,
-            reconnect_backoff_max=0.5,
-        )
+    bg = BackgroundRunner.start(
+        db, dest, flush_interval=0.2, status_interval=0.2, reconnect_backoff_max=0.5
     )
-    bg = BackgroundRunner(runner)
+    runner = bg.runner
     try:
         first = insert(db, range(0, 200))
         wait_for(lambda: confirmed(db) >= first, 60, "the first rows to be acknowledged", bg)
@@ -127,8 +113,7 @@ def test_postgres_restart_mid_stream_reconnects_and_loses_nothing(
         runner.cfg.until_lsn = end
         bg.join()
     finally:
-        runner.request_stop()
-        bg.thread.join(30)
+        bg.stop()
     assert runner.summary.reconnects >= 1
     assert {r["id"] for r in read_table(dest, "public.events")} == set(range(400))
     assert confirmed(db) >= end

@@ -12,7 +12,6 @@ from tests.changes import apply_changes, change_files, read_file, read_table
 from tests.conftest import PgDatabase
 from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
 
 KEY_RE = re.compile(r"^public/(\w+)/\d{8}-\d{9}-[0-9A-F]{16}-[0-9A-F]{16}(\.\d+_\d+)?\.parquet$")
@@ -127,16 +126,7 @@ def test_idle_publication_does_not_pin_wal(db: PgDatabase, tmp_path: object) -> 
     setup_tables(db)
     db.execute("CREATE TABLE other (x int)")  # not published
     start = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
-    runner = Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=f"file://{tmp_path}/dest",
-            status_interval=0.3,
-        )
-    )
-    bg = BackgroundRunner(runner)
+    bg = BackgroundRunner.start(db, f"file://{tmp_path}/dest")
     try:
         for _ in range(5):
             db.execute("INSERT INTO other SELECT generate_series(1, 1000)")
@@ -159,18 +149,8 @@ def test_reconnects_after_walsender_is_terminated_and_resumes_from_slot(
 ) -> None:
     setup_tables(db)
     dest = f"file://{tmp_path}/dest"
-    runner = Runner(
-        RunConfig(
-            dsn=db.dsn,
-            slot="sf_sync",
-            publication="walstream",
-            dest=dest,
-            flush_interval=0.3,
-            status_interval=0.3,
-            reconnect_backoff_max=0.5,
-        )
-    )
-    bg = BackgroundRunner(runner)
+    bg = BackgroundRunner.start(db, dest, reconnect_backoff_max=0.5)
+    runner = bg.runner
     try:
         for i in range(50):
             db.execute("INSERT INTO accounts VALUES (%s, 'x', 1, NULL)", (i,))

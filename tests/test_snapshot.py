@@ -17,8 +17,7 @@ import re
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,10 @@ from psycopg import sql
 
 from tests.changes import change_files, read_file, read_table
 from tests.conftest import PgDatabase
+from tests.streaming import run_config, wait_for
 from walstream.faults import KILL_EXIT_CODE
 from walstream.lsn import parse_lsn
-from walstream.pipeline.runner import RunConfig, Runner
+from walstream.pipeline.runner import Runner
 from walstream.sink import DurableSink, open_sink
 from walstream.snapshot import LOADED, SnapshotConfig, initial_load, run_snapshot
 from walstream.snapshot.exported import SlotSnapshot
@@ -130,28 +130,6 @@ class Workload(threading.Thread):
         self.stop.set()
         self.join(30)
         assert self.error is None, self.error
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def run_config(db: PgDatabase, dest: str, **overrides: Any) -> RunConfig:
-    cfg = RunConfig(
-        dsn=db.dsn,
-        slot="sf_sync",
-        publication="walstream",
-        dest=dest,
-        flush_interval=0.3,
-        status_interval=0.3,
-    )
-    for name, value in overrides.items():
-        setattr(cfg, name, value)
-    return cfg
 
 
 def stream_until_current(db: PgDatabase, dest: str) -> Runner:

@@ -17,25 +17,16 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PgDatabase, PgServer
+from tests.streaming import run_to_current
 from walstream.config import config_option
 from walstream.lsn import parse_lsn
 from walstream.ops.commands import COMMANDS
-from walstream.pipeline.runner import RunConfig, Runner
 from walstream.verify import BEHIND, DIFFERS, MATCH, SKIPPED, VerifyOptions, verify
 from walstream.warehouse import LocalWarehouse
 
 
 def stream(db: PgDatabase, dest: str) -> None:
-    cfg = RunConfig(
-        db.dsn,
-        "sf_sync",
-        "walstream",
-        dest,
-        flush_interval=0.1,
-        status_interval=0.2,
-        until_lsn=parse_lsn(db.current_lsn()),
-    )
-    Runner(cfg).run()
+    run_to_current(db, dest, flush_interval=0.1, status_interval=0.2)
 
 
 @pytest.fixture
