@@ -188,6 +188,11 @@ class ReplicationStream:
         while True:
             nbytes, data = conn.get_copy_data(1)
             if nbytes > 0:
+                # one comparison per real frame; the read loop then reads a frame's header and
+                # message type byte without checks (fuzz finding: short frames escaped as
+                # struct.error / IndexError)
+                if nbytes < 26 and (nbytes < 18 or data[0] != 0x6B):
+                    raise _truncated_frame(data)
                 kind = data[0]
                 if kind == 0x77:  # 'w' XLogData
                     start, end, sent = _XLOG_HEADER.unpack_from(data, 1)
@@ -274,3 +279,20 @@ _STREAM_ERROR_HINTS = {
         "writes UTF-8; fix or re-encode the row, or take its table out of the publication"
     ),
 }
+
+
+def _truncated_frame(data: memoryview) -> ProtocolError:
+    """The error for a CopyData message too short for its type (see ReplicationStream.frames)."""
+    kind = data[0]
+    if kind == 0x77:
+        need = "an XLogData frame is a 25-byte header and a pgoutput message of 1 byte or more"
+    elif kind == 0x6B:
+        need = "a keepalive is 18 bytes"
+    else:
+        return ProtocolError(
+            f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"
+        )
+    return ProtocolError(
+        f"truncated replication stream message of {len(data)} bytes ({need}): the server "
+        "or the connection is broken; walstream stops without acknowledging anything after it"
+    )
