@@ -8,6 +8,12 @@ reported LSNs only ever grow and the read loop can acknowledge each one as it ar
 
 Backpressure: at most ``max_in_flight`` jobs exist at once; the read loop must stop reading
 changes (but keep sending status updates) while :meth:`Flusher.has_capacity` is false.
+
+``before_write`` (e.g. ``--snowflake-evolve``) runs in the flush thread with a job's batches
+after they are encoded and before any of their files is stored; a
+:class:`~walstream.errors.TransientSinkError` from it is waited out like a destination outage,
+any other error fails the job. So whatever it prepares is in place before the first file that
+needs it exists.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ from .files import change_file_key, encode_parquet
 log = logging.getLogger("walstream.flush")
 
 T = TypeVar("T")
+
+#: Called with a job's batches before their files are stored (see the module docstring).
+BeforeWrite = Callable[[list[ChangeBatch]], None]
 
 
 @dataclass
@@ -78,8 +87,10 @@ class Flusher:
         max_in_flight: int = 2,
         upload_workers: int = 4,
         retry_cap: float = 30.0,
+        before_write: BeforeWrite | None = None,
     ) -> None:
         self._retry_cap = retry_cap
+        self._before_write = before_write
         self._abandon = threading.Event()
         self._sink = sink
         self._checkpoint = checkpoint
@@ -177,6 +188,9 @@ class Flusher:
         # hand Arrow's freed conversion buffers back to the OS: RSS follows the budget
         pa.default_memory_pool().release_unused()
         fault_point("after_encode")
+        hook = self._before_write
+        if hook is not None:
+            self._until_stored(lambda: hook(job.batches), what="before_write")
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
         for (batch, _), stored in zip(named, files, strict=True):
@@ -194,7 +208,7 @@ class Flusher:
         fault_point("after_checkpoint")
         return files
 
-    def _until_stored(self, store: Callable[[], T]) -> T:
+    def _until_stored(self, store: Callable[[], T], what: str = "flush_store") -> T:
         """Run ``store`` until it succeeds, waiting out transient destination outages.
 
         The sink already retried each request; a :class:`TransientSinkError` means the outage
@@ -211,11 +225,12 @@ class Flusher:
                 if self._abandon.is_set():
                     raise
                 attempt += 1
-                METRICS.retries.labels("flush_store").inc()
+                METRICS.retries.labels(what).inc()
                 delay = min(self._retry_cap, 0.5 * 2 ** min(attempt, 12))
                 delay *= 0.5 + random.random() / 2
                 log.warning(
-                    "event=flush_retry attempt=%d delay_s=%.1f error=%s",
+                    "event=flush_retry what=%s attempt=%d delay_s=%.1f error=%s",
+                    what,
                     attempt,
                     delay,
                     " ".join(str(exc).split()),
