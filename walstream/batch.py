@@ -1,8 +1,11 @@
 """Columnar micro-batches: the changes of one table, between two flushes, as Arrow columns.
 
-The read loop appends decoded changes (raw pgoutput value bytes, not Python values) to a
-``ChangeBatch``; only at flush time, off the read loop, are whole columns converted to Arrow by
-:mod:`walstream.convert`. That keeps the per-change cost to a few list appends.
+The read loop appends each change row's TupleData bytes, unparsed, to one buffer per batch
+(``ChangeBatch.append``: a buffer extend and two array appends, no Python object per value);
+only at flush time, off the read loop, are the rows parsed column by column
+(:class:`walstream.pg.tuples.TupleColumns`) and whole columns converted to Arrow by
+:mod:`walstream.convert`. The commit LSN, xid and commit time are the same for every row of a
+transaction, so they are kept once per run of rows of one transaction, not per row.
 
 A batch holds one shape of one table (see :meth:`TableSchema.same_shape`); a schema change
 starts a new batch. Row order is the stream's order, so ``(_walstream_lsn, _walstream_seq)`` is
@@ -11,22 +14,34 @@ increasing inside a batch.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from .convert import ColumnConverter
 from .errors import ProtocolError
+from .lsn import format_lsn
+from .pg.tuples import KIND_BINARY, KIND_TEXT, KIND_UNCHANGED, TupleColumns, encode_tuple
 from .schema import METADATA_KEY, TableSchema
 
-NULL_KIND = 0x6E  # 'n'
-UNCHANGED_KIND = 0x75  # 'u'
-BINARY_KIND = 0x62  # 'b'
-TEXT_KIND = 0x74  # 't'
+# What a buffered row costs beyond its TupleData bytes, counted against --flush-bytes: its op,
+# position and offset here, and at flush its metadata columns and one 16-byte view per value.
+ROW_OVERHEAD = 80
+VALUE_OVERHEAD = 24
 
-ROW_OVERHEAD = 120  # the op, position and unchanged-list entries of one row
-VALUE_OVERHEAD = 41  # a bytes object header (33) and its list slot (8)
+
+@dataclass(slots=True)
+class Txn:
+    """Where the next row of a transaction goes: its commit position and its next ``seq``."""
+
+    xid: int | None
+    commit_lsn: int
+    commit_ts_us: int
+    seq: int = 0
+
 
 META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("_walstream_commit_ts", pa.timestamp("us", tz="UTC")),
@@ -49,46 +64,53 @@ def arrow_schema(table: TableSchema, converters: Sequence[ColumnConverter]) -> p
 
 @dataclass
 class ChangeBatch:
-    """Buffered changes of one table shape; ``add`` is called once per change row."""
+    """Buffered change rows of one table shape; :meth:`append` is called once per change row."""
 
     table: TableSchema
     converters: tuple[ColumnConverter, ...]
-    ops: list[str] = field(default_factory=list)
-    columns: list[list[bytes | None]] = field(default_factory=list)
-    commit_ts_us: list[int] = field(default_factory=list)
-    lsn: list[int] = field(default_factory=list)
-    seq: list[int] = field(default_factory=list)
-    xid: list[int | None] = field(default_factory=list)
-    unchanged: list[list[str] | None] = field(default_factory=list)
-    # the distinct tuple-kind patterns seen; usually one or two, used to find each column's format
-    kind_patterns: set[bytes] = field(default_factory=set)
-    nbytes: int = 0
+    data: bytearray = field(default_factory=bytearray)  # the rows' TupleData, back to back
+    offsets: array[int] = field(default_factory=lambda: array("q", [0]))  # row r: [r, r+1)
+    op_codes: bytearray = field(default_factory=bytearray)  # b"I", b"U", b"D", b"T" per row
+    seqs: array[int] = field(default_factory=lambda: array("q"))
+    # one entry per run of rows of one transaction: (first row, commit LSN, xid, commit time)
+    runs: list[tuple[int, int, int | None, int]] = field(default_factory=list)
     # a transaction too large for one flush is cut: its pieces' files are named apart
     starts_mid_txn: bool = False
     ends_mid_txn: bool = False
+    _run_txn: Txn | None = None
+    _row_cost: int = 0
 
     def __post_init__(self) -> None:
-        if not self.columns:
-            self.columns = [[] for _ in self.table.columns]
+        self._row_cost = ROW_OVERHEAD + VALUE_OVERHEAD * len(self.table.columns)
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self.op_codes)
+
+    @property
+    def nbytes(self) -> int:
+        """What the buffered rows cost in memory, here and when converted at flush."""
+        return len(self.data) + self._row_cost * len(self.op_codes)
+
+    @property
+    def ops(self) -> str:
+        """The rows' ops, one character each."""
+        return self.op_codes.decode()
 
     @property
     def first_lsn(self) -> int:
-        return self.lsn[0]
+        return self.runs[0][1]
 
     @property
     def last_lsn(self) -> int:
-        return self.lsn[-1]
+        return self.runs[-1][1]
 
     @property
     def first_seq(self) -> int:
-        return self.seq[0]
+        return self.seqs[0]
 
     @property
     def last_seq(self) -> int:
-        return self.seq[-1]
+        return self.seqs[-1]
 
     @property
     def split(self) -> bool:
@@ -97,7 +119,27 @@ class ChangeBatch:
 
     @property
     def first_commit_ts_us(self) -> int:
-        return self.commit_ts_us[0]
+        return self.runs[0][3]
+
+    @property
+    def last_commit_ts_us(self) -> int:
+        return self.runs[-1][3]
+
+    def append(self, op: int, row: bytes | bytearray | memoryview, txn: Txn) -> None:
+        """Append one change row: ``op`` is ``ord("I")``... and ``row`` its TupleData bytes
+        (empty for a TRUNCATE row: all columns NULL). The row takes ``txn``'s next ``seq``.
+
+        hot path: once per change row. The row is checked when the batch is converted.
+        """
+        if txn is not self._run_txn:
+            self._run_txn = txn
+            self.runs.append((len(self.op_codes), txn.commit_lsn, txn.xid, txn.commit_ts_us))
+        self.op_codes.append(op)
+        self.seqs.append(txn.seq)
+        txn.seq += 1
+        data = self.data
+        data += row
+        self.offsets.append(len(data))
 
     def add(
         self,
@@ -109,84 +151,115 @@ class ChangeBatch:
         xid: int | None,
         commit_ts_us: int,
     ) -> None:
-        """Append one change row. ``kinds``/``values`` None means all columns null (T rows).
+        """Append one row given as values (``None`` kinds/values: a TRUNCATE row).
 
-        hot path: once per change.
+        For rows that do not come from pgoutput (snapshot markers, verify); not a hot path.
         """
-        self.ops.append(op)
-        self.commit_ts_us.append(commit_ts_us)
-        self.lsn.append(commit_lsn)
-        self.seq.append(seq)
-        self.xid.append(xid)
-        cols = self.columns
-        if values is None or kinds is None:
-            for col in cols:
-                col.append(None)
-            self.unchanged.append(None)
-            self.nbytes += ROW_OVERHEAD
-            return
-        if len(values) != len(cols):
+        if values is not None and len(values) != len(self.table.columns):
             raise ProtocolError(
                 f"{self.table.qualified_name}: a tuple has {len(values)} columns, the relation "
-                f"has {len(cols)}"
+                f"has {len(self.table.columns)}"
             )
-        # What the row really costs in memory, not just its payload: a bytes object and a list
-        # slot per value, plus the metadata lists. The flush_bytes budget counts this.
-        size = ROW_OVERHEAD + VALUE_OVERHEAD * len(values)
-        for col, value in zip(cols, values, strict=False):  # lengths checked above
-            col.append(value)
-            if value is not None:
-                size += len(value)
-        self.nbytes += size
-        if kinds not in self.kind_patterns:
-            self.kind_patterns.add(kinds)
-        if UNCHANGED_KIND in kinds:
-            names = self.table.columns
-            self.unchanged.append(
-                [names[i].name for i, k in enumerate(kinds) if k == UNCHANGED_KIND]
-            )
-        else:
-            self.unchanged.append(None)
+        row = b"" if kinds is None or values is None else encode_tuple(kinds, tuple(values))
+        self.append(ord(op), row, Txn(xid, commit_lsn, commit_ts_us, seq))
 
     def truncate(self, length: int) -> None:
         """Forget the rows from ``length`` on (a transaction that will be streamed again)."""
-        if length >= len(self.ops):
+        if length >= len(self.op_codes):
             return
-        dropped = len(self.ops) - length
-        for values in (self.ops, self.commit_ts_us, self.lsn, self.seq, self.xid, self.unchanged):
-            del values[length:]
-        for col in self.columns:
-            del col[length:]
-        self.nbytes = max(0, self.nbytes - dropped * (self.nbytes // max(1, length + dropped)))
+        del self.data[self.offsets[length] :]
+        del self.offsets[length + 1 :]
+        del self.op_codes[length:]
+        del self.seqs[length:]
+        self.runs = [run for run in self.runs if run[0] < length]
+        self._run_txn = None
 
-    def _column_array(self, index: int) -> pa.Array:
-        formats = {p[index] for p in self.kind_patterns} & {BINARY_KIND, TEXT_KIND}
-        if len(formats) > 1:
+    def _describe(self, row: int) -> str:
+        run = self.runs[0]
+        for candidate in self.runs:
+            if candidate[0] > row:
+                break
+            run = candidate
+        return f"{self.table.qualified_name}: change row with commit LSN {format_lsn(run[1])}"
+
+    def _column_array(self, index: int, kinds: np.ndarray, raw: pa.Array) -> pa.Array:
+        binary = bool((kinds == KIND_BINARY).any())
+        if binary and bool((kinds == KIND_TEXT).any()):
             # pgoutput picks text or binary per type, once per session, and a batch never spans
             # sessions (the pipeline seals batches on reconnect): mixing means a bug upstream.
             raise ProtocolError(
                 f"{self.table.qualified_name}.{self.table.columns[index].name}: values arrived "
                 "in both text and binary format in one batch"
             )
-        return self.converters[index].convert(self.columns[index], binary=BINARY_KIND in formats)
+        return self.converters[index].decode(raw, binary)
+
+    def _metadata(self) -> list[pa.Array]:
+        n = len(self.op_codes)
+        firsts = np.array([run[0] for run in self.runs] + [n], dtype=np.int64)
+        repeat = np.diff(firsts)
+        lsn = np.repeat(np.array([run[1] for run in self.runs], dtype=np.int64), repeat)
+        ts = np.repeat(np.array([run[3] for run in self.runs], dtype=np.int64), repeat)
+        xids = [run[2] for run in self.runs]
+        xid_values = np.repeat(np.array([x or 0 for x in xids], dtype=np.int64), repeat)
+        xid_nulls = np.repeat(np.array([x is None for x in xids], dtype=np.bool_), repeat)
+        return [
+            pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            pa.array(lsn, pa.int64()),
+            pa.array(np.frombuffer(self.seqs, dtype=np.int64), pa.int64()),
+            pa.array(xid_values, pa.int64(), mask=xid_nulls if xid_nulls.any() else None),
+        ]
+
+    def _unchanged(self, marks: list[tuple[int, np.ndarray]]) -> pa.Array:
+        """``_walstream_unchanged``: per row the names of its unchanged TOASTed columns."""
+        n = len(self.op_codes)
+        if not marks:
+            return pa.nulls(n, pa.list_(pa.string()))
+        matrix = np.zeros((n, len(marks)), dtype=np.bool_)
+        for j, (_, mask) in enumerate(marks):
+            matrix[:, j] = mask
+        _, cols = np.nonzero(matrix)  # row-major: each row's columns in column order
+        names = pa.array([self.table.columns[i].name for i, _ in marks], pa.string())
+        counts = matrix.sum(axis=1)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        return pa.ListArray.from_arrays(
+            pa.array(offsets, pa.int32()),
+            names.take(pa.array(cols, pa.int64())),
+            type=pa.list_(pa.string()),
+            mask=pa.array(counts == 0, pa.bool_()),
+        )
 
     def to_arrow(self, release: bool = False) -> pa.Table:
         """Convert the whole batch to an Arrow table with the file schema.
 
-        ``release`` frees each column's raw values as soon as it is converted, so a flush never
-        holds a large batch twice (raw and Arrow); the batch is empty afterwards.
+        ``release`` frees the row buffer once every column is converted, so a flush never
+        holds a large batch twice (raw and Parquet); only the rows' ops and positions remain.
         """
         schema = arrow_schema(self.table, self.converters)
-        arrays: list[pa.Array] = [pa.array(self.ops, pa.string())]
-        for i in range(len(self.columns)):
-            arrays.append(self._column_array(i))
-            if release:
-                self.columns[i] = []
-        arrays += [
-            pa.array(self.commit_ts_us, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-            pa.array(self.lsn, pa.int64()),
-            pa.array(self.seq, pa.int64()),
-            pa.array(self.xid, pa.int64()),
-            pa.array(self.unchanged, pa.list_(pa.string())),
-        ]
-        return pa.Table.from_arrays(arrays, schema=schema)
+        n = len(self.op_codes)
+        ops = pa.Array.from_buffers(
+            pa.string(),
+            n,
+            [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(self.op_codes)],
+        )
+        arrays: list[pa.Array] = [ops]
+        columns = TupleColumns(
+            self.data,
+            np.frombuffer(self.offsets, dtype=np.int64),
+            len(self.table.columns),
+            self._describe,
+        )
+        marks: list[tuple[int, np.ndarray]] = []
+        for i in range(len(self.table.columns)):
+            kinds, raw = columns.next_column()
+            arrays.append(self._column_array(i, kinds, raw))
+            unchanged = kinds == KIND_UNCHANGED
+            if bool(unchanged.any()):
+                marks.append((i, unchanged))
+        arrays += self._metadata()
+        arrays.append(self._unchanged(marks))
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        if release:
+            del columns
+            self.data = bytearray()
+        return table

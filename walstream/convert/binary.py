@@ -35,7 +35,7 @@ from .buffers import (
     variable_width_array,
 )
 from .context import CLAMPED_END_OF_DAY, CLAMPED_INFINITY, ColumnContext, Decoder
-from .formats import Formatter, numeric_text
+from .formats import NUMERIC_NEG, NUMERIC_POS, Formatter, numeric_text
 
 
 def _matrix(raw: pa.Array, width: int, ctx: ColumnContext) -> np.ndarray:
@@ -103,14 +103,88 @@ def formatted(fmt: Formatter) -> Decoder:
 
 
 def numeric(arrow_type: pa.DataType) -> Decoder:
-    """numeric -> PostgreSQL's digits (exact), then the text decoder: decimal128 or string."""
+    """numeric -> PostgreSQL's digits (exact), then the text decoder: decimal128 or string.
+
+    numeric(p, s) with p <= 18 (the common money-like columns) takes a vectorised path first:
+    the unscaled value fits an int64. Anything it does not take exactly (NaN, infinities, a
+    malformed value, digits past the scale) goes the per-value way, which explains the error.
+    """
     as_text = text.decimal(arrow_type) if pa.types.is_decimal(arrow_type) else None
+    vectorised = as_text is not None and arrow_type.precision <= _INT64_DIGITS
 
     def decode(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
+        if vectorised:
+            exact = _numeric_int64(raw, arrow_type)
+            if exact is not None:
+                return exact
         strings = _per_value_strings(raw, numeric_text, ctx)
         return strings if as_text is None else as_text(strings, ctx)
 
     return decode
+
+
+_INT64_DIGITS = 18
+_POW10 = np.array([10**k for k in range(_INT64_DIGITS + 1)], dtype=np.int64)
+
+
+def _numeric_int64(raw: pa.Array, arrow_type: pa.DataType) -> pa.Array | None:
+    """numeric(p <= 18, s) values as decimal128 in a few numpy passes, or None to fall back.
+
+    A numeric is Int16 ndigits, Int16 weight, UInt16 sign, Int16 dscale, then ndigits base-10000
+    digits, digit k worth ``10000 ** (weight - k)``. Scaled by ``10 ** s``, digit k contributes
+    ``digit * 10 ** (4 * (weight - k) + s)``: an exact int64 sum when the value fits p digits.
+    """
+    n = len(raw)
+    offsets, data = offsets_and_data(raw)
+    valid = valid_mask(raw)
+    starts = offsets[:-1]
+    lengths = np.diff(offsets)
+    if bool(np.any(valid & (lengths < 8))):
+        return None
+    if len(data) == 0:
+        data = np.zeros(8, dtype=np.uint8)
+    head_idx = np.minimum(starts[:, None] + np.arange(8), len(data) - 1)
+    head = data[head_idx].astype(np.int64)
+    ndigits = (head[:, 0] << 8) | head[:, 1]
+    weight = (head[:, 2] << 8) | head[:, 3]
+    weight = np.where(weight >= 1 << 15, weight - (1 << 16), weight)
+    sign = (head[:, 4] << 8) | head[:, 5]
+    ndigits = np.where(valid, ndigits, 0)
+    sign = np.where(valid, sign, NUMERIC_POS)
+    if bool(np.any((sign != NUMERIC_POS) & (sign != NUMERIC_NEG))):
+        return None  # NaN, infinities or a malformed sign
+    if bool(np.any(ndigits >= 1 << 15)) or bool(np.any(valid & (lengths != 8 + 2 * ndigits))):
+        return None
+    scale = arrow_type.scale
+    unscaled = np.zeros(n, dtype=np.int64)
+    for k in range(int(ndigits.max()) if n else 0):
+        has = ndigits > k
+        pos = np.minimum(starts + 8 + 2 * k, len(data) - 2)
+        digit = (data[pos].astype(np.int64) << 8) | data[pos + 1]
+        digit = np.where(has, digit, 0)
+        exponent = np.where(has, 4 * (weight - k) + scale, 0)
+        if bool(np.any(digit > 9999)) or bool(np.any(exponent > _INT64_DIGITS)):
+            return None
+        # each term below 10**18, so a sum of the few terms of a value stays inside int64
+        big = exponent > _INT64_DIGITS - 4
+        if bool(np.any(big & (digit >= _POW10[np.clip(_INT64_DIGITS - exponent, 0, 18)]))):
+            return None
+        down = np.minimum(np.maximum(-exponent, 0), _INT64_DIGITS)
+        if bool(np.any(has & (exponent < -_INT64_DIGITS) & (digit != 0))):
+            return None
+        divisor = _POW10[down]
+        if bool(np.any(digit % divisor != 0)):
+            return None  # digits past the scale: the exact path raises or rounds as it must
+        unscaled += (digit // divisor) * _POW10[np.maximum(exponent, 0)]
+    if bool(np.any(unscaled >= _POW10[arrow_type.precision])):
+        return None
+    unscaled = np.where(sign == NUMERIC_NEG, -unscaled, unscaled)
+    words = np.empty((n, 2), dtype="<i8")
+    words[:, 0] = unscaled
+    words[:, 1] = unscaled >> 63
+    return pa.Array.from_buffers(
+        arrow_type, n, [validity_buffer(valid), pa.py_buffer(words.tobytes())]
+    )
 
 
 def money(raw: pa.Array, ctx: ColumnContext) -> pa.Array:

@@ -327,6 +327,7 @@ Message: TypeAlias = (
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
+U32 = _U32  # the relation OID of a change, for readers of raw messages
 _I32 = struct.Struct(">i")
 _U32_U32 = struct.Struct(">II")  # leading xid + relation OID of a streamed change
 _BEGIN = struct.Struct(">QqI")  # final_lsn, commit_ts, xid

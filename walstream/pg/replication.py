@@ -36,19 +36,9 @@ SESSION_OPTIONS = (
     "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8"
 )
 
-_XLOG_HEADER = struct.Struct("!QQQ")
+XLOG_HEADER = struct.Struct("!QQQ")  # after 'w': data start, WAL end, send time
 _KEEPALIVE = struct.Struct("!QQB")
 _STATUS = struct.Struct("!cQQQQB")
-
-
-@dataclass(frozen=True, slots=True)
-class XLogData:
-    """One pgoutput message and where it sits in the WAL."""
-
-    data_start: int
-    wal_end: int
-    send_time_us: int
-    payload: memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +48,6 @@ class Keepalive:
     wal_end: int
     send_time_us: int
     reply_requested: bool
-
-
-Frame = XLogData | Keepalive
 
 
 def now_pg_us() -> int:
@@ -178,8 +165,12 @@ class ReplicationStream:
             self._conn = None
 
     # -- stream -----------------------------------------------------------------------------
-    def frames(self, timeout: float) -> Iterator[Frame]:
+    def frames(self, timeout: float) -> Iterator[memoryview | Keepalive]:
         """Yield the frames available now; wait at most ``timeout`` seconds for the first one.
+
+        An XLogData frame comes as libpq's buffer itself, header included (no object, no copy:
+        the caller unpacks :data:`XLOG_HEADER` when it needs the positions); a keepalive as a
+        :class:`Keepalive`.
 
         hot path: every change passes here once.
         """
@@ -194,9 +185,8 @@ class ReplicationStream:
                 if nbytes < 26 and (nbytes < 18 or data[0] != 0x6B):
                     raise _truncated_frame(data)
                 kind = data[0]
-                if kind == 0x77:  # 'w' XLogData
-                    start, end, sent = _XLOG_HEADER.unpack_from(data, 1)
-                    yield XLogData(start, end, sent, data[25:])
+                if kind == 0x77:  # 'w' XLogData: the whole frame; the message is data[25:]
+                    yield data
                 elif kind == 0x6B:  # 'k' keepalive
                     end, sent, reply = _KEEPALIVE.unpack_from(data, 1)
                     yield Keepalive(end, sent, bool(reply))

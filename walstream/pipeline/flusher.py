@@ -200,7 +200,7 @@ class Flusher:
                 stored.first_lsn,
                 stored.last_lsn,
                 stored.rows,
-                batch.commit_ts_us[-1],
+                batch.last_commit_ts_us,
             )
         # a job that only holds part of a large transaction completes no transaction
         self._checkpoint.acked_lsn = max(self._checkpoint.acked_lsn, job.end_lsn)

@@ -1,8 +1,10 @@
 """``walstream run``: the read loop that turns a replication slot into durable Parquet files.
 
-One thread reads the COPY BOTH stream, decodes each pgoutput message and appends the change to
-its table's batch. Between transactions it decides whether to flush (interval, bytes, rows,
-shutdown) and hands whole transactions to the :class:`Flusher`. It acknowledges an LSN only
+One thread reads the COPY BOTH stream and appends each change row, as its raw TupleData bytes,
+to its table's batch (rows are parsed column by column at flush time; see
+:mod:`walstream.batch`); the other pgoutput messages are decoded in full. Between
+transactions it decides whether to flush (interval, bytes, rows, shutdown) and hands whole
+transactions to the :class:`Flusher`. It acknowledges an LSN only
 when the flusher reports it durable (files and checkpoint stored), or, when nothing at all is
 buffered or in flight, the position of the server's last keepalive, so an idle publication does
 not pin WAL. Status updates go out on a timer whatever the flusher is doing.
@@ -21,11 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
-from ..batch import ChangeBatch
+from ..batch import Txn
 from ..convert import PgType
 from ..errors import ProtocolError, SourceError
 from ..faults import fault_point
@@ -35,7 +37,14 @@ from ..ops.services import RunServices
 from ..pg import pgoutput as m
 from ..pg import source
 from ..pg.relations import RelationCache
-from ..pg.replication import ConnectionLost, Keepalive, ReplicationStream, StreamRefused
+from ..pg.replication import (
+    XLOG_HEADER,
+    ConnectionLost,
+    Keepalive,
+    ReplicationStream,
+    StreamRefused,
+)
+from ..pg.tuples import encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
@@ -47,6 +56,11 @@ log = logging.getLogger("walstream.run")
 
 MiB = 1024 * 1024
 STREAM_STOP = 0x45  # 'E': the one message inside a stream block that is not spilled
+XLOG_PAYLOAD = 25  # a pgoutput message starts after the XLogData frame's 'w' and header
+INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
+PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
+CHANGES = frozenset((INSERT, UPDATE, DELETE))
+_U32 = m.U32
 
 
 @dataclass
@@ -78,6 +92,8 @@ class RunConfig:
     metrics_port: int | None = None  # serve /metrics, /healthz, /readyz (0: any free port)
     metrics_host: str = "0.0.0.0"
     heartbeat_interval: float | None = None  # seconds between pg_logical_emit_message
+    # runs with a flush's batches before their files are stored (--snowflake-evolve)
+    before_write: Callable[[list[Any]], None] | None = None  # called with list[ChangeBatch]
 
 
 @dataclass
@@ -89,27 +105,6 @@ class RunSummary:
     rows_by_table: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
     bytes_received: int = 0
-
-
-@dataclass
-class _Txn:
-    xid: int
-    commit_lsn: int
-    commit_ts_us: int
-    seq: int = 0
-
-    def add(self, batch: ChangeBatch, op: str, row: m.TupleData | None) -> None:
-        """Append one change row at this transaction's next position.
-
-        hot path: once per change row.
-        """
-        if row is None:
-            batch.add(op, None, None, self.commit_lsn, self.seq, self.xid, self.commit_ts_us)
-        else:
-            batch.add(
-                op, row.kinds, row.values, self.commit_lsn, self.seq, self.xid, self.commit_ts_us
-            )
-        self.seq += 1
 
 
 class Runner:
@@ -158,6 +153,7 @@ class Runner:
                 max_in_flight=cfg.max_in_flight,
                 upload_workers=cfg.upload_workers,
                 retry_cap=cfg.sink_retry_cap,
+                before_write=cfg.before_write,
             )
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
@@ -261,7 +257,7 @@ class Runner:
             self._decoder = m.PgOutputDecoder(proto)
             self._proto = proto
             self._buffer = ChangeBuffer()
-            self._txn: _Txn | None = None
+            self._txn: Txn | None = None
             self._spill.start()
             self._stream_xid: int | None = None
             self._idle_lsn = 0
@@ -297,20 +293,26 @@ class Runner:
                 continue
             wait = min(1.0, self._next_deadline(now) - now)
             count = 0
+            received = 0
+            last: memoryview | None = None
             decoder = self._decoder
+            change = self._change
             for frame in stream.frames(max(wait, 0.0)):
-                if isinstance(frame, Keepalive):
+                if type(frame) is Keepalive:
                     self._on_keepalive(stream, frame)
                 else:
-                    self._received_lsn = max(self._received_lsn, frame.wal_end)
-                    payload = frame.payload
-                    self.summary.bytes_received += len(payload)
-                    if decoder.in_stream and payload[0] != STREAM_STOP:
+                    frame = cast(memoryview, frame)  # a cast, not an isinstance per frame
+                    last = frame
+                    received += len(frame)
+                    kind = frame[XLOG_PAYLOAD]
+                    if decoder.in_stream and kind != STREAM_STOP:
                         # a chunk of a transaction that has not committed yet: to disk as is
                         assert self._stream_xid is not None
-                        self._spill.append(self._stream_xid, payload)
+                        self._spill.append(self._stream_xid, frame[XLOG_PAYLOAD:])
+                    elif kind in CHANGES:
+                        change(kind, frame, XLOG_PAYLOAD, XLOG_PAYLOAD + 1, decoder)
                     else:
-                        self._on_message(decoder.decode(payload))
+                        self._on_message(decoder.decode(frame[XLOG_PAYLOAD:]))
                 count += 1
                 if count & 255 == 0:
                     if count >= 4096:  # look at the clock and the flusher now and then
@@ -319,6 +321,10 @@ class Runner:
                         break  # cut the transaction in progress (see _maybe_flush)
                 if self._txn is None and not flusher.has_capacity():
                     break
+            if last is not None:
+                _, wal_end, _ = XLOG_HEADER.unpack_from(last, 1)
+                self._received_lsn = max(self._received_lsn, wal_end)
+                self.summary.bytes_received += received - XLOG_PAYLOAD * count
             if count:
                 self._last_activity = time.monotonic()
             self._maybe_flush()
@@ -350,33 +356,49 @@ class Runner:
         return False
 
     # -- messages ----------------------------------------------------------------------------
+    def _change(
+        self, kind: int, buf: memoryview | bytes, start: int, at: int, decoder: m.PgOutputDecoder
+    ) -> None:
+        """An Insert, Update or Delete message at ``buf[start:]``, its relation OID at ``at``.
+
+        hot path: once per change message. The common shapes (an Insert, a Delete, an Update
+        without its old row) are appended unparsed; an Update that carries its old key or row
+        is parsed here to see whether the key moved. Anything unexpected is decoded in full,
+        which raises the decoder's precise ProtocolError.
+        """
+        txn = self._txn
+        if txn is None:
+            name = decoder.decode(buf[start:]).__class__.__name__
+            raise ProtocolError(f"{name} outside a transaction")
+        (oid,) = _U32.unpack_from(buf, at)
+        batch = self._buffer.batch_for(self._relations[oid])
+        part = buf[at + 4]
+        if (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD)):
+            batch.append(kind, buf[at + 5 :], txn)
+            self._buffer.rows += 1
+            self.summary.changes += 1
+            return
+        msg = decoder.decode(buf[start:])
+        if not isinstance(msg, m.Update) or msg.old is None:
+            raise ProtocolError(f"unexpected shape of {msg.__class__.__name__} message")
+        old = msg.old
+        rows = 1
+        if _key_changed(self._relations[oid].key_indexes, old, msg.new):
+            batch.append(DELETE, encode_tuple(old.kinds, old.values), txn)  # moved: D old, U new
+            rows += 1
+        batch.append(UPDATE, encode_tuple(msg.new.kinds, msg.new.values), txn)
+        self._buffer.rows += rows
+        self.summary.changes += rows
+
     def _on_message(self, msg: m.Message) -> None:
-        """hot path: once per pgoutput message."""
+        """Every message but the changes that :meth:`_change` takes."""
         kind = type(msg)
         txn = self._txn
-        if kind is m.Insert:
-            assert isinstance(msg, m.Insert) and txn is not None
-            txn.add(self._buffer.batch_for(self._relations[msg.relation_oid]), "I", msg.new)
-            self._count(1)
-        elif kind is m.Update:
-            assert isinstance(msg, m.Update) and txn is not None
-            rel = self._relations[msg.relation_oid]
-            batch = self._buffer.batch_for(rel)
-            old = msg.old
-            if old is not None and _key_changed(rel.key_indexes, old, msg.new):
-                txn.add(batch, "D", old)  # the row moved to another key: D old, then U new
-                self._count(1)
-            txn.add(batch, "U", msg.new)
-            self._count(1)
-        elif kind is m.Delete:
-            assert isinstance(msg, m.Delete) and txn is not None
-            txn.add(self._buffer.batch_for(self._relations[msg.relation_oid]), "D", msg.old)
-            self._count(1)
-        elif kind is m.Begin:
+        if kind is m.Begin:
             assert isinstance(msg, m.Begin)
             if txn is not None:
                 raise ProtocolError(f"Begin of xid {msg.xid} inside transaction {txn.xid}")
-            self._txn = _Txn(msg.xid, msg.final_lsn, msg.commit_ts_us)
+            self._txn = Txn(msg.xid, msg.final_lsn, msg.commit_ts_us)
             self._buffer.begin()
         elif kind is m.Commit:
             assert isinstance(msg, m.Commit)
@@ -394,7 +416,7 @@ class Runner:
         elif kind is m.Truncate:
             assert isinstance(msg, m.Truncate) and txn is not None
             for oid in msg.relation_oids:
-                txn.add(self._buffer.batch_for(self._relations[oid]), "T", None)
+                self._buffer.batch_for(self._relations[oid]).append(TRUNCATE, b"", txn)
                 self._count(1)
         elif kind is m.TypeInfo:
             assert isinstance(msg, m.TypeInfo)
@@ -432,7 +454,7 @@ class Runner:
         if self._txn is not None:
             raise ProtocolError(f"Stream Commit of xid {commit.xid} inside transaction")
         spilled = self._spill.take(commit.xid)
-        self._txn = _Txn(commit.xid, commit.commit_lsn, commit.commit_ts_us)
+        self._txn = Txn(commit.xid, commit.commit_lsn, commit.commit_ts_us)
         self._buffer.begin()
         if spilled is not None:
             decoder = m.PgOutputDecoder(self._proto)
@@ -440,10 +462,16 @@ class Runner:
             aborted = spilled.aborted_subxids
             try:
                 for i, raw in enumerate(spilled.replay()):
-                    msg = decoder.decode(raw)
-                    if aborted and getattr(msg, "xid", None) in aborted:
-                        continue  # a subtransaction that rolled back
-                    self._on_message(msg)
+                    kind = raw[0]
+                    if kind in CHANGES:
+                        if aborted and _U32.unpack_from(raw, 1)[0] in aborted:
+                            continue  # a subtransaction that rolled back
+                        self._change(kind, raw, 0, 5, decoder)
+                    else:
+                        msg = decoder.decode(raw)
+                        if aborted and getattr(msg, "xid", None) in aborted:
+                            continue
+                        self._on_message(msg)
                     if i & 255 == 255 and self._over_budget():
                         self._cut_transaction()
             finally:
