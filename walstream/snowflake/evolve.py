@@ -244,7 +244,7 @@ class SnowflakeEvolver:
         comment = str(found.get("comment") or "")
         if comment.startswith(_REFRESH_NOTE):  # recreated before a restart or a failure
             self._refresh_pipe(cursor, pipe, comment[len(_REFRESH_NOTE) :], model)
-            return
+            comment = ""  # and the COPY may lack a column that came since
         ours = comment.startswith(_PAUSED_NOTE)
         if not ours and not _lacks_columns(found, model, _copy_mentions):
             return
