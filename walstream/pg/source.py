@@ -142,14 +142,16 @@ def preflight(
 ) -> SlotInfo:
     """Check (and with ``create`` set up) everything ``walstream run`` needs; return the slot.
 
-    Raises SourceError with the fix for: wal_level not logical, publication missing, slot
-    missing, slot of another plugin or database, slot active elsewhere, slot invalidated.
+    Raises SourceError with the fix for: a standby (in recovery), wal_level not logical,
+    publication missing, slot missing, slot of another plugin or database, slot active
+    elsewhere, slot invalidated.
     """
     if in_recovery(conn):
         raise SourceError(
-            f"the server at --dsn is a standby (in recovery, read-only): the slot {slot!r} "
-            "lives on the writer. Point --dsn at the writer (on Aurora: the cluster endpoint); "
-            "during a failover walstream keeps retrying until the new writer answers"
+            f"the server at --dsn is a standby (in recovery, read-only): slot {slot!r} must be "
+            "streamed from the writer. Point --dsn at the writer (on Aurora: the cluster "
+            "endpoint, not an instance or reader endpoint); during a failover, start again once "
+            "the new writer answers (a running walstream waits for it by itself)"
         )
     wal_level = str(_scalar(conn, "SHOW wal_level"))
     if wal_level != "logical":
