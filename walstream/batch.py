@@ -24,7 +24,14 @@ import pyarrow as pa
 from .convert import ColumnConverter
 from .errors import ProtocolError
 from .lsn import format_lsn
-from .pg.tuples import KIND_BINARY, KIND_TEXT, KIND_UNCHANGED, TupleColumns, encode_tuple
+from .pg.tuples import (
+    KIND_BINARY,
+    KIND_TEXT,
+    KIND_UNCHANGED,
+    PAD,
+    TupleColumns,
+    encode_tuple,
+)
 from .schema import METADATA_KEY, TableSchema
 
 # What a buffered row costs beyond its TupleData bytes, counted against --flush-bytes: its op,
@@ -243,6 +250,7 @@ class ChangeBatch:
             [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(self.op_codes)],
         )
         arrays: list[pa.Array] = [ops]
+        self.data += bytes(PAD)  # slack for the parser's fixed-size reads (past every row)
         columns = TupleColumns(
             self.data,
             np.frombuffer(self.offsets, dtype=np.int64),
@@ -251,7 +259,7 @@ class ChangeBatch:
         )
         marks: list[tuple[int, np.ndarray]] = []
         for i in range(len(self.table.columns)):
-            kinds, raw = columns.next_column()
+            kinds, raw = columns.next_column(self.converters[i].binary_width)
             arrays.append(self._column_array(i, kinds, raw))
             unchanged = kinds == KIND_UNCHANGED
             if bool(unchanged.any()):

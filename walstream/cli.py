@@ -18,6 +18,7 @@ from .errors import WalstreamError
 from .logs import setup_logging
 from .lsn import format_lsn
 from .options import LsnType, SizeType, envopt
+from .snowflake.evolve import snowflake_evolve_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -45,6 +46,7 @@ def main(log_level: str, log_format: str) -> None:
 
 @main.command()
 @secret_options
+@snowflake_evolve_options
 @envopt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
 @envopt("--slot", env="SLOT", default="sf_sync", show_default=True, help="logical replication slot")
 @envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)

@@ -449,6 +449,8 @@ def _read_tuple(buf: bytes, pos: int) -> tuple[TupleData, int]:
     return TupleData(bytes(kinds), tuple(values)), pos
 
 
+read_tuple = _read_tuple  # for readers of raw change messages (the runner's slow path)
+
 # --- the decoder ----------------------------------------------------------------------------
 
 

@@ -38,15 +38,24 @@ U8 = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_]
 
 _INLINE = 12  # an Arrow view holds values of up to 12 bytes inline
-_INLINE_RANGE = np.arange(_INLINE, dtype=np.int64)
-_BE32_WEIGHTS = np.array([1 << 24, 1 << 16, 1 << 8, 1], dtype=np.int64)
-_BE16_WEIGHTS = np.array([1 << 8, 1], dtype=np.int64)
+PAD = 16  # zero bytes after the rows, so fixed-size reads near the end stay in the buffer
+# _INLINE_KEEP[k]: 0xFF for the inline bytes that belong to a value of k bytes, 0 for the rest
+_INLINE_KEEP = np.where(np.arange(_INLINE)[None, :] < np.arange(_INLINE + 1)[:, None], 0xFF, 0)
+_INLINE_KEEP = _INLINE_KEEP.astype(np.uint8)
 
 
-def _big_endian(u8: U8, positions: I64, weights: I64) -> I64:
-    """The unsigned big-endian integers of ``len(weights)`` bytes at ``positions``."""
-    idx = positions[:, None] + np.arange(len(weights), dtype=np.int64)
-    return u8[idx].astype(np.int64) @ weights  # type: ignore[no-any-return]
+def _windows(u8: U8, width: int) -> U8:
+    """Every ``width``-byte window of ``u8`` as a row: ``_windows(u8, 4)[p]`` is
+    ``u8[p:p + 4]``, and indexing it with an array of positions copies one row per position
+    (a C loop of small copies instead of ``width`` index computations per value)."""
+    return np.lib.stride_tricks.as_strided(
+        u8, shape=(len(u8) - width + 1, width), strides=(1, 1), writeable=False
+    )
+
+
+def _int32_at(w4: U8, positions: I64) -> I64:
+    """The signed big-endian Int32 at each position."""
+    return w4[positions].view(">i4").ravel().astype(np.int64)
 
 
 class TupleColumns:
@@ -54,7 +63,8 @@ class TupleColumns:
 
     ``data`` holds the rows back to back; row ``r`` is ``data[offsets[r]:offsets[r + 1]]``. A
     row of zero bytes has no tuple (a TRUNCATE row): all its columns are NULL. ``describe``
-    turns a row number into words for error messages (the table and LSN).
+    turns a row number into words for error messages (the table and LSN). Reads past the last
+    row need 16 bytes of slack after it: give a buffer with them, or one is copied.
     """
 
     def __init__(
@@ -68,12 +78,17 @@ class TupleColumns:
             raise ProtocolError(
                 f"{describe(0)}: a batch holds 2 GiB or more of row data; lower --flush-bytes"
             )
-        self._data = data
-        self._u8: U8 = np.frombuffer(data, dtype=np.uint8) if len(data) else np.zeros(1, np.uint8)
-        self._buffer = pa.py_buffer(data)
+        self.rows = len(offsets) - 1
+        used = int(offsets[-1]) if self.rows >= 0 and len(offsets) else 0
+        u8: U8 = np.frombuffer(data, dtype=np.uint8) if len(data) else np.zeros(0, np.uint8)
+        if len(u8) - used < PAD:
+            u8 = np.concatenate([u8[:used], np.zeros(PAD, dtype=np.uint8)])
+        self._u8 = u8
+        self._buffer = pa.py_buffer(u8)
+        self._w4 = _windows(u8, 4)
+        self._w12 = _windows(u8, _INLINE)
         self._describe = describe
         self.ncols = ncols
-        self.rows = len(offsets) - 1
         self._end: I64 = offsets[1:]
         pos: I64 = offsets[:-1].copy()
         present: Mask = self._end > pos
@@ -83,15 +98,16 @@ class TupleColumns:
             short = present & (self._end - pos < 2)
             self._fail_where(short, "ends before its column count")
             heads = pos[present] if self._present is not None else pos
-            counts = _big_endian(self._u8, heads, _BE16_WEIGHTS)
+            counts = _windows(u8, 2)[heads].view(">u2").ravel()
             wrong = counts != ncols
             if bool(wrong.any()):
-                row = int(np.flatnonzero(present)[int(np.argmax(wrong))])
+                first = int(np.argmax(wrong))
+                row = int(np.flatnonzero(present)[first])
                 raise ProtocolError(
-                    f"{describe(row)}: the tuple has {int(counts[int(np.argmax(wrong))])} "
-                    f"columns, the relation has {ncols}"
+                    f"{describe(row)}: the tuple has {int(counts[first])} columns, the "
+                    f"relation has {ncols}"
                 )
-            pos = pos + np.where(present, 2, 0)
+            pos = pos + 2 if self._present is None else pos + np.where(present, 2, 0)
         self._pos = pos
 
     def _fail_where(self, bad: Mask, what: str) -> None:
@@ -100,71 +116,93 @@ class TupleColumns:
             where = f"{self._describe(row)}: malformed tuple"
             raise ProtocolError(f"{where}: column {self._column} {what}")
 
-    def next_column(self) -> tuple[U8, pa.Array]:
+    def next_column(self, fixed_width: int | None = None) -> tuple[U8, pa.Array]:
         """The next column: every row's kind byte and the values as an Arrow binary array.
 
         NULL, unchanged and tuple-less rows are NULL in the array; their kind tells which.
+        ``fixed_width``: the size of the type's binary format, if fixed; when every value is
+        binary and of that size the array is ``fixed_size_binary`` (no offsets, no views).
         """
         if self._column >= self.ncols:
             raise IndexError("no more columns")
-        u8, pos, end, present = self._u8, self._pos, self._end, self._present
+        pos, end, present = self._pos, self._end, self._present
         inside = pos < end
-        if present is not None:
-            self._fail_where(present & ~inside, "is past the end of the row")
-        else:
-            self._fail_where(~inside, "is past the end of the row")
-        last = len(self._data) - 1
-        kinds: U8 = u8[np.minimum(pos, max(last, 0))]
+        self._fail_where(~inside if present is None else present & ~inside, "is past the row")
+        kinds: U8 = self._u8[pos]
         if present is not None:
             kinds = np.where(present, kinds, KIND_NULL).astype(np.uint8)
         has_value: Mask = (kinds == KIND_TEXT) | (kinds == KIND_BINARY)
-        known = has_value | (kinds == KIND_NULL) | (kinds == KIND_UNCHANGED)
-        if not bool(known.all()):
-            row = int(np.argmax(~known))
-            raise ProtocolError(
-                f"{self._describe(row)}: malformed tuple: unknown tuple data kind "
-                f"0x{int(kinds[row]):02X} for column {self._column}"
-            )
-        lengths = np.zeros(self.rows, dtype=np.int64)
-        if bool(has_value.any()):
-            head = pos[has_value] + 1
-            self._fail_where(_scatter(has_value, head + 4 > end[has_value]), "length is cut off")
-            lens = _big_endian(u8, head, _BE32_WEIGHTS)
-            lens = np.where(lens >= 1 << 31, lens - (1 << 32), lens)  # Int32 is signed
-            bad = (lens < 0) | (head + 4 + lens > end[has_value])
-            self._fail_where(_scatter(has_value, bad), "declares more bytes than the row has")
-            lengths[has_value] = lens
+        every = bool(has_value.all())
+        if not every:
+            known = has_value | (kinds == KIND_NULL) | (kinds == KIND_UNCHANGED)
+            if not bool(known.all()):
+                row = int(np.argmax(~known))
+                raise ProtocolError(
+                    f"{self._describe(row)}: malformed tuple: unknown tuple data kind "
+                    f"0x{int(kinds[row]):02X} for column {self._column}"
+                )
+        if every:
+            self._fail_where(pos + 5 > end, "length is cut off")
+            lengths = _int32_at(self._w4, pos + 1)
+            self._fail_where((lengths < 0) | (pos + 5 + lengths > end), "is longer than the row")
+        else:
+            lengths = np.zeros(self.rows, dtype=np.int64)
+            if bool(has_value.any()):
+                head = pos[has_value] + 1
+                self._fail_where(_scatter(has_value, head + 4 > end[has_value]), "is cut off")
+                lens = _int32_at(self._w4, head)
+                bad = (lens < 0) | (head + 4 + lens > end[has_value])
+                self._fail_where(_scatter(has_value, bad), "is longer than the row")
+                lengths[has_value] = lens
         starts = pos + 5
-        self._pos = pos + np.where(has_value, 5 + lengths, 1)
+        self._pos = pos + 5 + lengths if every else pos + np.where(has_value, 5 + lengths, 1)
         if present is not None:
             self._pos = np.where(present, self._pos, pos)
         self._column += 1
         if self._column == self.ncols:
             rest = self._pos != end
             self._fail_where(rest if present is None else rest & present, "is followed by bytes")
-        return kinds, self._values(starts, lengths, has_value)
+        if (
+            fixed_width is not None
+            and fixed_width <= PAD
+            and not bool((kinds == KIND_TEXT).any())
+            and bool((lengths[has_value] == fixed_width).all())
+        ):
+            return kinds, self._fixed(starts, fixed_width, has_value, every)
+        return kinds, self._values(starts, lengths, has_value, every)
 
-    def _values(self, starts: I64, lengths: I64, valid: Mask) -> pa.Array:
+    def _validity(self, valid: Mask, every: bool) -> pa.Buffer | None:
+        return None if every else pa.array(valid, pa.bool_()).buffers()[1]
+
+    def _fixed(self, starts: I64, width: int, valid: Mask, every: bool) -> pa.Array:
+        """Equal-size values as ``fixed_size_binary(width)``: one row copy per value."""
+        at = starts if every else np.where(valid, starts, 0)
+        matrix = _windows(self._u8, width)[at]
+        return pa.Array.from_buffers(
+            pa.binary(width), self.rows, [self._validity(valid, every), pa.py_buffer(matrix)]
+        )
+
+    def _values(self, starts: I64, lengths: I64, valid: Mask, every: bool) -> pa.Array:
         """Arrow views into the row buffer (no copy of long values), as one binary array."""
         n = self.rows
         if n == 0:
             return pa.array([], type=pa.binary())
-        lens = np.where(valid, lengths, 0)
-        views = np.zeros((n, 4), dtype=np.int32)
+        lens = lengths if every else np.where(valid, lengths, 0)
+        at = starts if every else np.where(valid, starts, 0)
+        views = np.empty((n, 4), dtype=np.int32)
         views[:, 0] = lens
+        inline = self._w12[at]  # the value's first 12 bytes (or fewer, then zeroed)
+        inline &= _INLINE_KEEP[np.minimum(lens, _INLINE)]
         raw = views.view(np.uint8).reshape(n, 16)
-        idx = starts[:, None] + _INLINE_RANGE
-        np.minimum(idx, max(len(self._data) - 1, 0), out=idx)
-        inline = self._u8[idx]
-        inline[_INLINE_RANGE[None, :] >= lens[:, None]] = 0
         raw[:, 4:16] = inline
         long = lens > _INLINE
         if bool(long.any()):
             views[long, 2] = 0  # the one data buffer
-            views[long, 3] = starts[long]
-        validity = None if bool(valid.all()) else pa.array(valid, pa.bool_()).buffers()[1]
+            views[long, 3] = at[long]
         array = pa.Array.from_buffers(
-            pa.binary_view(), n, [validity, pa.py_buffer(views), self._buffer]
+            pa.binary_view(),
+            n,
+            [self._validity(valid, every), pa.py_buffer(views), self._buffer],
         )
         return array.cast(pa.binary())
 
