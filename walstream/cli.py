@@ -147,6 +147,24 @@ def main(log_level: str, log_format: str) -> None:
     type=float,
     help="seconds from the first buffered change to its flush",
 )
+@envopt(
+    "--max-value-size",
+    env="MAX_VALUE_SIZE",
+    default="128MB",
+    show_default=True,
+    type=SizeType(),
+    help="largest single value written (Snowflake loads at most 128 MB per value; "
+    "PostgreSQL allows 1 GB)",
+)
+@envopt(
+    "--oversized-values",
+    env="OVERSIZED_VALUES",
+    default="fail",
+    show_default=True,
+    type=click.Choice(["fail", "null"]),
+    help="a value over --max-value-size: stop with an error (nothing acknowledged), or "
+    "write NULL and log event=value_nulled",
+)
 @envopt("--flush-bytes", env="FLUSH_BYTES", default="32MB", show_default=True, type=SizeType())
 @envopt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
 @envopt(

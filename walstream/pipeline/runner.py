@@ -29,7 +29,7 @@ import psycopg
 
 from ..batch import Txn
 from ..convert import PgType
-from ..errors import ProtocolError, SourceError
+from ..errors import ProtocolError, SourceError, TypeConversionError
 from ..faults import fault_point
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
@@ -46,6 +46,7 @@ from ..pg.replication import (
 )
 from ..pg.tuples import encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
+from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint
@@ -59,6 +60,7 @@ STREAM_STOP = 0x45  # 'E': the one message inside a stream block that is not spi
 XLOG_PAYLOAD = 25  # a pgoutput message starts after the XLogData frame's 'w' and header
 INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
 PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
+NULL_KIND = 0x6E  # 'n'
 CHANGES = frozenset((INSERT, UPDATE, DELETE))
 _U32 = m.U32
 
@@ -94,6 +96,8 @@ class RunConfig:
     heartbeat_interval: float | None = None  # seconds between pg_logical_emit_message
     # runs with a flush's batches before their files are stored (--snowflake-evolve)
     before_write: Callable[[list[Any]], None] | None = None  # called with list[ChangeBatch]
+    max_value_size: int = 128 * MiB  # larger values: see oversized_values
+    oversized_values: str = "fail"  # fail | null
 
 
 @dataclass
@@ -147,6 +151,7 @@ class Runner:
             self.acked_lsn = parse_lsn(info.confirmed_flush_lsn or "0/0")
             self.summary.acked_lsn = self.acked_lsn
             checkpoint = Checkpoint.load(sink, cfg.slot)
+            self._value_limit = cfg.max_value_size
             self._flusher = Flusher(
                 sink,
                 checkpoint,
@@ -362,33 +367,84 @@ class Runner:
         """An Insert, Update or Delete message at ``buf[start:]``, its relation OID at ``at``.
 
         hot path: once per change message. The common shapes (an Insert, a Delete, an Update
-        without its old row) are appended unparsed; an Update that carries its old key or row
-        is parsed here to see whether the key moved. Anything unexpected is decoded in full,
-        which raises the decoder's precise ProtocolError.
+        without its old row) are appended unparsed. An Update that carries its old key or row,
+        and any message big enough to hold a value over ``--max-value-size``, is decoded in
+        full (:meth:`_append_decoded`); so is anything malformed, which raises the decoder's
+        precise ProtocolError.
         """
         txn = self._txn
         if txn is None:
             name = decoder.decode(buf[start:]).__class__.__name__
             raise ProtocolError(f"{name} outside a transaction")
-        (oid,) = _U32.unpack_from(buf, at)
-        batch = self._buffer.batch_for(self._relations[oid])
         part = buf[at + 4]
-        if (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD)):
-            batch.append(kind, buf[at + 5 :], txn)
+        if len(buf) - start <= self._value_limit and (
+            (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD))
+        ):
+            (oid,) = _U32.unpack_from(buf, at)
+            self._buffer.batch_for(self._relations[oid]).append(kind, buf[at + 5 :], txn)
             self._buffer.rows += 1
             self.summary.changes += 1
             return
-        msg = decoder.decode(buf[start:])
-        if not isinstance(msg, m.Update) or msg.old is None:
-            raise ProtocolError(f"unexpected shape of {msg.__class__.__name__} message")
-        old = msg.old
-        rows = 1
-        if _key_changed(self._relations[oid].key_indexes, old, msg.new):
-            batch.append(DELETE, encode_tuple(old.kinds, old.values), txn)  # moved: D old, U new
-            rows += 1
-        batch.append(UPDATE, encode_tuple(msg.new.kinds, msg.new.values), txn)
-        self._buffer.rows += rows
-        self.summary.changes += rows
+        self._append_decoded(decoder.decode(buf[start:]), txn)
+
+    def _append_decoded(self, msg: m.Message, txn: Txn) -> None:
+        """The slow path of :meth:`_change`, from the decoded message."""
+        rows: list[tuple[int, m.TupleData]]
+        if isinstance(msg, m.Insert):
+            rows = [(INSERT, msg.new)]
+        elif isinstance(msg, m.Delete):
+            rows = [(DELETE, msg.old)]
+        elif isinstance(msg, m.Update):
+            rows = [(UPDATE, msg.new)]
+            rel = self._relations[msg.relation_oid]
+            if msg.old is not None and _key_changed(rel.key_indexes, msg.old, msg.new):
+                rows.insert(0, (DELETE, msg.old))  # the row moved to another key: D old, U new
+        else:
+            raise ProtocolError(f"unexpected {msg.__class__.__name__} message among changes")
+        rel = self._relations[msg.relation_oid]
+        batch = self._buffer.batch_for(rel)
+        for op, row in rows:
+            kinds, values = self._cap_values(rel.table, row, txn)
+            batch.append(op, encode_tuple(kinds, values), txn)
+        self._buffer.rows += len(rows)
+        self.summary.changes += len(rows)
+
+    def _cap_values(
+        self, table: TableSchema, row: m.TupleData, txn: Txn
+    ) -> tuple[bytes, tuple[bytes | None, ...]]:
+        """The row with every value over ``--max-value-size`` handled per
+        ``--oversized-values``: ``fail`` stops the run (nothing of this transaction is
+        acknowledged), ``null`` writes NULL and logs it."""
+        limit = self._value_limit
+        if all(v is None or len(v) <= limit for v in row.values):
+            return row.kinds, row.values
+        kinds = bytearray(row.kinds)
+        values = list(row.values)
+        for i, value in enumerate(row.values):
+            if value is None or len(value) <= limit:
+                continue
+            column = f"{table.qualified_name}.{table.columns[i].name}"
+            if self.cfg.oversized_values != "null":
+                raise TypeConversionError(
+                    f"{column}: a value of {len(value):,} bytes (commit LSN "
+                    f"{format_lsn(txn.commit_lsn)}) is over --max-value-size "
+                    f"({limit:,} bytes; Snowflake loads at most 128 MB into a VARCHAR, VARIANT "
+                    "or BINARY value); nothing of this transaction was acknowledged. Leave the "
+                    "column out of the publication, raise --max-value-size if the warehouse "
+                    "takes it, or run with --oversized-values null to write NULL instead"
+                )
+            log.warning(
+                "event=value_nulled reason=over_max_value_size column=%s bytes=%d limit=%d "
+                "commit_lsn=%s",
+                column,
+                len(value),
+                limit,
+                format_lsn(txn.commit_lsn),
+            )
+            METRICS.errors.labels("value_nulled").inc()
+            kinds[i] = NULL_KIND
+            values[i] = None
+        return bytes(kinds), tuple(values)
 
     def _on_message(self, msg: m.Message) -> None:
         """Every message but the changes that :meth:`_change` takes."""
