@@ -1,0 +1,80 @@
+"""Fuzz harness: the columnar TupleData parser :class:`walstream.pg.tuples.TupleColumns`.
+
+The read loop appends each change row's TupleData bytes unparsed to a batch buffer; at flush
+time ``TupleColumns`` parses all rows together, one column at a time, with numpy. It promises
+to check the rows as strictly as :mod:`walstream.pg.pgoutput` checks a decoded message and to
+raise ProtocolError otherwise. This harness holds it to that *differentially*: every row is
+also decoded on its own by ``PgOutputDecoder`` (as the TupleData of an Insert message), and
+
+- if every row decodes there with the relation's column count, ``TupleColumns`` must return,
+  column by column, exactly the kinds and values the decoder found;
+- if any row does not, ``TupleColumns`` must raise ProtocolError (at construction or at some
+  column), and nothing else.
+
+Input layout: byte 0 is the relation's column count (``b % 17``); the rest is chunks
+(:mod:`fuzz.inputs`), each one row's TupleData bytes; a NULL chunk is a row without a tuple
+(what a TRUNCATE row is in a batch: all columns NULL). Anything else escaping is a finding.
+
+Run: ``python -m fuzz run tuples`` (atheris) or import :func:`TestOneInput` (tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from walstream.errors import ProtocolError
+from walstream.pg.pgoutput import Insert, PgOutputDecoder, TupleData
+from walstream.pg.tuples import KIND_NULL, TupleColumns
+
+from .inputs import split_chunks
+
+MAX_ROWS = 32
+MAX_COLUMNS = 16
+_INSERT_HEAD = b"I\x00\x00\x40\x00N"  # an Insert into relation 16384, new tuple follows
+
+
+def _reference(row: bytes, ncols: int) -> TupleData | None:
+    """The row as the message decoder reads it, or None if it rejects it for this relation."""
+    try:
+        message = PgOutputDecoder(1).decode(_INSERT_HEAD + row)
+    except ProtocolError:
+        return None
+    assert isinstance(message, Insert)
+    return message.new if len(message.new.kinds) == ncols else None
+
+
+def TestOneInput(data: bytes) -> None:
+    """One fuzz input: parse its rows column by column; compare with the message decoder."""
+    if not data:
+        return
+    ncols = data[0] % (MAX_COLUMNS + 1)
+    rows = [b"" if r is None else r for r in itertools.islice(split_chunks(data[1:]), MAX_ROWS)]
+    expected = [None if not r else _reference(r, ncols) for r in rows]
+    valid = all(e is not None for r, e in zip(rows, expected, strict=True) if r)
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    try:
+        columns = TupleColumns(b"".join(rows), offsets, ncols, lambda row: f"row {row}")
+        got = [columns.next_column() for _ in range(ncols)]
+    except ProtocolError:
+        assert not valid, (
+            f"TupleColumns rejected rows that the message decoder accepts (relation of {ncols} "
+            "columns)"
+        )
+        return
+    assert valid, (
+        f"TupleColumns accepted a row that the message decoder rejects (relation of {ncols} "
+        "columns)"
+    )
+    for c, (kinds, values) in enumerate(got):
+        assert len(kinds) == len(values) == len(rows)
+        values.validate(full=True)
+        py_values = values.to_pylist()
+        for r, tup in enumerate(expected):
+            if tup is None:  # a row without a tuple: every column NULL
+                assert (kinds[r], py_values[r]) == (KIND_NULL, None), f"row {r} column {c}"
+            else:
+                assert kinds[r] == tup.kinds[c], f"row {r} column {c}: kind"
+                assert py_values[r] == tup.values[c], f"row {r} column {c}: value"
