@@ -29,8 +29,8 @@ import pytest
 from tests.changes import read_table
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
-from tests.failover_cluster import FailoverServer
-from tests.oracle_workload import Workload, setup_source
+from tests.failover_cluster import FailoverServer, SwitchingProxy
+from tests.oracle_workload import SCHEMA_SQL, Workload, setup_source
 from tests.streaming import BackgroundRunner, wait_for
 from tests.test_oracle import assert_final_equals_source
 from walstream.heartbeat import Heartbeat
@@ -319,7 +319,7 @@ def test_heartbeat_resumes_on_the_new_writer_after_a_failover(server: FailoverSe
             )
             sent = heartbeat.sent
             server.promote()
-            wait_for(lambda: heartbeat.sent > sent, 5, "a heartbeat on the new writer")
+            wait_for(lambda: heartbeat.sent > sent, 3, "a heartbeat on the new writer")
         finally:
             heartbeat.close()
 
@@ -376,3 +376,124 @@ def test_reconnect_attempts_start_over_once_the_new_writer_streams(
     finally:
         bg.stop()
     assert runner.acked_lsn >= runner.cfg.until_lsn
+
+
+def synced_slot_ready(replica: PgDatabase, lsn: int) -> bool:
+    """The replica's copy of ``sf_sync`` survives a promotion and is at ``lsn`` or later."""
+    rows = replica.execute(
+        "SELECT synced AND NOT temporary, confirmed_flush_lsn::text FROM pg_replication_slots "
+        "WHERE slot_name = 'sf_sync'"
+    )
+    return bool(rows and rows[0][0] and rows[0][1] and parse_lsn(str(rows[0][1])) >= lsn)
+
+
+def replayed(replica: PgDatabase, lsn: int) -> bool:
+    rows = replica.execute("SELECT pg_last_wal_replay_lsn()::text")
+    return parse_lsn(str(rows[0][0])) >= lsn
+
+
+@pytest.fixture
+def primary_db(server: FailoverServer) -> PgDatabase:
+    """The oracle's tables, ticks, a publication and a failover slot (``failover => true``:
+    standbys that sync slots keep a copy of it), on a primary whose logical walsenders wait for
+    the replica's physical slot (``synchronized_standby_slots``): walstream never stores a
+    change the replica lacks."""
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_create_physical_replication_slot('replica', true)")
+        conn.execute("ALTER SYSTEM SET synchronized_standby_slots = 'replica'")
+        conn.execute("SELECT pg_reload_conf()")
+    db = server.database(f"f_{uuid.uuid4().hex[:8]}")
+    db.execute(SCHEMA_SQL)
+    db.execute("CREATE TABLE ticks (id int PRIMARY KEY, at timestamptz)")
+    db.execute(
+        'CREATE PUBLICATION walstream FOR TABLE accounts, lines, "Mixed Case", events, ticks'
+    )
+    db.execute(
+        "SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput', false, false, true)"
+    )
+    return db
+
+
+@pytest.fixture
+def replica(server: FailoverServer, primary_db: PgDatabase) -> Iterator[FailoverServer]:
+    """A streaming replica of ``server`` syncing its failover slots; started after the slot
+    exists, so its slot sync worker finds it at once (the worker naps longer and longer, up
+    to 30 s, while there is nothing to sync)."""
+    standby = server.add_replica(server.local.datadir.parent, "replica")
+    try:
+        yield standby
+    finally:
+        standby.destroy()
+
+
+def test_failover_to_a_promoted_streaming_replica_that_synced_the_slot(
+    server: FailoverServer,
+    primary_db: PgDatabase,
+    replica: FailoverServer,
+    tmp_path: Path,
+    run_log: LogLines,
+) -> None:
+    name = primary_db.name
+    proxy = SwitchingProxy(server)  # the name walstream and the application connect to
+    db = server.existing_database(name, via=proxy)
+    on_replica = replica.existing_database(name)
+    dest = f"file://{tmp_path}/dest"
+    workload = Workload(62)
+    workload.run(db, transactions=30)
+    bg = BackgroundRunner.start(
+        db, dest, flush_interval=0.5, status_interval=0.2, reconnect_backoff_max=0.4
+    )
+    runner = bg.runner
+    ticks = TickWriter(db.dsn)
+    try:
+        wait_for(lambda: ticks.next_id >= 20, 30, "the application to write ticks", bg)
+        first = parse_lsn(db.current_lsn())
+        wait_for(lambda: confirmed(db) >= first, 30, "the first changes to be acknowledged", bg)
+        # the operator's check before trusting a failover: the synced slot is persistent
+        wait_for(lambda: synced_slot_ready(on_replica, first), 30, "the slot on the replica", bg)
+        wait_for(lambda: replayed(on_replica, first), 30, "the replica to replay", bg)
+
+        # failover: the primary crashes, the name moves to the replica while it is still in
+        # recovery (walstream waits: its copy of the slot cannot stream yet), then it is promoted
+        server.stop("immediate")
+        proxy.switch_to(replica)
+        wait_for(
+            lambda: run_log.count("event=reconnect", IN_RECOVERY) >= 2,
+            30,
+            "walstream to find the replica in recovery",
+            bg,
+        )
+        assert not slot_active(on_replica)
+        assert replica.promote() == 2
+        promoted_at = time.monotonic()
+        wait_for(lambda: slot_active(db), 30, "walstream to stream from the new primary", bg)
+        resumed_after = time.monotonic() - promoted_at
+        ticks_at_promotion = ticks.next_id
+        workload.run(db, transactions=30)
+        wait_for(
+            lambda: ticks.next_id >= ticks_at_promotion + 20,
+            30,
+            "the application to write to the new primary",
+            bg,
+        )
+        ticks.stop()
+        end = parse_lsn(db.current_lsn())
+        runner.cfg.until_lsn = end
+        bg.join(60)
+    finally:
+        ticks.stop()
+        bg.stop()
+        proxy.close()
+
+    assert runner.summary.reconnects >= 1
+    assert resumed_after < 10, f"walstream took {resumed_after:.1f}s to resume after promotion"
+    assert confirmed(on_replica) >= end
+    # the source is now the new primary: a tick the crash lost before it reached the replica
+    # is lost to the application too, and must not be in FINAL either
+    source_ticks = [r[0] for r in on_replica.execute("SELECT id FROM ticks ORDER BY id")]
+    assert source_ticks[-1] == ticks.next_id - 1
+    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+        assert wh.load(dest).files > 0
+        assert_final_equals_source(on_replica, wh, [dest])
+        final_ticks = wh.conn.execute("SELECT id FROM public.ticks ORDER BY id").fetchall()
+        assert [r[0] for r in final_ticks] == source_ticks
