@@ -58,8 +58,9 @@ class Child:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> None:
-        self._out_path = log_prefix.with_suffix(".out")
-        self._err_path = log_prefix.with_suffix(".err")
+        # not with_suffix: "narrow-insert.walstream-binary-local" would lose its consumer name
+        self._out_path = log_prefix.with_name(log_prefix.name + ".out")
+        self._err_path = log_prefix.with_name(log_prefix.name + ".err")
         self._out = open(self._out_path, "wb")  # noqa: SIM115 - closed in wait()
         self._err = open(self._err_path, "wb")  # noqa: SIM115
         self.started = time.monotonic()

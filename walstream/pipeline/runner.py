@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 
@@ -302,15 +302,13 @@ class Runner:
             last: memoryview | None = None
             decoder = self._decoder
             change = self._change
+            in_stream = decoder.in_stream  # changes only with the messages decoded below
             for frame in stream.frames(max(wait, 0.0)):
-                if type(frame) is Keepalive:
-                    self._on_keepalive(stream, frame)
-                else:
-                    frame = cast(memoryview, frame)  # a cast, not an isinstance per frame
+                if type(frame) is memoryview:
                     last = frame
                     received += len(frame)
                     kind = frame[XLOG_PAYLOAD]
-                    if decoder.in_stream and kind != STREAM_STOP:
+                    if in_stream and kind != STREAM_STOP:
                         # a chunk of a transaction that has not committed yet: to disk as is
                         assert self._stream_xid is not None
                         self._spill.append(self._stream_xid, frame[XLOG_PAYLOAD:])
@@ -318,6 +316,9 @@ class Runner:
                         change(kind, frame, XLOG_PAYLOAD, XLOG_PAYLOAD + 1, decoder)
                     else:
                         self._on_message(decoder.decode(frame[XLOG_PAYLOAD:]))
+                        in_stream = decoder.in_stream
+                else:
+                    self._on_keepalive(stream, frame)
                 count += 1
                 if count & 255 == 0:
                     if count >= 4096:  # look at the clock and the flusher now and then

@@ -13,13 +13,25 @@ This package knows nothing about PostgreSQL or Parquet; it stores bytes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigError
 from .base import DurableSink, validate_key, validate_prefix
 from .local import LocalSink
-from .s3 import RetryPolicy, S3Sink
+
+if TYPE_CHECKING:
+    from .s3 import RetryPolicy, S3Sink
+
+
+def __getattr__(name: str) -> Any:
+    """``S3Sink`` and ``RetryPolicy`` on first use: boto3 costs a tenth of a second to import,
+    which a local destination (and every short command) should not pay."""
+    if name in ("S3Sink", "RetryPolicy"):
+        from . import s3
+
+        return getattr(s3, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DurableSink",
@@ -64,6 +76,8 @@ def open_sink(url: str, **options: Any) -> DurableSink:
     options = {name: value for name, value in options.items() if value is not None}
     scheme = urlsplit(url).scheme.lower()
     if scheme == "s3":
+        from .s3 import S3Sink
+
         try:
             return S3Sink(url, **options)
         except TypeError as exc:  # an unknown option name
