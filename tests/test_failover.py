@@ -5,8 +5,12 @@ but for a while the endpoint answers read-only (in recovery) and then as a write
 timeline. Here one real PostgreSQL 18 of the test's own (:mod:`tests.failover_cluster`) goes
 through exactly that while ``walstream run`` streams it and a writer keeps inserting: walstream
 must keep probing, acknowledge nothing while the server is read-only, resume on the promoted
-writer, and FINAL must equal the source. A DSN that reaches a standby from the start must be
-refused at pre-flight with exit code 3 and a line that says what to fix.
+writer, and FINAL must equal the source. Self-managed PostgreSQL 17+ fails over to another
+server instead: a streaming replica that synced the failover slot is promoted after the primary
+crashes, the name walstream uses moves to it, and FINAL must equal the new primary. A DSN that
+reaches a standby from the start must be refused at pre-flight with exit code 3 and a line that
+says what to fix. The tests marked xfail show what still goes wrong around a failover (the
+heartbeat, the reconnect budget, a connect that freezes the process); each names its fix.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -25,6 +30,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import pq
 
 from tests.changes import read_table
 from tests.cli_run import walstream
@@ -33,9 +39,11 @@ from tests.failover_cluster import FailoverServer, SwitchingProxy
 from tests.oracle_workload import SCHEMA_SQL, Workload, setup_source
 from tests.streaming import BackgroundRunner, wait_for
 from tests.test_oracle import assert_final_equals_source
+from walstream.errors import SourceError
 from walstream.heartbeat import Heartbeat
 from walstream.lsn import parse_lsn
 from walstream.metrics import METRICS
+from walstream.pg.replication import ReplicationStream
 from walstream.warehouse import LocalWarehouse
 
 IN_RECOVERY = "in recovery"
@@ -497,3 +505,41 @@ def test_failover_to_a_promoted_streaming_replica_that_synced_the_slot(
         assert_final_equals_source(on_replica, wh, [dest])
         final_ticks = wh.conn.execute("SELECT id FROM public.ticks ORDER BY id").fetchall()
         assert [r[0] for r in final_ticks] == source_ticks
+
+
+@pytest.mark.xfail(
+    pq.__impl__ in ("binary", "c"),
+    strict=True,
+    reason="ReplicationStream.connect uses libpq's blocking connect, which psycopg's C "
+    "implementation runs holding the GIL: every other thread stops until connect_timeout "
+    "(fix proposed to the lead, issue 6)",
+)
+def test_replication_connect_to_a_silent_address_leaves_other_threads_running() -> None:
+    # during a failover the name may point at an address that accepts nothing or answers
+    # nothing for a while: the flusher, the heartbeat and /healthz must keep running meanwhile
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel completes TCP, nobody answers
+    port = silent.getsockname()[1]
+    beats: list[float] = []
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            beats.append(time.monotonic())
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(SourceError, match="cannot open a replication connection"):
+            ReplicationStream(f"host=127.0.0.1 port={port} user=u dbname=d").connect(
+                connect_timeout=2
+            )
+    finally:
+        waited = time.monotonic() - started
+        stop.set()
+        thread.join(5)
+        silent.close()
+    assert waited >= 1.5
+    during = [t for t in beats if started < t < started + waited]
+    assert len(during) >= 10, f"another thread ran {len(during)} times in {waited:.1f}s"
