@@ -9,8 +9,9 @@ writer, and FINAL must equal the source. Self-managed PostgreSQL 17+ fails over 
 server instead: a streaming replica that synced the failover slot is promoted after the primary
 crashes, the name walstream uses moves to it, and FINAL must equal the new primary. A DSN that
 reaches a standby from the start must be refused at pre-flight with exit code 3 and a line that
-says what to fix. The tests marked xfail show what still goes wrong around a failover (the
-heartbeat, the reconnect budget, a connect that freezes the process); each names its fix.
+says what to fix. Three more tests hold what this test first found broken around a failover:
+the heartbeat must resume, the reconnect budget must start over, and a connect to a silent
+address must not freeze the other threads.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import pq
 
 from tests.changes import read_table
 from tests.cli_run import walstream
@@ -306,11 +306,6 @@ def test_run_refuses_a_dsn_that_reaches_a_standby_at_start(
     assert not any(dest.rglob("*.parquet"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="walstream/heartbeat.py stops the heartbeat for good at its first 'in recovery' "
-    "error, so after a failover it never beats again (fix proposed to the lead, issue 6)",
-)
 def test_heartbeat_resumes_on_the_new_writer_after_a_failover(server: FailoverServer) -> None:
     db = server.database("heartbeat")
     with LogLines.of("walstream.heartbeat") as heartbeat_log:
@@ -332,13 +327,6 @@ def test_heartbeat_resumes_on_the_new_writer_after_a_failover(server: FailoverSe
             heartbeat.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner._run_sessions never resets its attempt counter after a session streamed: "
-    "the disconnects of a failover count against --reconnect-attempts for the rest of the "
-    "process's life and later reconnects start at the longest backoff (diff proposed to the "
-    "lead, issue 6)",
-)
 def test_reconnect_attempts_start_over_once_the_new_writer_streams(
     server: FailoverServer, tmp_path: Path, run_log: LogLines
 ) -> None:
@@ -507,13 +495,6 @@ def test_failover_to_a_promoted_streaming_replica_that_synced_the_slot(
         assert [r[0] for r in final_ticks] == source_ticks
 
 
-@pytest.mark.xfail(
-    pq.__impl__ in ("binary", "c"),
-    strict=True,
-    reason="ReplicationStream.connect uses libpq's blocking connect, which psycopg's C "
-    "implementation runs holding the GIL: every other thread stops until connect_timeout "
-    "(fix proposed to the lead, issue 6)",
-)
 def test_replication_connect_to_a_silent_address_leaves_other_threads_running() -> None:
     # during a failover the name may point at an address that accepts nothing or answers
     # nothing for a while: the flusher, the heartbeat and /healthz must keep running meanwhile

@@ -9,9 +9,9 @@ because walstream asks for ``messages 'true'``), the read loop acknowledges its 
 empty transaction (DESIGN.md §1.5), and ``restart_lsn`` follows.
 
 The heartbeat runs in its own thread on its own ordinary connection, so it never waits on the
-read loop. Failures are logged and counted, never fatal: the stream itself is what matters. On a
-standby (PostgreSQL 16+ logical slots) messages cannot be written; the heartbeat says so once
-and stops.
+read loop. Failures are logged and counted, never fatal: the stream itself is what matters. A
+server in recovery cannot write messages; ``walstream run`` refuses a standby at start, so that
+is a failover in progress: the heartbeat says so once and keeps trying until a writer answers.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class Heartbeat:
 
     def _run(self) -> None:
         failures = 0
+        standby = False
         while not self._stop.is_set():
             try:
                 lsn = self.beat()
@@ -94,15 +95,20 @@ class Heartbeat:
                 self._disconnect()
                 message = " ".join(str(exc).split())
                 if "recovery" in message:
-                    log.warning(
-                        "event=heartbeat_stopped reason=standby error=%s "
-                        "hint=heartbeats need a writable primary; point the heartbeat at it",
-                        message,
-                    )
-                    return
-                if failures == 1 or failures % 10 == 0:
+                    if not standby:
+                        log.warning(
+                            "event=heartbeat_paused reason=standby error=%s "
+                            "hint=the server is in recovery (a failover?); retrying until a "
+                            "writer answers",
+                            message,
+                        )
+                    standby = True
+                elif failures == 1 or failures % 10 == 0:
                     log.warning("event=heartbeat_failed failures=%d error=%s", failures, message)
             else:
+                if standby:
+                    log.info("event=heartbeat_resumed failures=%d", failures)
+                standby = False
                 failures = 0
                 self._metrics.heartbeats.labels("ok").inc()
                 log.debug("event=heartbeat lsn=%s", lsn)

@@ -13,6 +13,7 @@ LSN the caller proves durable.
 from __future__ import annotations
 
 import contextlib
+import select
 import selectors
 import socket
 import struct
@@ -95,10 +96,31 @@ class ReplicationStream:
 
     # -- connection -------------------------------------------------------------------------
     def connect(self, connect_timeout: float = 10.0) -> None:
+        """Open the walsender connection, waiting on its socket rather than inside libpq.
+
+        psycopg's C implementation holds the GIL through libpq's blocking connect: a server
+        that does not answer (during a failover, an address that drops packets) would freeze
+        the flusher, the heartbeat and ``/healthz`` for the whole ``connect_timeout``.
+        """
         conninfo = make_conninfo(self._conninfo, connect_timeout=str(int(connect_timeout)))
-        conn = pq.PGconn.connect(conninfo.encode())
+        conn = pq.PGconn.connect_start(conninfo.encode())
+        deadline = time.monotonic() + connect_timeout
+        status = pq.PollingStatus.WRITING
+        if conn.status == pq.ConnStatus.BAD:  # e.g. a host name that does not resolve
+            status = pq.PollingStatus.FAILED
+        while status not in (pq.PollingStatus.OK, pq.PollingStatus.FAILED):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                conn.finish()
+                raise SourceError(
+                    f"cannot open a replication connection: no answer in {connect_timeout:g}s"
+                )
+            sock = conn.socket
+            reading = status == pq.PollingStatus.READING
+            select.select([sock] if reading else [], [] if reading else [sock], [], remaining)
+            status = pq.PollingStatus(conn.connect_poll())
         if conn.status != pq.ConnStatus.OK:
-            message = conn.get_error_message().strip()
+            message = " ".join(conn.get_error_message().split())
             conn.finish()
             raise SourceError(f"cannot open a replication connection: {message}")
         self._conn = conn
@@ -136,6 +158,9 @@ class ReplicationStream:
         sql = f"START_REPLICATION SLOT {quote_ident(slot)} LOGICAL {format_lsn(start_lsn)} ({opts})"
         conn = self.conn
         conn.send_query(sql.encode())
+        while conn.is_busy():  # wait here, not in libpq's get_result (which holds the GIL)
+            select.select([conn.socket], [], [])
+            conn.consume_input()
         res = conn.get_result()
         if res is None or res.status != pq.ExecStatus.COPY_BOTH:
             message = ""

@@ -121,6 +121,7 @@ class Runner:
         self._stop = threading.Event()
         self._stop_reason = ""
         self._stream: ReplicationStream | None = None
+        self._streamed = False  # the current session got as far as streaming
         self.acked_lsn = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -179,6 +180,7 @@ class Runner:
     def _run_sessions(self) -> None:
         attempt = 0
         while not self._stop.is_set():
+            self._streamed = False
             try:
                 self._session()
                 return
@@ -191,6 +193,8 @@ class Runner:
                     raise
                 error = exc
             self._drain_after_disconnect()
+            if self._streamed:
+                attempt = 0  # a new outage: the whole --reconnect-attempts budget, short delays
             attempt += 1
             self.summary.reconnects += 1
             METRICS.reconnects.inc()
@@ -257,6 +261,7 @@ class Runner:
                 format_lsn(self.acked_lsn),
             )
             stream.start(cfg.slot, 0, options)
+            self._streamed = True
             METRICS.set_streaming(True)
             stream.watch(self._flusher.wakeup_socket)
             self._decoder = m.PgOutputDecoder(proto)
