@@ -95,8 +95,9 @@ class ChangeBatch:
 
     @property
     def nbytes(self) -> int:
-        """What the buffered rows cost in memory, here and when converted at flush."""
-        return len(self.data) + self._row_cost * len(self.op_codes)
+        """What the buffered rows cost in memory, here and when converted at flush: the row
+        bytes count twice, since their Arrow copy exists before the buffer is released."""
+        return 2 * len(self.data) + self._row_cost * len(self.op_codes)
 
     @property
     def ops(self) -> str:
