@@ -44,6 +44,15 @@ OPEN: dict[str, Finding] = {
         "becomes an out-of-range time64 value (an invalid Arrow array) instead of a "
         "TypeConversionError; only values past 24:00 are checked",
     ),
+    "binary-time-past-midnight": Finding(
+        "convert",
+        "AssertionError",
+        r"^ColumnConverter\(time -> .*binary values convert but their text .*invalid time",
+        "walstream/convert/binary.py time(): a binary time past 24:00:00 (e.g. 166:53:07) is "
+        "clamped to 23:59:59.999999 and counted as a 24:00:00 clamp, while the text decoder "
+        "rejects the same value; PostgreSQL never sends it, so it should be a "
+        "TypeConversionError",
+    ),
     "text-date-beyond-int32": Finding(
         "convert",
         "OverflowError",
