@@ -144,7 +144,7 @@ def _comparable(array: pa.Array) -> list[Any]:
         array = array.view(pa.int32())
     elif pa.types.is_timestamp(t) or pa.types.is_time64(t):
         array = array.view(pa.int64())
-    values = array.to_pylist()
+    values: list[Any] = array.to_pylist()
     if pa.types.is_floating(t):
         return [None if v is None else "NaN" if math.isnan(v) else repr(v) for v in values]
     return values
