@@ -249,6 +249,10 @@ def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
 def time(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     """int64 microseconds since midnight; 24:00:00 is clamped as in the text decoder."""
     us = _numbers(raw, ">i8", ctx).astype(np.int64)
+    outside = ((us < 0) | (us > dt.USECS_PER_DAY)) & valid_mask(raw)
+    if outside.any():  # PostgreSQL's time is 00:00:00 to 24:00:00: not a time it sent
+        value = int(us[np.flatnonzero(outside)[0]])
+        raise ctx.error(f"binary time of {value} microseconds is outside 00:00 to 24:00")
     over = us >= dt.USECS_PER_DAY
     if over.any():
         ctx.stats.add(CLAMPED_END_OF_DAY, int(np.count_nonzero(over & valid_mask(raw))))

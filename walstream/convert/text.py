@@ -190,6 +190,8 @@ def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
             value, clamped = dt.parse_date(text)
         except ValueError as exc:
             raise ctx.error(f"invalid date ({exc})", text) from None
+        if not -(2**31) <= value < 2**31:
+            raise ctx.error("date is outside the range of date32 and of PostgreSQL", text)
         if clamped:
             ctx.stats.add(CLAMPED_INFINITY)
         days.append(value)

@@ -109,6 +109,11 @@ class TupleColumns:
                 )
             pos = pos + 2 if self._present is None else pos + np.where(present, 2, 0)
         self._pos = pos
+        if ncols == 0 and self.rows:  # no column will check that each row ends where it should
+            rest = pos != self._end
+            self._fail_where(
+                rest if self._present is None else rest & present, "is followed by bytes"
+            )
 
     def _fail_where(self, bad: Mask, what: str) -> None:
         if bool(bad.any()):
