@@ -11,7 +11,12 @@ also decoded on its own by ``PgOutputDecoder`` (as the TupleData of an Insert me
 - if any row does not, ``TupleColumns`` must raise ProtocolError (at construction or at some
   column), and nothing else.
 
-Input layout: byte 0 is the relation's column count (``b % 17``); the rest is chunks
+Each column is asked for with a ``fixed_width`` (the size of a fixed-width binary format, as the
+batch passes it): when every value has that size the parser takes its ``fixed_size_binary``
+path, whose values must be the same.
+
+Input layout: byte 0 is the relation's column count (``b % 17``) and the fixed width
+(``WIDTHS[b // 17 % 7]``); the rest is chunks
 (:mod:`fuzz.inputs`), each one row's TupleData bytes; a NULL chunk is a row without a tuple
 (what a TRUNCATE row is in a batch: all columns NULL). Anything else escaping is a finding.
 
@@ -32,6 +37,7 @@ from .inputs import split_chunks
 
 MAX_ROWS = 32
 MAX_COLUMNS = 16
+WIDTHS = (None, 1, 2, 4, 8, 12, 16)
 _INSERT_HEAD = b"I\x00\x00\x40\x00N"  # an Insert into relation 16384, new tuple follows
 
 
@@ -50,6 +56,7 @@ def TestOneInput(data: bytes) -> None:
     if not data:
         return
     ncols = data[0] % (MAX_COLUMNS + 1)
+    width = WIDTHS[data[0] // (MAX_COLUMNS + 1) % len(WIDTHS)]
     rows = [b"" if r is None else r for r in itertools.islice(split_chunks(data[1:]), MAX_ROWS)]
     expected = [None if not r else _reference(r, ncols) for r in rows]
     valid = all(e is not None for r, e in zip(rows, expected, strict=True) if r)
@@ -57,7 +64,7 @@ def TestOneInput(data: bytes) -> None:
     np.cumsum([len(r) for r in rows], out=offsets[1:])
     try:
         columns = TupleColumns(b"".join(rows), offsets, ncols, lambda row: f"row {row}")
-        got = [columns.next_column() for _ in range(ncols)]
+        got = [columns.next_column(width) for _ in range(ncols)]
     except ProtocolError:
         assert not valid, (
             f"TupleColumns rejected rows that the message decoder accepts (relation of {ncols} "
