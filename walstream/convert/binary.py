@@ -243,6 +243,10 @@ def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
         ctx.stats.add(CLAMPED_INFINITY, int(pos_inf.sum() + neg_inf.sum()))
         days[pos_inf] = dt.DATE_MAX_DAYS
         days[neg_inf] = dt.DATE_MIN_DAYS
+    outside = valid & ((days < -(2**31)) | (days >= 2**31))
+    if outside.any():  # PostgreSQL never sends these; int32 would wrap them silently
+        value = int(days[np.flatnonzero(outside)[0]]) - dt.PG_EPOCH_DAYS
+        raise ctx.error(f"binary date {value} days from 2000-01-01 does not fit date32")
     return pa.array(days.astype(np.int32), pa.int32(), null_mask(raw)).view(pa.date32())
 
 

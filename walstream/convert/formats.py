@@ -99,11 +99,12 @@ def _float_text(value: float, shortest: str, fixed_below: int) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digit_tuple, exp = Decimal(shortest).as_tuple()
+    # ``shortest`` is the digits of abs(value): the sign comes from the value itself
+    _, digit_tuple, exp = Decimal(shortest).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0")
     exp = int(exp) + len(digit_tuple) - len(digits)
     text = _shortest_float_text(digits, exp + len(digits) - 1, fixed_below)
-    return "-" + text if sign else text
+    return "-" + text if value < 0 else text
 
 
 def float8_text(value: bytes) -> str:
