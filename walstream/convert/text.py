@@ -107,8 +107,18 @@ def decimal(arrow_type: pa.DataType) -> Decoder:
                 "alter the column to unconstrained numeric (exported losslessly as text), "
                 "or replace the value at the source",
             )
+        # Arrow's cast turns text of more than 38 digits into 0 without an error (fuzz
+        # finding), so text longer than numeric(p,s) can print is refused first
+        too_long = pc.greater(pc.utf8_length(strings), longest)
+        if pc.any(too_long).as_py():
+            raise ctx.error(
+                f"{_first_where(strings, too_long)} is longer than {arrow_type} can print"
+            )
         return _cast(strings, arrow_type, ctx)
 
+    precision, scale = arrow_type.precision, arrow_type.scale
+    # sign, integer digits (at least "0"), point and fraction digits
+    longest = 1 + max(precision - scale, 1) + (1 + scale if scale > 0 else 0)
     return decode
 
 
