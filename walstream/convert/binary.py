@@ -149,6 +149,9 @@ def _numeric_int64(raw: pa.Array, arrow_type: pa.DataType) -> pa.Array | None:
     weight = (head[:, 2] << 8) | head[:, 3]
     weight = np.where(weight >= 1 << 15, weight - (1 << 16), weight)
     sign = (head[:, 4] << 8) | head[:, 5]
+    dscale = (head[:, 6] << 8) | head[:, 7]
+    if bool(np.any(valid & (dscale != max(arrow_type.scale, 0)))):
+        return None  # PostgreSQL prints numeric(p,s) with exactly s digits; anything else is odd
     ndigits = np.where(valid, ndigits, 0)
     sign = np.where(valid, sign, NUMERIC_POS)
     if bool(np.any((sign != NUMERIC_POS) & (sign != NUMERIC_NEG))):

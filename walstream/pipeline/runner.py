@@ -382,7 +382,7 @@ class Runner:
         if txn is None:
             name = decoder.decode(buf[start:]).__class__.__name__
             raise ProtocolError(f"{name} outside a transaction")
-        part = buf[at + 4]
+        part = buf[at + 4] if len(buf) > at + 4 else -1  # too short: decode() below raises
         if len(buf) - start <= self._value_limit and (
             (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD))
         ):
