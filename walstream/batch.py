@@ -269,6 +269,5 @@ class ChangeBatch:
         arrays.append(self._unchanged(marks))
         table = pa.Table.from_arrays(arrays, schema=schema)
         if release:
-            del columns
             self.data = bytearray()
         return table

@@ -44,7 +44,7 @@ from ..pg.replication import (
     ReplicationStream,
     StreamRefused,
 )
-from ..pg.tuples import encode_tuple
+from ..pg.tuples import KIND_NULL, encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
@@ -60,7 +60,6 @@ STREAM_STOP = 0x45  # 'E': the one message inside a stream block that is not spi
 XLOG_PAYLOAD = 25  # a pgoutput message starts after the XLogData frame's 'w' and header
 INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
 PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
-NULL_KIND = 0x6E  # 'n'
 CHANGES = frozenset((INSERT, UPDATE, DELETE))
 _U32 = m.U32
 
@@ -395,25 +394,23 @@ class Runner:
 
     def _append_decoded(self, msg: m.Message, txn: Txn) -> None:
         """The slow path of :meth:`_change`, from the decoded message."""
+        if not isinstance(msg, m.Insert | m.Delete | m.Update):
+            raise ProtocolError(f"unexpected {msg.__class__.__name__} message among changes")
+        rel = self._relations[msg.relation_oid]
         rows: list[tuple[int, m.TupleData]]
         if isinstance(msg, m.Insert):
             rows = [(INSERT, msg.new)]
         elif isinstance(msg, m.Delete):
             rows = [(DELETE, msg.old)]
-        elif isinstance(msg, m.Update):
+        else:
             rows = [(UPDATE, msg.new)]
-            rel = self._relations[msg.relation_oid]
             if msg.old is not None and _key_changed(rel.key_indexes, msg.old, msg.new):
                 rows.insert(0, (DELETE, msg.old))  # the row moved to another key: D old, U new
-        else:
-            raise ProtocolError(f"unexpected {msg.__class__.__name__} message among changes")
-        rel = self._relations[msg.relation_oid]
         batch = self._buffer.batch_for(rel)
         for op, row in rows:
             kinds, values = self._cap_values(rel.table, row, txn)
             batch.append(op, encode_tuple(kinds, values), txn)
-        self._buffer.rows += len(rows)
-        self.summary.changes += len(rows)
+        self._count(len(rows))
 
     def _cap_values(
         self, table: TableSchema, row: m.TupleData, txn: Txn
@@ -448,7 +445,7 @@ class Runner:
                 format_lsn(txn.commit_lsn),
             )
             METRICS.errors.labels("value_nulled").inc()
-            kinds[i] = NULL_KIND
+            kinds[i] = KIND_NULL
             values[i] = None
         return bytes(kinds), tuple(values)
 
