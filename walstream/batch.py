@@ -14,7 +14,7 @@ increasing inside a batch.
 
 from __future__ import annotations
 
-from array import array
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +38,9 @@ from .schema import METADATA_KEY, TableSchema
 # position and offset here, and at flush its metadata columns and one 16-byte view per value.
 ROW_OVERHEAD = 80
 VALUE_OVERHEAD = 24
+
+_I64 = struct.Struct("=q")  # offsets and seqs: native int64, as numpy and walstream/_accel.c read
+_pack_i64 = _I64.pack
 
 
 @dataclass(slots=True)
@@ -75,10 +78,12 @@ class ChangeBatch:
 
     table: TableSchema
     converters: tuple[ColumnConverter, ...]
+    # All four are bytearrays so that the C read loop (walstream/_accel.c) can append to them
+    # as well; offsets and seqs hold native int64.
     data: bytearray = field(default_factory=bytearray)  # the rows' TupleData, back to back
-    offsets: array[int] = field(default_factory=lambda: array("q", [0]))  # row r: [r, r+1)
+    offsets: bytearray = field(default_factory=lambda: bytearray(8))  # row r: [r, r+1)
     op_codes: bytearray = field(default_factory=bytearray)  # b"I", b"U", b"D", b"T" per row
-    seqs: array[int] = field(default_factory=lambda: array("q"))
+    seqs: bytearray = field(default_factory=bytearray)
     # one entry per run of rows of one transaction: (first row, commit LSN, xid, commit time)
     runs: list[tuple[int, int, int | None, int]] = field(default_factory=list)
     # a transaction too large for one flush is cut: its pieces' files are named apart
@@ -114,11 +119,16 @@ class ChangeBatch:
 
     @property
     def first_seq(self) -> int:
-        return self.seqs[0]
+        return int(_I64.unpack_from(self.seqs, 0)[0])
 
     @property
     def last_seq(self) -> int:
-        return self.seqs[-1]
+        return int(_I64.unpack_from(self.seqs, len(self.seqs) - 8)[0])
+
+    @property
+    def storage(self) -> tuple[bytearray, bytearray, bytearray, bytearray]:
+        """The buffers :meth:`append` writes, for the C read loop (walstream.pg.fastpath)."""
+        return self.data, self.offsets, self.op_codes, self.seqs
 
     @property
     def split(self) -> bool:
@@ -143,11 +153,11 @@ class ChangeBatch:
             self._run_txn = txn
             self.runs.append((len(self.op_codes), txn.commit_lsn, txn.xid, txn.commit_ts_us))
         self.op_codes.append(op)
-        self.seqs.append(txn.seq)
+        self.seqs += _pack_i64(txn.seq)
         txn.seq += 1
         data = self.data
         data += row
-        self.offsets.append(len(data))
+        self.offsets += _pack_i64(len(data))
 
     def add(
         self,
@@ -175,10 +185,10 @@ class ChangeBatch:
         """Forget the rows from ``length`` on (a transaction that will be streamed again)."""
         if length >= len(self.op_codes):
             return
-        del self.data[self.offsets[length] :]
-        del self.offsets[length + 1 :]
+        del self.data[_I64.unpack_from(self.offsets, 8 * length)[0] :]
+        del self.offsets[8 * (length + 1) :]
         del self.op_codes[length:]
-        del self.seqs[length:]
+        del self.seqs[8 * length :]
         self.runs = [run for run in self.runs if run[0] < length]
         self._run_txn = None
 

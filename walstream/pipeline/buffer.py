@@ -28,6 +28,10 @@ class ChangeBuffer:
         self._rows_at_begin = 0
         # tables of the transaction in progress whose earlier rows are in another batch
         self._split_tables: set[int] = set()
+        # relation OID -> its batch's buffers, for the C read loop (walstream.pg.fastpath):
+        # only tables already marked in the transaction in progress, so it is emptied whenever
+        # the marks are and whenever a table gets a new batch
+        self.fast: dict[int, tuple[bytearray, bytearray, bytearray, bytearray]] = {}
 
     def empty(self) -> bool:
         return self.rows == 0
@@ -43,6 +47,7 @@ class ChangeBuffer:
                     self._split_tables.add(rel.table.oid)
             batch = ChangeBatch(rel.table, rel.converters)
             batch.starts_mid_txn = rel.table.oid in self._split_tables
+            self.fast.clear()
             self.current[rel.table.oid] = batch
         if id(batch) not in self._marks:
             self._marks[id(batch)] = (batch, len(batch))
@@ -51,11 +56,13 @@ class ChangeBuffer:
         return batch
 
     def begin(self) -> None:
+        self.fast.clear()
         self._marks.clear()
         self._split_tables.clear()
         self._rows_at_begin = self.rows
 
     def commit(self, end_lsn: int) -> None:
+        self.fast.clear()
         self._marks.clear()
         self._split_tables.clear()
         if self.rows:
@@ -63,6 +70,7 @@ class ChangeBuffer:
 
     def rollback(self) -> None:
         """Drop the buffered rows of the transaction in progress (it will be streamed again)."""
+        self.fast.clear()
         for batch, length in self._marks.values():
             batch.truncate(length)
         self.sealed = [b for b in self.sealed if len(b)]
@@ -82,6 +90,7 @@ class ChangeBuffer:
         Called between transactions, or inside one to cut it: then the batches it touched end
         mid-transaction, and its next rows of those tables start a new batch that says so.
         """
+        self.fast.clear()
         for batch, _ in self._marks.values():
             batch.ends_mid_txn = True
             self._split_tables.add(batch.table.oid)

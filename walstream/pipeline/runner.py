@@ -34,8 +34,9 @@ from ..faults import fault_point
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
 from ..ops.services import RunServices
+from ..pg import fastpath, source
 from ..pg import pgoutput as m
-from ..pg import source
+from ..pg.fastpath import Drained, FastPath
 from ..pg.relations import RelationCache
 from ..pg.replication import (
     XLOG_HEADER,
@@ -249,16 +250,19 @@ class Runner:
                     options["binary"] = "true"
             if proto >= 2 and cfg.streaming == "on":
                 options["streaming"] = "on"
+            accel, accel_why = fastpath.load()
             log.info(
                 "event=stream_start slot=%s publication=%s proto_version=%d binary=%s "
-                "streaming=%s from=%s",
+                "streaming=%s from=%s read_loop=%s",
                 cfg.slot,
                 cfg.publication,
                 proto,
                 options.get("binary", "false"),
                 options.get("streaming", "off"),
                 format_lsn(self.acked_lsn),
+                "C" if accel is not None else "python",
             )
+            log.debug("event=read_loop detail=%r", accel_why)
             stream.start(cfg.slot, 0, options)
             self._streamed = True
             METRICS.set_streaming(True)
@@ -266,6 +270,10 @@ class Runner:
             self._decoder = m.PgOutputDecoder(proto)
             self._proto = proto
             self._buffer = ChangeBuffer()
+            self._fast: FastPath | None = None
+            if accel is not None:
+                self._fast = FastPath(self._value_limit)
+                self._fast.targets = self._buffer.fast
             self._txn: Txn | None = None
             self._spill.start()
             self._stream_xid: int | None = None
@@ -303,11 +311,23 @@ class Runner:
             wait = min(1.0, self._next_deadline(now) - now)
             count = 0
             received = 0
+            drained = drained_bytes = drained_end = 0
             last: memoryview | None = None
             decoder = self._decoder
             change = self._change
             in_stream = decoder.in_stream  # changes only with the messages decoded below
-            for frame in stream.frames(max(wait, 0.0)):
+            for frame in stream.frames(max(wait, 0.0), self._fast):
+                if type(frame) is Drained:
+                    # a run of changes the C read loop appended to their batches
+                    drained += frame.count
+                    drained_bytes += frame.payload_bytes
+                    drained_end = frame.wal_end
+                    self._count(frame.count)
+                    if frame.frame is None:
+                        if frame.may_stop and (count + drained >= 4096 or self._over_budget()):
+                            break
+                        continue
+                    frame = frame.frame  # the frame that ended the run: handled as any other
                 if type(frame) is memoryview:
                     last = frame
                     received += len(frame)
@@ -322,6 +342,7 @@ class Runner:
                         self._on_message(decoder.decode(frame[XLOG_PAYLOAD:]))
                         in_stream = decoder.in_stream
                 else:
+                    assert type(frame) is Keepalive
                     self._on_keepalive(stream, frame)
                 count += 1
                 if count & 255 == 0:
@@ -335,6 +356,10 @@ class Runner:
                 _, wal_end, _ = XLOG_HEADER.unpack_from(last, 1)
                 self._received_lsn = max(self._received_lsn, wal_end)
                 self.summary.bytes_received += received - XLOG_PAYLOAD * count
+            if drained:
+                self._received_lsn = max(self._received_lsn, drained_end)
+                self.summary.bytes_received += drained_bytes
+                count += drained
             if count:
                 self._last_activity = time.monotonic()
             self._maybe_flush()
@@ -381,14 +406,20 @@ class Runner:
         if txn is None:
             name = decoder.decode(buf[start:]).__class__.__name__
             raise ProtocolError(f"{name} outside a transaction")
-        part = buf[at + 4] if len(buf) > at + 4 else -1  # too short: decode() below raises
+        # the part byte and the tuple's column count must be there; if not, decode() raises
+        part = buf[at + 4] if len(buf) > at + 6 else -1
         if len(buf) - start <= self._value_limit and (
             (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD))
         ):
             (oid,) = _U32.unpack_from(buf, at)
-            self._buffer.batch_for(self._relations[oid]).append(kind, buf[at + 5 :], txn)
+            batch = self._buffer.batch_for(self._relations[oid])
+            batch.append(kind, buf[at + 5 :], txn)
             self._buffer.rows += 1
             self.summary.changes += 1
+            fast = self._fast
+            if fast is not None:  # this table's next changes of the transaction: in C
+                fast.targets[oid] = batch.storage
+                fast.txn = txn
             return
         self._append_decoded(decoder.decode(buf[start:]), txn)
 
@@ -451,6 +482,10 @@ class Runner:
 
     def _on_message(self, msg: m.Message) -> None:
         """Every message but the changes that :meth:`_change` takes."""
+        # the C read loop takes nothing after a message until the pipeline has seen a change
+        # of each table again (a Relation may have given a table a new batch, a Stream Start
+        # sends changes to disk...)
+        self._buffer.fast.clear()
         kind = type(msg)
         txn = self._txn
         if kind is m.Begin:

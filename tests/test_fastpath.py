@@ -1,0 +1,248 @@
+"""The C read loop (walstream/_accel.c via walstream.pg.fastpath) against the Python one.
+
+Three things must hold: the extension is there wherever it can be built (else walstream would
+silently run its slower loop); a real stream read by either loop gives the same rows, every
+column and position; and drain() itself, fed hostile frames through a stand-in for
+libpq, takes exactly the frames the Python loop would take the fast way, appends exactly
+their bytes, and hands everything else back untouched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import struct
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.changes import change_files, read_table
+from tests.conftest import PgDatabase
+from tests.oracle_workload import Workload, setup_source
+from tests.streaming import run_to_current
+from walstream.batch import Txn
+from walstream.pg import fastpath
+
+TABLES = ("public.accounts", "public.lines", "public.Mixed Case", "public.events")
+
+
+def test_the_extension_is_built_and_bound_to_psycopgs_libpq() -> None:
+    include = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if not (shutil.which("cc") or shutil.which("gcc")) or not include.exists():
+        pytest.skip("no C compiler or Python headers here: walstream runs its Python loop")
+    module, why = fastpath.load()
+    assert module is not None, why
+    assert "libpq" in why
+
+
+class CountingAccel:
+    """The real module, counting what drain() takes (proof the C loop did the work)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.taken = 0
+
+    def drain(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
+        result: tuple[int, bytes | None, int, int, int] = self.real.drain(*args)
+        self.taken += result[2]
+        return result
+
+
+@pytest.mark.parametrize(("binary", "flush_rows"), [("on", 1_000_000), ("off", 7)])
+def test_c_and_python_read_loops_write_the_same_files(
+    db: PgDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, binary: str, flush_rows: int
+) -> None:
+    real, why = fastpath.load()
+    if real is None:
+        pytest.skip(f"C read loop unavailable: {why}")
+    setup_source(db)
+    db.execute("SELECT pg_copy_logical_replication_slot('sf_sync', 'sf_python')")
+    Workload(11).run(db, transactions=80)
+    # one transaction over several flushes when flush_rows is small: cut batches
+    db.execute("INSERT INTO events (payload) SELECT 'e' || g FROM generate_series(1, 300) g")
+    counting = CountingAccel(real)
+    monkeypatch.setattr(fastpath, "load", lambda: (counting, "counting"))
+    c_dest = f"file://{tmp_path}/c"
+    run_to_current(db, c_dest, flush_rows=flush_rows, binary=binary)
+    monkeypatch.setattr(fastpath, "load", lambda: (None, "disabled by the test"))
+    py_dest = f"file://{tmp_path}/python"
+    run_to_current(db, py_dest, slot="sf_python", flush_rows=flush_rows, binary=binary)
+
+    assert counting.taken > 300  # most changes went through C
+    # where files are cut depends on when each loop looks at its budget and the clock; what
+    # they hold, row by row with every column and position, must not
+    assert set(change_files(c_dest)) == set(change_files(py_dest)) == set(TABLES)
+    for table in TABLES:
+        assert read_table(c_dest, table, dedupe=False) == read_table(py_dest, table, dedupe=False)
+
+
+# -- drain() on a stand-in libpq --------------------------------------------------------------
+GET_COPY_DATA = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int
+)
+FREEMEM = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_libc = ctypes.CDLL(None)
+_libc.malloc.restype = ctypes.c_void_p
+_libc.malloc.argtypes = [ctypes.c_size_t]
+_libc.free.argtypes = [ctypes.c_void_p]
+
+
+class FakeLibpq:
+    """PQgetCopyData/PQfreemem over a list of frames; then 0 (no data) or -1 (COPY done)."""
+
+    def __init__(self, frames: list[bytes], end: int = 0) -> None:
+        self.frames = list(frames)
+        self.end = end
+        self.outstanding = 0
+        self.get = GET_COPY_DATA(self._get)
+        self.free = FREEMEM(self._free)
+
+    def _get(self, conn: int, out: Any, is_async: int) -> int:
+        if not self.frames:
+            return self.end
+        frame = self.frames.pop(0)
+        ptr = _libc.malloc(max(len(frame), 1))
+        ctypes.memmove(ptr, frame, len(frame))
+        out[0] = ptr
+        self.outstanding += 1
+        return len(frame)
+
+    def _free(self, ptr: int) -> None:
+        self.outstanding -= 1
+        _libc.free(ptr)
+
+    def addresses(self) -> tuple[int, int]:
+        get = ctypes.cast(self.get, ctypes.c_void_p).value
+        free = ctypes.cast(self.free, ctypes.c_void_p).value
+        assert get and free
+        return get, free
+
+
+@pytest.fixture
+def accel() -> Iterator[Any]:
+    module, why = fastpath.load()
+    if module is None:
+        pytest.skip(f"C read loop unavailable: {why}")
+    yield module
+    fastpath.load.cache_clear()  # bind the real libpq again
+    assert fastpath.load()[0] is not None
+
+
+HEADER = struct.Struct("!cQQQ")
+
+
+def xlog(message: bytes, end: int = 0x1000) -> bytes:
+    return HEADER.pack(b"w", 0x10, end, 0) + message
+
+
+def change(kind: bytes, oid: int, part: bytes, row: bytes) -> bytes:
+    return kind + oid.to_bytes(4, "big") + part + row
+
+
+def python_takes(frame: bytes, targets: set[int], limit: int) -> bool:
+    """Runner._change's fast-path rule, as the C loop must apply it."""
+    if len(frame) < 33 or frame[0:1] != b"w" or len(frame) - 25 > limit:
+        return False
+    kind, part = frame[25:26], frame[30:31]
+    ok = part == b"N" if kind in (b"I", b"U") else kind == b"D" and part in (b"K", b"O")
+    return ok and int.from_bytes(frame[26:30], "big") in targets
+
+
+def target() -> tuple[bytearray, bytearray, bytearray, bytearray]:
+    return bytearray(), bytearray(8), bytearray(), bytearray()
+
+
+def test_drain_takes_fast_changes_and_returns_the_rest(accel: Any) -> None:
+    row = b"\x00\x01t\x00\x00\x00\x02hi"
+    frames = [
+        xlog(change(b"I", 7, b"N", row), end=0x2000),
+        xlog(change(b"D", 7, b"K", row), end=0x3000),
+        xlog(change(b"U", 7, b"O", row + b"N" + row)),  # carries the old row: Python decodes
+    ]
+    fake = FakeLibpq(frames)
+    accel.init(*fake.addresses())
+    t = target()
+    txn = Txn(5, 0x100, 0, seq=40)
+    status, frame, count, payload, end = accel.drain(0, 256, 1 << 20, {7: t}, txn)
+    assert (status, count, end) == (fastpath.DRAIN_FRAME, 2, 0x3000)
+    assert frame == frames[2] and payload == 2 * (len(frames[0]) - 25)
+    data, offsets, ops, seqs = t
+    assert bytes(data) == row * 2 and bytes(ops) == b"ID"
+    assert struct.unpack("=3q", offsets) == (0, len(row), 2 * len(row))
+    assert struct.unpack("=2q", seqs) == (40, 41) and txn.seq == 42
+    assert fake.outstanding == 0
+
+
+def test_drain_stops_at_its_limit_when_empty_and_at_the_end(accel: Any) -> None:
+    row = b"\x00\x00"
+    frames = [xlog(change(b"I", 1, b"N", row))] * 5
+    fake = FakeLibpq(frames, end=-1)
+    accel.init(*fake.addresses())
+    t = target()
+    txn = Txn(None, 1, 0)
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_LIMIT, None, 3)
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_END, None, 2)
+    assert txn.seq == 5 and len(t[2]) == 5
+    empty = FakeLibpq([])
+    accel.init(*empty.addresses())
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_EMPTY, None, 0)
+    assert txn.seq == 5  # nothing taken: seq untouched
+
+
+def test_drain_refuses_targets_that_are_not_buffers(accel: Any) -> None:
+    fake = FakeLibpq([xlog(change(b"I", 1, b"N", b"\x00\x00"))])
+    accel.init(*fake.addresses())
+    with pytest.raises(TypeError, match="tuple of 4 bytearrays"):
+        accel.drain(0, 3, 100, {1: [bytearray()] * 4}, Txn(None, 1, 0))
+    assert fake.outstanding == 0
+
+
+frame_bytes = st.one_of(
+    st.binary(min_size=1, max_size=40),  # anything (0 bytes means "no frame" to libpq)
+    st.builds(
+        lambda kind, oid, part, row, end: xlog(change(kind, oid, part, row), end),
+        st.sampled_from([b"I", b"U", b"D", b"B", b"C", b"R", b"T"]),
+        st.sampled_from([1, 2, 3]),
+        st.sampled_from([b"N", b"K", b"O", b"X"]),
+        st.binary(max_size=60),
+        st.integers(0, 2**64 - 1),
+    ),
+    st.builds(lambda tail: b"w" + tail, st.binary(max_size=40)),
+    st.builds(lambda tail: b"k" + tail, st.binary(min_size=17, max_size=17)),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frames=st.lists(frame_bytes, max_size=12), limit=st.sampled_from([8, 40, 1 << 20]))
+def test_drain_agrees_with_the_python_rule_on_any_frames(
+    accel: Any, frames: list[bytes], limit: int
+) -> None:
+    fake = FakeLibpq(frames)
+    accel.init(*fake.addresses())
+    targets = {1: target(), 2: target()}
+    txn = Txn(None, 1, 0)
+    expected: dict[int, list[tuple[int, bytes]]] = {1: [], 2: []}
+    taken = 0
+    stop: bytes | None = None
+    for frame in frames:
+        if not python_takes(frame, set(targets), limit):
+            stop = frame
+            break
+        expected[int.from_bytes(frame[26:30], "big")].append((frame[25], frame[31:]))
+        taken += 1
+    status, returned, count, _, _ = accel.drain(0, 256, limit, targets, txn)
+    assert count == taken and returned == stop
+    assert status == (fastpath.DRAIN_FRAME if stop is not None else fastpath.DRAIN_EMPTY)
+    for oid, rows in expected.items():
+        data, offsets, ops, _ = targets[oid]
+        assert bytes(ops) == bytes(kind for kind, _ in rows)
+        assert bytes(data) == b"".join(row for _, row in rows)
+        assert len(offsets) == 8 * (len(rows) + 1)
+    assert txn.seq == taken and fake.outstanding == 0

@@ -1,0 +1,18 @@
+"""Type stub of the optional C extension (walstream/_accel.c)."""
+
+from typing import Any
+
+DRAIN_LIMIT: int
+DRAIN_EMPTY: int
+DRAIN_FRAME: int
+DRAIN_END: int
+
+def init(get_copy_data: int, freemem: int, /) -> None: ...
+def drain(
+    pgconn: int,
+    max_frames: int,
+    value_limit: int,
+    targets: dict[int, tuple[bytearray, bytearray, bytearray, bytearray]],
+    txn: Any,
+    /,
+) -> tuple[int, bytes | None, int, int, int]: ...

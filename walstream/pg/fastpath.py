@@ -1,0 +1,106 @@
+"""The optional C read loop (:mod:`walstream._accel`): finding it, wiring it to libpq, using it.
+
+Why: the read loop is walstream's one per-change Python cost (see walstream/_accel.c). The
+extension is built when ``pip install`` finds a C compiler; without it, or with
+``WALSTREAM_ACCEL=0``, or when psycopg's libpq cannot be found, walstream reads frames in
+Python exactly as before, with the same results (tests/test_fastpath.py runs both).
+
+The extension must call the very libpq that owns psycopg's connection (psycopg-binary bundles
+its own copy, and two copies must never share a ``PGconn``), so its functions are taken from
+the libpq mapped into this process, which must be exactly one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+# drain() statuses, as in walstream/_accel.c
+DRAIN_LIMIT, DRAIN_EMPTY, DRAIN_FRAME, DRAIN_END = 0, 1, 2, 3
+# frames per drain() call: the read loop looks at its memory budget between calls
+DRAIN_FRAMES = 256
+
+#: one table's buffers as the C loop appends to them (ChangeBatch.storage)
+Target = tuple[bytearray, bytearray, bytearray, bytearray]
+
+
+@dataclass(slots=True)
+class Drained:
+    """What one drain() call took: ``count`` changes, their pgoutput bytes, the last WAL end.
+
+    ``frame``: the frame that ended the run, which the C loop did not take (an XLogData
+    ``memoryview`` or a ``Keepalive``), to be handled right after the run. ``may_stop``: the
+    reader may stop reading after this run (to look at its budget); false when the run ended
+    at the end of the stream, which the reader must go on to see.
+    """
+
+    count: int
+    payload_bytes: int
+    wal_end: int
+    frame: Any = None
+    may_stop: bool = False
+
+
+class FastPath:
+    """The read loop's state the C loop needs: whose rows go where, and the transaction.
+
+    ``targets`` maps a relation OID to its batch's buffers; the pipeline fills it when the
+    first change of a table in a transaction has gone through Python (so the batch is marked
+    for rollback and the transaction's run is recorded) and empties it at every transaction
+    boundary, flush cut, schema change and stream. Only what is in it is taken by C.
+    """
+
+    __slots__ = ("targets", "txn", "value_limit")
+
+    def __init__(self, value_limit: int) -> None:
+        self.targets: dict[int, Target] = {}
+        self.txn: Any = None
+        self.value_limit = value_limit
+
+
+def _libpq_paths() -> set[str]:
+    """Paths of the libpq copies mapped into this process (Linux: /proc/self/maps)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return set()
+    paths = set()
+    for line in maps.read_text().splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and os.path.basename(parts[5]).startswith("libpq"):
+            paths.add(parts[5].strip())
+    return paths
+
+
+@lru_cache(maxsize=1)
+def load() -> tuple[Any, str]:
+    """(the initialised extension module or None, why it is or is not used) — once."""
+    if os.environ.get("WALSTREAM_ACCEL", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None, "disabled by WALSTREAM_ACCEL"
+    try:
+        from .. import _accel
+    except ImportError:
+        return None, "not built (no C compiler at install time)"
+    import psycopg.pq  # noqa: F401  (maps psycopg's libpq into the process)
+
+    paths = _libpq_paths()
+    if len(paths) != 1:
+        return None, f"cannot tell psycopg's libpq ({len(paths)} mapped)"
+    path = paths.pop()
+    try:
+        lib = ctypes.CDLL(path)
+        get_copy_data = ctypes.cast(lib.PQgetCopyData, ctypes.c_void_p).value
+        freemem = ctypes.cast(lib.PQfreemem, ctypes.c_void_p).value
+    except (OSError, AttributeError) as exc:
+        return None, f"cannot use {path}: {exc}"
+    if not get_copy_data or not freemem:
+        return None, f"cannot use {path}: functions not found"
+    _accel.init(get_copy_data, freemem)
+    return _accel, f"C read loop on {os.path.basename(path)}"
+
+
+def available() -> bool:
+    return load()[0] is not None
