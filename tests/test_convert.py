@@ -824,3 +824,34 @@ def test_float_bit_patterns_survive(convert_conn: Conn) -> None:
         bits = [struct.pack(">d", v).hex() for v in array.to_pylist()]
         assert bits == ["8000000000000000", "0000000000000001", "0010000000000000"]
         assert math.copysign(1.0, array[0].as_py()) == -1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.none() | st.binary(min_size=1, max_size=3000), max_size=40),
+    offset=st.integers(0, 3),
+)
+def test_strip_prefix_long_and_short_paths_agree(values: list[bytes | None], offset: int) -> None:
+    """strip_prefix copies long values one by one and masks short ones: same result."""
+    from walstream.convert import buffers
+
+    raw = pa.array(values, pa.binary()).slice(min(offset, len(values)))
+    long = buffers.strip_prefix(raw, 1) if raw.null_count < len(raw) else None
+    saved = buffers.LONG_VALUE_BYTES
+    try:
+        buffers.LONG_VALUE_BYTES = 1  # every value counts as long
+        as_long = buffers.strip_prefix(raw, 1)
+        buffers.LONG_VALUE_BYTES = 10**12  # none does
+        as_short = buffers.strip_prefix(raw, 1)
+    finally:
+        buffers.LONG_VALUE_BYTES = saved
+    for a, b in zip(as_long, as_short, strict=True):
+        assert a.tolist() == b.tolist()
+    if long is not None:
+        for a, b in zip(long, as_short, strict=True):
+            assert a.tolist() == b.tolist()
+    expected = [v[1:] for v in values[min(offset, len(values)) :] if v is not None]
+    got_offsets, got_data = as_long[0], as_long[1].tobytes()
+    valid = as_long[2]
+    pieces = [got_data[got_offsets[i] : got_offsets[i + 1]] for i in range(len(valid)) if valid[i]]
+    assert pieces == expected

@@ -122,6 +122,9 @@ def variable_width_array(
     return array
 
 
+LONG_VALUE_BYTES = 256  # mean value size from which strip_prefix copies value by value
+
+
 def strip_prefix(raw: pa.Array, length: int) -> tuple[I64, U8, Mask]:
     """Drop the first ``length`` bytes of every non-NULL value (callers check they are there).
 
@@ -130,6 +133,16 @@ def strip_prefix(raw: pa.Array, length: int) -> tuple[I64, U8, Mask]:
     offsets, data = offsets_and_data(raw)
     valid = valid_mask(raw)
     starts = offsets[:-1][valid]
+    if len(starts) and len(data) >= LONG_VALUE_BYTES * len(starts):
+        # long values (TOASTed jsonb): copying each value's tail runs at memory speed, where
+        # the byte mask below touches every byte three times (measured 11% of a toast run)
+        ends = offsets[1:][valid]
+        tails = [data[s:e] for s, e in zip((starts + length).tolist(), ends.tolist(), strict=True)]
+        sizes = np.zeros(len(offsets) - 1, dtype=np.int64)
+        sizes[valid] = ends - starts - length
+        new_offsets = np.zeros(len(offsets), dtype=np.int64)
+        np.cumsum(sizes, out=new_offsets[1:])
+        return new_offsets, np.concatenate(tails), valid
     keep = np.ones(len(data), dtype=np.bool_)
     for k in range(length):
         keep[starts + k] = False
