@@ -21,6 +21,7 @@ WORKLOAD_NAMES = ("narrow-insert", "wide-update", "toast", "mixed-oltp", "big-tx
 CONSUMER_NAMES = (
     "pg_recvlogical",
     "walstream-binary-local",
+    "walstream-binary-local-pyloop",
     "walstream-text-local",
     "walstream-binary-s3",
     "walstream-text-s3",

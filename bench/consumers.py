@@ -3,7 +3,8 @@
 - ``pg_recvlogical``: PostgreSQL's C client receiving pgoutput (the options walstream binary
   uses) into /dev/null: the ceiling;
 - ``walstream-{binary,text}-{local,s3}``: ``walstream run --until-lsn END``: decodes, builds
-  Parquet, stores it durably, acks;
+  Parquet, stores it durably, acks; ``walstream-binary-local-pyloop`` is the same without the
+  C part of the read loop (``WALSTREAM_ACCEL=0``);
 - ``python-peer``: psycopg2 + ``pypgoutput`` decoding every value to Python
   (peers/python_peer.py);
 - ``node-peer``: ``pg-logical-replication`` + its pgoutput plugin decoding every value
@@ -204,8 +205,10 @@ def count_rows(dest: str, tables: tuple[str, ...]) -> int:
     return total
 
 
-def _walstream(binary: bool, s3: bool) -> Consumer:
+def _walstream(binary: bool, s3: bool, python_loop: bool = False) -> Consumer:
+    """``python_loop``: with ``WALSTREAM_ACCEL=0``, the read loop without its C part."""
     name = f"walstream-{'binary' if binary else 'text'}-{'s3' if s3 else 'local'}"
+    name += "-pyloop" if python_loop else ""
 
     def unavailable(ctx: RunContext) -> str | None:
         if s3 and ctx.s3 is None:
@@ -214,6 +217,8 @@ def _walstream(binary: bool, s3: bool) -> Consumer:
 
     def run(ctx: RunContext, job: Job) -> Result:
         env = {**os.environ, **(ctx.s3.env if ctx.s3 else {})}
+        if python_loop:
+            env["WALSTREAM_ACCEL"] = "0"
         if s3:
             assert ctx.s3 is not None
             dest = f"s3://{ctx.s3.new_bucket()}/dms"
@@ -335,6 +340,7 @@ CONSUMERS: dict[str, Consumer] = {
     for c in (
         Consumer("pg_recvlogical", _recvlogical_unavailable, _recvlogical_run),
         _walstream(binary=True, s3=False),
+        _walstream(binary=True, s3=False, python_loop=True),
         _walstream(binary=False, s3=False),
         _walstream(binary=True, s3=True),
         _walstream(binary=False, s3=True),
