@@ -24,6 +24,7 @@ import pyarrow as pa
 from .convert import ColumnConverter
 from .errors import ProtocolError
 from .lsn import format_lsn
+from .pg.fastpath import Target
 from .pg.tuples import (
     KIND_BINARY,
     KIND_TEXT,
@@ -126,7 +127,7 @@ class ChangeBatch:
         return int(_I64.unpack_from(self.seqs, len(self.seqs) - 8)[0])
 
     @property
-    def storage(self) -> tuple[bytearray, bytearray, bytearray, bytearray]:
+    def storage(self) -> Target:
         """The buffers :meth:`append` writes, for the C read loop (walstream.pg.fastpath)."""
         return self.data, self.offsets, self.op_codes, self.seqs
 

@@ -46,7 +46,8 @@ class Drained:
 
 
 class FastPath:
-    """The read loop's state the C loop needs: whose rows go where, and the transaction.
+    """The read loop's state the C loop needs: the extension, whose rows go where, and the
+    transaction.
 
     ``targets`` maps a relation OID to its batch's buffers; the pipeline fills it when the
     first change of a table in a transaction has gone through Python (so the batch is marked
@@ -54,10 +55,11 @@ class FastPath:
     boundary, flush cut, schema change and stream. Only what is in it is taken by C.
     """
 
-    __slots__ = ("targets", "txn", "value_limit")
+    __slots__ = ("accel", "targets", "txn", "value_limit")
 
-    def __init__(self, value_limit: int) -> None:
-        self.targets: dict[int, Target] = {}
+    def __init__(self, accel: Any, targets: dict[int, Target], value_limit: int) -> None:
+        self.accel = accel  # walstream._accel, initialised by load()
+        self.targets = targets
         self.txn: Any = None
         self.value_limit = value_limit
 
@@ -100,7 +102,3 @@ def load() -> tuple[Any, str]:
         return None, f"cannot use {path}: functions not found"
     _accel.init(get_copy_data, freemem)
     return _accel, f"C read loop on {os.path.basename(path)}"
-
-
-def available() -> bool:
-    return load()[0] is not None

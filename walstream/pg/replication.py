@@ -29,7 +29,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ..errors import ConfigError, ProtocolError, SourceError
 from ..lsn import format_lsn
-from . import fastpath
 from .fastpath import (
     DRAIN_EMPTY,
     DRAIN_END,
@@ -225,8 +224,8 @@ class ReplicationStream:
 
         An XLogData frame comes as libpq's buffer itself, header included (no object, no copy:
         the caller unpacks :data:`XLOG_HEADER` when it needs the positions); a keepalive as a
-        :class:`Keepalive`. With ``fast`` (and the C extension, see
-        :mod:`walstream.pg.fastpath`), runs of changes of the tables in ``fast.targets`` are
+        :class:`Keepalive`. With ``fast`` (the C extension, see :mod:`walstream.pg.fastpath`),
+        runs of changes of the tables in ``fast.targets`` are
         appended to their batches in C and reported as one :class:`Drained` per run; every
         other frame comes as above.
 
@@ -235,26 +234,26 @@ class ReplicationStream:
         conn = self.conn
         waited = False
         got = False  # frames read in this call
-        accel = fastpath.load()[0] if fast is not None else None
-        ptr = cast(Any, conn).pgconn_ptr if accel is not None else None  # not in pq.abc
+        run: Drained | None = None  # a run of changes the C loop took, not yet yielded
+        ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
         while True:
-            if accel is not None and fast is not None and fast.targets:
-                status, raw, count, payload, wal_end = accel.drain(
+            if fast is not None and fast.targets:
+                status, raw, count, payload, wal_end = fast.accel.drain(
                     ptr, DRAIN_FRAMES, fast.value_limit, fast.targets, fast.txn
                 )
                 got = True
+                if count:
+                    run = Drained(count, payload, wal_end, None, status != DRAIN_END)
                 if status == DRAIN_FRAME:
                     assert raw is not None
-                    frame = _classify(memoryview(raw))
-                    # the frame rides with the run before it: the caller may stop reading
-                    # after any item, and must not lose a frame already taken from libpq
-                    yield Drained(count, payload, wal_end, frame) if count else frame
-                    continue
-                if count:
-                    yield Drained(count, payload, wal_end, None, status != DRAIN_END)
-                if status == DRAIN_LIMIT:
-                    continue
-                nbytes, data = (0 if status == DRAIN_EMPTY else -1), None
+                    nbytes, data = len(raw), memoryview(raw)
+                else:
+                    if run is not None:
+                        yield run
+                        run = None
+                    if status == DRAIN_LIMIT:
+                        continue
+                    nbytes, data = (0 if status == DRAIN_EMPTY else -1), None
             else:
                 nbytes, data = conn.get_copy_data(1)
             if nbytes > 0:
@@ -266,15 +265,24 @@ class ReplicationStream:
                 if nbytes < 26 and (nbytes < 18 or data[0] != 0x6B):
                     raise _truncated_frame(data)
                 kind = data[0]
+                frame: memoryview | Keepalive
                 if kind == 0x77:  # 'w' XLogData: the whole frame; the message is data[25:]
-                    yield data
+                    frame = data
                 elif kind == 0x6B:  # 'k' keepalive
                     end, sent, reply = _KEEPALIVE.unpack_from(data, 1)
-                    yield Keepalive(end, sent, bool(reply))
+                    frame = Keepalive(end, sent, bool(reply))
                 else:
                     raise ProtocolError(
                         f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"
                     )
+                if run is None:
+                    yield frame
+                else:
+                    # the frame that ended a run rides with it: the caller may stop reading
+                    # after any item, and must not lose a frame already taken from libpq
+                    run.frame = frame
+                    yield run
+                    run = None
                 continue
             if nbytes == 0:
                 # Wait only for the first frame; afterwards keep reading for as long as the
@@ -390,19 +398,6 @@ _STREAM_ERROR_HINTS = {
         "writes UTF-8; fix or re-encode the row, or take its table out of the publication"
     ),
 }
-
-
-def _classify(data: memoryview) -> memoryview | Keepalive:
-    """One CopyData frame as :meth:`ReplicationStream.frames` yields it (the same checks)."""
-    if len(data) < 26 and (len(data) < 18 or data[0] != 0x6B):
-        raise _truncated_frame(data)
-    kind = data[0]
-    if kind == 0x77:
-        return data
-    if kind == 0x6B:
-        end, sent, reply = _KEEPALIVE.unpack_from(data, 1)
-        return Keepalive(end, sent, bool(reply))
-    raise ProtocolError(f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})")
 
 
 def _truncated_frame(data: memoryview) -> ProtocolError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from ..batch import ChangeBatch
+from ..pg.fastpath import Target
 from ..pg.relations import CachedRelation
 from .flusher import FlushJob
 
@@ -31,7 +32,7 @@ class ChangeBuffer:
         # relation OID -> its batch's buffers, for the C read loop (walstream.pg.fastpath):
         # only tables already marked in the transaction in progress, so it is emptied whenever
         # the marks are and whenever a table gets a new batch
-        self.fast: dict[int, tuple[bytearray, bytearray, bytearray, bytearray]] = {}
+        self.fast: dict[int, Target] = {}
 
     def empty(self) -> bool:
         return self.rows == 0

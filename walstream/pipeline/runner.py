@@ -272,8 +272,7 @@ class Runner:
             self._buffer = ChangeBuffer()
             self._fast: FastPath | None = None
             if accel is not None:
-                self._fast = FastPath(self._value_limit)
-                self._fast.targets = self._buffer.fast
+                self._fast = FastPath(accel, self._buffer.fast, self._value_limit)
             self._txn: Txn | None = None
             self._spill.start()
             self._stream_xid: int | None = None
