@@ -41,15 +41,25 @@ def test_the_extension_is_built_and_bound_to_psycopgs_libpq() -> None:
 
 
 class CountingAccel:
-    """The real module, counting what drain() takes (proof the C loop did the work)."""
+    """The real module, counting what drain() and drain_txns() take (proof the C loop did the
+    work) and the transactions drain_txns() committed or handed over."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
         self.taken = 0
+        self.commits = 0
+        self.handoffs = 0
 
     def drain(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
         result: tuple[int, bytes | None, int, int, int] = self.real.drain(*args)
         self.taken += result[2]
+        return result
+
+    def drain_txns(self, *args: Any) -> tuple[Any, ...]:
+        result: tuple[Any, ...] = self.real.drain_txns(*args)
+        self.taken += result[2]
+        self.commits += result[5]
+        self.handoffs += result[7] is not None
         return result
 
 
@@ -74,6 +84,8 @@ def test_c_and_python_read_loops_write_the_same_files(
     run_to_current(db, py_dest, slot="sf_python", flush_rows=flush_rows, binary=binary)
 
     assert counting.taken > 300  # most changes went through C
+    # and whole transactions, Begin to Commit, some of them handed to Python half-way
+    assert counting.commits > 5 and counting.handoffs > 5
     # where files are cut depends on when each loop looks at its budget and the clock; what
     # they hold, row by row with every column and position, must not
     assert set(change_files(c_dest)) == set(change_files(py_dest)) == set(TABLES)
@@ -246,3 +258,178 @@ def test_drain_agrees_with_the_python_rule_on_any_frames(
         assert bytes(data) == b"".join(row for _, row in rows)
         assert len(offsets) == 8 * (len(rows) + 1)
     assert txn.seq == taken and fake.outstanding == 0
+
+
+# -- drain_txns(): whole transactions in C ----------------------------------------------------
+BEGIN = struct.Struct("!cQqI")
+COMMIT = struct.Struct("!cBQQq")
+PG_EPOCH_US = 946_684_800_000_000
+
+
+def begin(final_lsn: int, xid: int, ts: int = 5) -> bytes:
+    return xlog(BEGIN.pack(b"B", final_lsn, ts, xid))
+
+
+def commit(lsn: int, end: int, ts: int = 5) -> bytes:
+    return xlog(COMMIT.pack(b"C", 0, lsn, end, ts), end=end)
+
+
+def entry(row_cost: int = 100) -> tuple[Any, ...]:
+    return (*target(), [], row_cost, "the batch")
+
+
+def test_drain_txns_commits_whole_transactions(accel: Any) -> None:
+    row = b"\x00\x01t\x00\x00\x00\x02hi"
+    frames = [
+        begin(0x500, 77, ts=9),
+        xlog(change(b"I", 7, b"N", row)),
+        xlog(change(b"U", 8, b"N", row)),
+        xlog(change(b"D", 7, b"K", row)),
+        commit(0x500, 0x600),
+        begin(0x700, 78),
+        xlog(change(b"I", 8, b"N", row)),
+        commit(0x700, 0x800),
+    ]
+    fake = FakeLibpq(frames)
+    accel.init(*fake.addresses())
+    tables = {7: entry(), 8: entry()}
+    status, frame, count, payload, end, commits, commit_end, handoff = accel.drain_txns(
+        0, 256, 1 << 20, tables, 1000, 1 << 30
+    )
+    assert (status, frame, count, commits, commit_end, handoff) == (
+        fastpath.DRAIN_EMPTY,
+        None,
+        4,
+        2,
+        0x800,
+        None,
+    )
+    assert payload == sum(len(f) - 25 for f in frames) and end == 0x800
+    data, offsets, ops, seqs, runs, _, _ = tables[7]
+    assert struct.unpack("=3q", offsets) == (0, len(row), 2 * len(row))
+    assert bytes(ops) == b"ID" and bytes(data) == row * 2
+    assert struct.unpack("=2q", seqs) == (0, 2)  # seq counts the transaction's rows
+    assert runs == [(0, 0x500, 77, 9 + PG_EPOCH_US)]
+    _, _, ops8, seqs8, runs8, _, _ = tables[8]
+    assert bytes(ops8) == b"UI" and struct.unpack("=2q", seqs8) == (1, 0)
+    assert runs8 == [(0, 0x500, 77, 9 + PG_EPOCH_US), (1, 0x700, 78, 5 + PG_EPOCH_US)]
+    assert fake.outstanding == 0
+
+
+def test_drain_txns_hands_a_transaction_to_python_where_it_stops(accel: Any) -> None:
+    row = b"\x00\x00"
+    other = xlog(change(b"I", 9, b"N", row))  # a table C does not know
+    fake = FakeLibpq([begin(0x500, 77), xlog(change(b"I", 7, b"N", row)), other])
+    accel.init(*fake.addresses())
+    tables = {7: entry(), 8: entry()}
+    result = accel.drain_txns(0, 256, 1 << 20, tables, 1000, 1 << 30)
+    status, frame, count, _, _, commits, _, handoff = result
+    assert (status, frame, count, commits) == (fastpath.DRAIN_FRAME, other, 1, 0)
+    assert handoff == (77, 0x500, 5 + PG_EPOCH_US, 1, 1, [(7, tables[7], 0)])
+    # stopping at its frame limit inside a transaction hands it over as well
+    fake = FakeLibpq([begin(0x900, 78), xlog(change(b"I", 8, b"N", row))] * 2)
+    accel.init(*fake.addresses())
+    result = accel.drain_txns(0, 2, 1 << 20, tables, 1000, 1 << 30)
+    assert result[0] == fastpath.DRAIN_LIMIT and result[7] == (
+        78,
+        0x900,
+        5 + PG_EPOCH_US,
+        1,
+        1,
+        [(8, tables[8], 0)],
+    )
+    assert fake.outstanding == 0
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        commit(0x501, 0x600),  # not the Begin's final LSN: Python raises
+        xlog(COMMIT.pack(b"C", 0, 0x500, 0x600, 5) + b"x"),  # wrong size: Python raises
+        xlog(b"R" + bytes(20)),  # a Relation message: Python decodes it
+        HEADER.pack(b"k", 1, 2, 3)[:18],  # a keepalive
+    ],
+)
+def test_drain_txns_leaves_anything_unusual_to_python(accel: Any, odd: bytes) -> None:
+    row = b"\x00\x00"
+    fake = FakeLibpq([begin(0x500, 77), xlog(change(b"I", 7, b"N", row)), odd])
+    accel.init(*fake.addresses())
+    result = accel.drain_txns(0, 256, 1 << 20, {7: entry()}, 1000, 1 << 30)
+    assert result[0] == fastpath.DRAIN_FRAME and result[1] == odd and result[5] == 0
+    assert result[7] is not None and result[7][4] == 1
+    # an empty transaction's Commit is Python's too (it moves the idle position instead)
+    fake = FakeLibpq([begin(0x500, 77), commit(0x500, 0x600)])
+    accel.init(*fake.addresses())
+    result = accel.drain_txns(0, 256, 1 << 20, {7: entry()}, 1000, 1 << 30)
+    assert result[1] == commit(0x500, 0x600) and result[7] == (77, 0x500, 5 + PG_EPOCH_US, 0, 0, [])
+
+
+def test_drain_txns_stops_after_the_commit_that_fills_the_budget(accel: Any) -> None:
+    row = b"\x00\x00"
+    txn = [begin(0x500, 77), xlog(change(b"I", 7, b"N", row)), commit(0x500, 0x600)]
+    for row_room, byte_room in ((1, 1 << 30), (1000, 2 * len(row) + 100)):
+        fake = FakeLibpq(txn * 2)
+        accel.init(*fake.addresses())
+        result = accel.drain_txns(0, 256, 1 << 20, {7: entry(100)}, row_room, byte_room)
+        assert result[0] == fastpath.DRAIN_LIMIT and result[5] == 1 and result[7] is None
+        assert len(fake.frames) == 3
+    with pytest.raises(TypeError, match="drain_txns table"):
+        fake = FakeLibpq(txn)
+        accel.init(*fake.addresses())
+        accel.drain_txns(0, 256, 1 << 20, {7: target()}, 1000, 1 << 30)
+    assert fake.outstanding == 0
+
+
+txn_frame_bytes = st.one_of(
+    frame_bytes,
+    st.builds(lambda lsn, xid: begin(lsn, xid), st.sampled_from([1, 2]), st.integers(0, 2**32 - 1)),
+    st.builds(lambda lsn: commit(lsn, 0x99), st.sampled_from([1, 2])),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frames=st.lists(txn_frame_bytes, max_size=16), limit=st.sampled_from([8, 1 << 20]))
+def test_drain_txns_agrees_with_a_model_on_any_frames(
+    accel: Any, frames: list[bytes], limit: int
+) -> None:
+    fake = FakeLibpq(frames)
+    accel.init(*fake.addresses())
+    tables = {1: entry(), 2: entry()}
+    # the model: whole transactions of fast changes of known tables, anything else stops it
+    ops: dict[int, bytes] = {1: b"", 2: b""}
+    open_lsn: bytes | None = None
+    rows = taken = commits = 0
+    touched: list[int] = []
+    stop: bytes | None = None
+    for frame in frames:
+        w, msg = len(frame) > 25 and frame[0:1] == b"w", frame[25:]
+        if open_lsn is None:
+            if not (w and msg[:1] == b"B" and len(msg) == 21):
+                stop = frame
+                break
+            open_lsn, rows, touched = msg[1:9], 0, []
+        elif w and msg[:1] == b"C" and len(msg) == 26 and rows and msg[2:10] == open_lsn:
+            open_lsn, commits = None, commits + 1
+        elif python_takes(frame, set(tables), limit):
+            oid = int.from_bytes(frame[26:30], "big")
+            ops[oid] += frame[25:26]
+            touched += [] if oid in touched else [oid]
+            rows, taken = rows + 1, taken + 1
+        else:
+            stop = frame
+            break
+    status, returned, count, _, _, done, _, handoff = accel.drain_txns(
+        0, 256, limit, tables, 1 << 30, 1 << 40
+    )
+    assert (count, done, returned) == (taken, commits, stop)
+    assert status == (fastpath.DRAIN_FRAME if stop is not None else fastpath.DRAIN_EMPTY)
+    if open_lsn is None:
+        assert handoff is None
+    else:
+        assert handoff is not None and handoff[4] == rows
+        assert [oid for oid, _, _ in handoff[5]] == touched
+    for oid in tables:
+        assert bytes(tables[oid][2]) == ops[oid]
+    assert fake.outstanding == 0

@@ -64,17 +64,70 @@ static void free_keeping_error(char *buf) {
     PyErr_Restore(type, value, traceback);
 }
 
-static int check_target(PyObject *target) {
-    if (!PyTuple_CheckExact(target) || PyTuple_GET_SIZE(target) != 4) {
-        PyErr_SetString(PyExc_TypeError, "a drain target is a tuple of 4 bytearrays");
-        return -1;
-    }
+/* The first four items of a drain target or table entry are bytearrays (ChangeBatch.storage). */
+static int check_bytearrays(PyObject *tuple) {
     for (Py_ssize_t i = 0; i < 4; i++) {
-        if (!PyByteArray_CheckExact(PyTuple_GET_ITEM(target, i))) {
-            PyErr_SetString(PyExc_TypeError, "a drain target is a tuple of 4 bytearrays");
+        if (!PyByteArray_CheckExact(PyTuple_GET_ITEM(tuple, i))) {
             return -1;
         }
     }
+    return 0;
+}
+
+static int check_target(PyObject *target) {
+    if (!PyTuple_CheckExact(target) || PyTuple_GET_SIZE(target) != 4 ||
+        check_bytearrays(target) < 0) {
+        PyErr_SetString(PyExc_TypeError, "a drain target is a tuple of 4 bytearrays");
+        return -1;
+    }
+    return 0;
+}
+
+/* The fast-path rule of Runner._change: an Insert or an Update carrying only its new row, or a
+ * Delete carrying its key or old row, of at most value_limit bytes of message. */
+static inline int fast_change(const unsigned char *u, int n, Py_ssize_t value_limit) {
+    if (n < MIN_FAST || u[0] != 'w' || (Py_ssize_t)(n - XLOG_PAYLOAD) > value_limit) {
+        return 0;
+    }
+    unsigned char kind = u[XLOG_PAYLOAD], part = u[ROW_AT - 1];
+    return (kind == 'I' || kind == 'U') ? part == 'N' : (kind == 'D' && (part == 'K' || part == 'O'));
+}
+
+/* ChangeBatch.append for one fast change frame: its TupleData, end offset, op and seq. */
+static int append_row(PyObject *target, const unsigned char *u, int n, long long seq) {
+    PyObject *data = PyTuple_GET_ITEM(target, 0);
+    PyObject *offsets = PyTuple_GET_ITEM(target, 1);
+    PyObject *ops = PyTuple_GET_ITEM(target, 2);
+    PyObject *seqs = PyTuple_GET_ITEM(target, 3);
+    char op = (char)u[XLOG_PAYLOAD];
+    if (extend(data, u + ROW_AT, n - ROW_AT) < 0) {
+        return -1;
+    }
+    int64_t end = (int64_t)PyByteArray_GET_SIZE(data);
+    int64_t s = (int64_t)seq;
+    if (extend(offsets, &end, 8) < 0 || extend(ops, &op, 1) < 0 || extend(seqs, &s, 8) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* targets[oid] (borrowed; NULL when absent), checked by `check` once per look-up. */
+static int lookup(PyObject *targets, uint32_t oid, int (*check)(PyObject *), PyObject **found,
+                  uint32_t *found_oid) {
+    PyObject *key = PyLong_FromUnsignedLong(oid);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *value = PyDict_GetItemWithError(targets, key);
+    Py_DECREF(key);
+    if (value == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    if (value != NULL && check(value) < 0) {
+        return -1;
+    }
+    *found = value;
+    *found_oid = oid;
     return 0;
 }
 
@@ -139,32 +192,14 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
         }
         const unsigned char *u = (const unsigned char *)buf;
         PyObject *target = NULL;
-        if (n >= MIN_FAST && u[0] == 'w' && (Py_ssize_t)(n - XLOG_PAYLOAD) <= value_limit) {
-            unsigned char kind = u[XLOG_PAYLOAD], part = u[ROW_AT - 1];
-            int fast = (kind == 'I' || kind == 'U') ? part == 'N'
-                                                     : (kind == 'D' && (part == 'K' || part == 'O'));
-            if (fast) {
-                uint32_t oid = be32(u + XLOG_PAYLOAD + 1);
-                if (cached == NULL || oid != cached_oid) {
-                    PyObject *key = PyLong_FromUnsignedLong(oid);
-                    if (key == NULL) {
-                        free_keeping_error(buf);
-                        goto fail;
-                    }
-                    cached = PyDict_GetItemWithError(targets, key);
-                    Py_DECREF(key);
-                    if (cached == NULL && PyErr_Occurred()) {
-                        free_keeping_error(buf);
-                        goto fail;
-                    }
-                    if (cached != NULL && check_target(cached) < 0) {
-                        free_keeping_error(buf);
-                        goto fail;
-                    }
-                    cached_oid = oid;
-                }
-                target = cached;
+        if (fast_change(u, n, value_limit)) {
+            uint32_t oid = be32(u + XLOG_PAYLOAD + 1);
+            if ((cached == NULL || oid != cached_oid) &&
+                lookup(targets, oid, check_target, &cached, &cached_oid) < 0) {
+                free_keeping_error(buf);
+                goto fail;
             }
+            target = cached;
         }
         if (target == NULL) {
             frame = PyBytes_FromStringAndSize(buf, n);
@@ -189,26 +224,11 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
             }
             have_seq = 1;
         }
-        PyObject *data = PyTuple_GET_ITEM(target, 0);
-        PyObject *offsets = PyTuple_GET_ITEM(target, 1);
-        PyObject *ops = PyTuple_GET_ITEM(target, 2);
-        PyObject *seqs = PyTuple_GET_ITEM(target, 3);
-        char op = (char)u[XLOG_PAYLOAD];
-        int64_t end;
-        int failed = extend(data, u + ROW_AT, n - ROW_AT) < 0;
-        if (!failed) {
-            end = (int64_t)PyByteArray_GET_SIZE(data);
-            int64_t s = (int64_t)seq;
-            failed = extend(offsets, &end, 8) < 0 || extend(ops, &op, 1) < 0 ||
-                     extend(seqs, &s, 8) < 0;
-        }
-        if (!failed) {
-            last_end = be64(u + 9);
-        }
-        if (failed) {
+        if (append_row(target, u, n, seq) < 0) {
             free_keeping_error(buf);
             goto fail;
         }
+        last_end = be64(u + 9);
         freemem(buf);
         seq++;
         payload += n - XLOG_PAYLOAD;
@@ -235,11 +255,225 @@ fail:
     return NULL;
 }
 
+static int check_table(PyObject *entry) {
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 6 || check_bytearrays(entry) < 0 ||
+        !PyList_CheckExact(PyTuple_GET_ITEM(entry, 4)) ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 5))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a drain_txns table is (data, offsets, ops, seqs, runs, row_cost, ...)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Begin: 'B', final LSN, commit time (PostgreSQL epoch), xid. Commit: 'C', flags, commit LSN,
+ * end LSN, commit time. Anything of another length is left to the Python decoder's checks. */
+#define BEGIN_SIZE (1 + 8 + 8 + 4)
+#define COMMIT_SIZE (1 + 1 + 8 + 8 + 8)
+#define PG_EPOCH_US 946684800000000LL
+/* tables one C transaction may touch before it is handed to Python */
+#define MAX_TOUCHED 64
+
+typedef struct {
+    PyObject *entry; /* borrowed from tables */
+    uint32_t oid;
+    Py_ssize_t rows_before;
+    long long row_cost;
+} touched_t;
+
+/*
+ * drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room)
+ *   -> (status, frame | None, count, payload_bytes, last_wal_end, commits, commit_end, handoff)
+ *
+ * The read loop between transactions: whole transactions (Begin, fast changes, Commit) whose
+ * every change goes to a table in `tables` are appended and committed here, the bookkeeping
+ * done as Runner does it: a run (first row, commit LSN, xid, commit time) appended to the
+ * batch's `runs` at the transaction's first row in it, seqs from 0. tables: {relation OID:
+ * (data, offsets, ops, seqs, runs, row_cost, ...)}, the batches the pipeline has already seen
+ * and still writes to. `commits` transactions were committed, the last ending at commit_end.
+ *
+ * Stops at a frame it does not take (DRAIN_FRAME): outside a transaction anything but a Begin;
+ * inside, anything but a fast change of a known table or the matching Commit of a transaction
+ * with rows. It stops after a Commit once the rows or bytes it added reach row_room or
+ * byte_room (DRAIN_LIMIT: the pipeline looks at its budget), and as drain() does at
+ * max_frames, an empty socket or the end. When it stops inside a transaction, the transaction
+ * goes to Python as `handoff`: (xid, final_lsn, commit_ts_us, next seq, rows, [(oid, entry,
+ * rows before), ...]), which the pipeline adopts before it handles `frame`.
+ */
+static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
+    unsigned long long conn_addr;
+    Py_ssize_t max_frames, value_limit;
+    long long row_room, byte_room;
+    PyObject *tables;
+    if (!PyArg_ParseTuple(args, "KnnO!LL", &conn_addr, &max_frames, &value_limit, &PyDict_Type,
+                          &tables, &row_room, &byte_room)) {
+        return NULL;
+    }
+    if (get_copy_data == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+        return NULL;
+    }
+    void *conn = (void *)(uintptr_t)conn_addr;
+    int status = DRAIN_LIMIT;
+    PyObject *frame = NULL, *handoff = NULL;
+    Py_ssize_t count = 0, commits = 0, frames = 0;
+    long long payload = 0, rows_done = 0, bytes_done = 0;
+    unsigned long long last_end = 0, commit_end = 0;
+    uint32_t cached_oid = 0;
+    PyObject *cached = NULL;
+    /* the transaction in progress */
+    int open = 0;
+    unsigned long long final_lsn = 0;
+    long long ts_us = 0, seq = 0, rows_txn = 0, bytes_txn = 0;
+    uint32_t xid = 0;
+    touched_t touched[MAX_TOUCHED];
+    int ntouched = 0;
+
+    while (frames < max_frames) {
+        char *buf = NULL;
+        int n = get_copy_data(conn, &buf, 1);
+        if (n == 0) {
+            status = DRAIN_EMPTY;
+            break;
+        }
+        if (n < 0) {
+            status = DRAIN_END;
+            break;
+        }
+        const unsigned char *u = (const unsigned char *)buf;
+        const unsigned char *msg = u + XLOG_PAYLOAD;
+        int size = n - XLOG_PAYLOAD;
+        int is_w = n > XLOG_PAYLOAD && u[0] == 'w';
+        int taken = 0;
+        if (!open) {
+            if (is_w && msg[0] == 'B' && size == BEGIN_SIZE) {
+                final_lsn = be64(msg + 1);
+                ts_us = (long long)be64(msg + 9) + PG_EPOCH_US;
+                xid = be32(msg + 17);
+                open = 1;
+                seq = rows_txn = bytes_txn = 0;
+                ntouched = 0;
+                taken = 1;
+            }
+        } else if (is_w && msg[0] == 'C' && size == COMMIT_SIZE && rows_txn > 0 &&
+                   be64(msg + 2) == final_lsn) {
+            commit_end = be64(msg + 10);
+            open = 0;
+            commits++;
+            rows_done += rows_txn;
+            bytes_done += bytes_txn;
+            taken = 2;
+        } else if (fast_change(u, n, value_limit)) {
+            uint32_t oid = be32(msg + 1);
+            if ((cached == NULL || oid != cached_oid) &&
+                lookup(tables, oid, check_table, &cached, &cached_oid) < 0) {
+                free_keeping_error(buf);
+                goto fail;
+            }
+            PyObject *entry = cached;
+            int t = 0;
+            if (entry != NULL) {
+                while (t < ntouched && touched[t].entry != entry) {
+                    t++;
+                }
+                if (t == ntouched && ntouched == MAX_TOUCHED) {
+                    entry = NULL; /* hand the transaction to Python */
+                }
+            }
+            if (entry != NULL) {
+                if (t == ntouched) {
+                    /* the transaction's first row in this batch: its run starts here */
+                    Py_ssize_t rows = PyByteArray_GET_SIZE(PyTuple_GET_ITEM(entry, 2));
+                    long long cost = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 5));
+                    PyObject *run = cost == -1 && PyErr_Occurred()
+                                        ? NULL
+                                        : Py_BuildValue("(nKkL)", rows, final_lsn,
+                                                        (unsigned long)xid, ts_us);
+                    int failed = run == NULL || PyList_Append(PyTuple_GET_ITEM(entry, 4), run) < 0;
+                    Py_XDECREF(run);
+                    if (failed) {
+                        free_keeping_error(buf);
+                        goto fail;
+                    }
+                    touched[t].entry = entry;
+                    touched[t].oid = oid;
+                    touched[t].rows_before = rows;
+                    touched[t].row_cost = cost;
+                    ntouched++;
+                }
+                if (append_row(entry, u, n, seq) < 0) {
+                    free_keeping_error(buf);
+                    goto fail;
+                }
+                seq++;
+                rows_txn++;
+                bytes_txn += 2LL * (n - ROW_AT) + touched[t].row_cost;
+                count++;
+                taken = 1;
+            }
+        }
+        if (!taken) {
+            frame = PyBytes_FromStringAndSize(buf, n);
+            freemem(buf);
+            if (frame == NULL) {
+                goto fail;
+            }
+            status = DRAIN_FRAME;
+            break;
+        }
+        last_end = be64(u + 9);
+        payload += size;
+        freemem(buf);
+        frames++;
+        if (taken == 2 && (rows_done >= row_room || bytes_done >= byte_room)) {
+            status = DRAIN_LIMIT;
+            break;
+        }
+    }
+    if (open) {
+        PyObject *marks = PyList_New(ntouched);
+        if (marks == NULL) {
+            goto fail;
+        }
+        for (int t = 0; t < ntouched; t++) {
+            PyObject *mark = Py_BuildValue("(kOn)", (unsigned long)touched[t].oid,
+                                           touched[t].entry, touched[t].rows_before);
+            if (mark == NULL) {
+                Py_DECREF(marks);
+                goto fail;
+            }
+            PyList_SET_ITEM(marks, t, mark);
+        }
+        handoff = Py_BuildValue("(kKLLLN)", (unsigned long)xid, final_lsn, ts_us, seq, rows_txn,
+                                marks);
+        if (handoff == NULL) {
+            goto fail;
+        }
+    }
+    if (frame == NULL) {
+        frame = Py_NewRef(Py_None);
+    }
+    if (handoff == NULL) {
+        handoff = Py_NewRef(Py_None);
+    }
+    return Py_BuildValue("(iNnLKnKN)", status, frame, count, payload, last_end, commits,
+                         commit_end, handoff);
+
+fail:
+    /* as in drain(): the caller must stop without acknowledging anything */
+    Py_XDECREF(frame);
+    Py_XDECREF(handoff);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"init", accel_init, METH_VARARGS, "init(PQgetCopyData address, PQfreemem address)"},
     {"drain", accel_drain, METH_VARARGS,
      "drain(pgconn, max_frames, value_limit, targets, txn) -> (status, frame, count, "
      "payload_bytes, last_wal_end)"},
+    {"drain_txns", accel_drain_txns, METH_VARARGS,
+     "drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room) -> (status, "
+     "frame, count, payload_bytes, last_wal_end, commits, commit_end, handoff)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,3 +16,12 @@ def drain(
     txn: Any,
     /,
 ) -> tuple[int, bytes | None, int, int, int]: ...
+def drain_txns(
+    pgconn: int,
+    max_frames: int,
+    value_limit: int,
+    tables: dict[int, tuple[Any, ...]],
+    row_room: int,
+    byte_room: int,
+    /,
+) -> tuple[int, bytes | None, int, int, int, int, int, Any]: ...

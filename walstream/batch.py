@@ -24,7 +24,7 @@ import pyarrow as pa
 from .convert import ColumnConverter
 from .errors import ProtocolError
 from .lsn import format_lsn
-from .pg.fastpath import Target
+from .pg.fastpath import TableEntry, Target
 from .pg.tuples import (
     KIND_BINARY,
     KIND_TEXT,
@@ -132,6 +132,16 @@ class ChangeBatch:
         return self.data, self.offsets, self.op_codes, self.seqs
 
     @property
+    def entry(self) -> TableEntry:
+        """The batch as the C loop appends whole transactions to it (walstream.pg.fastpath)."""
+        return self.data, self.offsets, self.op_codes, self.seqs, self.runs, self._row_cost, self
+
+    def continue_run(self, txn: Txn) -> None:
+        """``txn``'s next rows extend the run the C loop started for it (a handed-off
+        transaction, see ChangeBuffer.adopt)."""
+        self._run_txn = txn
+
+    @property
     def split(self) -> bool:
         """True when the first or last transaction in the batch is only partly in it."""
         return self.starts_mid_txn or self.ends_mid_txn
@@ -190,7 +200,8 @@ class ChangeBatch:
         del self.offsets[8 * (length + 1) :]
         del self.op_codes[length:]
         del self.seqs[8 * length :]
-        self.runs = [run for run in self.runs if run[0] < length]
+        # in place: a TableEntry the C loop holds refers to this very list
+        self.runs[:] = [run for run in self.runs if run[0] < length]
         self._run_txn = None
 
     def _describe(self, row: int) -> str:

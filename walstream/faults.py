@@ -63,6 +63,12 @@ def disarm_all() -> None:
 _armed.update(_parse(os.environ.get("WALSTREAM_FAULTS", "")))
 
 
+def any_armed() -> bool:
+    """True when any fault point is armed (the C read loop then leaves transaction boundaries,
+    where ``after_decode`` counts, to Python)."""
+    return bool(_armed)
+
+
 def fault_point(name: str) -> None:
     """Crash here if this point is armed and its hit count is reached; else do nothing."""
     if not _armed:  # hot path: one dict truth test when nothing is armed

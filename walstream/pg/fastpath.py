@@ -26,11 +26,20 @@ DRAIN_FRAMES = 256
 
 #: one table's buffers as the C loop appends to them (ChangeBatch.storage)
 Target = tuple[bytearray, bytearray, bytearray, bytearray]
+#: a batch as drain_txns() appends whole transactions to it (ChangeBatch.entry): its buffers,
+#: its runs list, what a row costs beyond its bytes, and the batch itself
+TableEntry = tuple[bytearray, bytearray, bytearray, bytearray, list[Any], int, Any]
+#: a transaction drain_txns() began and hands to Python: xid, final LSN, commit time, next
+#: seq, its rows so far, and per batch it touched (relation OID, entry, the batch's rows before)
+Handoff = tuple[int, int, int, int, int, list[tuple[int, TableEntry, int]]]
 
 
 @dataclass(slots=True)
 class Drained:
     """What one drain() call took: ``count`` changes, their pgoutput bytes, the last WAL end.
+
+    From drain_txns() also: ``commits`` whole transactions committed, the last ending at
+    ``commit_end``; ``handoff``: the transaction it stopped inside, for Python to adopt.
 
     ``frame``: the frame that ended the run, which the C loop did not take (an XLogData
     ``memoryview`` or a ``Keepalive``), to be handled right after the run. ``may_stop``: the
@@ -43,25 +52,43 @@ class Drained:
     wal_end: int
     frame: Any = None
     may_stop: bool = False
+    commits: int = 0
+    commit_end: int = 0
+    handoff: Handoff | None = None
 
 
 class FastPath:
     """The read loop's state the C loop needs: the extension, whose rows go where, and the
     transaction.
 
-    ``targets`` maps a relation OID to its batch's buffers; the pipeline fills it when the
-    first change of a table in a transaction has gone through Python (so the batch is marked
-    for rollback and the transaction's run is recorded) and empties it at every transaction
-    boundary, flush cut, schema change and stream. Only what is in it is taken by C.
+    Inside a transaction Python has begun (``txn`` set), ``targets`` maps a relation OID to
+    its batch's buffers; the pipeline fills it when the first change of a table in the
+    transaction has gone through Python (so the batch is marked for rollback and the
+    transaction's run is recorded) and empties it at every transaction boundary, flush cut,
+    schema change and stream. Only what is in it is taken by C (``drain``).
+
+    Between transactions (``txn`` None), ``tables`` maps a relation OID to its batch's
+    :data:`TableEntry`: every table the pipeline has appended to since its last flush, schema
+    change or stream, which C may take whole transactions for (``drain_txns``), within
+    ``row_room`` rows and ``byte_room`` bytes of the flush budget.
     """
 
-    __slots__ = ("accel", "targets", "txn", "value_limit")
+    __slots__ = ("accel", "byte_room", "row_room", "tables", "targets", "txn", "value_limit")
 
-    def __init__(self, accel: Any, targets: dict[int, Target], value_limit: int) -> None:
+    def __init__(
+        self,
+        accel: Any,
+        targets: dict[int, Target],
+        value_limit: int,
+        tables: dict[int, TableEntry] | None = None,
+    ) -> None:
         self.accel = accel  # walstream._accel, initialised by load()
         self.targets = targets
+        self.tables: dict[int, TableEntry] = {} if tables is None else tables
         self.txn: Any = None
         self.value_limit = value_limit
+        self.row_room = 0
+        self.byte_room = 0
 
 
 def _libpq_paths() -> set[str]:

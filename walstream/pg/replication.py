@@ -225,9 +225,10 @@ class ReplicationStream:
         An XLogData frame comes as libpq's buffer itself, header included (no object, no copy:
         the caller unpacks :data:`XLOG_HEADER` when it needs the positions); a keepalive as a
         :class:`Keepalive`. With ``fast`` (the C extension, see :mod:`walstream.pg.fastpath`),
-        runs of changes of the tables in ``fast.targets`` are
-        appended to their batches in C and reported as one :class:`Drained` per run; every
-        other frame comes as above.
+        runs of changes of the tables in ``fast.targets`` (inside a transaction) or of whole
+        transactions of the tables in ``fast.tables`` (between transactions) are appended to
+        their batches in C and reported as one :class:`Drained` per run; every other frame
+        comes as above.
 
         hot path: every change passes here once.
         """
@@ -237,13 +238,35 @@ class ReplicationStream:
         run: Drained | None = None  # a run of changes the C loop took, not yet yielded
         ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
         while True:
-            if fast is not None and fast.targets:
-                status, raw, count, payload, wal_end = fast.accel.drain(
-                    ptr, DRAIN_FRAMES, fast.value_limit, fast.targets, fast.txn
-                )
+            if fast is not None and (fast.targets if fast.txn is not None else fast.tables):
+                if fast.txn is not None:  # inside a transaction Python began
+                    status, raw, count, payload, wal_end = fast.accel.drain(
+                        ptr, DRAIN_FRAMES, fast.value_limit, fast.targets, fast.txn
+                    )
+                    commits, commit_end, handoff = 0, 0, None
+                else:  # between transactions: whole ones in C
+                    status, raw, count, payload, wal_end, commits, commit_end, handoff = (
+                        fast.accel.drain_txns(
+                            ptr,
+                            DRAIN_FRAMES,
+                            fast.value_limit,
+                            fast.tables,
+                            fast.row_room,
+                            fast.byte_room,
+                        )
+                    )
                 got = True
-                if count:
-                    run = Drained(count, payload, wal_end, None, status != DRAIN_END)
+                if payload:
+                    run = Drained(
+                        count,
+                        payload,
+                        wal_end,
+                        None,
+                        status != DRAIN_END,
+                        commits,
+                        commit_end,
+                        handoff,
+                    )
                 if status == DRAIN_FRAME:
                     assert raw is not None
                     nbytes, data = len(raw), memoryview(raw)

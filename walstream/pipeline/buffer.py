@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-from ..batch import ChangeBatch
-from ..pg.fastpath import Target
+from ..batch import ChangeBatch, Txn
+from ..pg.fastpath import Handoff, TableEntry, Target
 from ..pg.relations import CachedRelation
 from .flusher import FlushJob
 
@@ -33,6 +33,11 @@ class ChangeBuffer:
         # only tables already marked in the transaction in progress, so it is emptied whenever
         # the marks are and whenever a table gets a new batch
         self.fast: dict[int, Target] = {}
+        # relation OID -> its batch, for whole transactions in C (drain_txns): every table
+        # appended to since the last take, so it is emptied whenever a table gets a new batch,
+        # at take and rollback (and by the pipeline at schema changes and streams), but not at
+        # transaction boundaries
+        self.tables: dict[int, TableEntry] = {}
 
     def empty(self) -> bool:
         return self.rows == 0
@@ -49,6 +54,7 @@ class ChangeBuffer:
             batch = ChangeBatch(rel.table, rel.converters)
             batch.starts_mid_txn = rel.table.oid in self._split_tables
             self.fast.clear()
+            self.tables.pop(rel.table.oid, None)  # the others' batches stay as they are
             self.current[rel.table.oid] = batch
         if id(batch) not in self._marks:
             self._marks[id(batch)] = (batch, len(batch))
@@ -69,9 +75,28 @@ class ChangeBuffer:
         if self.rows:
             self.end_lsn = end_lsn
 
+    def committed(self, transactions: int, end_lsn: int) -> None:
+        """Whole transactions the C loop appended and committed (all had rows)."""
+        if transactions:
+            self.end_lsn = end_lsn
+
+    def adopt(self, txn: Txn, handoff: Handoff) -> None:
+        """Take over the transaction the C loop began and stopped inside, as if :meth:`begin`
+        and :meth:`batch_for` had seen it: the rollback marks of the batches it touched, the
+        row count before it, and its runs (already recorded by C) continued by ``txn``."""
+        rows, marks = handoff[4], handoff[5]
+        self.begin()
+        self._rows_at_begin = self.rows - rows
+        for oid, entry, before in marks:
+            batch: ChangeBatch = entry[6]
+            self._marks[id(batch)] = (batch, before)
+            batch.continue_run(txn)
+            self.fast[oid] = batch.storage
+
     def rollback(self) -> None:
         """Drop the buffered rows of the transaction in progress (it will be streamed again)."""
         self.fast.clear()
+        self.tables.clear()
         for batch, length in self._marks.values():
             batch.truncate(length)
         self.sealed = [b for b in self.sealed if len(b)]
@@ -92,6 +117,7 @@ class ChangeBuffer:
         mid-transaction, and its next rows of those tables start a new batch that says so.
         """
         self.fast.clear()
+        self.tables.clear()
         for batch, _ in self._marks.values():
             batch.ends_mid_txn = True
             self._split_tables.add(batch.table.oid)

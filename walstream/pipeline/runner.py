@@ -30,13 +30,13 @@ import psycopg
 from ..batch import Txn
 from ..convert import PgType
 from ..errors import ProtocolError, SourceError, TypeConversionError
-from ..faults import fault_point
+from ..faults import any_armed, fault_point
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
 from ..ops.services import RunServices
 from ..pg import fastpath, source
 from ..pg import pgoutput as m
-from ..pg.fastpath import Drained, FastPath
+from ..pg.fastpath import Drained, FastPath, Handoff
 from ..pg.relations import RelationCache
 from ..pg.replication import (
     XLOG_HEADER,
@@ -272,7 +272,9 @@ class Runner:
             self._buffer = ChangeBuffer()
             self._fast: FastPath | None = None
             if accel is not None:
-                self._fast = FastPath(accel, self._buffer.fast, self._value_limit)
+                self._fast = FastPath(
+                    accel, self._buffer.fast, self._value_limit, self._buffer.tables
+                )
             self._txn: Txn | None = None
             self._spill.start()
             self._stream_xid: int | None = None
@@ -308,6 +310,7 @@ class Runner:
                 self._maybe_send_status(stream)
                 continue
             wait = min(1.0, self._next_deadline(now) - now)
+            self._set_room()
             count = 0
             received = 0
             drained = drained_bytes = drained_end = 0
@@ -322,6 +325,12 @@ class Runner:
                     drained_bytes += frame.payload_bytes
                     drained_end = frame.wal_end
                     self._count(frame.count)
+                    if frame.commits:
+                        self._buffer.committed(frame.commits, frame.commit_end)
+                        self.summary.transactions += frame.commits
+                    if frame.handoff is not None:
+                        self._adopt(frame.handoff)
+                    self._set_room()
                     if frame.frame is None:
                         if frame.may_stop and (count + drained >= 4096 or self._over_budget()):
                             break
@@ -411,14 +420,16 @@ class Runner:
             (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD))
         ):
             (oid,) = _U32.unpack_from(buf, at)
-            batch = self._buffer.batch_for(self._relations[oid])
+            buffer = self._buffer
+            batch = buffer.batch_for(self._relations[oid])
             batch.append(kind, buf[at + 5 :], txn)
-            self._buffer.rows += 1
+            buffer.rows += 1
             self.summary.changes += 1
-            fast = self._fast
-            if fast is not None:  # this table's next changes of the transaction: in C
-                fast.targets[oid] = batch.storage
-                fast.txn = txn
+            if self._fast is not None and oid not in buffer.fast:
+                # this table's next changes of the transaction, and of whole later ones: in C
+                buffer.fast[oid] = batch.storage
+                if not any_armed():  # fault points count transactions one by one in Python
+                    buffer.tables[oid] = batch.entry
             return
         self._append_decoded(decoder.decode(buf[start:]), txn)
 
@@ -486,12 +497,14 @@ class Runner:
         # sends changes to disk...)
         self._buffer.fast.clear()
         kind = type(msg)
+        if kind is not m.Begin and kind is not m.Commit:
+            self._buffer.tables.clear()
         txn = self._txn
         if kind is m.Begin:
             assert isinstance(msg, m.Begin)
             if txn is not None:
                 raise ProtocolError(f"Begin of xid {msg.xid} inside transaction {txn.xid}")
-            self._txn = Txn(msg.xid, msg.final_lsn, msg.commit_ts_us)
+            self._set_txn(Txn(msg.xid, msg.final_lsn, msg.commit_ts_us))
             self._buffer.begin()
         elif kind is m.Commit:
             assert isinstance(msg, m.Commit)
@@ -533,9 +546,30 @@ class Runner:
                 "two-phase decoding"
             )
 
+    def _set_txn(self, txn: Txn | None) -> None:
+        """The transaction in progress (None between transactions), for the C loop as well."""
+        self._txn = txn
+        if self._fast is not None:
+            self._fast.txn = txn
+
+    def _adopt(self, handoff: Handoff) -> None:
+        """Go on with the transaction the C loop began and stopped inside."""
+        xid, final_lsn, commit_ts_us, seq = handoff[:4]
+        txn = Txn(xid, final_lsn, commit_ts_us, seq)
+        self._set_txn(txn)
+        self._buffer.adopt(txn, handoff)
+
+    def _set_room(self) -> None:
+        """What the C loop may add to the buffer before the pipeline looks at its budget."""
+        fast = self._fast
+        if fast is not None:
+            buf = self._buffer
+            fast.row_room = self.cfg.flush_rows - buf.rows
+            fast.byte_room = self.cfg.flush_bytes - buf.nbytes()
+
     def _finish_txn(self, end_lsn: int) -> None:
         self._buffer.commit(end_lsn)
-        self._txn = None
+        self._set_txn(None)
         self.summary.transactions += 1
         if self._buffer.empty():
             self._idle_lsn = max(self._idle_lsn, end_lsn)
@@ -547,7 +581,7 @@ class Runner:
         if self._txn is not None:
             raise ProtocolError(f"Stream Commit of xid {commit.xid} inside transaction")
         spilled = self._spill.take(commit.xid)
-        self._txn = Txn(commit.xid, commit.commit_lsn, commit.commit_ts_us)
+        self._set_txn(Txn(commit.xid, commit.commit_lsn, commit.commit_ts_us))
         self._buffer.begin()
         if spilled is not None:
             decoder = m.PgOutputDecoder(self._proto)
@@ -680,7 +714,7 @@ class Runner:
         """Flush the complete transactions buffered and wait for every flush to be durable."""
         if self._txn is not None:
             self._buffer.rollback()
-            self._txn = None
+            self._set_txn(None)
         while not self._buffer.empty():
             self._maybe_flush(force=True)
             if not self._buffer.empty():
