@@ -49,10 +49,22 @@ class CountingAccel:
         self.taken = 0
         self.commits = 0
         self.handoffs = 0
+        self.spilled = 0
+        self.replayed = 0
 
     def drain(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
         result: tuple[int, bytes | None, int, int, int] = self.real.drain(*args)
         self.taken += result[2]
+        return result
+
+    def spill(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
+        result: tuple[int, bytes | None, int, int, int] = self.real.spill(*args)
+        self.spilled += result[2]
+        return result
+
+    def replay(self, *args: Any) -> tuple[int, int, int]:
+        result: tuple[int, int, int] = self.real.replay(*args)
+        self.replayed += result[1]
         return result
 
     def drain_txns(self, *args: Any) -> tuple[Any, ...]:
@@ -75,15 +87,26 @@ def test_c_and_python_read_loops_write_the_same_files(
     Workload(11).run(db, transactions=80)
     # one transaction over several flushes when flush_rows is small: cut batches
     db.execute("INSERT INTO events (payload) SELECT 'e' || g FROM generate_series(1, 300) g")
+    # one the server streams before it commits (over 64kB of decoding memory): spilled, then
+    # replayed at its commit
+    # (with flush_rows=7 it is also cut into 430 flushes while the read loop is not reading:
+    # the flusher's wake-ups once filled their socket and blocked it)
+    streamed = 3000
+    db.execute(
+        "INSERT INTO events (payload) SELECT repeat('s', 300) FROM generate_series(1, %s)",
+        (streamed,),
+    )
     counting = CountingAccel(real)
     monkeypatch.setattr(fastpath, "load", lambda: (counting, "counting"))
     c_dest = f"file://{tmp_path}/c"
-    run_to_current(db, c_dest, flush_rows=flush_rows, binary=binary)
+    small = {"flush_rows": flush_rows, "binary": binary, "decoding_work_mem": "64kB"}
+    run_to_current(db, c_dest, **small)
     monkeypatch.setattr(fastpath, "load", lambda: (None, "disabled by the test"))
     py_dest = f"file://{tmp_path}/python"
-    run_to_current(db, py_dest, slot="sf_python", flush_rows=flush_rows, binary=binary)
+    run_to_current(db, py_dest, slot="sf_python", **small)
 
     assert counting.taken > 300  # most changes went through C
+    assert counting.spilled > streamed / 2 and counting.replayed > streamed / 2  # streamed too
     # and whole transactions, Begin to Commit, some of them handed to Python half-way
     assert counting.commits > 5 and counting.handoffs > 5
     # where files are cut depends on when each loop looks at its budget and the clock; what

@@ -466,11 +466,191 @@ fail:
     return NULL;
 }
 
+/*
+ * spill(pgconn, max_frames, out, max_bytes) -> (status, frame | None, messages, payload_bytes,
+ *                                               last_wal_end)
+ *
+ * Inside a stream block (between Stream Start and Stream Stop) every message goes to the
+ * transaction's spill file as it is (walstream/pipeline/spill.py: a big-endian uint32 length,
+ * then the message). This appends them to `out`, which the pipeline writes to the file, until
+ * `out` holds max_bytes or a frame that is not an XLogData message other than Stream Stop
+ * arrives (DRAIN_FRAME: a Stream Stop or keepalive, handled in Python), and stops as drain()
+ * does otherwise.
+ */
+static PyObject *accel_spill(PyObject *self, PyObject *args) {
+    unsigned long long conn_addr;
+    Py_ssize_t max_frames, max_bytes;
+    PyObject *out;
+    if (!PyArg_ParseTuple(args, "KnO!n", &conn_addr, &max_frames, &PyByteArray_Type, &out,
+                          &max_bytes)) {
+        return NULL;
+    }
+    if (get_copy_data == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+        return NULL;
+    }
+    void *conn = (void *)(uintptr_t)conn_addr;
+    int status = DRAIN_LIMIT;
+    PyObject *frame = NULL;
+    Py_ssize_t count = 0;
+    long long payload = 0;
+    unsigned long long last_end = 0;
+    while (count < max_frames && PyByteArray_GET_SIZE(out) < max_bytes) {
+        char *buf = NULL;
+        int n = get_copy_data(conn, &buf, 1);
+        if (n == 0) {
+            status = DRAIN_EMPTY;
+            break;
+        }
+        if (n < 0) {
+            status = DRAIN_END;
+            break;
+        }
+        const unsigned char *u = (const unsigned char *)buf;
+        if (n <= XLOG_PAYLOAD || u[0] != 'w' || u[XLOG_PAYLOAD] == 'E') {
+            frame = PyBytes_FromStringAndSize(buf, n);
+            freemem(buf);
+            if (frame == NULL) {
+                return NULL;
+            }
+            status = DRAIN_FRAME;
+            break;
+        }
+        uint32_t size = (uint32_t)(n - XLOG_PAYLOAD);
+        unsigned char length[4] = {(unsigned char)(size >> 24), (unsigned char)(size >> 16),
+                                   (unsigned char)(size >> 8), (unsigned char)size};
+        if (extend(out, length, 4) < 0 || extend(out, u + XLOG_PAYLOAD, size) < 0) {
+            free_keeping_error(buf);
+            return NULL; /* the caller stops without acknowledging (as drain()) */
+        }
+        last_end = be64(u + 9);
+        freemem(buf);
+        payload += size;
+        count++;
+    }
+    if (frame == NULL) {
+        frame = Py_NewRef(Py_None);
+    }
+    return Py_BuildValue("(iNnLK)", status, frame, count, payload, last_end);
+}
+
+/* A change message as spilled inside a stream: kind, xid, relation OID, part, TupleData. */
+#define S_OID 5
+#define S_PART 9
+#define S_ROW 10
+#define S_MIN (S_ROW + 2)
+
+/*
+ * replay(block, pos, targets, txn, value_limit, max_rows, max_bytes)
+ *   -> (pos, count, payload_bytes)
+ *
+ * A streamed transaction's spill file, replayed at its Stream Commit: from `pos` in `block`
+ * (length-prefixed messages, the last one possibly cut off by the read), append each fast
+ * change of a table in `targets` as drain() does, until a message it does not take, an
+ * incomplete one, the end, or max_rows rows or max_bytes bytes (the pipeline's budget);
+ * returns where it stopped. The pipeline handles
+ * that message (Runner._replay_streamed) and calls again. Changes of aborted subtransactions
+ * must be skipped, so the pipeline does not call this when there are any.
+ */
+static PyObject *accel_replay(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, value_limit, max_rows;
+    long long max_bytes;
+    PyObject *targets, *txn;
+    if (!PyArg_ParseTuple(args, "y*nO!OnnL", &view, &pos, &PyDict_Type, &targets, &txn,
+                          &value_limit, &max_rows, &max_bytes)) {
+        return NULL;
+    }
+    const unsigned char *base = (const unsigned char *)view.buf;
+    Py_ssize_t end = view.len, count = 0;
+    long long payload = 0, seq = 0;
+    int have_seq = 0, failed = 0;
+    uint32_t cached_oid = 0;
+    PyObject *cached = NULL;
+    if (pos < 0 || pos > end) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "replay position outside the block");
+        return NULL;
+    }
+    while (count < max_rows && payload < max_bytes && end - pos >= 4) {
+        const unsigned char *m = base + pos + 4;
+        Py_ssize_t size = (Py_ssize_t)be32(base + pos);
+        if (end - pos - 4 < size || size < S_MIN || size > value_limit) {
+            break;
+        }
+        unsigned char kind = m[0], part = m[S_PART];
+        int fast = (kind == 'I' || kind == 'U') ? part == 'N'
+                                                 : (kind == 'D' && (part == 'K' || part == 'O'));
+        if (!fast) {
+            break;
+        }
+        uint32_t oid = be32(m + S_OID);
+        if ((cached == NULL || oid != cached_oid) &&
+            lookup(targets, oid, check_target, &cached, &cached_oid) < 0) {
+            failed = 1;
+            break;
+        }
+        if (cached == NULL) {
+            break;
+        }
+        if (!have_seq) {
+            PyObject *value = PyObject_GetAttrString(txn, "seq");
+            seq = value == NULL ? -1 : PyLong_AsLongLong(value);
+            Py_XDECREF(value);
+            if (seq == -1 && PyErr_Occurred()) {
+                failed = 1;
+                break;
+            }
+            have_seq = 1;
+        }
+        /* append_row() reads an XLogData frame; this message has 4 more bytes before its OID */
+        PyObject *data = PyTuple_GET_ITEM(cached, 0);
+        PyObject *offsets = PyTuple_GET_ITEM(cached, 1);
+        PyObject *ops = PyTuple_GET_ITEM(cached, 2);
+        PyObject *seqs = PyTuple_GET_ITEM(cached, 3);
+        char op = (char)kind;
+        int64_t s = (int64_t)seq;
+        if (extend(data, m + S_ROW, size - S_ROW) < 0) {
+            failed = 1;
+            break;
+        }
+        int64_t row_end = (int64_t)PyByteArray_GET_SIZE(data);
+        if (extend(offsets, &row_end, 8) < 0 || extend(ops, &op, 1) < 0 ||
+            extend(seqs, &s, 8) < 0) {
+            failed = 1;
+            break;
+        }
+        seq++;
+        count++;
+        payload += size;
+        pos += 4 + size;
+    }
+    PyBuffer_Release(&view);
+    if (failed) {
+        return NULL; /* as drain(): the caller stops without acknowledging anything */
+    }
+    if (have_seq) {
+        PyObject *value = PyLong_FromLongLong(seq);
+        if (value == NULL || PyObject_SetAttrString(txn, "seq", value) < 0) {
+            Py_XDECREF(value);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return Py_BuildValue("(nnL)", pos, count, payload);
+}
+
 static PyMethodDef methods[] = {
     {"init", accel_init, METH_VARARGS, "init(PQgetCopyData address, PQfreemem address)"},
     {"drain", accel_drain, METH_VARARGS,
      "drain(pgconn, max_frames, value_limit, targets, txn) -> (status, frame, count, "
      "payload_bytes, last_wal_end)"},
+    {"spill", accel_spill, METH_VARARGS,
+     "spill(pgconn, max_frames, out, max_bytes) -> (status, frame, messages, payload_bytes, "
+     "last_wal_end)"},
+    {"replay", accel_replay, METH_VARARGS,
+     "replay(block, pos, targets, txn, value_limit, max_rows, max_bytes) -> (pos, count, "
+     "payload_bytes)"},
     {"drain_txns", accel_drain_txns, METH_VARARGS,
      "drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room) -> (status, "
      "frame, count, payload_bytes, last_wal_end, commits, commit_end, handoff)"},

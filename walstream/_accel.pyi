@@ -25,3 +25,16 @@ def drain_txns(
     byte_room: int,
     /,
 ) -> tuple[int, bytes | None, int, int, int, int, int, Any]: ...
+def spill(
+    pgconn: int, max_frames: int, out: bytearray, max_bytes: int, /
+) -> tuple[int, bytes | None, int, int, int]: ...
+def replay(
+    block: bytes | bytearray | memoryview,
+    pos: int,
+    targets: dict[int, tuple[bytearray, bytearray, bytearray, bytearray]],
+    txn: Any,
+    value_limit: int,
+    max_rows: int,
+    max_bytes: int,
+    /,
+) -> tuple[int, int, int]: ...

@@ -23,6 +23,8 @@ from typing import Any
 DRAIN_LIMIT, DRAIN_EMPTY, DRAIN_FRAME, DRAIN_END = 0, 1, 2, 3
 # frames per drain() call: the read loop looks at its memory budget between calls
 DRAIN_FRAMES = 256
+# bytes of stream-block messages spill() gathers before the pipeline writes them to disk
+SPILL_BLOCK = 1 << 20
 
 #: one table's buffers as the C loop appends to them (ChangeBatch.storage)
 Target = tuple[bytearray, bytearray, bytearray, bytearray]
@@ -39,7 +41,9 @@ class Drained:
     """What one drain() call took: ``count`` changes, their pgoutput bytes, the last WAL end.
 
     From drain_txns() also: ``commits`` whole transactions committed, the last ending at
-    ``commit_end``; ``handoff``: the transaction it stopped inside, for Python to adopt.
+    ``commit_end``; ``handoff``: the transaction it stopped inside, for Python to adopt. From
+    spill(): ``spilled`` stream-block messages in ``FastPath.spill`` (``count`` is 0: they are
+    changes only once their transaction commits).
 
     ``frame``: the frame that ended the run, which the C loop did not take (an XLogData
     ``memoryview`` or a ``Keepalive``), to be handled right after the run. ``may_stop``: the
@@ -55,6 +59,7 @@ class Drained:
     commits: int = 0
     commit_end: int = 0
     handoff: Handoff | None = None
+    spilled: int = 0
 
 
 class FastPath:
@@ -71,9 +76,21 @@ class FastPath:
     :data:`TableEntry`: every table the pipeline has appended to since its last flush, schema
     change or stream, which C may take whole transactions for (``drain_txns``), within
     ``row_room`` rows and ``byte_room`` bytes of the flush budget.
+
+    Inside a stream block, ``spill`` is the buffer the messages gather in on their way to the
+    transaction's spill file (``spill``); None elsewhere.
     """
 
-    __slots__ = ("accel", "byte_room", "row_room", "tables", "targets", "txn", "value_limit")
+    __slots__ = (
+        "accel",
+        "byte_room",
+        "row_room",
+        "spill",
+        "tables",
+        "targets",
+        "txn",
+        "value_limit",
+    )
 
     def __init__(
         self,
@@ -89,6 +106,7 @@ class FastPath:
         self.value_limit = value_limit
         self.row_room = 0
         self.byte_room = 0
+        self.spill: bytearray | None = None
 
 
 def _libpq_paths() -> set[str]:

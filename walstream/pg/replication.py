@@ -35,6 +35,7 @@ from .fastpath import (
     DRAIN_FRAME,
     DRAIN_FRAMES,
     DRAIN_LIMIT,
+    SPILL_BLOCK,
     Drained,
     FastPath,
 )
@@ -238,8 +239,16 @@ class ReplicationStream:
         run: Drained | None = None  # a run of changes the C loop took, not yet yielded
         ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
         while True:
-            if fast is not None and (fast.targets if fast.txn is not None else fast.tables):
-                if fast.txn is not None:  # inside a transaction Python began
+            if fast is not None and (
+                fast.spill is not None or (fast.targets if fast.txn is not None else fast.tables)
+            ):
+                spilled = 0
+                if fast.spill is not None:  # inside a stream block: to the spill file
+                    status, raw, spilled, payload, wal_end = fast.accel.spill(
+                        ptr, DRAIN_FRAMES, fast.spill, SPILL_BLOCK
+                    )
+                    count, commits, commit_end, handoff = 0, 0, 0, None
+                elif fast.txn is not None:  # inside a transaction Python began
                     status, raw, count, payload, wal_end = fast.accel.drain(
                         ptr, DRAIN_FRAMES, fast.value_limit, fast.targets, fast.txn
                     )
@@ -266,6 +275,7 @@ class ReplicationStream:
                         commits,
                         commit_end,
                         handoff,
+                        spilled,
                     )
                 if status == DRAIN_FRAME:
                     assert raw is not None

@@ -101,6 +101,9 @@ class Flusher:
         # socket with select() wakes up at once and can acknowledge without delay.
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
+        # never block the flush thread on a wake-up nobody reads yet (a long replay cuts many
+        # flushes between reads): a full socket is readable, which is all a wake-up is for
+        self._wake_w.setblocking(False)
         self._in_flight = 0
         self._next_seq = 0
         self._failed = False

@@ -63,6 +63,9 @@ INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
 PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
 CHANGES = frozenset((INSERT, UPDATE, DELETE))
 _U32 = m.U32
+_LEN = _U32  # the length before each message in a spill file
+SPILL_READ = 4 << 20  # bytes of a spill file read at a time at replay
+REPLAY_ROWS = 4096  # rows per replay() call: the budget is looked at between calls
 
 
 @dataclass
@@ -325,6 +328,9 @@ class Runner:
                     drained_bytes += frame.payload_bytes
                     drained_end = frame.wal_end
                     self._count(frame.count)
+                    if frame.spilled:
+                        self._spill_block(frame.spilled)
+                        drained += frame.spilled
                     if frame.commits:
                         self._buffer.committed(frame.commits, frame.commit_end)
                         self.summary.transactions += frame.commits
@@ -532,8 +538,12 @@ class Runner:
         elif kind is m.StreamStart:
             assert isinstance(msg, m.StreamStart)
             self._stream_xid = msg.xid
+            if self._fast is not None:
+                self._fast.spill = bytearray()  # the block's messages: to disk through C
         elif kind is m.StreamStop:
             self._stream_xid = None
+            if self._fast is not None:
+                self._fast.spill = None
         elif kind is m.StreamCommit:
             assert isinstance(msg, m.StreamCommit)
             self._replay_streamed(msg)
@@ -576,8 +586,20 @@ class Runner:
         fault_point("after_decode")
         self._maybe_flush()
 
+    def _spill_block(self, messages: int) -> None:
+        """Write what the C loop gathered of the stream block in progress to its spill file."""
+        assert self._fast is not None and self._fast.spill is not None
+        assert self._stream_xid is not None
+        self._spill.append_block(self._stream_xid, self._fast.spill, messages)
+        self._fast.spill.clear()
+
     def _replay_streamed(self, commit: m.StreamCommit) -> None:
-        """Apply a streamed transaction from its spill file now that it has committed."""
+        """Apply a streamed transaction from its spill file now that it has committed.
+
+        The file is read in blocks; runs of changes of tables already seen in the transaction
+        are appended by the C loop (``replay``), every other message goes through
+        :meth:`_replay_message` as in the read loop.
+        """
         if self._txn is not None:
             raise ProtocolError(f"Stream Commit of xid {commit.xid} inside transaction")
         spilled = self._spill.take(commit.xid)
@@ -587,23 +609,67 @@ class Runner:
             decoder = m.PgOutputDecoder(self._proto)
             decoder.decode(b"S" + commit.xid.to_bytes(4, "big") + b"\x01")  # inside a stream
             aborted = spilled.aborted_subxids
+            # changes of aborted subtransactions are skipped one by one, in Python
+            fast = self._fast if not aborted else None
+            targets = self._buffer.fast
+            reader = spilled.reader()
             try:
-                for i, raw in enumerate(spilled.replay()):
-                    kind = raw[0]
-                    if kind in CHANGES:
-                        if aborted and _U32.unpack_from(raw, 1)[0] in aborted:
-                            continue  # a subtransaction that rolled back
-                        self._change(kind, raw, 0, 5, decoder)
-                    else:
-                        msg = decoder.decode(raw)
-                        if aborted and getattr(msg, "xid", None) in aborted:
-                            continue
-                        self._on_message(msg)
-                    if i & 255 == 255 and self._over_budget():
+                block = b""
+                pos = handled = 0
+                while True:
+                    if fast is not None and targets:
+                        self._set_room()
+                        pos, taken, _ = fast.accel.replay(
+                            block,
+                            pos,
+                            targets,
+                            fast.txn,
+                            fast.value_limit,
+                            max(1, min(REPLAY_ROWS, fast.row_room)),
+                            max(1, fast.byte_room // 2),  # the buffer counts row bytes twice
+                        )
+                        if taken:
+                            self._count(taken)
+                            if self._over_budget():
+                                self._cut_transaction()
+                    available = len(block) - pos
+                    length = _LEN.unpack_from(block, pos)[0] if available >= 4 else 0
+                    if available < 4 or available < 4 + length:  # read on
+                        more = reader.read(max(SPILL_READ, 4 + length - available))
+                        if not more:
+                            if available:
+                                raise ProtocolError(
+                                    f"spill file of xid {commit.xid} ends inside a message"
+                                )
+                            break
+                        block = block[pos:] + more
+                        pos = 0
+                        continue
+                    raw = memoryview(block)[pos + 4 : pos + 4 + length]
+                    pos += 4 + length
+                    self._replay_message(raw, decoder, aborted)
+                    handled += 1
+                    if handled & 255 == 0 and self._over_budget():
                         self._cut_transaction()
             finally:
+                reader.close()
                 spilled.close()
         self._finish_txn(commit.end_lsn)
+
+    def _replay_message(
+        self, raw: memoryview, decoder: m.PgOutputDecoder, aborted: set[int]
+    ) -> None:
+        """One spilled message of a committed streamed transaction."""
+        kind = raw[0]
+        if kind in CHANGES:
+            if aborted and _U32.unpack_from(raw, 1)[0] in aborted:
+                return  # a subtransaction that rolled back
+            self._change(kind, raw, 0, 5, decoder)
+            return
+        msg = decoder.decode(raw)
+        if aborted and getattr(msg, "xid", None) in aborted:
+            return
+        self._on_message(msg)
 
     def _over_budget(self) -> bool:
         buf = self._buffer

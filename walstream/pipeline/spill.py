@@ -20,6 +20,7 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import ResourceError
 
@@ -45,6 +46,20 @@ class SpilledTransaction:
         self.size += written
         self.messages += 1
         return written
+
+    def append_block(self, block: bytes | bytearray, messages: int) -> int:
+        """Append ``messages`` messages already framed as in the file (the C read loop's
+        ``spill``); returns the bytes written."""
+        self._file.write(block)
+        self.size += len(block)
+        self.messages += messages
+        return len(block)
+
+    def reader(self) -> BinaryIO:
+        """The file from its start, for a replay in blocks (the write side is closed first);
+        the caller closes it."""
+        self._file.close()
+        return open(self.path, "rb", buffering=0)
 
     def replay(self) -> Iterator[bytes]:
         """The messages in the order they arrived (the write side is closed first)."""
@@ -78,10 +93,24 @@ class SpillStore:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def append(self, xid: int, payload: bytes | memoryview) -> None:
+        txn = self._transaction(xid)
+        self.used += txn.append(payload)
+        self._check_budget(txn)
+
+    def append_block(self, xid: int, block: bytes | bytearray, messages: int) -> None:
+        """Messages framed as in the file, in one write (see SpilledTransaction.append_block)."""
+        txn = self._transaction(xid)
+        self.used += txn.append_block(block, messages)
+        self._check_budget(txn)
+
+    def _transaction(self, xid: int) -> SpilledTransaction:
         txn = self._open.get(xid)
         if txn is None:
             txn = self._open[xid] = SpilledTransaction(xid, self.dir / f"xid-{xid}.spill")
-        self.used += txn.append(payload)
+        return txn
+
+    def _check_budget(self, txn: SpilledTransaction) -> None:
+        xid = txn.xid
         if self.used > self.budget:
             raise ResourceError(
                 f"streamed transactions need more than --spill-budget={self.budget} bytes of "
