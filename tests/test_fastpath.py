@@ -456,3 +456,60 @@ def test_drain_txns_agrees_with_a_model_on_any_frames(
     for oid in tables:
         assert bytes(tables[oid][2]) == ops[oid]
     assert fake.outstanding == 0
+
+
+# -- spill() and replay(): streamed transactions ------------------------------------------------
+def spilled(message: bytes) -> bytes:
+    return len(message).to_bytes(4, "big") + message
+
+
+def stream_change(kind: bytes, oid: int, part: bytes, row: bytes, xid: int = 900) -> bytes:
+    return kind + xid.to_bytes(4, "big") + oid.to_bytes(4, "big") + part + row
+
+
+def test_spill_frames_stream_messages_as_the_spill_file_does(accel: Any) -> None:
+    message = stream_change(b"I", 7, b"N", b"\x00\x00")
+    stop = xlog(b"E")
+    keepalive = HEADER.pack(b"k", 1, 2, 3)[:18]
+    fake = FakeLibpq([xlog(message, end=0x700), xlog(b"R" + bytes(30)), stop, keepalive])
+    accel.init(*fake.addresses())
+    out = bytearray()
+    status, frame, messages, payload, end = accel.spill(0, 256, out, 1 << 20)
+    assert (status, frame, messages, end) == (fastpath.DRAIN_FRAME, stop, 2, 0x1000)
+    assert bytes(out) == spilled(message) + spilled(b"R" + bytes(30))
+    assert payload == len(message) + 31
+    assert accel.spill(0, 256, out, 1 << 20)[:2] == (fastpath.DRAIN_FRAME, keepalive)
+    # a full buffer stops it: the pipeline writes it out and looks at the spill budget
+    fake = FakeLibpq([xlog(message)] * 3)
+    accel.init(*fake.addresses())
+    out = bytearray()
+    assert accel.spill(0, 256, out, 1)[:3] == (fastpath.DRAIN_LIMIT, None, 1)
+    assert fake.outstanding == 0
+
+
+def test_replay_appends_fast_changes_and_stops_where_python_must_look(accel: Any) -> None:
+    row = b"\x00\x01t\x00\x00\x00\x02hi"
+    relation = b"R" + bytes(30)
+    block = (
+        spilled(stream_change(b"I", 7, b"N", row))
+        + spilled(stream_change(b"D", 7, b"K", row))
+        + spilled(relation)
+        + spilled(stream_change(b"I", 7, b"N", row))
+    )
+    t = target()
+    txn = Txn(900, 0x100, 0, seq=3)
+    pos, count, payload = accel.replay(block, 0, {7: t}, txn, 1 << 20, 100, 1 << 30)
+    assert (count, txn.seq) == (2, 5) and block[pos + 4 : pos + 4 + len(relation)] == relation
+    assert bytes(t[0]) == row * 2 and bytes(t[2]) == b"ID" and payload == 2 * (10 + len(row))
+    assert struct.unpack("=2q", t[3]) == (3, 4)
+    after = pos + 4 + len(relation)
+    # an incomplete message (the read ended inside it), unknown tables, the limits: it stops
+    assert accel.replay(block[:-1], after, {7: t}, txn, 1 << 20, 100, 1 << 30)[:2] == (after, 0)
+    assert accel.replay(block, after, {8: t}, txn, 1 << 20, 100, 1 << 30)[:2] == (after, 0)
+    assert accel.replay(block, 0, {7: t}, txn, 1 << 20, 1, 1 << 30)[1] == 1
+    assert accel.replay(block, 0, {7: t}, txn, 1 << 20, 100, 1)[1] == 1
+    assert accel.replay(block, 0, {7: t}, txn, 8, 100, 1 << 30)[1] == 0  # over --max-value-size
+    assert accel.replay(block, len(block), {7: t}, txn, 1 << 20, 100, 1 << 30)[:2] == (
+        len(block),
+        0,
+    )
