@@ -46,8 +46,8 @@ from walstream.snowflake.evolve import (
     TransientSnowflakeError,
     _classified,
     evolver_from,
-    snowflake_evolve_options,
 )
+from walstream.snowflake.evolve_options import snowflake_evolve_options
 from walstream.snowflake.model import TableModel
 from walstream.snowflake.sql import SNOWFLAKE, SnowflakeOptions, merge_statements, table_statements
 

@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..pipeline.files import key_segment
 from ..schema import TableSchema
+from .evolve_options import DEFAULT_TOMBSTONE_RETENTION_DAYS as DEFAULT_TOMBSTONE_RETENTION_DAYS
 from .model import (
     ColumnModel,
     TableModel,
@@ -76,8 +77,6 @@ from .model import (
 
 #: Rounds of pointer jumping when following a row across key changes (see module docstring).
 POINTER_JUMPS = 16
-
-DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
