@@ -52,7 +52,7 @@ from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint
 from .flusher import Flusher, FlushResult
-from .spill import SpillStore
+from .spill import LENGTH, SpillStore
 
 log = logging.getLogger("walstream.run")
 
@@ -63,7 +63,6 @@ INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
 PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
 CHANGES = frozenset((INSERT, UPDATE, DELETE))
 _U32 = m.U32
-_LEN = _U32  # the length before each message in a spill file
 SPILL_READ = 4 << 20  # bytes of a spill file read at a time at replay
 REPLAY_ROWS = 4096  # rows per replay() call: the budget is looked at between calls
 
@@ -633,7 +632,7 @@ class Runner:
                             if self._over_budget():
                                 self._cut_transaction()
                     available = len(block) - pos
-                    length = _LEN.unpack_from(block, pos)[0] if available >= 4 else 0
+                    length = LENGTH.unpack_from(block, pos)[0] if available >= 4 else 0
                     if available < 4 or available < 4 + length:  # read on
                         more = reader.read(max(SPILL_READ, 4 + length - available))
                         if not more:

@@ -18,13 +18,12 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ResourceError
 
-_LEN = struct.Struct("!I")
+LENGTH = struct.Struct("!I")  # before each message in a spill file (big-endian, as C writes it)
 
 
 class SpilledTransaction:
@@ -40,7 +39,7 @@ class SpilledTransaction:
 
     def append(self, payload: bytes | memoryview) -> int:
         """Append one message; returns the bytes written."""
-        self._file.write(_LEN.pack(len(payload)))
+        self._file.write(LENGTH.pack(len(payload)))
         self._file.write(payload)
         written = 4 + len(payload)
         self.size += written
@@ -60,17 +59,6 @@ class SpilledTransaction:
         the caller closes it."""
         self._file.close()
         return open(self.path, "rb", buffering=0)
-
-    def replay(self) -> Iterator[bytes]:
-        """The messages in the order they arrived (the write side is closed first)."""
-        self._file.close()
-        with open(self.path, "rb", buffering=1 << 20) as fh:
-            while True:
-                header = fh.read(4)
-                if not header:
-                    return
-                (length,) = _LEN.unpack(header)
-                yield fh.read(length)
 
     def close(self) -> None:
         self._file.close()
