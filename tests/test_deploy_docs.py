@@ -126,7 +126,16 @@ def _marked(context: str, issue: str) -> bool:
     return f"planned: issue {issue}" in flat or flat.startswith(f"| issue {issue} |")
 
 
+def _load_lazy_commands() -> None:
+    """The CLI imports its heavier commands when they are used (walstream.cli.LazyGroup);
+    this check walks ``.commands``, so load them all first."""
+    ctx = click.Context(cli_main)
+    for name in cli_main.list_commands(ctx):
+        cli_main.get_command(ctx, name)
+
+
 def check_invocation(line: str, context: str) -> list[str]:
+    _load_lazy_commands()
     code = line.split(" #", 1)[0]
     try:
         tokens = shlex.split(code)
