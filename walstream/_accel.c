@@ -64,6 +64,34 @@ static void free_keeping_error(char *buf) {
     PyErr_Restore(type, value, traceback);
 }
 
+/* init() must have run: every drain function reads libpq through it. */
+static int initialised(void) {
+    if (get_copy_data == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+        return 0;
+    }
+    return 1;
+}
+
+/* The next CopyData frame from libpq (async): its length, or 0 and *status DRAIN_EMPTY when
+ * no whole frame is there, or -1 and *status DRAIN_END when the COPY ended or failed. */
+static inline int next_frame(void *conn, char **buf, int *status) {
+    int n = get_copy_data(conn, buf, 1);
+    if (n == 0) {
+        *status = DRAIN_EMPTY;
+    } else if (n < 0) {
+        *status = DRAIN_END;
+    }
+    return n;
+}
+
+/* A frame the C loop does not take, handed back to Python as bytes (libpq's copy freed). */
+static PyObject *hand_back(char *buf, int n) {
+    PyObject *frame = PyBytes_FromStringAndSize(buf, n);
+    freemem(buf);
+    return frame;
+}
+
 /* The first four items of a drain target or table entry are bytearrays (ChangeBatch.storage). */
 static int check_bytearrays(PyObject *tuple) {
     for (Py_ssize_t i = 0; i < 4; i++) {
@@ -164,8 +192,7 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
                           &targets, &txn)) {
         return NULL;
     }
-    if (get_copy_data == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+    if (!initialised()) {
         return NULL;
     }
     void *conn = (void *)(uintptr_t)conn_addr;
@@ -181,13 +208,8 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
 
     while (count < max_frames) {
         char *buf = NULL;
-        int n = get_copy_data(conn, &buf, 1);
-        if (n == 0) {
-            status = DRAIN_EMPTY;
-            break;
-        }
-        if (n < 0) {
-            status = DRAIN_END;
+        int n = next_frame(conn, &buf, &status);
+        if (n <= 0) {
             break;
         }
         const unsigned char *u = (const unsigned char *)buf;
@@ -202,8 +224,7 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
             target = cached;
         }
         if (target == NULL) {
-            frame = PyBytes_FromStringAndSize(buf, n);
-            freemem(buf);
+            frame = hand_back(buf, n);
             if (frame == NULL) {
                 goto fail;
             }
@@ -309,8 +330,7 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
                           &tables, &row_room, &byte_room)) {
         return NULL;
     }
-    if (get_copy_data == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+    if (!initialised()) {
         return NULL;
     }
     void *conn = (void *)(uintptr_t)conn_addr;
@@ -331,13 +351,8 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
 
     while (frames < max_frames) {
         char *buf = NULL;
-        int n = get_copy_data(conn, &buf, 1);
-        if (n == 0) {
-            status = DRAIN_EMPTY;
-            break;
-        }
-        if (n < 0) {
-            status = DRAIN_END;
+        int n = next_frame(conn, &buf, &status);
+        if (n <= 0) {
             break;
         }
         const unsigned char *u = (const unsigned char *)buf;
@@ -413,8 +428,7 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
             }
         }
         if (!taken) {
-            frame = PyBytes_FromStringAndSize(buf, n);
-            freemem(buf);
+            frame = hand_back(buf, n);
             if (frame == NULL) {
                 goto fail;
             }
@@ -485,8 +499,7 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
                           &max_bytes)) {
         return NULL;
     }
-    if (get_copy_data == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "walstream._accel.init() was not called");
+    if (!initialised()) {
         return NULL;
     }
     void *conn = (void *)(uintptr_t)conn_addr;
@@ -497,19 +510,13 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
     unsigned long long last_end = 0;
     while (count < max_frames && PyByteArray_GET_SIZE(out) < max_bytes) {
         char *buf = NULL;
-        int n = get_copy_data(conn, &buf, 1);
-        if (n == 0) {
-            status = DRAIN_EMPTY;
-            break;
-        }
-        if (n < 0) {
-            status = DRAIN_END;
+        int n = next_frame(conn, &buf, &status);
+        if (n <= 0) {
             break;
         }
         const unsigned char *u = (const unsigned char *)buf;
         if (n <= XLOG_PAYLOAD || u[0] != 'w' || u[XLOG_PAYLOAD] == 'E') {
-            frame = PyBytes_FromStringAndSize(buf, n);
-            freemem(buf);
+            frame = hand_back(buf, n);
             if (frame == NULL) {
                 return NULL;
             }
