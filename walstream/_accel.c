@@ -121,14 +121,14 @@ static inline int fast_change(const unsigned char *u, int n, Py_ssize_t value_li
     return (kind == 'I' || kind == 'U') ? part == 'N' : (kind == 'D' && (part == 'K' || part == 'O'));
 }
 
-/* ChangeBatch.append for one fast change frame: its TupleData, end offset, op and seq. */
-static int append_row(PyObject *target, const unsigned char *u, int n, long long seq) {
+/* ChangeBatch.append for one fast change: its TupleData, end offset, op and seq. */
+static int append_row(PyObject *target, char op, const unsigned char *row, Py_ssize_t len,
+                      long long seq) {
     PyObject *data = PyTuple_GET_ITEM(target, 0);
     PyObject *offsets = PyTuple_GET_ITEM(target, 1);
     PyObject *ops = PyTuple_GET_ITEM(target, 2);
     PyObject *seqs = PyTuple_GET_ITEM(target, 3);
-    char op = (char)u[XLOG_PAYLOAD];
-    if (extend(data, u + ROW_AT, n - ROW_AT) < 0) {
+    if (extend(data, row, len) < 0) {
         return -1;
     }
     int64_t end = (int64_t)PyByteArray_GET_SIZE(data);
@@ -137,6 +137,21 @@ static int append_row(PyObject *target, const unsigned char *u, int n, long long
         return -1;
     }
     return 0;
+}
+
+/* txn.seq, the seq the transaction's next row takes: read once per call, written back after. */
+static int get_seq(PyObject *txn, long long *seq) {
+    PyObject *value = PyObject_GetAttrString(txn, "seq");
+    *seq = value == NULL ? -1 : PyLong_AsLongLong(value);
+    Py_XDECREF(value);
+    return *seq == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+static int set_seq(PyObject *txn, long long seq) {
+    PyObject *value = PyLong_FromLongLong(seq);
+    int failed = value == NULL || PyObject_SetAttrString(txn, "seq", value) < 0;
+    Py_XDECREF(value);
+    return failed ? -1 : 0;
 }
 
 /* targets[oid] (borrowed; NULL when absent), checked by `check` once per look-up. */
@@ -232,20 +247,13 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
             break;
         }
         if (!have_seq) {
-            PyObject *value = PyObject_GetAttrString(txn, "seq");
-            if (value == NULL) {
-                free_keeping_error(buf);
-                goto fail;
-            }
-            seq = PyLong_AsLongLong(value);
-            Py_DECREF(value);
-            if (seq == -1 && PyErr_Occurred()) {
+            if (get_seq(txn, &seq) < 0) {
                 free_keeping_error(buf);
                 goto fail;
             }
             have_seq = 1;
         }
-        if (append_row(target, u, n, seq) < 0) {
+        if (append_row(target, (char)u[XLOG_PAYLOAD], u + ROW_AT, n - ROW_AT, seq) < 0) {
             free_keeping_error(buf);
             goto fail;
         }
@@ -255,14 +263,9 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
         payload += n - XLOG_PAYLOAD;
         count++;
     }
-    if (have_seq) {
-        PyObject *value = PyLong_FromLongLong(seq);
-        if (value == NULL || PyObject_SetAttrString(txn, "seq", value) < 0) {
-            Py_XDECREF(value);
-            Py_XDECREF(frame);
-            return NULL;
-        }
-        Py_DECREF(value);
+    if (have_seq && set_seq(txn, seq) < 0) {
+        Py_XDECREF(frame);
+        return NULL;
     }
     if (frame == NULL) {
         frame = Py_NewRef(Py_None);
@@ -416,7 +419,7 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
                     touched[t].row_cost = cost;
                     ntouched++;
                 }
-                if (append_row(entry, u, n, seq) < 0) {
+                if (append_row(entry, (char)u[XLOG_PAYLOAD], u + ROW_AT, n - ROW_AT, seq) < 0) {
                     free_keeping_error(buf);
                     goto fail;
                 }
@@ -601,29 +604,13 @@ static PyObject *accel_replay(PyObject *self, PyObject *args) {
             break;
         }
         if (!have_seq) {
-            PyObject *value = PyObject_GetAttrString(txn, "seq");
-            seq = value == NULL ? -1 : PyLong_AsLongLong(value);
-            Py_XDECREF(value);
-            if (seq == -1 && PyErr_Occurred()) {
+            if (get_seq(txn, &seq) < 0) {
                 failed = 1;
                 break;
             }
             have_seq = 1;
         }
-        /* append_row() reads an XLogData frame; this message has 4 more bytes before its OID */
-        PyObject *data = PyTuple_GET_ITEM(cached, 0);
-        PyObject *offsets = PyTuple_GET_ITEM(cached, 1);
-        PyObject *ops = PyTuple_GET_ITEM(cached, 2);
-        PyObject *seqs = PyTuple_GET_ITEM(cached, 3);
-        char op = (char)kind;
-        int64_t s = (int64_t)seq;
-        if (extend(data, m + S_ROW, size - S_ROW) < 0) {
-            failed = 1;
-            break;
-        }
-        int64_t row_end = (int64_t)PyByteArray_GET_SIZE(data);
-        if (extend(offsets, &row_end, 8) < 0 || extend(ops, &op, 1) < 0 ||
-            extend(seqs, &s, 8) < 0) {
+        if (append_row(cached, (char)kind, m + S_ROW, size - S_ROW, seq) < 0) {
             failed = 1;
             break;
         }
@@ -636,13 +623,8 @@ static PyObject *accel_replay(PyObject *self, PyObject *args) {
     if (failed) {
         return NULL; /* as drain(): the caller stops without acknowledging anything */
     }
-    if (have_seq) {
-        PyObject *value = PyLong_FromLongLong(seq);
-        if (value == NULL || PyObject_SetAttrString(txn, "seq", value) < 0) {
-            Py_XDECREF(value);
-            return NULL;
-        }
-        Py_DECREF(value);
+    if (have_seq && set_seq(txn, seq) < 0) {
+        return NULL;
     }
     return Py_BuildValue("(nnL)", pos, count, payload);
 }
