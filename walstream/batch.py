@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from .convert import ColumnConverter
+from .convert import ColumnConverter, ConversionStats
 from .errors import ProtocolError
 from .lsn import format_lsn
 from .pg.fastpath import TableEntry, Target
@@ -92,6 +92,8 @@ class ChangeBatch:
     ends_mid_txn: bool = False
     _run_txn: Txn | None = None
     _row_cost: int = 0
+    # per column, the values to_arrow() adjusted (logged by the flusher)
+    adjusted: list[ConversionStats] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._row_cost = ROW_OVERHEAD + VALUE_OVERHEAD * len(self.table.columns)
@@ -212,7 +214,9 @@ class ChangeBatch:
             run = candidate
         return f"{self.table.qualified_name}: change row with commit LSN {format_lsn(run[1])}"
 
-    def _column_array(self, index: int, kinds: np.ndarray, raw: pa.Array) -> pa.Array:
+    def _column_array(
+        self, index: int, kinds: np.ndarray, raw: pa.Array, stats: ConversionStats
+    ) -> pa.Array:
         binary = bool((kinds == KIND_BINARY).any())
         if binary and bool((kinds == KIND_TEXT).any()):
             # pgoutput picks text or binary per type, once per session, and a batch never spans
@@ -221,7 +225,7 @@ class ChangeBatch:
                 f"{self.table.qualified_name}.{self.table.columns[index].name}: values arrived "
                 "in both text and binary format in one batch"
             )
-        return self.converters[index].decode(raw, binary)
+        return self.converters[index].decode(raw, binary, stats)
 
     def _metadata(self) -> list[pa.Array]:
         n = len(self.op_codes)
@@ -264,6 +268,9 @@ class ChangeBatch:
 
         ``release`` frees the row buffer once every column is converted, so a flush never
         holds a large batch twice (raw and Parquet); only the rows' ops and positions remain.
+        The values adjusted on the way are counted in :attr:`adjusted`, per column: this
+        batch's own counts, though its converters are shared with the table's other batches
+        (which the flusher may be converting at the same time).
         """
         schema = arrow_schema(self.table, self.converters)
         n = len(self.op_codes)
@@ -281,9 +288,10 @@ class ChangeBatch:
             self._describe,
         )
         marks: list[tuple[int, np.ndarray]] = []
+        self.adjusted = [ConversionStats() for _ in self.table.columns]
         for i in range(len(self.table.columns)):
             kinds, raw = columns.next_column(self.converters[i].binary_width)
-            arrays.append(self._column_array(i, kinds, raw))
+            arrays.append(self._column_array(i, kinds, raw, self.adjusted[i]))
             unchanged = kinds == KIND_UNCHANGED
             if bool(unchanged.any()):
                 marks.append((i, unchanged))

@@ -119,8 +119,10 @@ class ColumnConverter:
     """Converts one column's raw pgoutput values, a batch at a time, to ``arrow_type``.
 
     ``stats`` counts the values that were adjusted (infinity clamped, arrays flattened; see
-    :mod:`.context`); read and reset it with ``stats.take()`` after each flush to log it.
-    Not thread-safe: one flush at a time per converter.
+    :mod:`.context`); read and reset it with ``stats.take()`` after each flush to log it. A
+    caller that decodes several batches of one column at once (the flusher encodes two jobs
+    in parallel) passes each call its own ``stats`` instead: the converter keeps no other
+    state, so it is then safe to share between threads.
     """
 
     pg_type: PgType
@@ -158,19 +160,21 @@ class ColumnConverter:
         """
         return self.decode(raw_column(values), binary)
 
-    def decode(self, raw: pa.Array, binary: bool) -> pa.Array:
-        """Like :meth:`convert`, from an Arrow binary array of the raw values."""
+    def decode(self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None) -> pa.Array:
+        """Like :meth:`convert`, from an Arrow binary array of the raw values; adjusted values
+        are counted in ``stats`` when given, else in ``self.stats``."""
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
+        ctx = self._ctx if stats is None else ColumnContext(self.pg_type, self.column, stats)
         if not binary:
-            return self._codec.text(raw, self._ctx)
+            return self._codec.text(raw, ctx)
         if self._codec.binary is None:
-            raise self._ctx.error(
+            raise ctx.error(
                 "the binary format of this type is not decoded",
                 None,
                 "run the stream in text mode (walstream run --binary off)",
             )
-        return self._codec.binary(raw, self._ctx)
+        return self._codec.binary(raw, ctx)
 
 
 class ArrayConverter(ColumnConverter):
@@ -200,25 +204,25 @@ class ArrayConverter(ColumnConverter):
         base = element_type.base
         self._delimiter = ";" if (base.name, base.namespace) == ("box", PG_CATALOG) else ","
 
-    def decode(self, raw: pa.Array, binary: bool) -> pa.Array:
+    def decode(self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None) -> pa.Array:
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
+        stats = self.stats if stats is None else stats
+        ctx = ColumnContext(self.pg_type, self.column, stats)
         if binary:
             if not self.binary_supported:
-                raise self._ctx.error(
+                raise ctx.error(
                     "the binary format of the element type is not decoded",
                     None,
                     "run the stream in text mode (walstream run --binary off)",
                 )
-            offsets, elements, multidim = binary_array_elements(
-                raw, self.element.binary_width, self._ctx
-            )
+            offsets, elements, multidim = binary_array_elements(raw, self.element.binary_width, ctx)
         else:
             offsets, elements, multidim = text_array_elements(
-                text.utf8(raw, self._ctx), self._delimiter, self._ctx
+                text.utf8(raw, ctx), self._delimiter, ctx
             )
-        self.stats.add(FLATTENED_ARRAY, multidim)
-        values = self.element.decode(elements, binary)
+        stats.add(FLATTENED_ARRAY, multidim)
+        values = self.element.decode(elements, binary, stats)
         nulls = null_mask(raw)
         return pa.ListArray.from_arrays(
             pa.array(offsets, pa.int32()),

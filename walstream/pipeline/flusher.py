@@ -1,10 +1,13 @@
 """Encoding and storing batches off the read loop, in order, and reporting what is durable.
 
 The read loop hands over a :class:`FlushJob` (whole transactions, every table touched) and goes
-back to reading; one flush thread takes jobs in submission order, converts and encodes each
-table's batch and stores the files (in parallel across tables), then writes the checkpoint, and
-only then reports the job's ``end_lsn`` as durable. Jobs complete strictly in order, so the
-reported LSNs only ever grow and the read loop can acknowledge each one as it arrives.
+back to reading. Each table's batch is converted and encoded at once, in an encoder pool, so a
+job encodes while the one before it is still encoding or being stored: on a multi-core machine
+the flushes of a large transaction, cut one after another, use every core. One flush thread
+then takes jobs in submission order, waits for their files, stores them (in parallel across
+tables), writes the checkpoint, and only then reports the job's ``end_lsn`` as durable. Stores
+and reports happen strictly in order, so the reported LSNs only ever grow and the read loop can
+acknowledge each one as it arrives; a job encoded after a failed one is never stored.
 
 Backpressure: at most ``max_in_flight`` jobs exist at once; the read loop must stop reading
 changes (but keep sending status updates) while :meth:`Flusher.has_capacity` is false.
@@ -26,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -46,6 +49,17 @@ T = TypeVar("T")
 
 #: Called with a job's batches before their files are stored (see the module docstring).
 BeforeWrite = Callable[[list[ChangeBatch]], None]
+
+
+@dataclass(frozen=True)
+class EncodedFile:
+    """One batch's Parquet bytes, and when its conversion ran (for the flush's duration)."""
+
+    batch: ChangeBatch
+    key: str
+    data: bytes
+    began: float
+    ended: float
 
 
 @dataclass
@@ -95,7 +109,7 @@ class Flusher:
         self._sink = sink
         self._checkpoint = checkpoint
         self._max_in_flight = max_in_flight
-        self._jobs: queue.Queue[FlushJob | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[FlushJob, list[Future[EncodedFile]]] | None] = queue.Queue()
         self._results: queue.Queue[FlushResult] = queue.Queue()
         # A byte is written here whenever a result is ready, so a read loop waiting on its
         # socket with select() wakes up at once and can acknowledge without delay.
@@ -108,6 +122,7 @@ class Flusher:
         self._next_seq = 0
         self._failed = False
         self._pool = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-upload")
+        self._encoders = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-encode")
         self._thread = threading.Thread(target=self._run, name="walstream-flush", daemon=True)
         self._thread.start()
 
@@ -124,10 +139,16 @@ class Flusher:
         return self._in_flight < self._max_in_flight
 
     def submit(self, job: FlushJob) -> None:
+        """Queue ``job`` and start encoding its batches (the read loop owns them no more)."""
         job.seq = self._next_seq
         self._next_seq += 1
         self._in_flight += 1
-        self._jobs.put(job)
+        encodes = []
+        if not self._failed:  # nothing after a failed job is stored: do not encode it either
+            encodes = [
+                self._encoders.submit(self._encode, batch, file_key(batch)) for batch in job.batches
+            ]
+        self._jobs.put((job, encodes))
 
     def poll(self, timeout: float | None = None) -> list[FlushResult]:
         """Results that arrived (waiting up to ``timeout`` for the first one), in job order."""
@@ -147,6 +168,7 @@ class Flusher:
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join(timeout=60)
+        self._encoders.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._wake_r.close()
         self._wake_w.close()
@@ -159,35 +181,34 @@ class Flusher:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            item = self._jobs.get()
+            if item is None:
                 return
+            job, encodes = item
             if self._failed:  # never store anything after a failed job: order would break
+                for pending in encodes:
+                    pending.cancel()
                 self._report(FlushResult(job, [], RuntimeError("an earlier flush failed")))
                 continue
             started = time.monotonic()
             try:
-                files = self._store(job)
+                # encoded once (it releases the raw values); stores retry from the bytes
+                encoded = [pending.result() for pending in encodes]
+                storing = time.monotonic()
+                files = self._store(job, encoded)
             except BaseException as exc:  # reported to the read loop, which stops
                 self._failed = True
                 self._report(FlushResult(job, [], exc, time.monotonic() - started))
                 continue
-            self._report(FlushResult(job, files, None, time.monotonic() - started))
+            # the job's own work: its encoding (which may overlap the previous job's), then
+            # its stores and checkpoint
+            spent = time.monotonic() - storing
+            if encoded:
+                spent += max(f.ended for f in encoded) - min(f.began for f in encoded)
+            self._report(FlushResult(job, files, None, spent))
 
-    def _store(self, job: FlushJob) -> list[StoredFile]:
-        named: list[tuple[ChangeBatch, str]] = []
-        for batch in job.batches:
-            key = change_file_key(
-                batch.table.namespace,
-                batch.table.name,
-                batch.first_commit_ts_us,
-                batch.first_lsn,
-                batch.last_lsn,
-                (batch.first_seq, batch.last_seq) if batch.split else None,
-            )
-            named.append((batch, key))
-        # encode once (it releases the raw values); stores are retried from the encoded bytes
-        encoded = list(self._pool.map(lambda item: self._encode(*item), named))
+    def _store(self, job: FlushJob, encoded: list[EncodedFile]) -> list[StoredFile]:
+        """Store ``job``'s encoded files, then its checkpoint."""
         # hand Arrow's freed conversion buffers back to the OS: RSS follows the budget
         pa.default_memory_pool().release_unused()
         fault_point("after_encode")
@@ -196,14 +217,14 @@ class Flusher:
             self._until_stored(lambda: hook(job.batches), what="before_write")
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
-        for (batch, _), stored in zip(named, files, strict=True):
+        for file, stored in zip(encoded, files, strict=True):
             self._checkpoint.record_file(
-                batch.table.qualified_name,
+                file.batch.table.qualified_name,
                 stored.key,
                 stored.first_lsn,
                 stored.last_lsn,
                 stored.rows,
-                batch.last_commit_ts_us,
+                file.batch.last_commit_ts_us,
             )
         # a job that only holds part of a large transaction completes no transaction
         self._checkpoint.acked_lsn = max(self._checkpoint.acked_lsn, job.end_lsn)
@@ -245,10 +266,12 @@ class Flusher:
         """Stop waiting out destination outages: a failing store fails its job now."""
         self._abandon.set()
 
-    def _encode(self, batch: ChangeBatch, key: str) -> tuple[ChangeBatch, str, bytes]:
+    def _encode(self, batch: ChangeBatch, key: str) -> EncodedFile:
+        """Convert and encode one batch (in the encoder pool)."""
+        began = time.monotonic()
         data = encode_parquet(batch.to_arrow(release=True))
-        for column, converter in zip(batch.table.columns, batch.converters, strict=True):
-            for reason, count in converter.stats.take().items():
+        for column, stats in zip(batch.table.columns, batch.adjusted, strict=True):
+            for reason, count in stats.take().items():
                 # DESIGN §4: a value that had to be adjusted is counted and logged, never silent
                 log.warning(
                     "event=values_adjusted table=%s column=%s reason=%s count=%d key=%s",
@@ -258,20 +281,37 @@ class Flusher:
                     count,
                     key,
                 )
-        return batch, key, data
+        return EncodedFile(batch, key, data, began, time.monotonic())
 
-    def _put(self, item: tuple[ChangeBatch, str, bytes]) -> StoredFile:
-        batch, key, data = item
-        self._sink.put(key, data)
+    def _put(self, file: EncodedFile) -> StoredFile:
+        batch = file.batch
+        self._sink.put(file.key, file.data)
         log.info(
             "event=file_stored table=%s key=%s rows=%d bytes=%d first_lsn=%X last_lsn=%X",
             batch.table.qualified_name,
-            self._sink.describe(key),
+            self._sink.describe(file.key),
             len(batch),
-            len(data),
+            len(file.data),
             batch.first_lsn,
             batch.last_lsn,
         )
         return StoredFile(
-            batch.table.qualified_name, key, len(batch), len(data), batch.first_lsn, batch.last_lsn
+            batch.table.qualified_name,
+            file.key,
+            len(batch),
+            len(file.data),
+            batch.first_lsn,
+            batch.last_lsn,
         )
+
+
+def file_key(batch: ChangeBatch) -> str:
+    """The key of ``batch``'s file (DESIGN §2: the DMS layout)."""
+    return change_file_key(
+        batch.table.namespace,
+        batch.table.name,
+        batch.first_commit_ts_us,
+        batch.first_lsn,
+        batch.last_lsn,
+        (batch.first_seq, batch.last_seq) if batch.split else None,
+    )
