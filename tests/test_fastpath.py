@@ -298,7 +298,7 @@ def commit(lsn: int, end: int, ts: int = 5) -> bytes:
 
 
 def entry(row_cost: int = 100) -> tuple[Any, ...]:
-    return (*target(), [], row_cost, "the batch")
+    return (*target(), bytearray(), row_cost, "the batch")
 
 
 def test_drain_txns_commits_whole_transactions(accel: Any) -> None:
@@ -332,10 +332,13 @@ def test_drain_txns_commits_whole_transactions(accel: Any) -> None:
     assert struct.unpack("=3q", offsets) == (0, len(row), 2 * len(row))
     assert bytes(ops) == b"ID" and bytes(data) == row * 2
     assert struct.unpack("=2q", seqs) == (0, 2)  # seq counts the transaction's rows
-    assert runs == [(0, 0x500, 77, 9 + PG_EPOCH_US)]
+    assert list(struct.iter_unpack("=4q", runs)) == [(0, 0x500, 77, 9 + PG_EPOCH_US)]
     _, _, ops8, seqs8, runs8, _, _ = tables[8]
     assert bytes(ops8) == b"UI" and struct.unpack("=2q", seqs8) == (1, 0)
-    assert runs8 == [(0, 0x500, 77, 9 + PG_EPOCH_US), (1, 0x700, 78, 5 + PG_EPOCH_US)]
+    assert list(struct.iter_unpack("=4q", runs8)) == [
+        (0, 0x500, 77, 9 + PG_EPOCH_US),
+        (1, 0x700, 78, 5 + PG_EPOCH_US),
+    ]
     assert fake.outstanding == 0
 
 

@@ -281,10 +281,10 @@ fail:
 
 static int check_table(PyObject *entry) {
     if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 6 || check_bytearrays(entry) < 0 ||
-        !PyList_CheckExact(PyTuple_GET_ITEM(entry, 4)) ||
+        !PyByteArray_CheckExact(PyTuple_GET_ITEM(entry, 4)) ||
         !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 5))) {
         PyErr_SetString(PyExc_TypeError,
-                        "a drain_txns table is (data, offsets, ops, seqs, runs, row_cost, ...)");
+                        "a drain_txns table is (data, offsets, ops, seqs, runs, row_cost, ...), runs a bytearray");
         return -1;
     }
     return 0;
@@ -311,8 +311,9 @@ typedef struct {
  *
  * The read loop between transactions: whole transactions (Begin, fast changes, Commit) whose
  * every change goes to a table in `tables` are appended and committed here, the bookkeeping
- * done as Runner does it: a run (first row, commit LSN, xid, commit time) appended to the
- * batch's `runs` at the transaction's first row in it, seqs from 0. tables: {relation OID:
+ * done as Runner does it: a run (first row, commit LSN, xid, commit time: four native int64,
+ * ChangeBatch._RUN) appended to the batch's `runs` at the transaction's first row in it, seqs
+ * from 0. tables: {relation OID:
  * (data, offsets, ops, seqs, runs, row_cost, ...)}, the batches the pipeline has already seen
  * and still writes to. `commits` transactions were committed, the last ending at commit_end.
  *
@@ -403,13 +404,9 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
                     /* the transaction's first row in this batch: its run starts here */
                     Py_ssize_t rows = PyByteArray_GET_SIZE(PyTuple_GET_ITEM(entry, 2));
                     long long cost = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 5));
-                    PyObject *run = cost == -1 && PyErr_Occurred()
-                                        ? NULL
-                                        : Py_BuildValue("(nKkL)", rows, final_lsn,
-                                                        (unsigned long)xid, ts_us);
-                    int failed = run == NULL || PyList_Append(PyTuple_GET_ITEM(entry, 4), run) < 0;
-                    Py_XDECREF(run);
-                    if (failed) {
+                    int64_t run[4] = {rows, (int64_t)final_lsn, xid, ts_us};
+                    if ((cost == -1 && PyErr_Occurred()) ||
+                        extend(PyTuple_GET_ITEM(entry, 4), run, sizeof run) < 0) {
                         free_keeping_error(buf);
                         goto fail;
                     }

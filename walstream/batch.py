@@ -42,6 +42,10 @@ VALUE_OVERHEAD = 24
 
 _I64 = struct.Struct("=q")  # offsets and seqs: native int64, as numpy and walstream/_accel.c read
 _pack_i64 = _I64.pack
+# a run of rows of one transaction: first row, commit LSN, xid (NO_XID: none), commit time;
+# native int64 records, which walstream/_accel.c appends too and numpy reads as one array
+_RUN = struct.Struct("=4q")
+NO_XID = -1
 
 
 @dataclass(slots=True)
@@ -85,8 +89,10 @@ class ChangeBatch:
     offsets: bytearray = field(default_factory=lambda: bytearray(8))  # row r: [r, r+1)
     op_codes: bytearray = field(default_factory=bytearray)  # b"I", b"U", b"D", b"T" per row
     seqs: bytearray = field(default_factory=bytearray)
-    # one entry per run of rows of one transaction: (first row, commit LSN, xid, commit time)
-    runs: list[tuple[int, int, int | None, int]] = field(default_factory=list)
+    # one _RUN record per run of rows of one transaction (first row, commit LSN, xid, commit
+    # time): a bytearray, not tuples, because a batch of small transactions has as many runs as
+    # rows and their metadata columns are then one numpy view
+    runs: bytearray = field(default_factory=bytearray)
     # a transaction too large for one flush is cut: its pieces' files are named apart
     starts_mid_txn: bool = False
     ends_mid_txn: bool = False
@@ -112,13 +118,24 @@ class ChangeBatch:
         """The rows' ops, one character each."""
         return self.op_codes.decode()
 
+    def _run(self, index: int) -> tuple[int, int, int, int]:
+        """Run ``index`` (negative: from the end) as (first row, commit LSN, xid, time)."""
+        if index < 0:
+            index += len(self.runs) // _RUN.size
+        first, lsn, xid, ts = _RUN.unpack_from(self.runs, index * _RUN.size)
+        return first, lsn, xid, ts
+
+    def _run_array(self) -> np.ndarray:
+        """All runs as an (n, 4) int64 array, columns as in :data:`_RUN`."""
+        return np.frombuffer(self.runs, dtype=np.int64).reshape(-1, 4)
+
     @property
     def first_lsn(self) -> int:
-        return self.runs[0][1]
+        return self._run(0)[1]
 
     @property
     def last_lsn(self) -> int:
-        return self.runs[-1][1]
+        return self._run(-1)[1]
 
     @property
     def first_seq(self) -> int:
@@ -150,11 +167,11 @@ class ChangeBatch:
 
     @property
     def first_commit_ts_us(self) -> int:
-        return self.runs[0][3]
+        return self._run(0)[3]
 
     @property
     def last_commit_ts_us(self) -> int:
-        return self.runs[-1][3]
+        return self._run(-1)[3]
 
     def append(self, op: int, row: bytes | bytearray | memoryview, txn: Txn) -> None:
         """Append one change row: ``op`` is ``ord("I")``... and ``row`` its TupleData bytes
@@ -164,7 +181,8 @@ class ChangeBatch:
         """
         if txn is not self._run_txn:
             self._run_txn = txn
-            self.runs.append((len(self.op_codes), txn.commit_lsn, txn.xid, txn.commit_ts_us))
+            xid = NO_XID if txn.xid is None else txn.xid
+            self.runs += _RUN.pack(len(self.op_codes), txn.commit_lsn, xid, txn.commit_ts_us)
         self.op_codes.append(op)
         self.seqs += _pack_i64(txn.seq)
         txn.seq += 1
@@ -202,17 +220,16 @@ class ChangeBatch:
         del self.offsets[8 * (length + 1) :]
         del self.op_codes[length:]
         del self.seqs[8 * length :]
-        # in place: a TableEntry the C loop holds refers to this very list
-        self.runs[:] = [run for run in self.runs if run[0] < length]
+        # in place: a TableEntry the C loop holds refers to this very bytearray
+        keep = int(np.searchsorted(self._run_array()[:, 0], length, side="left"))
+        del self.runs[keep * _RUN.size :]
         self._run_txn = None
 
     def _describe(self, row: int) -> str:
-        run = self.runs[0]
-        for candidate in self.runs:
-            if candidate[0] > row:
-                break
-            run = candidate
-        return f"{self.table.qualified_name}: change row with commit LSN {format_lsn(run[1])}"
+        # the last run starting at or before the row (the first run starts at row 0)
+        index = max(int(np.searchsorted(self._run_array()[:, 0], row, side="right")) - 1, 0)
+        lsn = self._run(index)[1]
+        return f"{self.table.qualified_name}: change row with commit LSN {format_lsn(lsn)}"
 
     def _column_array(
         self, index: int, kinds: np.ndarray, raw: pa.Array, stats: ConversionStats
@@ -229,13 +246,13 @@ class ChangeBatch:
 
     def _metadata(self) -> list[pa.Array]:
         n = len(self.op_codes)
-        firsts = np.array([run[0] for run in self.runs] + [n], dtype=np.int64)
-        repeat = np.diff(firsts)
-        lsn = np.repeat(np.array([run[1] for run in self.runs], dtype=np.int64), repeat)
-        ts = np.repeat(np.array([run[3] for run in self.runs], dtype=np.int64), repeat)
-        xids = [run[2] for run in self.runs]
-        xid_values = np.repeat(np.array([x or 0 for x in xids], dtype=np.int64), repeat)
-        xid_nulls = np.repeat(np.array([x is None for x in xids], dtype=np.bool_), repeat)
+        runs = self._run_array()
+        repeat = np.diff(runs[:, 0], append=n)
+        lsn = np.repeat(runs[:, 1], repeat)
+        ts = np.repeat(runs[:, 3], repeat)
+        xid = np.repeat(runs[:, 2], repeat)
+        xid_nulls = xid == NO_XID
+        xid_values = np.where(xid_nulls, 0, xid)
         return [
             pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
             pa.array(lsn, pa.int64()),

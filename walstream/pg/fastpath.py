@@ -29,8 +29,9 @@ SPILL_BLOCK = 1 << 20
 #: one table's buffers as the C loop appends to them (ChangeBatch.storage)
 Target = tuple[bytearray, bytearray, bytearray, bytearray]
 #: a batch as drain_txns() appends whole transactions to it (ChangeBatch.entry): its buffers,
-#: its runs list, what a row costs beyond its bytes, and the batch itself
-TableEntry = tuple[bytearray, bytearray, bytearray, bytearray, list[Any], int, Any]
+#: its runs (int64 records: first row, commit LSN, xid, commit time), what a row costs beyond
+#: its bytes, and the batch itself
+TableEntry = tuple[bytearray, bytearray, bytearray, bytearray, bytearray, int, Any]
 #: a transaction drain_txns() began and hands to Python: xid, final LSN, commit time, next
 #: seq, its rows so far, and per batch it touched (relation OID, entry, the batch's rows before)
 Handoff = tuple[int, int, int, int, int, list[tuple[int, TableEntry, int]]]
