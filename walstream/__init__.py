@@ -10,10 +10,17 @@ The flow, one process per replication slot::
 
 import os
 
-# Arrow's allocator (mimalloc) keeps freed pages for a while before it returns them to the OS.
-# The flusher converts two batches at once, and that retention alone added ~50 MB to the peak
-# RSS of a large transaction (bench big-txn: 309 -> 262 MB with it off). Set before pyarrow is
-# first used, which is why it is here; a value the user set wins.
-os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+# numpy's OpenBLAS starts a pool of threads that spin after any call into it; walstream does no
+# linear algebra, and on a small machine those spins take CPU from the walsender. Set before
+# numpy is first imported, which is why it is here; a value the user set wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# Arrow's allocator: jemalloc, not the wheel's default mimalloc. The flusher converts batches
+# in two threads at once; mimalloc keeps each thread's freed pages, which took the peak RSS of
+# a 2M-row transaction past 300 MB (bench big-txn: 299-309 MB, jemalloc 238-259 MB), and
+# having it return them at once costs a page fault per page reused (toast: +1 s of system
+# CPU). Read when Arrow first allocates; a value the user set wins, and a build without
+# jemalloc falls back to its default.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import random
 import socket
@@ -32,8 +33,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
-
-import pyarrow as pa
 
 from ..batch import ChangeBatch
 from ..errors import TransientSinkError
@@ -122,7 +121,11 @@ class Flusher:
         self._next_seq = 0
         self._failed = False
         self._pool = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-upload")
-        self._encoders = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-encode")
+        # Converting is CPU work: more threads than cores only add memory. Arrow's allocator
+        # (mimalloc) keeps each thread's freed pages for reuse; that is what keeps a flush from
+        # page-faulting its buffers in afresh, and what each extra thread costs in RSS.
+        encoders = max(2, min(upload_workers, os.cpu_count() or 1))
+        self._encoders = ThreadPoolExecutor(encoders, thread_name_prefix="walstream-encode")
         self._thread = threading.Thread(target=self._run, name="walstream-flush", daemon=True)
         self._thread.start()
 
@@ -209,8 +212,6 @@ class Flusher:
 
     def _store(self, job: FlushJob, encoded: list[EncodedFile]) -> list[StoredFile]:
         """Store ``job``'s encoded files, then its checkpoint."""
-        # hand Arrow's freed conversion buffers back to the OS: RSS follows the budget
-        pa.default_memory_pool().release_unused()
         fault_point("after_encode")
         hook = self._before_write
         if hook is not None:
