@@ -7,6 +7,7 @@ nothing is acknowledged that is not stored.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -77,9 +78,21 @@ class LazyGroup(click.Group):
     type=click.Choice(["auto", "text", "json"]),
     help="auto: text on a terminal, JSON lines otherwise",
 )
-def main(log_level: str, log_format: str) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_level: str, log_format: str) -> None:
     """walstream: PostgreSQL logical replication to Parquet on S3 (AWS DMS layout)."""
     setup_logging(log_level, log_format)
+    if ctx.invoked_subcommand != "run":  # run imports the pipeline first
+        imports_done()
+
+
+def imports_done() -> None:
+    """Start-up is over: turn the cyclic GC back on if walstream/__main__.py turned it off,
+    freezing what the imports created out of its collections. A no-op when the GC is on (the
+    CLI called from Python, e.g. the tests)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 @main.command()
@@ -248,6 +261,7 @@ def run(**kwargs: Any) -> None:
     """Stream a replication slot to Parquet files; acknowledge only what is durable."""
     from .pipeline.runner import RunConfig, Runner
 
+    imports_done()
     kwargs["tables"] = tuple(t for item in kwargs["tables"] for t in item.split(",") if t)
     threshold = kwargs.pop("s3_multipart_threshold")
     if str(kwargs["dest"]).startswith("s3://"):
