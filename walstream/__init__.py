@@ -22,5 +22,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # CPU). Read when Arrow first allocates; a value the user set wins, and a build without
 # jemalloc falls back to its default.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+# ...and jemalloc keeps freed pages for 5 s before it returns them: every flush allocates the
+# same few tens of MB again, and pages it gets back from the OS are zeroed page by page (toast:
+# ~0.3 s less system CPU; big-txn ~0.5 s less CPU, peak RSS unchanged).
+os.environ.setdefault("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:5000,muzzy_decay_ms:5000")
 
 __version__ = "0.1.0"
