@@ -121,9 +121,8 @@ class Flusher:
         self._next_seq = 0
         self._failed = False
         self._pool = ThreadPoolExecutor(upload_workers, thread_name_prefix="walstream-upload")
-        # Converting is CPU work: more threads than cores only add memory. Arrow's allocator
-        # (mimalloc) keeps each thread's freed pages for reuse; that is what keeps a flush from
-        # page-faulting its buffers in afresh, and what each extra thread costs in RSS.
+        # Converting is CPU work: more threads than cores only add memory (each conversion in
+        # progress holds a batch's Arrow copy, and each thread its allocator caches).
         encoders = max(2, min(upload_workers, os.cpu_count() or 1))
         self._encoders = ThreadPoolExecutor(encoders, thread_name_prefix="walstream-encode")
         self._thread = threading.Thread(target=self._run, name="walstream-flush", daemon=True)
