@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,14 @@ def results(flusher: Flusher, count: int) -> list[FlushResult]:
     return out
 
 
+def wait_converted(b: ChangeBatch, timeout: float = 30.0) -> None:
+    """Until ``b`` is converted: to_arrow(release=True) empties its row buffer."""
+    deadline = time.monotonic() + timeout
+    while b.data and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not b.data, "the batch was not converted while the job before it was held"
+
+
 ROW = ("1", "2026-11-22 10:00:00+00")
 
 
@@ -83,13 +92,9 @@ def test_the_next_job_encodes_while_the_one_before_it_is_stored_and_reports_stay
     try:
         flusher.submit(first)
         flusher.submit(second)
-        # the second job's rows are converted (its raw buffer released) while the first job's
-        # store is held: encoding overlaps the job before it
-        for _ in range(3000):
-            if not second.batches[0].data:
-                break
-            threading.Event().wait(0.01)
-        assert not second.batches[0].data, "the second job was not encoded during the first"
+        # the second job's rows are converted while the first job's store is held: encoding
+        # overlaps the job before it
+        wait_converted(second.batches[0])
         assert sink.stored == []  # and nothing of it is stored before the first job
         sink.release.set()
         got = results(flusher, 2)
@@ -139,10 +144,7 @@ def test_adjusted_values_are_counted_per_file_though_the_converters_are_shared(
     try:
         for b in (first, second):
             flusher.submit(FlushJob([b], b.last_lsn + 1, len(b), b.nbytes))
-        for _ in range(3000):  # both encoded before either is stored
-            if not second.data:
-                break
-            threading.Event().wait(0.01)
+        wait_converted(second)  # both converted before either is stored
         sink.release.set()
         got = results(flusher, 2)
     finally:
