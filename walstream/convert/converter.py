@@ -165,7 +165,7 @@ class ColumnConverter:
         are counted in ``stats`` when given, else in ``self.stats``."""
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
-        ctx = self._ctx if stats is None else ColumnContext(self.pg_type, self.column, stats)
+        ctx = self._context(stats)
         if not binary:
             return self._codec.text(raw, ctx)
         if self._codec.binary is None:
@@ -175,6 +175,10 @@ class ColumnConverter:
                 "run the stream in text mode (walstream run --binary off)",
             )
         return self._codec.binary(raw, ctx)
+
+    def _context(self, stats: ConversionStats | None) -> ColumnContext:
+        """The column's context, counting adjusted values in ``stats`` when given."""
+        return self._ctx if stats is None else ColumnContext(self.pg_type, self.column, stats)
 
 
 class ArrayConverter(ColumnConverter):
@@ -207,8 +211,7 @@ class ArrayConverter(ColumnConverter):
     def decode(self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None) -> pa.Array:
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
-        stats = self.stats if stats is None else stats
-        ctx = ColumnContext(self.pg_type, self.column, stats)
+        ctx = self._context(stats)
         if binary:
             if not self.binary_supported:
                 raise ctx.error(
@@ -221,8 +224,8 @@ class ArrayConverter(ColumnConverter):
             offsets, elements, multidim = text_array_elements(
                 text.utf8(raw, ctx), self._delimiter, ctx
             )
-        stats.add(FLATTENED_ARRAY, multidim)
-        values = self.element.decode(elements, binary, stats)
+        ctx.stats.add(FLATTENED_ARRAY, multidim)
+        values = self.element.decode(elements, binary, ctx.stats)
         nulls = null_mask(raw)
         return pa.ListArray.from_arrays(
             pa.array(offsets, pa.int32()),
