@@ -1,19 +1,21 @@
-"""Only the optional C accelerator is declared here; everything else is in pyproject.toml.
+"""Only the optional C extensions are declared here; everything else is in pyproject.toml.
 
-``optional=True``: without a C compiler and Python's headers the build of ``walstream._accel``
-is skipped with a warning and walstream runs its pure-Python read loop (see
-walstream/pg/fastpath.py and README "Performance").
+``optional=True``: without a C compiler and Python's headers the builds of ``walstream._accel``
+(the read loop) and ``walstream._columns`` (the TupleData column parser) are skipped with a
+warning, and walstream runs their pure-Python versions (see walstream/pg/fastpath.py,
+walstream/pg/tuples.py and README "Performance").
 """
 
 from setuptools import Extension, setup
 
+FLAGS = ["-O2", "-Wall", "-Werror=implicit-function-declaration"]
+
 setup(
     ext_modules=[
-        Extension(
-            "walstream._accel",
-            ["walstream/_accel.c"],
-            optional=True,
-            extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
+        Extension(name, [path], optional=True, extra_compile_args=FLAGS)
+        for name, path in (
+            ("walstream._accel", "walstream/_accel.c"),
+            ("walstream._columns", "walstream/_columns.c"),
         )
     ]
 )

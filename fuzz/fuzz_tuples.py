@@ -1,7 +1,9 @@
 """Fuzz harness: the columnar TupleData parser :class:`walstream.pg.tuples.TupleColumns`.
 
 The read loop appends each change row's TupleData bytes unparsed to a batch buffer; at flush
-time ``TupleColumns`` parses all rows together, one column at a time, with numpy. It promises
+time ``TupleColumns`` parses all rows together, one column at a time: in C
+(:mod:`walstream._columns`) when it is built, with numpy otherwise. Both paths are run on every
+input, each on its own. It promises
 to check the rows as strictly as :mod:`walstream.pg.pgoutput` checks a decoded message and to
 raise ProtocolError otherwise. This harness holds it to that *differentially*: every row is
 also decoded on its own by ``PgOutputDecoder`` (as the TupleData of an Insert message), and
@@ -28,10 +30,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pyarrow as pa
 
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import Insert, PgOutputDecoder, TupleData
-from walstream.pg.tuples import KIND_NULL, TupleColumns
+from walstream.pg.tuples import KIND_NULL, TupleColumns, native
 
 from .inputs import split_chunks
 
@@ -51,8 +54,22 @@ def _reference(row: bytes, ncols: int) -> TupleData | None:
     return message.new if len(message.new.kinds) == ncols else None
 
 
+def _expected_type(expected: list[TupleData | None], column: int, width: int | None) -> pa.DataType:
+    """fixed_size_binary(width) when every value of the column is binary of that size."""
+    if width is None:
+        return pa.binary()
+    for tup in expected:
+        if tup is None or tup.kinds[column] in b"nu":
+            continue
+        value = tup.values[column]
+        if tup.kinds[column] != ord("b") or value is None or len(value) != width:
+            return pa.binary()
+    return pa.binary(width)
+
+
 def TestOneInput(data: bytes) -> None:
-    """One fuzz input: parse its rows column by column; compare with the message decoder."""
+    """One fuzz input: parse its rows column by column, in C and with numpy; compare each with
+    the message decoder."""
     if not data:
         return
     ncols = data[0] % (MAX_COLUMNS + 1)
@@ -62,26 +79,43 @@ def TestOneInput(data: bytes) -> None:
     valid = all(e is not None for r, e in zip(rows, expected, strict=True) if r)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
+    for use_native in (False, True) if native() is not None else (False,):
+        _check(rows, offsets, ncols, width, expected, valid, use_native)
+
+
+def _check(
+    rows: list[bytes],
+    offsets: np.ndarray,
+    ncols: int,
+    width: int | None,
+    expected: list[TupleData | None],
+    valid: bool,
+    use_native: bool,
+) -> None:
+    path = "C" if use_native else "numpy"
     try:
-        columns = TupleColumns(b"".join(rows), offsets, ncols, lambda row: f"row {row}")
+        columns = TupleColumns(
+            b"".join(rows), offsets, ncols, lambda row: f"row {row}", use_native=use_native
+        )
         got = [columns.next_column(width) for _ in range(ncols)]
     except ProtocolError:
         assert not valid, (
-            f"TupleColumns rejected rows that the message decoder accepts (relation of {ncols} "
-            "columns)"
+            f"TupleColumns ({path}) rejected rows that the message decoder accepts (relation "
+            f"of {ncols} columns)"
         )
         return
     assert valid, (
-        f"TupleColumns accepted a row that the message decoder rejects (relation of {ncols} "
-        "columns)"
+        f"TupleColumns ({path}) accepted a row that the message decoder rejects (relation of "
+        f"{ncols} columns)"
     )
     for c, (kinds, values) in enumerate(got):
         assert len(kinds) == len(values) == len(rows)
         values.validate(full=True)
+        assert values.type == _expected_type(expected, c, width), f"{path}: column {c}: type"
         py_values = values.to_pylist()
         for r, tup in enumerate(expected):
             if tup is None:  # a row without a tuple: every column NULL
-                assert (kinds[r], py_values[r]) == (KIND_NULL, None), f"row {r} column {c}"
+                assert (kinds[r], py_values[r]) == (KIND_NULL, None), f"{path}: row {r} column {c}"
             else:
-                assert kinds[r] == tup.kinds[c], f"row {r} column {c}: kind"
-                assert py_values[r] == tup.values[c], f"row {r} column {c}: value"
+                assert kinds[r] == tup.kinds[c], f"{path}: row {r} column {c}: kind"
+                assert py_values[r] == tup.values[c], f"{path}: row {r} column {c}: value"

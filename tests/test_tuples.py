@@ -3,7 +3,8 @@
 Rows are random TupleData (every kind, empty and long values, TRUNCATE rows without a tuple);
 each column parsed over all rows at once must give the same kinds and values as
 ``pgoutput.read_tuple`` gives row by row. Damaged rows must raise ProtocolError and nothing
-else (no IndexError from numpy, no silent garbage).
+else (no IndexError from numpy, no silent garbage). Every test runs through both parsers: the C
+one (walstream._columns) and numpy.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from hypothesis import strategies as st
 
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import read_tuple
-from walstream.pg.tuples import KIND_NULL, PAD, TupleColumns, encode_tuple
+from walstream.pg.tuples import KIND_NULL, PAD, TupleColumns, encode_tuple, native
 
 KINDS = b"ntub"
+PATHS = [
+    pytest.param(False, id="numpy"),
+    pytest.param(
+        True,
+        id="C",
+        marks=pytest.mark.skipif(native() is None, reason="walstream._columns is not built"),
+    ),
+]
 
 
 def _value(draw: st.DrawFn, kind: int, width: int | None) -> bytes | None:
@@ -56,13 +65,14 @@ def _buffer(rows: list[Row]) -> tuple[bytearray, np.ndarray]:
     return data, np.array(offsets, dtype=np.int64)
 
 
+@pytest.mark.parametrize("use_native", PATHS)
 @settings(max_examples=300, deadline=None)
-@given(batches())
-def test_columns_equal_the_row_by_row_decoder(batch: tuple) -> None:
+@given(batch=batches())
+def test_columns_equal_the_row_by_row_decoder(use_native: bool, batch: tuple) -> None:
     ncols, widths, rows = batch
     data, offsets = _buffer(rows)
     decoded = [None if r is None else read_tuple(bytes(encode_tuple(*r)), 0)[0] for r in rows]
-    parser = TupleColumns(data, offsets, ncols, lambda row: f"row {row}")
+    parser = TupleColumns(data, offsets, ncols, lambda row: f"row {row}", use_native=use_native)
     for col in range(ncols):
         kinds, values = parser.next_column(widths[col])
         for r, row in enumerate(decoded):
@@ -75,10 +85,13 @@ def test_columns_equal_the_row_by_row_decoder(batch: tuple) -> None:
             assert values.type.byte_width == widths[col]
 
 
-def test_a_fixed_width_column_is_fixed_size_binary_without_copying_offsets() -> None:
+@pytest.mark.parametrize("use_native", PATHS)
+def test_a_fixed_width_column_is_fixed_size_binary_without_copying_offsets(
+    use_native: bool,
+) -> None:
     rows = [(b"bb", [i.to_bytes(8, "big"), b"x" * 20]) for i in range(5)]
     data, offsets = _buffer(rows)
-    parser = TupleColumns(data + bytes(PAD), offsets, 2, str)
+    parser = TupleColumns(data + bytes(PAD), offsets, 2, str, use_native=use_native)
     _, first = parser.next_column(8)
     _, second = parser.next_column(None)
     assert first.type == pa.binary(8)
@@ -86,9 +99,12 @@ def test_a_fixed_width_column_is_fixed_size_binary_without_copying_offsets() -> 
     assert second.to_pylist() == [b"x" * 20] * 5
 
 
+@pytest.mark.parametrize("use_native", PATHS)
 @settings(max_examples=400, deadline=None)
-@given(batches(), st.data())
-def test_damaged_rows_raise_protocol_error_only(batch: tuple, data: st.DataObject) -> None:
+@given(batch=batches(), data=st.data())
+def test_damaged_rows_raise_protocol_error_only(
+    use_native: bool, batch: tuple, data: st.DataObject
+) -> None:
     ncols, _, rows = batch
     buf, offsets = _buffer(rows)
     if not len(buf):
@@ -103,11 +119,38 @@ def test_damaged_rows_raise_protocol_error_only(batch: tuple, data: st.DataObjec
         damaged = damaged[: len(damaged) - cut]
         offsets = np.minimum(offsets, len(damaged))
     try:
-        parser = TupleColumns(damaged, offsets, ncols, lambda row: f"row {row}")
+        parser = TupleColumns(
+            damaged, offsets, ncols, lambda row: f"row {row}", use_native=use_native
+        )
         for _ in range(ncols):
             parser.next_column(data.draw(st.sampled_from([None, 4, 8])))
     except ProtocolError:
         pass
+
+
+@pytest.mark.parametrize("use_native", PATHS)
+@pytest.mark.parametrize(
+    ("rows", "ncols", "problem"),
+    [
+        ([b"\x00\x01x"], 1, "row 0: malformed tuple: unknown tuple data kind 0x78 for column 0"),
+        ([b"\x00\x01t\x00\x00"], 1, "row 0: malformed tuple: column 0 length is cut off"),
+        ([b"\x00\x01t\x00\x00\x00\x05ab"], 1, "row 0: malformed tuple: column 0 is longer"),
+        ([b"\x00\x01t\xff\xff\xff\xffab"], 1, "row 0: malformed tuple: column 0 is longer"),
+        ([b"\x00\x02n"], 2, "row 0: malformed tuple: column 1 is past the row"),
+        ([b"\x00\x01n", b"\x00\x01nn"], 1, "row 1: malformed tuple: bytes follow its last column"),
+        ([b"\x00\x00n"], 0, "row 0: malformed tuple: bytes follow its last column"),
+    ],
+)
+def test_a_malformed_row_is_named_with_its_column(
+    use_native: bool, rows: list[bytes], ncols: int, problem: str
+) -> None:
+    data = b"".join(rows)
+    offsets = np.cumsum([0] + [len(r) for r in rows], dtype=np.int64)
+    with pytest.raises(ProtocolError) as caught:
+        parser = TupleColumns(data, offsets, ncols, lambda row: f"row {row}", use_native=use_native)
+        for _ in range(ncols):
+            parser.next_column(None)
+    assert str(caught.value).startswith(problem)
 
 
 def test_wrong_column_count_names_the_row() -> None:

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .tuples import accel_enabled
+
 # drain() statuses, as in walstream/_accel.c
 DRAIN_LIMIT, DRAIN_EMPTY, DRAIN_FRAME, DRAIN_END = 0, 1, 2, 3
 # frames per drain() call: the read loop looks at its memory budget between calls
@@ -126,7 +128,7 @@ def _libpq_paths() -> set[str]:
 @lru_cache(maxsize=1)
 def load() -> tuple[Any, str]:
     """(the initialised extension module or None, why it is or is not used) — once."""
-    if os.environ.get("WALSTREAM_ACCEL", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not accel_enabled():
         return None, "disabled by WALSTREAM_ACCEL"
     try:
         from .. import _accel
