@@ -71,6 +71,14 @@ SMOKE_CONSUMERS = (
     show_default="bench/results",
     help="where the JSON, markdown and PNG files go",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 9),
+    default=1,
+    show_default=True,
+    help="runs of each consumer on each workload (own slots, round-robin); the table shows the "
+    "run with the median wall time and the highest peak RSS",
+)
 @click.option("--keep-workdir", is_flag=True, help="keep the server, logs and sinks for a look")
 def bench_command(
     smoke: bool,
@@ -80,6 +88,7 @@ def bench_command(
     latency_seconds: float | None,
     latency_rate: int,
     out: Path,
+    repeat: int,
     keep_workdir: bool,
 ) -> None:
     """Benchmark walstream against pg_recvlogical and its peers on the same slots."""
@@ -100,6 +109,7 @@ def bench_command(
         latency_seconds=latency_seconds if latency_seconds is not None else (5 if smoke else 30),
         latency_rate=latency_rate,
         keep_workdir=keep_workdir,
+        repeat=repeat,
         command=shlex.join(["python", "-m", "bench", *sys.argv[1:]]),
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

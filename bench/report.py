@@ -114,6 +114,25 @@ def _fixed_cost_line(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def _repeat_line(doc: dict[str, Any]) -> list[str]:
+    repeat = doc.get("repeat", 1)
+    if repeat <= 1:
+        return []
+    return [
+        f"- each consumer ran {repeat} times per workload, each run on its own slot of the same "
+        "changes, round-robin with the other consumers; a row is the run with the median wall "
+        "time (the range of all runs in brackets), with the highest peak RSS of any run"
+    ]
+
+
+def _wall(result: dict[str, Any]) -> str:
+    """The wall time, with the range over ``--repeat`` runs when there were several."""
+    walls = [r["wall_s"] for r in result.get("extra", {}).get("runs", []) if r["wall_s"]]
+    if len(walls) < 2:
+        return _fmt(result["wall_s"], 2)
+    return f"{_fmt(result['wall_s'], 2)} ({min(walls):.2f}–{max(walls):.2f})"
+
+
 def markdown(doc: dict[str, Any], stamp: str, plots: list[str]) -> str:
     m = doc["machine"]
     lines = [
@@ -128,6 +147,7 @@ def markdown(doc: dict[str, Any], stamp: str, plots: list[str]) -> str:
         "- wall time includes process start and connection for every consumer; CPU and peak "
         "RSS are the consumer process's own (os.wait4); WAL MB/s is the slot's WAL span over "
         "the wall time",
+        *_repeat_line(doc),
         "",
         "## Targets",
         "",
@@ -165,7 +185,7 @@ def markdown(doc: dict[str, Any], stamp: str, plots: list[str]) -> str:
                 check = f"{r['changes_seen']:,} decoded"
             status = r["status"] if not r["reason"] else f"{r['status']}: {r['reason']}"
             lines.append(
-                f"| {r['consumer']} | {status} | {_fmt(r['wall_s'], 2)} | "
+                f"| {r['consumer']} | {status} | {_wall(r)} | "
                 f"{_fmt(r['changes_per_s'], 0)} | {_fmt(r['wal_mb_per_s'], 1)} | {_fmt(cpu, 2)} | "
                 f"{_fmt(r['cpu_s_per_million'], 2)} | {_fmt(net_cpu_per_million(doc, r), 2)} | "
                 f"{_fmt(r['peak_rss_mb'], 0)} | {check} |"

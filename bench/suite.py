@@ -13,6 +13,7 @@ The results (``Result`` records, the workloads' sizes, the latency record, the m
 from __future__ import annotations
 
 import compileall
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -45,6 +46,7 @@ class SuiteConfig:
     latency_seconds: float = 30.0
     latency_rate: int = 5000
     keep_workdir: bool = False
+    repeat: int = 1  # runs of each consumer per workload, each on its own slot, interleaved
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -53,8 +55,40 @@ class SuiteConfig:
         return 180 + 1800 * self.scale
 
 
-def _slot_name(workload: str, consumer: str) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", f"b_{workload}_{consumer}".lower())[:63]
+def _slot_name(workload: str, consumer: str, run: int = 0) -> str:
+    suffix = f"_{run}" if run else ""
+    return (
+        re.sub(r"[^a-z0-9_]", "_", f"b_{workload}_{consumer}".lower())[: 63 - len(suffix)] + suffix
+    )
+
+
+def median_run(runs: list[Result]) -> Result:
+    """One consumer's figure for a workload from its ``--repeat`` runs.
+
+    The run with the median wall time stands for all (its CPU and rates go with it, so the
+    row is one real run), except that peak RSS is the highest of any run, since that limit
+    must hold every time. Every run's wall, CPU and RSS is kept in ``extra["runs"]``. A failed
+    run makes the whole result the first failure: a consumer that fails sometimes fails.
+    """
+    if len(runs) == 1:
+        return runs[0]
+    failed = [r for r in runs if r.status != "ok"]
+    chosen = (
+        failed[0] if failed else sorted(runs, key=lambda r: r.wall_s or 0.0)[(len(runs) - 1) // 2]
+    )
+    result = dataclasses.replace(chosen, extra=dict(chosen.extra))
+    if not failed:
+        result.peak_rss_mb = max(r.peak_rss_mb or 0.0 for r in runs)
+    result.extra["runs"] = [
+        {
+            "status": r.status,
+            "wall_s": r.wall_s,
+            "cpu_s": None if r.cpu_user_s is None else round(r.cpu_user_s + (r.cpu_sys_s or 0), 3),
+            "peak_rss_mb": r.peak_rss_mb,
+        }
+        for r in runs
+    ]
+    return result
 
 
 def compile_walstream() -> None:
@@ -74,6 +108,7 @@ def run_suite(cfg: SuiteConfig) -> dict[str, Any]:
         "command": cfg.command,
         "scale": cfg.scale,
         "smoke": cfg.smoke,
+        "repeat": cfg.repeat,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -102,7 +137,7 @@ def run_suite(cfg: SuiteConfig) -> dict[str, Any]:
                 doc["postgres"] = server.version()
                 ctx = RunContext(server, workdir, s3, node_reason or None, cfg.timeout())
                 if "walstream-binary-local" in cfg.consumers:
-                    doc["walstream_fixed_cost"] = _fixed_cost(ctx)
+                    doc["walstream_fixed_cost"] = _fixed_cost(ctx, cfg.repeat)
                 for name in cfg.workloads:
                     _run_workload(cfg, ctx, name, doc)
                 if cfg.latency_seconds > 0:
@@ -121,19 +156,24 @@ def run_suite(cfg: SuiteConfig) -> dict[str, Any]:
     return doc
 
 
-def _fixed_cost(ctx: RunContext) -> dict[str, Any]:
-    """walstream's start-up and shutdown on a slot with nothing to read (context for small runs)."""
+def _fixed_cost(ctx: RunContext, repeat: int) -> dict[str, Any]:
+    """walstream's start-up and shutdown on a slot with nothing to read (context for small runs).
+
+    The median of ``repeat`` runs, each on a fresh slot."""
     server = ctx.server
     server.execute("CREATE TABLE IF NOT EXISTS bench_empty (id int8 PRIMARY KEY)")
     server.create_publication("pub_empty", ["bench_empty"])
-    slot = _slot_name("empty", "walstream")
-    start = server.create_slots([slot])
-    end = server.fence()
-    job = Job("empty", ("bench_empty",), "pub_empty", slot, start, end, 0)
-    try:
-        res = CONSUMERS["walstream-binary-local"].run(ctx, job)
-    finally:
-        server.drop_slot(slot)
+    runs: list[Result] = []
+    for i in range(repeat):
+        slot = _slot_name("empty", "walstream", i)
+        start = server.create_slots([slot])
+        end = server.fence()
+        job = Job("empty", ("bench_empty",), "pub_empty", slot, start, end, 0)
+        try:
+            runs.append(CONSUMERS["walstream-binary-local"].run(ctx, job))
+        finally:
+            server.drop_slot(slot)
+    res = median_run(runs)
     log.info("event=fixed_cost wall_s=%s status=%s", res.wall_s, res.status)
     return {
         "status": res.status,
@@ -161,7 +201,8 @@ def _run_workload(cfg: SuiteConfig, ctx: RunContext, name: str, doc: dict[str, A
     server.set_decoding_work_mem(workload.decoding_work_mem(cfg.scale))
     publication = "pub_" + name.replace("-", "_")
     server.create_publication(publication, workload.tables)
-    slots = {c: _slot_name(name, c) for c in runnable}
+    runs = range(cfg.repeat)
+    slots = {(c, i): _slot_name(name, c, i) for i in runs for c in runnable}
     start = server.create_slots(slots.values())
     t0 = time.monotonic()
     changes = workload.generate(server, cfg.scale)
@@ -183,22 +224,27 @@ def _run_workload(cfg: SuiteConfig, ctx: RunContext, name: str, doc: dict[str, A
         "event=workload_generated name=%s changes=%d wal_mb=%.1f seconds=%.1f",
         name, changes, (end - start) / 2**20, generate_s,
     )  # fmt: skip
+    results: dict[str, list[Result]] = {c: [] for c in runnable}
+    for i in runs:  # round-robin: a slow spell of the host hits every consumer alike
+        for consumer in runnable:
+            slot = slots[(consumer, i)]
+            job = Job(name, workload.tables, publication, slot, start, end, changes)
+            try:
+                result = CONSUMERS[consumer].run(ctx, job)
+            except Exception as exc:  # one consumer's failure never stops the suite
+                log.exception("event=consumer_error workload=%s consumer=%s", name, consumer)
+                result = Result(name, consumer, "failed", f"{type(exc).__name__}: {exc}"[:300])
+            finally:
+                server.drop_slot(slot)
+            results[consumer].append(result)
+            log.info(
+                "event=consumer_done workload=%s consumer=%s run=%d status=%s wall_s=%s "
+                "changes_per_s=%s cpu_s_per_million=%s peak_rss_mb=%s reason=%s",
+                name, consumer, i + 1, result.status, result.wall_s, result.changes_per_s,
+                result.cpu_s_per_million, result.peak_rss_mb, result.reason or "-",
+            )  # fmt: skip
     for consumer in runnable:
-        job = Job(name, workload.tables, publication, slots[consumer], start, end, changes)
-        try:
-            result = CONSUMERS[consumer].run(ctx, job)
-        except Exception as exc:  # one consumer's failure never stops the suite
-            log.exception("event=consumer_error workload=%s consumer=%s", name, consumer)
-            result = Result(name, consumer, "failed", f"{type(exc).__name__}: {exc}"[:300])
-        finally:
-            server.drop_slot(slots[consumer])
-        doc["results"].append(result.as_dict())
-        log.info(
-            "event=consumer_done workload=%s consumer=%s status=%s wall_s=%s changes_per_s=%s "
-            "cpu_s_per_million=%s peak_rss_mb=%s reason=%s",
-            name, consumer, result.status, result.wall_s, result.changes_per_s,
-            result.cpu_s_per_million, result.peak_rss_mb, result.reason or "-",
-        )  # fmt: skip
+        doc["results"].append(median_run(results[consumer]).as_dict())
     server.set_decoding_work_mem("64MB")
     for table in workload.tables:
         server.execute(f"DROP TABLE IF EXISTS {table}")

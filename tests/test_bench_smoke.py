@@ -65,3 +65,53 @@ def test_bench_smoke_produces_results_for_every_consumer_and_matching_row_counts
     assert latency["rows_written"] == latency["changes"] > 0
     assert latency["p50_s"] <= latency["p99_s"]
     assert {t["target"] for t in doc["targets"]} >= {"CPU s per million changes"}
+
+
+@pytest.mark.timeout(300)
+def test_bench_repeat_runs_each_consumer_on_its_own_slot_and_reports_the_median(
+    tmp_path: Path,
+) -> None:
+    consumers = ["pg_recvlogical", "walstream-binary-local"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--workload", "narrow-insert", "--repeat", "3"]
+        + [arg for c in consumers for arg in ("--consumer", c)]
+        + ["--latency-seconds", "0", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [path] = tmp_path.glob("*.json")
+    doc = json.loads(path.read_text())
+    assert doc["repeat"] == 3
+    assert [r["consumer"] for r in doc["results"]] == consumers  # one row per consumer
+    for result in doc["results"]:
+        runs = result["extra"]["runs"]
+        assert len(runs) == 3 and all(r["status"] == "ok" for r in runs), result
+        walls = sorted(r["wall_s"] for r in runs)
+        assert result["wall_s"] == walls[1], result  # the median run stands for all three
+        assert result["peak_rss_mb"] == max(r["peak_rss_mb"] for r in runs), result
+        if result["consumer"].startswith("walstream"):
+            assert result["rows_written"] == doc["workloads"][0]["changes"], result
+    assert "ran 3 times" in path.with_suffix(".md").read_text()
+
+
+def test_median_run_keeps_one_real_run_and_the_worst_rss() -> None:
+    from bench.consumers import Result
+    from bench.suite import median_run
+
+    def run(wall: float, rss: float, status: str = "ok") -> Result:
+        return Result("w", "c", status, wall_s=wall, cpu_user_s=wall / 2, cpu_sys_s=0.0,
+                      peak_rss_mb=rss)  # fmt: skip
+
+    picked = median_run([run(3.0, 100), run(1.0, 300), run(2.0, 200)])
+    assert (picked.wall_s, picked.cpu_user_s, picked.peak_rss_mb) == (2.0, 1.0, 300)
+    assert [r["wall_s"] for r in picked.extra["runs"]] == [3.0, 1.0, 2.0]
+    assert median_run([run(1.0, 10), run(2.0, 20)]).wall_s == 1.0  # even: the lower median
+    failed = median_run([run(1.0, 10), run(9.0, 10, "failed"), run(2.0, 10)])
+    assert failed.status == "failed" and failed.wall_s == 9.0
+    single = run(1.0, 10)
+    assert median_run([single]) is single

@@ -1,16 +1,18 @@
 /*
- * walstream._columns: one column of a batch's TupleData rows, parsed in one C pass (optional).
+ * walstream._columns: one column of a batch's TupleData rows, parsed in C (optional).
  *
  * Why it exists: walstream.pg.tuples parses a batch column by column with numpy, which costs a
  * dozen vector passes per column (kinds, lengths, checks, views, a cast). On a 40-column table
  * that was 40% of walstream's CPU (bench/results/profile-20261122T160728Z-wide-update.txt).
- * tuple_column() does the same work for one column in two plain loops over the rows: the first
- * reads every row's kind byte and value length and checks them, the second copies the values
- * into the Arrow buffers the type converters read (binary, or fixed_size_binary when every
- * value is binary of the type's fixed size). It applies exactly the checks of the numpy path
- * and reports the first bad row with a code that walstream.pg.tuples turns into the same
- * words; the numpy path stays as the fallback and as the tests' oracle. The GIL is released
- * during both loops, so the read loop keeps running while a flush parses.
+ * Here one column takes two plain loops over the rows: scan_column() reads every row's kind
+ * byte and value length and checks them; fill_column() copies the values into the Arrow
+ * buffers the type converters read (binary, or fixed_size_binary when every value is binary of
+ * the type's fixed size). The caller allocates those buffers between the two calls, from
+ * Arrow's memory pool, which keeps freed pages for reuse: fresh pages from the kernel must be
+ * zeroed first, which was a fifth of a TOAST-heavy run's CPU. scan_column applies exactly the
+ * checks of the numpy path and reports the first bad row with a code that walstream.pg.tuples
+ * turns into the same words; the numpy path stays as the fallback and as the tests' oracle.
+ * The GIL is released during both loops, so the read loop keeps running while a flush parses.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -28,19 +30,6 @@ enum { OK = 0, E_PAST = 1, E_KIND = 2, E_CUT = 3, E_LONG = 4, E_REST = 5 };
 static inline int64_t be32s(const unsigned char *p) {
     uint32_t v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
     return (int64_t)(int32_t)v;
-}
-
-/* A writable buffer of exactly `size` bytes (for pos, starts, lengths). */
-static int writable(PyObject *obj, Py_buffer *view, Py_ssize_t size, const char *what) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-        return -1;
-    }
-    if (view->len != size) {
-        PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, expected %zd", what, view->len, size);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
 }
 
 typedef struct {
@@ -149,151 +138,176 @@ static void fill(const scan_t *s, unsigned char *validity, int32_t *offsets, uns
     }
 }
 
-static PyObject *new_bytearray(Py_ssize_t size) {
-    return PyByteArray_FromStringAndSize(NULL, size);
+/* The buffers of one call; released in reverse by release_all(). */
+typedef struct {
+    Py_buffer views[8];
+    int count;
+} buffers_t;
+
+static void release_all(buffers_t *b) {
+    while (b->count > 0) {
+        PyBuffer_Release(&b->views[--b->count]);
+    }
+}
+
+/* obj's buffer, C-contiguous, of `size` bytes (any size when size < 0); NULL on error. */
+static Py_buffer *get(buffers_t *b, PyObject *obj, int writable, Py_ssize_t size,
+                      const char *what) {
+    Py_buffer *view = &b->views[b->count];
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        return NULL;
+    }
+    b->count++;
+    if (size >= 0 && view->len != size) {
+        PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, expected %zd", what, view->len, size);
+        return NULL;
+    }
+    return view;
 }
 
 /*
- * tuple_column(data, pos, end, present, starts, lengths, last, fixed_width)
- *   -> (code, bad_row, detail, kinds, validity, offsets, values)
+ * scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width)
+ *   -> (code, bad_row, detail, values, texts, odd_width, total)
  *
- * data: the rows; pos/end: int64 per row (pos is advanced in place); present: uint8 per row or
- * None; starts/lengths: int64/int32 scratch per row; last: whether this is the last column (each
- * row must then end right after it); fixed_width: the type's fixed binary size or 0. On success
- * code is 0, kinds is a bytearray of kind bytes, validity a bitmap bytearray or None (no NULLs),
- * offsets an int32 bytearray or None (fixed_size_binary), values a bytearray. On a bad row the
- * code, the row and (for an unknown kind) the byte are set, and the rest is None.
+ * data: the rows; pos/end: int64 per row (pos is advanced past the column in place); present:
+ * uint8 per row or None (0: a row without a tuple, all NULL); starts/lengths/kinds: int64, int32
+ * and uint8 per row, written; last: whether this is the last column (each row must then end
+ * right after it); fixed_width: the type's fixed binary size or 0. code 0: every row is sound,
+ * and values/texts/odd_width/total count the values, the text ones, those whose length is not
+ * fixed_width, and their bytes. Otherwise code names the first bad row's problem (E_*), with the
+ * kind byte as detail for an unknown kind; pos is then partly advanced and must not be reused.
  */
-static PyObject *tuple_column(PyObject *self, PyObject *args) {
-    Py_buffer data, pos, end, starts, lengths, present = {0};
-    PyObject *pos_obj, *end_obj, *present_obj, *starts_obj, *lengths_obj;
+static PyObject *scan_column(PyObject *self, PyObject *args) {
+    PyObject *objs[7];
     int last;
     long long fixed_width;
-    if (!PyArg_ParseTuple(args, "y*OOOOOpL", &data, &pos_obj, &end_obj, &present_obj,
-                          &starts_obj, &lengths_obj, &last, &fixed_width)) {
+    if (!PyArg_ParseTuple(args, "OOOOOOOpL", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &last, &fixed_width)) {
         return NULL;
     }
-    PyObject *result = NULL, *kinds = NULL, *validity = NULL, *offsets = NULL, *values = NULL;
-    int have_pos = 0, have_end = 0, have_starts = 0, have_lengths = 0, have_present = 0;
-    if (PyObject_GetBuffer(pos_obj, &pos, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-        goto done;
-    }
-    have_pos = 1;
-    if (pos.len % 8 != 0) {
-        PyErr_SetString(PyExc_ValueError, "pos is not an int64 array");
-        goto done;
-    }
-    Py_ssize_t rows = pos.len / 8;
-    if (PyObject_GetBuffer(end_obj, &end, PyBUF_C_CONTIGUOUS) < 0) {
-        goto done;
-    }
-    have_end = 1;
-    if (end.len != rows * 8) {
-        PyErr_SetString(PyExc_ValueError, "end and pos differ in length");
-        goto done;
-    }
-    if (writable(starts_obj, &starts, rows * 8, "starts") < 0) {
-        goto done;
-    }
-    have_starts = 1;
-    if (writable(lengths_obj, &lengths, rows * 4, "lengths") < 0) {
-        goto done;
-    }
-    have_lengths = 1;
-    if (present_obj != Py_None) {
-        if (PyObject_GetBuffer(present_obj, &present, PyBUF_C_CONTIGUOUS) < 0) {
-            goto done;
-        }
-        have_present = 1;
-        if (present.len != rows) {
-            PyErr_SetString(PyExc_ValueError, "present and pos differ in length");
-            goto done;
+    buffers_t b = {.count = 0};
+    Py_buffer *data = get(&b, objs[0], 0, -1, "data");
+    Py_buffer *pos = data ? get(&b, objs[1], 1, -1, "pos") : NULL;
+    Py_ssize_t rows = pos ? pos->len / 8 : 0;
+    Py_buffer *end = pos ? get(&b, objs[2], 0, rows * 8, "end") : NULL;
+    Py_buffer *present = NULL;
+    if (end && objs[3] != Py_None) {
+        present = get(&b, objs[3], 0, rows, "present");
+        if (present == NULL) {
+            end = NULL;
         }
     }
-    kinds = new_bytearray(rows);
+    Py_buffer *starts = end ? get(&b, objs[4], 1, rows * 8, "starts") : NULL;
+    Py_buffer *lengths = starts ? get(&b, objs[5], 1, rows * 4, "lengths") : NULL;
+    Py_buffer *kinds = lengths ? get(&b, objs[6], 1, rows, "kinds") : NULL;
     if (kinds == NULL) {
-        goto done;
+        release_all(&b);
+        return NULL;
     }
     scan_t s = {
-        .data = (const unsigned char *)data.buf,
-        .data_len = data.len,
-        .pos = (int64_t *)pos.buf,
-        .end = (const int64_t *)end.buf,
-        .present = have_present ? (const unsigned char *)present.buf : NULL,
-        .starts = (int64_t *)starts.buf,
-        .lengths = (int32_t *)lengths.buf,
-        .kinds = (unsigned char *)PyByteArray_AS_STRING(kinds),
+        .data = (const unsigned char *)data->buf,
+        .data_len = data->len,
+        .pos = (int64_t *)pos->buf,
+        .end = (const int64_t *)end->buf,
+        .present = present ? (const unsigned char *)present->buf : NULL,
+        .starts = (int64_t *)starts->buf,
+        .lengths = (int32_t *)lengths->buf,
+        .kinds = (unsigned char *)kinds->buf,
         .rows = rows,
         .last = last,
         .bad_row = -1,
         .detail = 0,
     };
-    int64_t width = fixed_width > 0 ? fixed_width : -1;
-    Py_BEGIN_ALLOW_THREADS scan(&s, width);
+    Py_BEGIN_ALLOW_THREADS scan(&s, fixed_width > 0 ? fixed_width : -1);
     Py_END_ALLOW_THREADS
-    if (s.code != OK) {
-        result = Py_BuildValue("(iniOOOO)", s.code, s.bad_row, s.detail, Py_None, Py_None,
-                               Py_None, Py_None);
-        goto done;
+    release_all(&b);
+    return Py_BuildValue("(ininnnL)", s.code, s.bad_row, s.detail, s.values, s.texts, s.odd_width,
+                         (long long)s.total);
+}
+
+/*
+ * fill_column(data, starts, lengths, kinds, validity, offsets, values, width)
+ *
+ * The second loop, on scan_column's starts, lengths and kinds: sets validity (a bitmap, or
+ * None when every row has a value), and copies the values into `values`, either as Arrow
+ * binary with int32 `offsets` (n + 1), or, when offsets is None, as fixed_size_binary(width)
+ * (NULL rows zeroed). The caller sizes the buffers from scan_column's counts; they are checked.
+ */
+static PyObject *fill_column(PyObject *self, PyObject *args) {
+    PyObject *objs[7];
+    long long width;
+    if (!PyArg_ParseTuple(args, "OOOOOOOL", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &width)) {
+        return NULL;
     }
-    int fixed = width > 0 && s.texts == 0 && s.odd_width == 0;
-    if (fixed && rows > PY_SSIZE_T_MAX / width) {
-        PyErr_SetString(PyExc_OverflowError, "column too large");
-        goto done;
+    buffers_t b = {.count = 0};
+    Py_buffer *data = get(&b, objs[0], 0, -1, "data");
+    Py_buffer *starts = data ? get(&b, objs[1], 0, -1, "starts") : NULL;
+    Py_ssize_t rows = starts ? starts->len / 8 : 0;
+    Py_buffer *lengths = starts ? get(&b, objs[2], 0, rows * 4, "lengths") : NULL;
+    Py_buffer *kinds = lengths ? get(&b, objs[3], 0, rows, "kinds") : NULL;
+    Py_buffer *validity = NULL, *offsets = NULL, *values = NULL;
+    int ok = kinds != NULL;
+    if (ok && objs[4] != Py_None) {
+        ok = (validity = get(&b, objs[4], 1, (rows + 7) / 8, "validity")) != NULL;
     }
-    if (s.total > INT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "a column holds 2 GiB or more");
-        goto done;
+    if (ok && objs[5] != Py_None) {
+        ok = (offsets = get(&b, objs[5], 1, (rows + 1) * 4, "offsets")) != NULL;
     }
-    values = new_bytearray(fixed ? rows * (Py_ssize_t)width : (Py_ssize_t)s.total);
-    if (values == NULL) {
-        goto done;
+    if (ok) {
+        ok = (values = get(&b, objs[6], 1, -1, "values")) != NULL;
     }
-    if (s.values < rows && (validity = new_bytearray((rows + 7) / 8)) == NULL) {
-        goto done;
+    if (!ok) {
+        release_all(&b);
+        return NULL;
     }
-    if (!fixed && (offsets = new_bytearray((rows + 1) * 4)) == NULL) {
-        goto done;
+    scan_t s = {
+        .data = (const unsigned char *)data->buf,
+        .data_len = data->len,
+        .starts = (int64_t *)starts->buf,
+        .lengths = (int32_t *)lengths->buf,
+        .kinds = (unsigned char *)kinds->buf,
+        .rows = rows,
+    };
+    /* the sizes fill() will write, checked against what the caller gave */
+    int64_t need = 0;
+    for (Py_ssize_t r = 0; offsets != NULL && r < rows; r++) {
+        if (s.lengths[r] < 0 || s.starts[r] < 0 || s.starts[r] + s.lengths[r] > s.data_len) {
+            need = -1;
+            break;
+        }
+        need += s.lengths[r];
     }
-    {
-        unsigned char *valid_buf =
-            validity != NULL ? (unsigned char *)PyByteArray_AS_STRING(validity) : NULL;
-        int32_t *offset_buf = offsets != NULL ? (int32_t *)PyByteArray_AS_STRING(offsets) : NULL;
-        unsigned char *out = (unsigned char *)PyByteArray_AS_STRING(values);
-        Py_BEGIN_ALLOW_THREADS fill(&s, valid_buf, offset_buf, out, width);
-        Py_END_ALLOW_THREADS
+    if (offsets == NULL) {
+        need = width > 0 && rows <= PY_SSIZE_T_MAX / width ? rows * width : -1;
+        for (Py_ssize_t r = 0; need >= 0 && r < rows; r++) {
+            int valued = s.kinds[r] == KIND_TEXT || s.kinds[r] == KIND_BINARY;
+            if (valued && (s.starts[r] < 0 || s.starts[r] + width > s.data_len)) {
+                need = -1;
+            }
+        }
     }
-    result = Py_BuildValue("(iniOOOO)", OK, (Py_ssize_t)-1, 0, kinds,
-                           validity != NULL ? validity : Py_None,
-                           offsets != NULL ? offsets : Py_None, values);
-done:
-    Py_XDECREF(kinds);
-    Py_XDECREF(validity);
-    Py_XDECREF(offsets);
-    Py_XDECREF(values);
-    if (have_present) {
-        PyBuffer_Release(&present);
+    if (need < 0 || need > values->len || (offsets != NULL && need > INT32_MAX)) {
+        release_all(&b);
+        PyErr_SetString(PyExc_ValueError, "fill_column: buffers do not match the scan");
+        return NULL;
     }
-    if (have_lengths) {
-        PyBuffer_Release(&lengths);
-    }
-    if (have_starts) {
-        PyBuffer_Release(&starts);
-    }
-    if (have_end) {
-        PyBuffer_Release(&end);
-    }
-    if (have_pos) {
-        PyBuffer_Release(&pos);
-    }
-    PyBuffer_Release(&data);
-    return result;
+    unsigned char *valid_buf = validity ? (unsigned char *)validity->buf : NULL;
+    int32_t *offset_buf = offsets ? (int32_t *)offsets->buf : NULL;
+    unsigned char *out = (unsigned char *)values->buf;
+    Py_BEGIN_ALLOW_THREADS fill(&s, valid_buf, offset_buf, out, width);
+    Py_END_ALLOW_THREADS
+    release_all(&b);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"tuple_column", tuple_column, METH_VARARGS,
-     "tuple_column(data, pos, end, present, starts, lengths, last, fixed_width) -> (code, "
-     "bad_row, detail, kinds, validity, offsets, values)"},
+    {"scan_column", scan_column, METH_VARARGS,
+     "scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width) -> (code, "
+     "bad_row, detail, values, texts, odd_width, total)"},
+    {"fill_column", fill_column, METH_VARARGS,
+     "fill_column(data, starts, lengths, kinds, validity, offsets, values, width)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,16 +2,26 @@
 
 from typing import Any
 
-_Out = bytearray | None
-
-def tuple_column(
+def scan_column(
     data: Any,
     pos: Any,
     end: Any,
     present: Any,
     starts: Any,
     lengths: Any,
+    kinds: Any,
     last: bool,
     fixed_width: int,
     /,
-) -> tuple[int, int, int, _Out, _Out, _Out, _Out]: ...
+) -> tuple[int, int, int, int, int, int, int]: ...
+def fill_column(
+    data: Any,
+    starts: Any,
+    lengths: Any,
+    kinds: Any,
+    validity: Any,
+    offsets: Any,
+    values: Any,
+    width: int,
+    /,
+) -> None: ...

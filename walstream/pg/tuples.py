@@ -187,25 +187,36 @@ class TupleColumns:
         return kinds, array
 
     def _native_column(self, width: int | None) -> tuple[U8, pa.Array]:
-        """One column through walstream._columns: one pass to check, one to copy."""
+        """One column through walstream._columns: a pass to check, a pass to copy the values
+        into buffers from Arrow's pool (which reuses freed pages; fresh ones cost zeroing)."""
         assert self._native is not None
         present = None if self._present is None else self._present.view(np.uint8)
         last = self._column == self.ncols - 1
-        code, row, detail, kinds, validity, offsets, values = self._native.tuple_column(
-            self._u8, self._pos, self._end, present, self._starts, self._lengths, last, width or 0
+        kinds: U8 = np.empty(self.rows, dtype=np.uint8)
+        code, row, detail, values, texts, odd, total = self._native.scan_column(
+            self._u8,
+            self._pos,
+            self._end,
+            present,
+            self._starts,
+            self._lengths,
+            kinds,
+            last,
+            width or 0,
         )
         if code:
             self._fail(row, code, detail)
-        bitmap = None if validity is None else pa.py_buffer(validity)
+        n = self.rows
+        fixed = width is not None and texts == 0 and odd == 0
+        validity = None if values == n else pa.allocate_buffer((n + 7) // 8)
+        offsets = None if fixed else pa.allocate_buffer(4 * (n + 1))
+        data = pa.allocate_buffer(n * width if fixed and width else total)
+        self._native.fill_column(
+            self._u8, self._starts, self._lengths, kinds, validity, offsets, data, width or 0
+        )
         if offsets is None:
-            array = pa.Array.from_buffers(
-                pa.binary(width or 0), self.rows, [bitmap, pa.py_buffer(values)]
-            )
-        else:
-            array = pa.Array.from_buffers(
-                pa.binary(), self.rows, [bitmap, pa.py_buffer(offsets), pa.py_buffer(values)]
-            )
-        return np.frombuffer(kinds, dtype=np.uint8), array
+            return kinds, pa.Array.from_buffers(pa.binary(width or 0), n, [validity, data])
+        return kinds, pa.Array.from_buffers(pa.binary(), n, [validity, offsets, data])
 
     def _numpy_column(self, fixed_width: int | None) -> tuple[U8, pa.Array]:
         """One column with numpy: a vector operation per step, over all rows at once."""
