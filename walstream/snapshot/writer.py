@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
 from ..faults import fault_point
-from ..pipeline.files import COMPRESSION, ROW_GROUP_ROWS, encode_parquet
+from ..pipeline.files import COMPRESSION, ROW_GROUP_ROWS, dictionary_columns, encode_parquet
 from ..sink import DurableSink
 from .reader import RawRows
 from .tables import LoadTable
@@ -148,7 +148,8 @@ class LoadFileWriter:
                 self.schema,
                 compression=COMPRESSION,
                 write_statistics=True,
-                use_dictionary=True,
+                # chosen on the file's first rows: a file is written in one stretch of the table
+                use_dictionary=dictionary_columns(rows),
             )
         self._writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
         self._rows += rows.num_rows
