@@ -6,6 +6,8 @@ times while they run: turning it off took walstream's fixed cost on an empty slo
 s to 0.27-0.30 s here (bytecode compiled in both). It stays off until the command's imports
 are done; then what they created is frozen out of later collections and the GC runs as usual
 (:func:`walstream.cli.imports_done`).
+
+It also fixes glibc's malloc thresholds for the process (:mod:`walstream.malloc`).
 """
 
 import gc
@@ -13,6 +15,9 @@ import gc
 
 def main() -> None:
     gc.disable()
+    from . import malloc
+
+    malloc.tune()
     from .cli import cli
 
     cli()
