@@ -139,6 +139,7 @@ def test_damaged_rows_raise_protocol_error_only(
         ([b"\x00\x02n"], 2, "row 0: malformed tuple: column 1 is past the row"),
         ([b"\x00\x01n", b"\x00\x01nn"], 1, "row 1: malformed tuple: bytes follow its last column"),
         ([b"\x00\x00n"], 0, "row 0: malformed tuple: bytes follow its last column"),
+        ([b"\x00"], 1, "row 0: malformed tuple: it ends before its column count"),
     ],
 )
 def test_a_malformed_row_is_named_with_its_column(

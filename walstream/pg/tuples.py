@@ -52,8 +52,9 @@ _INLINE_KEEP = np.where(np.arange(_INLINE)[None, :] < np.arange(_INLINE + 1)[:, 
 _INLINE_KEEP = _INLINE_KEEP.astype(np.uint8)
 
 
-# Why a column is malformed: the codes of walstream/_columns.c, in the words of both paths.
-E_PAST, E_KIND, E_CUT, E_LONG, E_REST = 1, 2, 3, 4, 5
+# Why a row is malformed: the codes of walstream/_columns.c (E_SHORT is found before any
+# column is parsed, in numpy either way), in the words of both paths.
+E_PAST, E_KIND, E_CUT, E_LONG, E_REST, E_SHORT = 1, 2, 3, 4, 5, 6
 
 
 def _problem(code: int, column: int, detail: int) -> str:
@@ -61,6 +62,8 @@ def _problem(code: int, column: int, detail: int) -> str:
         return f"unknown tuple data kind 0x{detail:02X} for column {column}"
     if code == E_REST:
         return "bytes follow its last column"
+    if code == E_SHORT:
+        return "it ends before its column count"
     what = {E_PAST: "is past the row", E_CUT: "length is cut off", E_LONG: "is longer than the row"}
     return f"column {column} {what[code]}"
 
@@ -117,7 +120,7 @@ class TupleColumns:
             raise ProtocolError(
                 f"{describe(0)}: a batch holds 2 GiB or more of row data; lower --flush-bytes"
             )
-        self._native = native() if use_native is None else (native() if use_native else None)
+        self._native = None if use_native is False else native()
         if use_native and self._native is None:
             raise RuntimeError("walstream._columns is not built")
         self.rows = len(offsets) - 1
@@ -138,7 +141,7 @@ class TupleColumns:
         self._column = 0
         if self.rows and bool(present.any()):
             short = present & (self._end - pos < 2)
-            self._fail_where(short, "ends before its column count")
+            self._fail_where(short, E_SHORT)
             heads = pos[present] if self._present is not None else pos
             counts = _windows(u8, 2)[heads].view(">u2").ravel()
             wrong = counts != ncols
@@ -162,12 +165,9 @@ class TupleColumns:
         problem = _problem(code, self._column, detail)
         raise ProtocolError(f"{self._describe(row)}: malformed tuple: {problem}")
 
-    def _fail_where(self, bad: Mask, code: int | str) -> None:
+    def _fail_where(self, bad: Mask, code: int) -> None:
         if bool(bad.any()):
-            row = int(np.argmax(bad))
-            if isinstance(code, str):
-                raise ProtocolError(f"{self._describe(row)}: malformed tuple: {code}")
-            self._fail(row, code)
+            self._fail(int(np.argmax(bad)), code)
 
     def next_column(self, fixed_width: int | None = None) -> tuple[U8, pa.Array]:
         """The next column: every row's kind byte and the values as an Arrow binary array.
