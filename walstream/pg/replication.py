@@ -394,18 +394,19 @@ class ReplicationStream:
         CPU on narrow-insert and made the whole run ~1.7x faster.
 
         The mark is only used on a socket whose receive buffer is fixed (``RCVBUF``, set at
-        connect). On a buffer the kernel sizes itself, Linux's SO_RCVLOWAT grows the buffer to
-        fit the mark and clamps the TCP window to the mark (64 KiB) for the rest of the
-        connection. Over loopback, where a segment may be 64 KiB, the receiver then often
-        advertises a zero window (it never offers less than one segment), and the walsender
-        waits for its 200 ms persist timer: runs of 0.25-0.5 s in which neither side did
-        anything, once or several times in most wide-update runs, and a window of 64 KiB per
-        round trip on a real network. A fixed 256 KiB buffer (128 KiB asked; Linux doubles it)
-        removed the stalls and kept the bulk reads: wide-update 2.77 -> 2.23 s, mixed-oltp 1.11
-        -> 0.88 s, big-txn 7.2 -> 6.5 s (CPU 3.2 -> 2.4 s), toast 3.61 -> 3.38 s, narrow-insert
-        unchanged (medians of 2 to 3 runs on one slot each). With WALSTREAM_SOCKET_RCVBUF=0
-        (far from the database, where a window of 256 KiB per round trip is too small) the
-        kernel sizes the buffer and frames are read as they come.
+        connect). On a buffer the kernel sizes itself, Linux's SO_RCVLOWAT grows the buffer to fit
+        the mark and clamps the TCP window to the mark (64 KiB) for the rest of the connection, and
+        the autotuned buffer stays small while the reader lets bytes queue. Over loopback, where a
+        segment may be 64 KiB, the window offered then fell below one segment (`ss`: 34-43 KB
+        offered, 48-52 KB segments, 4 MB waiting at the walsender), and the walsender sat out its
+        200 ms persist timer: runs of 0.25-0.5 s in which neither side did anything, once or several
+        times in most wide-update runs (16 and 32 KiB marks too). On a real network the clamp alone
+        limits the stream to 64 KiB per round trip. A fixed 256 KiB buffer (128 KiB asked; Linux
+        doubles it) removed the stalls and kept the bulk reads: wide-update 2.77 -> 2.23 s,
+        mixed-oltp 1.11 -> 0.88 s, big-txn 7.2 -> 6.5 s (CPU 3.2 -> 2.4 s), toast 3.61 -> 3.38 s,
+        narrow-insert unchanged (medians of 2 to 3 runs on one slot each). With
+        WALSTREAM_SOCKET_RCVBUF=0 (far from the database, where a window of 256 KiB per round trip
+        is too small) the kernel sizes the buffer and frames are read as they come.
         """
         assert self._selector is not None
         busy = self._busy
