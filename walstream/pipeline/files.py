@@ -117,6 +117,33 @@ def _repeats(sample: pa.ChunkedArray) -> bool:
     return bool(distinct <= max(1, DICTIONARY_MAX_DISTINCT * values))
 
 
+# Arrow's Parquet writer takes this many rows at a time (its default) and only then checks
+# whether the page is full; with 16 KiB values one batch is a 16 MiB page instead of a 1 MiB one.
+WRITE_BATCH_ROWS = 1024
+DATA_PAGE_BYTES = 1024 * 1024  # Arrow's default data page size
+MIN_WRITE_BATCH_ROWS = 64
+
+
+def write_batch_rows(table: pa.Table) -> int:
+    """Rows per writer batch: about one data page of the column with the longest values.
+
+    Why: the writer grows a page by whole batches, so long values made pages of up to 16 MiB,
+    each a buffer that large to fill and compress. Batches sized to the page made encoding
+    toast's files 5x cheaper (0.72 -> 0.14 s of CPU for 40 files, 620 MB of values); for short
+    values the default is kept (wide-update, narrow-insert, mixed-oltp: within 3%).
+    """
+    longest = 0.0
+    for field, column in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+            values = len(column) - column.null_count
+            if values:
+                longest = max(longest, column.nbytes / values)
+    if longest <= DATA_PAGE_BYTES / WRITE_BATCH_ROWS:
+        return WRITE_BATCH_ROWS
+    return max(MIN_WRITE_BATCH_ROWS, int(DATA_PAGE_BYTES // longest))
+
+
 def encode_parquet(table: pa.Table) -> bytes:
     """Parquet bytes: zstd, statistics on, schema metadata kept (it carries the relation)."""
     buf = io.BytesIO()
@@ -127,6 +154,7 @@ def encode_parquet(table: pa.Table) -> bytes:
         write_statistics=True,
         row_group_size=ROW_GROUP_ROWS,
         use_dictionary=dictionary_columns(table),
+        write_batch_size=write_batch_rows(table),
     )
     return buf.getvalue()
 

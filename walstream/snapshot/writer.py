@@ -31,7 +31,13 @@ import pyarrow.parquet as pq
 from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
 from ..faults import fault_point
-from ..pipeline.files import COMPRESSION, ROW_GROUP_ROWS, dictionary_columns, encode_parquet
+from ..pipeline.files import (
+    COMPRESSION,
+    ROW_GROUP_ROWS,
+    dictionary_columns,
+    encode_parquet,
+    write_batch_rows,
+)
 from ..sink import DurableSink
 from .reader import RawRows
 from .tables import LoadTable
@@ -150,6 +156,7 @@ class LoadFileWriter:
                 write_statistics=True,
                 # chosen on the file's first rows: a file is written in one stretch of the table
                 use_dictionary=dictionary_columns(rows),
+                write_batch_size=write_batch_rows(rows),
             )
         self._writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
         self._rows += rows.num_rows
