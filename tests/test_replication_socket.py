@@ -12,6 +12,7 @@ from __future__ import annotations
 import selectors
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,15 @@ def _rmem_max() -> int:
             return int(f.read())
     except OSError:
         return RCVBUF
+
+
+def test_a_bad_value_stops_a_run_before_it_connects(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from walstream.pipeline.runner import RunConfig, Runner
+
+    monkeypatch.setenv("WALSTREAM_SOCKET_RCVBUF", "lots")
+    # nothing listens on port 1: a connection attempt would be a SourceError, not this
+    cfg = RunConfig("host=127.0.0.1 port=1", "s", "p", tmp_path.as_uri())
+    with pytest.raises(ConfigError, match="WALSTREAM_SOCKET_RCVBUF"):
+        Runner(cfg).run()

@@ -44,6 +44,7 @@ from ..pg.replication import (
     Keepalive,
     ReplicationStream,
     StreamRefused,
+    socket_rcvbuf,
 )
 from ..pg.tuples import KIND_NULL, encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
@@ -143,6 +144,7 @@ class Runner:
 
     def run(self) -> RunSummary:
         cfg = self.cfg
+        socket_rcvbuf()  # a bad WALSTREAM_SOCKET_RCVBUF fails here, before anything connects
         sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
         sink.check()
         self.sink = sink
