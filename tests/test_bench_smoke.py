@@ -13,28 +13,34 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.timeout(420)
-def test_bench_smoke_produces_results_for_every_consumer_and_matching_row_counts(
-    tmp_path: Path,
-) -> None:
+def _run_bench(args: list[str], out: Path, timeout: float) -> tuple[Path, dict[str, Any]]:
+    """``python -m bench ARGS --out OUT`` from the checkout; its results file and document."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        [sys.executable, "-m", "bench", *args, "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    [path] = tmp_path.glob("*.json")
-    doc = json.loads(path.read_text())
+    [path] = out.glob("*.json")
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.timeout(420)
+def test_bench_smoke_produces_results_for_every_consumer_and_matching_row_counts(
+    tmp_path: Path,
+) -> None:
+    path, doc = _run_bench(["--smoke"], tmp_path, timeout=400)
     assert path.with_suffix(".md").exists()
 
     from bench.cli import CONSUMER_NAMES, SMOKE_CONSUMERS, WORKLOAD_NAMES
@@ -72,20 +78,8 @@ def test_bench_repeat_runs_each_consumer_on_its_own_slot_and_reports_the_median(
     tmp_path: Path,
 ) -> None:
     consumers = ["pg_recvlogical", "walstream-binary-local"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--workload", "narrow-insert", "--repeat", "3"]
-        + [arg for c in consumers for arg in ("--consumer", c)]
-        + ["--latency-seconds", "0", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=280,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    [path] = tmp_path.glob("*.json")
-    doc = json.loads(path.read_text())
+    args = ["--smoke", "--workload", "narrow-insert", "--repeat", "3", "--latency-seconds", "0"]
+    path, doc = _run_bench(args + [a for c in consumers for a in ("--consumer", c)], tmp_path, 280)
     assert doc["repeat"] == 3
     assert [r["consumer"] for r in doc["results"]] == consumers  # one row per consumer
     for result in doc["results"]:
