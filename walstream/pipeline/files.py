@@ -92,17 +92,22 @@ def dictionary_columns(table: pa.Table) -> list[str]:
         if pa.types.is_list(kind):
             names += [field.name, f"{field.name}.list.element"]
             continue
-        values = len(column) - column.null_count
-        if not values:
+        if column.null_count == len(column):
             continue
-        stringlike = pa.types.is_string(kind) or pa.types.is_binary(kind)
-        if (stringlike or pa.types.is_large_string(kind)) and (
-            column.nbytes / values > DICTIONARY_MAX_VALUE_BYTES
-        ):
+        if _mean_value_bytes(kind, column) > DICTIONARY_MAX_VALUE_BYTES:
             continue
         if _repeats(sampled):
             names.append(field.name)
     return names
+
+
+def _mean_value_bytes(kind: pa.DataType, column: pa.ChunkedArray) -> float:
+    """The mean size of a string or binary column's values (0 for other types, or no values)."""
+    stringlike = pa.types.is_string(kind) or pa.types.is_binary(kind)
+    values = len(column) - column.null_count
+    if not (stringlike or pa.types.is_large_string(kind)) or not values:
+        return 0.0
+    return float(column.nbytes / values)
 
 
 def _repeats(sample: pa.ChunkedArray) -> bool:
@@ -132,13 +137,10 @@ def write_batch_rows(table: pa.Table) -> int:
     toast's files 5x cheaper (0.72 -> 0.14 s of CPU for 40 files, 620 MB of values); for short
     values the default is kept (wide-update, narrow-insert, mixed-oltp: within 3%).
     """
-    longest = 0.0
-    for field, column in zip(table.schema, table.columns, strict=True):
-        kind = field.type
-        if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
-            values = len(column) - column.null_count
-            if values:
-                longest = max(longest, column.nbytes / values)
+    longest = max(
+        (_mean_value_bytes(f.type, c) for f, c in zip(table.schema, table.columns, strict=True)),
+        default=0.0,
+    )
     if longest <= DATA_PAGE_BYTES / WRITE_BATCH_ROWS:
         return WRITE_BATCH_ROWS
     return max(MIN_WRITE_BATCH_ROWS, int(DATA_PAGE_BYTES // longest))
