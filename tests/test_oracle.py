@@ -11,6 +11,7 @@ second destination, and loading it changes nothing.
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,33 @@ def test_oracle_replay_of_the_same_wal_into_other_files_leaves_final_unchanged(
             assert wh.load(second, keys=[key]).files == 1
             assert {t: final_table(wh, t) for t in KEYED} == before, f"after {key}"
         assert_final_equals_source(db, wh, [first, second])
+
+
+@pytest.mark.parametrize("binary", ["on", "off"])
+def test_a_toasted_primary_key_streams_and_merges_to_final_equal_to_the_source(
+    db: PgDatabase, tmp_path: Path, binary: str
+) -> None:
+    """A text key over ~2 kB is stored out of line; an UPDATE that keeps it sends the old key in
+    full and the new one as unchanged TOAST. That is an update of the same key, not a key
+    change: no D row, no key-change mark, and the warehouse load succeeds (issue: it used to
+    write D + U with a NULL key and fail on the NOT NULL key)."""
+    db.execute(
+        "CREATE TABLE docs (k text PRIMARY KEY, n int, body text);"
+        "ALTER TABLE docs ALTER COLUMN k SET STORAGE EXTERNAL;"
+        "CREATE PUBLICATION walstream FOR TABLE docs"
+    )
+    db.create_slot()
+    long_key = os.urandom(1_150).hex()  # 2.3 kB: stored out of line, still indexable
+    db.execute("INSERT INTO docs VALUES (%s, 1, 'a'), ('short', 1, 'b')", (long_key,))
+    db.execute("UPDATE docs SET n = n + 1")
+    db.execute("UPDATE docs SET k = k || 'x' WHERE k = 'short'")  # a real key change
+    dest = f"file://{tmp_path}/dest"
+    run_to_current(db, dest, binary=binary)
+    rows = read_table(dest, "public.docs")
+    assert [r["Op"] for r in rows] == ["I", "I", "U", "U", "D", "U"]
+    assert [r["_walstream_key_change"] for r in rows] == [None] * 4 + [True, True]
+    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+        wh.load(dest)
+        final = wh.conn.execute("SELECT k, n, body FROM public.docs ORDER BY n, k").fetchall()
+    source = db.connect().execute("SELECT k, n, body FROM docs ORDER BY n, k").fetchall()
+    assert final == source

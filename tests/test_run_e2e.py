@@ -21,6 +21,7 @@ META = [
     "_walstream_seq",
     "_walstream_xid",
     "_walstream_unchanged",
+    "_walstream_key_change",
 ]
 
 
@@ -118,6 +119,8 @@ def test_update_leaving_toasted_column_unchanged_lists_it(
     assert rows[1]["_walstream_unchanged"] == ["big"] and rows[1]["big"] is None
     assert rows[1]["name"] == "b"
     assert rows[3]["_walstream_unchanged"] == ["big"] and rows[3]["id"] == 2
+    # both rows of the key change say so; the other rows do not
+    assert [r["_walstream_key_change"] for r in rows] == [None, None, True, True]
     state = apply_changes(rows, ["id"])
     assert state[(2,)]["big"] == big
 

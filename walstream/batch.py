@@ -64,7 +64,14 @@ META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("_walstream_seq", pa.int64()),
     ("_walstream_xid", pa.int64()),
     ("_walstream_unchanged", pa.list_(pa.string())),
+    ("_walstream_key_change", pa.bool_()),
 )
+
+#: Op codes of the two rows of an UPDATE that moved a row to another key (DESIGN §2): stored
+#: lower case in :attr:`ChangeBatch.op_codes`, written as ``D`` / ``U`` with
+#: ``_walstream_key_change`` true, so readers never have to infer a key change from liveness.
+KEY_CHANGE_DELETE = ord("d")
+KEY_CHANGE_UPDATE = ord("u")
 
 
 def arrow_schema(table: TableSchema, converters: Sequence[ColumnConverter]) -> pa.Schema:
@@ -87,7 +94,8 @@ class ChangeBatch:
     # as well; offsets and seqs hold native int64.
     data: bytearray = field(default_factory=bytearray)  # the rows' TupleData, back to back
     offsets: bytearray = field(default_factory=lambda: bytearray(8))  # row r: [r, r+1)
-    op_codes: bytearray = field(default_factory=bytearray)  # b"I", b"U", b"D", b"T" per row
+    # b"I", b"U", b"D", b"T" per row; b"d", b"u" for the two rows of a key change
+    op_codes: bytearray = field(default_factory=bytearray)
     seqs: bytearray = field(default_factory=bytearray)
     # one _RUN record per run of rows of one transaction (first row, commit LSN, xid, commit
     # time): a bytearray, not tuples, because a batch of small transactions has as many runs as
@@ -115,8 +123,8 @@ class ChangeBatch:
 
     @property
     def ops(self) -> str:
-        """The rows' ops, one character each."""
-        return self.op_codes.decode()
+        """The rows' ops, one character each (a key change's rows as ``D`` and ``U``)."""
+        return self.op_codes.decode().upper()
 
     def _run(self, index: int) -> tuple[int, int, int, int]:
         """Run ``index`` (negative: from the end) as (first row, commit LSN, xid, time)."""
@@ -291,10 +299,13 @@ class ChangeBatch:
         """
         schema = arrow_schema(self.table, self.converters)
         n = len(self.op_codes)
+        codes = np.frombuffer(self.op_codes, dtype=np.uint8)
+        moved = (codes == KEY_CHANGE_DELETE) | (codes == KEY_CHANGE_UPDATE)
+        op_bytes = bytes(self.op_codes).upper() if bool(moved.any()) else self.op_codes
         ops = pa.Array.from_buffers(
             pa.string(),
             n,
-            [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(self.op_codes)],
+            [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(op_bytes)],
         )
         arrays: list[pa.Array] = [ops]
         self.data += bytes(PAD)  # slack for the parser's fixed-size reads (past every row)
@@ -314,6 +325,7 @@ class ChangeBatch:
                 marks.append((i, unchanged))
         arrays += self._metadata()
         arrays.append(self._unchanged(marks))
+        arrays.append(pa.array(moved, pa.bool_(), mask=~moved))  # true on a key change, else null
         table = pa.Table.from_arrays(arrays, schema=schema)
         if release:
             self.data = bytearray()

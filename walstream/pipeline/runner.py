@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 
-from ..batch import Txn
+from ..batch import KEY_CHANGE_DELETE, KEY_CHANGE_UPDATE, Txn
 from ..convert import PgType
 from ..errors import ProtocolError, SourceError, TypeConversionError
 from ..faults import any_armed, fault_point
@@ -46,7 +46,7 @@ from ..pg.replication import (
     StreamRefused,
     socket_rcvbuf,
 )
-from ..pg.tuples import KIND_NULL, encode_tuple
+from ..pg.tuples import KIND_NULL, KIND_UNCHANGED, encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
@@ -453,7 +453,10 @@ class Runner:
         else:
             rows = [(UPDATE, msg.new)]
             if msg.old is not None and _key_changed(rel.key_indexes, msg.old, msg.new):
-                rows.insert(0, (DELETE, msg.old))  # the row moved to another key: D old, U new
+                # the row moved to another key: D old, U new, both marked (DESIGN §2)
+                rows = [(KEY_CHANGE_DELETE, msg.old), (KEY_CHANGE_UPDATE, msg.new)]
+            elif msg.old is not None:
+                rows = [(UPDATE, _key_from_old(rel.key_indexes, msg.old, msg.new))]
         batch = self._buffer.batch_for(rel)
         for op, row in rows:
             kinds, values = self._cap_values(rel.table, row, txn)
@@ -803,16 +806,43 @@ class Runner:
 
 
 def _key_changed(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleData) -> bool:
-    """True when an UPDATE moved the row to another key (written as D old + U new)."""
+    """True when an UPDATE moved the row to another key (written as D old + U new).
+
+    A key column sent as unchanged TOAST in the new row is, by definition, unchanged: a key
+    value over ~2 kB is stored out of line, and PostgreSQL then sends the old key in full (for
+    the replica identity) and the new one as "unchanged". That is not a key change.
+    """
     if not key_indexes:
         return False
     for i in key_indexes:
-        ok = old.kinds[i]
-        if ok == 0x6E or ok == 0x75:  # old value not sent: cannot tell, assume same key
-            continue
-        if new.kinds[i] == 0x75 or old.values[i] != new.values[i]:
+        if old.kinds[i] in _NOT_SENT or new.kinds[i] in _NOT_SENT:
+            continue  # a value not sent on either side: that column did not change
+        if old.values[i] != new.values[i]:
             return True
     return False
+
+
+def _key_from_old(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleData) -> m.TupleData:
+    """``new`` with its unchanged-TOAST key columns filled in from the old key.
+
+    The key is the same (see :func:`_key_changed`), and every row must carry its key: the old
+    tuple holds the value PostgreSQL did not repeat in the new one.
+    """
+    missing = [
+        i for i in key_indexes if new.kinds[i] == KIND_UNCHANGED and old.kinds[i] not in _NOT_SENT
+    ]
+    if not missing:
+        return new
+    kinds = bytearray(new.kinds)
+    values = list(new.values)
+    for i in missing:
+        kinds[i] = old.kinds[i]
+        values[i] = old.values[i]
+    return m.TupleData(bytes(kinds), tuple(values))
+
+
+# TupleData kinds of a column without a value: NULL ('n') and unchanged TOAST ('u')
+_NOT_SENT = (ord("n"), ord("u"))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -115,6 +115,7 @@ def load_rows(
         raw.seq,
         pa.nulls(n, pa.int64()),
         pa.nulls(n, _UNCHANGED),
+        pa.nulls(n, pa.bool_()),  # _walstream_key_change
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -37,6 +37,7 @@ FILE_META_COLUMNS = (
     "_walstream_seq",
     "_walstream_xid",
     "_walstream_unchanged",
+    "_walstream_key_change",
 )
 
 # PostgreSQL types whose values have a fixed size: they are never TOASTed, so an UPDATE always

@@ -399,6 +399,7 @@ def staging_columns(model: TableModel, dialect: Dialect) -> list[tuple[str, str]
         ("_walstream_seq", dialect.position_type),
         ("_walstream_xid", dialect.position_type),
         ("_walstream_unchanged", dialect.text_list_type),
+        ("_walstream_key_change", dialect.boolean_type),
         ("_walstream_file", dialect.text_type),
         ("_walstream_file_row", dialect.position_type),
     ]
@@ -1046,6 +1047,7 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
         f"$1:{_quote('_walstream_seq')}::{dialect.position_type}",
         f"$1:{_quote('_walstream_xid')}::{dialect.position_type}",
         f"$1:{_quote('_walstream_unchanged')}::{dialect.text_list_type}",
+        f"$1:{_quote('_walstream_key_change')}::{dialect.boolean_type}",
         "METADATA$FILENAME",
         "METADATA$FILE_ROW_NUMBER",
     ]
