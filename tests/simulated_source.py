@@ -16,11 +16,13 @@ import json
 import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import pyarrow as pa
 
 from walstream.batch import META_COLUMNS
-from walstream.pipeline.files import change_file_key, encode_parquet
+from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet
+from walstream.pipeline.manifest import Manifest, ManifestFile
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink
 
@@ -76,6 +78,7 @@ class Change:
     op: str
     values: dict[str, Any]
     unchanged: list[str] | None = None
+    key_change: bool | None = None  # true on both rows of an UPDATE that changed the key
 
 
 class SimSource:
@@ -89,6 +92,7 @@ class SimSource:
         self.lsn = 0x1000000
         self.rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in tables}
         self.txns: list[int] = []  # commit LSNs in order
+        self.manifests = True  # write a flush manifest with every file, as walstream does
 
     def transaction(self, changes: int) -> None:
         """One random transaction of about ``changes`` changes across the tables."""
@@ -106,6 +110,7 @@ class SimSource:
                     _walstream_seq=seq,
                     _walstream_xid=lsn // 16,
                     _walstream_unchanged=change.unchanged,
+                    _walstream_key_change=change.key_change,
                 )
                 self.rows[table.name].append(row)
                 seq += 1
@@ -157,9 +162,10 @@ class SimSource:
                     sent[col] = old[col]
         t.state[new_key] = new
         out = []
-        if new_key != key:
-            out.append(Change("D", {"id": key}))
-        out.append(Change("U", sent, sorted(unchanged) or None))
+        moved = True if new_key != key else None
+        if moved:
+            out.append(Change("D", {"id": key}, key_change=True))
+        out.append(Change("U", sent, sorted(unchanged) or None, key_change=moved))
         return out
 
     # -- files ------------------------------------------------------------------------------
@@ -182,20 +188,31 @@ class SimSource:
         return keys
 
     def write_range(self, sink: DurableSink, name: str, first_lsn: int, last_lsn: int) -> list[str]:
-        """Write one file with ``name``'s rows of the transactions in [first_lsn, last_lsn]."""
+        """Write one file with ``name``'s rows of the transactions in [first_lsn, last_lsn],
+        and its flush manifest (``manifests=False``: the file alone)."""
         rows = [r for r in self.rows[name] if first_lsn <= r["_walstream_lsn"] <= last_lsn]
-        if not rows:
-            return []
-        table = self.tables[name]
-        key = change_file_key(
-            "public",
-            name,
-            EPOCH_US + rows[0]["_walstream_lsn"],
-            rows[0]["_walstream_lsn"],
-            rows[-1]["_walstream_lsn"],
-        )
-        sink.put(key, encode_parquet(to_arrow(table.schema, table.arrow_types, rows)))
-        return [key]
+        keys: list[str] = []
+        files: list[ManifestFile] = []
+        if rows:
+            table = self.tables[name]
+            key = change_file_key(
+                "public",
+                name,
+                EPOCH_US + rows[0]["_walstream_lsn"],
+                rows[0]["_walstream_lsn"],
+                rows[-1]["_walstream_lsn"],
+            )
+            sink.put(key, encode_parquet(to_arrow(table.schema, table.arrow_types, rows)))
+            keys.append(key)
+            files.append(ManifestFile(f"public.{name}", key, len(rows)))
+        if self.manifests:
+            # each table streams through a slot of its own, so one table's manifests never
+            # speak for another's files; the chain starts (origin) before the first transaction
+            before = [lsn for lsn in self.txns if lsn < first_lsn]
+            start = before[-1] if before else 0
+            manifest = Manifest(f"sim_{name}", "flush", start, last_lsn, not before, tuple(files))
+            keys.append(manifest.write(sink))
+        return keys
 
 
 def to_arrow(
@@ -212,3 +229,21 @@ def to_arrow(
 
 def _text(r: random.Random, length: int) -> str:
     return "".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789 ") for _ in range(length))
+
+
+def cover_with_a_manifest(sink: DurableSink, slot: str = "handmade") -> str:
+    """One origin flush manifest listing every change file under ``sink`` (each with its row
+    count), for tests that write files by hand: walstream writes one with every flush."""
+    files = []
+    end = 0
+    for key in sorted(sink.list("")):
+        if key.startswith("_walstream/") or not key.endswith(".parquet"):
+            continue
+        data = sink.get(key)
+        assert data is not None
+        table = decode_parquet(data)
+        schema, name = key.split("/")[:2]
+        files.append(ManifestFile(f"{unquote(schema)}.{unquote(name)}", key, table.num_rows))
+        lsns = [v for v in table.column("_walstream_lsn").to_pylist() if v is not None]
+        end = max([end, *lsns])
+    return Manifest(slot, "flush", 0, end, True, tuple(files)).write(sink)

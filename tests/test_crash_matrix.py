@@ -36,6 +36,7 @@ POINTS = {  # fault point -> which hit to fail at (so some flushes succeed befor
     "after_decode": 25,
     "after_encode": 2,
     "after_upload": 2,
+    "after_manifest": 2,
     "after_checkpoint": 2,
 }
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from tests.changes import apply_changes
-from tests.simulated_source import EPOCH_US, SimSource, SimTable, to_arrow
+from tests.simulated_source import EPOCH_US, SimSource, SimTable, cover_with_a_manifest, to_arrow
 from walstream.errors import ConfigError
 from walstream.pipeline.files import change_file_key, encode_parquet
 from walstream.schema import ColumnSchema, TableSchema
@@ -84,7 +84,7 @@ def test_final_equals_source_for_random_histories_in_any_batching(
     elif batching == "file-by-file":
         wh.load(sink, files_per_batch=1)
     else:
-        keys = sorted(k for k in sink.list("") if k.endswith(".parquet"))
+        keys = sorted(k for k in sink.list("") if k.endswith((".parquet", ".json")))
         while keys:
             take = rng.randint(1, 4)
             wh.load(sink, keys=keys[:take])
@@ -267,6 +267,7 @@ def test_full_load_rows_without_op_or_position_count_as_inserts_before_any_chang
         change_file_key("public", "sim", EPOCH_US, 0x5000, 0x5000),
         encode_parquet(_arrow(table, [update])),
     )
+    cover_with_a_manifest(sink)
     wh.load(sink)
     got = final_rows(wh, "sim")
     assert {k: v["label"] for k, v in got.items()} == {1: "l1", 2: "changed", 3: "l3"}
@@ -310,6 +311,7 @@ def test_unchanged_toast_takes_the_final_value_from_an_earlier_load(
             row.setdefault("_walstream_seq", 0)
         key = change_file_key("public", "sim", EPOCH_US + lsn, lsn, lsn)
         sink.put(key, encode_parquet(_arrow(table, rows)))
+        cover_with_a_manifest(sink)
         wh.load(sink)
     got = final_rows(wh, "sim")
     assert got == {9: {"id": 9, "label": "c", "n": 3, "big": big, "doc": {"a": 1}}}
@@ -342,6 +344,7 @@ def test_delete_then_update_of_another_key_in_one_transaction_is_not_a_key_chang
         first, last = rows[0]["_walstream_lsn"], rows[-1]["_walstream_lsn"]
         key = change_file_key("public", "sim", EPOCH_US + first, first, last)
         sink.put(key, encode_parquet(_arrow(table, rows)))
+        cover_with_a_manifest(sink)
         wh.load(sink)
     assert final_rows(wh, "sim") == {
         2: {"id": 2, "label": "x", "n": None, "big": "two" * 50, "doc": None}
@@ -355,6 +358,7 @@ def test_tombstones_older_than_the_retention_are_pruned(
     _append(source, {"Op": "I", "id": 1, "label": "a"})
     _append(source, {"Op": "D", "id": 1})
     source.write_range(sink, "sim", source.txns[0], source.txns[1])
+    cover_with_a_manifest(sink)
     wh.load(sink)
     tombstones = 'public."_walstream_tombstones_sim"'
     assert wh.conn.execute(f"SELECT count(*) FROM {tombstones}").fetchall() == [(1,)]
@@ -363,6 +367,7 @@ def test_tombstones_older_than_the_retention_are_pruned(
     )
     _append(source, {"Op": "I", "id": 2, "label": "b"})
     source.write_range(sink, "sim", source.txns[2], source.txns[2])
+    cover_with_a_manifest(sink)
     wh.load(sink)
     assert wh.conn.execute(f"SELECT count(*) FROM {tombstones}").fetchall() == [(0,)]
 
@@ -377,6 +382,7 @@ def test_a_column_added_at_the_source_is_added_to_final(
             _arrow(table, [{"Op": "I", "id": 1, "label": "a", "_walstream_lsn": 0x1000}])
         ),
     )
+    cover_with_a_manifest(sink)
     wh.load(sink)
     wider = TableSchema(
         table.schema.oid,
@@ -394,6 +400,7 @@ def test_a_column_added_at_the_source_is_added_to_final(
         change_file_key("public", "sim", EPOCH_US + 1, 0x2000, 0x2000),
         encode_parquet(to_arrow(wider, types, [row])),
     )
+    cover_with_a_manifest(sink)
     wh.load(sink)
     got = wh.conn.execute('SELECT "id", "extra" FROM public."sim" ORDER BY 1').fetchall()
     assert got == [(1, None), (2, "e")]
@@ -404,6 +411,7 @@ def test_a_file_without_walstream_metadata_is_refused_with_a_clear_error(
 ) -> None:
     sink.put("public/sim/LOAD00000001.parquet", encode_parquet(pa.table({"id": [1]})))
     with pytest.raises(ConfigError, match=r"walstream\.relation"):
+        cover_with_a_manifest(sink)
         wh.load(sink)
     assert wh.loaded_files() == set()
 
@@ -438,6 +446,7 @@ def test_a_row_keeps_its_unchanged_toast_across_a_long_chain_of_key_changes(
         first = rows[0]["_walstream_lsn"]
         key = change_file_key("public", "sim", EPOCH_US + first, first, first)
         sink.put(key, encode_parquet(_arrow(table, rows)))
+    cover_with_a_manifest(sink)
     wh.load(sink, files_per_batch=files_per_batch)
     assert final_rows(wh, "sim") == {
         70: {"id": 70, "label": "x69", "n": None, "big": big, "doc": {"d": 1}}
@@ -456,6 +465,7 @@ def test_a_table_whose_name_is_percent_encoded_in_its_folder_loads_under_its_rea
         source.transaction(3)
     keys = source.write_files(sink, odd, [4, 9])
     assert all(k.startswith("public/odd%2Fname %2541") for k in keys)
+    cover_with_a_manifest(sink)
     report = wh.load(sink)
     assert report.tables == {f"public.{odd}": len(keys)}
     assert final_rows(wh, odd.replace('"', '""')) == expected(table)
@@ -506,9 +516,11 @@ def test_schema_changes_rename_retype_add_and_drop_columns_going_forward(
         {"Op": "I", "id": 1, "name": "a", "qty": 1, "obsolete": "x", "_walstream_lsn": 0x1000},
         {"Op": "I", "id": 2, "name": "b", "qty": 2, "obsolete": "y", "_walstream_lsn": 0x1000},
     ])  # fmt: skip
+    cover_with_a_manifest(sink)
     wh.load(sink)
     update = {"Op": "U", "id": 1, "title": "a2", "qty": 5_000_000_000, "price": Decimal("1.50")}
     _put(sink, v2, [{**update, "_walstream_lsn": 0x3000}])
+    cover_with_a_manifest(sink)
     wh.load(sink)
     got = wh.conn.execute('SELECT "id", "title", "qty", "price" FROM public."items" ORDER BY 1')
     assert got.fetchall() == [(1, "a2", 5_000_000_000, Decimal("1.50")), (2, "b", 2, None)]
@@ -526,6 +538,7 @@ def test_schema_changes_rename_retype_add_and_drop_columns_going_forward(
     # FINAL still has under the same names; a renamed or dropped column's value is not kept
     late = {"Op": "I", "id": 3, "name": "c", "qty": 3, "obsolete": "z", "_walstream_lsn": 0x2000}
     _put(sink, v1, [late])
+    cover_with_a_manifest(sink)
     wh.load(sink)
     got = wh.conn.execute('SELECT "id", "title", "qty", "price" FROM public."items" ORDER BY 1')
     assert got.fetchall()[2] == (3, None, 3, None)

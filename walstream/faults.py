@@ -8,7 +8,8 @@ is armed, either in-process with :func:`arm` or, for a child process, through th
     WALSTREAM_FAULTS="after_encode=raise@3"         # raise InjectedFault the third time
 
 Points in use (grep for ``fault_point(`` to see where): ``after_decode``, ``after_encode``,
-``after_upload`` (files durable, checkpoint not written), ``after_checkpoint`` (checkpoint
+``after_upload`` (files durable, manifest not written), ``after_manifest`` (manifest written,
+checkpoint not written), ``after_checkpoint`` (checkpoint
 written, LSN not acknowledged), ``sink.mid_multipart`` (between the parts of a multipart
 upload), ``during_snapshot``.
 """

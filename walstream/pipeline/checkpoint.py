@@ -33,6 +33,8 @@ class Checkpoint:
     slot: str
     acked_lsn: int = 0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: end of the last flush manifest written (walstream.pipeline.manifest): the next one's start
+    manifest_end_lsn: int | None = None
 
     def record_file(
         self,
@@ -80,6 +82,8 @@ class Checkpoint:
             "written_at": dt.datetime.now(dt.UTC).isoformat(),
             "tables": self.tables,
         }
+        if self.manifest_end_lsn is not None:
+            doc["manifest_end_lsn"] = format_lsn(self.manifest_end_lsn)
         return json.dumps(doc, indent=2, sort_keys=True).encode()
 
     def write(self, sink: DurableSink) -> None:
@@ -95,6 +99,12 @@ class Checkpoint:
             doc = json.loads(raw)
             from ..lsn import parse_lsn
 
-            return cls(slot, parse_lsn(doc["acked_lsn"]), dict(doc.get("tables", {})))
+            end = doc.get("manifest_end_lsn")
+            return cls(
+                slot,
+                parse_lsn(doc["acked_lsn"]),
+                dict(doc.get("tables", {})),
+                None if end is None else parse_lsn(end),
+            )
         except (ValueError, KeyError, TypeError):
             return cls(slot)

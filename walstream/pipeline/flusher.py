@@ -41,6 +41,7 @@ from ..metrics import METRICS
 from ..sink import DurableSink
 from .checkpoint import Checkpoint
 from .files import change_file_key, encode_parquet
+from .manifest import ManifestChain, ManifestFile
 
 log = logging.getLogger("walstream.flush")
 
@@ -101,8 +102,10 @@ class Flusher:
         upload_workers: int = 4,
         retry_cap: float = 30.0,
         before_write: BeforeWrite | None = None,
+        manifests: ManifestChain | None = None,
     ) -> None:
         self._retry_cap = retry_cap
+        self._manifests = manifests
         self._before_write = before_write
         self._abandon = threading.Event()
         self._sink = sink
@@ -210,13 +213,22 @@ class Flusher:
             self._report(FlushResult(job, files, None, spent))
 
     def _store(self, job: FlushJob, encoded: list[EncodedFile]) -> list[StoredFile]:
-        """Store ``job``'s encoded files, then its checkpoint."""
+        """Store ``job``'s encoded files, then its manifest (:mod:`.manifest`), then its
+        checkpoint; only then is the job reported durable and its ``end_lsn`` acknowledged."""
         fault_point("after_encode")
         hook = self._before_write
         if hook is not None:
             self._until_stored(lambda: hook(job.batches), what="before_write")
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
+        chain = self._manifests
+        if chain is not None:
+            listed = [ManifestFile(f.table, f.key, f.rows, f.last_lsn) for f in files]
+            manifest = chain.next_manifest(job.end_lsn, listed)
+            if manifest is not None:
+                self._until_stored(lambda: manifest.write(self._sink), what="manifest")
+                self._checkpoint.manifest_end_lsn = manifest.end_lsn
+                fault_point("after_manifest")
         for file, stored in zip(encoded, files, strict=True):
             self._checkpoint.record_file(
                 file.batch.table.qualified_name,

@@ -53,6 +53,7 @@ from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint
 from .flusher import Flusher, FlushResult
+from .manifest import ManifestChain
 from .spill import LENGTH, SpillStore
 
 log = logging.getLogger("walstream.run")
@@ -164,6 +165,13 @@ class Runner:
                 upload_workers=cfg.upload_workers,
                 retry_cap=cfg.sink_retry_cap,
                 before_write=cfg.before_write,
+                manifests=ManifestChain(
+                    cfg.slot,
+                    # the chain goes on where the last manifest ended; with no record of one,
+                    # nothing of this slot comes before its confirmed position: an origin
+                    checkpoint.manifest_end_lsn or self.acked_lsn,
+                    origin=checkpoint.manifest_end_lsn is None,
+                ),
             )
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)

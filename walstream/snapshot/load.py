@@ -40,6 +40,7 @@ from ..lsn import format_lsn
 from ..pg import source
 from ..pg.types import CatalogTypes
 from ..pipeline.checkpoint import Checkpoint
+from ..pipeline.manifest import ManifestFile, load_manifest
 from ..sink import DurableSink, open_sink
 from .exported import ExportedSnapshot, SlotSnapshot, temporary_slot_name
 from .progress import Progress, make_progress
@@ -301,6 +302,7 @@ class _TableWork:
     leases: int = 0  # workers holding a writer for the table
     started: bool = False
     result: TableResult = field(default_factory=lambda: TableResult(""))
+    files: list[ManifestFile] = field(default_factory=list)  # for the table's load manifest
 
 
 class _Load:
@@ -495,11 +497,15 @@ class _Load:
             table.schema.namespace, table.schema.name, 0, self.position.snapshot_lsn
         )
         self.sink.put(key, truncate_marker(table, self.position))
-        self._stored(StoredLoadFile(table.qualified_name, key, 0, 0))
+        self._stored(StoredLoadFile(table.qualified_name, key, 0, 0), rows=1)
 
-    def _stored(self, stored: StoredLoadFile) -> None:
+    def _stored(self, stored: StoredLoadFile, rows: int | None = None) -> None:
         with self._lock:
-            self._work[stored.table].result.files += 1
+            work = self._work[stored.table]
+            work.result.files += 1
+            work.files.append(
+                ManifestFile(stored.table, stored.key, stored.rows if rows is None else rows)
+            )
 
     def _release(self, name: str) -> None:
         """A worker is done with a table; the last one out marks it loaded."""
@@ -510,6 +516,12 @@ class _Load:
             if done:
                 work.result.state = LOADED
         if done:
+            # the load manifest, before the table counts as loaded: a warehouse merges the load
+            # only once every file it lists has arrived (walstream.pipeline.manifest)
+            manifest = load_manifest(
+                self.config.slot, self.snapshot.snapshot_lsn, work.files, origin=False
+            )
+            manifest.write(self.sink)
             self._record(name, LOADED)
             self.progress.table_done(name, work.result.files)
 

@@ -639,6 +639,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "_walstream_seq",
         "_walstream_commit_ts",
         "_walstream_unchanged",
+        "_walstream_key_change",
     ]
     incoming = [
         "COALESCE(s._walstream_op, 'I') AS _walstream_op",
@@ -647,6 +648,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "COALESCE(s._walstream_seq, 0) AS _walstream_seq",
         "s._walstream_commit_ts",
         "s._walstream_unchanged",
+        "s._walstream_key_change",
         # a replay repeats positions with the same content: keep one copy; rows of files
         # without positions (DMS full load) are all distinct
         "ROW_NUMBER() OVER (\n"
@@ -706,6 +708,7 @@ def _lineage_ctes(model: TableModel, dialect: Dialect, soft: bool) -> list[Cte]:
         "l._walstream_op",
         "l._walstream_lsn",
         "l._walstream_seq",
+        "l._walstream_key_change",
         # the first life of a key continues its FINAL row, if that is older
         f"(l._walstream_life_no = 0 AND f.{key[0]} IS NOT NULL{live}\n"
         f"    AND {_after('l', 'f')}) AS _walstream_continues",
@@ -720,15 +723,15 @@ def _lineage_ctes(model: TableModel, dialect: Dialect, soft: bool) -> list[Cte]:
         ),
         (
             "_walstream_links",
-            # a life that starts with the U of a key change (D of the old key just before,
-            # new key not live) continues the life that D ended
+            # a life that starts with the U of a key change continues the life that the D
+            # just before it ended; the files mark both rows (never inferred from liveness)
             "SELECT s._walstream_life, d._walstream_life AS _walstream_root\n"
             "FROM _walstream_starts AS s\n"
             "JOIN _walstream_lived AS d\n"
             "    ON d._walstream_lsn = s._walstream_lsn\n"
             "    AND d._walstream_seq = s._walstream_seq - 1\n"
-            "WHERE s._walstream_op = 'U' AND d._walstream_op = 'D' AND NOT s._walstream_continues\n"
-            f"    AND NOT ({_key_eq('d', 's', key)})",
+            "WHERE s._walstream_op = 'U' AND d._walstream_op = 'D'\n"
+            "    AND s._walstream_key_change AND d._walstream_key_change",
         ),
     ]
     previous = "_walstream_links"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from ..errors import ConfigError, SinkError
 from ..pipeline.files import decode_parquet
+from ..pipeline.manifest import parse_manifest
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from ..snowflake.model import TableModel
@@ -49,12 +50,10 @@ from ..snowflake.sql import (
     MergeOptions,
     add_column_statements,
     duckdb_evolve_statements,
-    duckdb_finish_statements,
-    duckdb_stage_statements,
     duckdb_work_table_statements,
-    merge_statements,
     table_definitions,
 )
+from ..snowflake.watermark import bookkeeping, bookkeeping_ddl, merge_run_statements
 
 log = logging.getLogger("walstream.warehouse")
 
@@ -79,6 +78,15 @@ def change_file_keys(sink: DurableSink) -> list[str]:
         for key in sink.list("")
         if not key.startswith("_walstream/") and key.endswith(".parquet") and key.count("/") >= 2
     ]
+
+
+def is_manifest_key(key: str) -> bool:
+    return key.startswith("_walstream/") and "/manifests/" in key and key.endswith(".json")
+
+
+def manifest_keys(sink: DurableSink) -> list[str]:
+    """Keys of flush and load manifests (walstream.pipeline.manifest) of every slot."""
+    return sorted(key for key in sink.list("_walstream/") if is_manifest_key(key))
 
 
 _CHANGE_FILE = re.compile(
@@ -117,6 +125,11 @@ class LocalWarehouse:
             raise ConfigError(f"cannot open the warehouse database {path!r}: {exc}") from exc
         self.conn.execute(LOADED_FILES_DDL)
         self.conn.execute(TABLE_VERSIONS_DDL)
+        self.conn.execute(
+            f"ALTER TABLE {TABLE_VERSIONS} ADD COLUMN IF NOT EXISTS arrow_schema BLOB"
+        )
+        for sql in bookkeeping_ddl(DUCKDB):
+            self.conn.execute(sql)
         self._ensured: set[TableModel] = set()  # models whose tables were created
         self._types: dict[str, str] = {}  # type as we write it -> as the catalog reports it
 
@@ -153,17 +166,24 @@ class LocalWarehouse:
         keys: Sequence[str] | None = None,
         files_per_batch: int | None = None,
     ) -> LoadReport:
-        """Load and merge the files of ``dest`` not loaded before (all of them, or ``keys``).
+        """Load the files and manifests of ``dest`` not loaded before (all, or ``keys``), and
+        run each table's MERGE task as far as its merged watermark allows.
 
-        ``keys`` are merged in the order given (default: stream order, :func:`arrival_order`);
-        each table's files are merged ``files_per_batch`` at a time (default: all at once).
+        ``keys`` are loaded in the order given (default: manifests, then files in stream order,
+        :func:`arrival_order`); each table's files are staged ``files_per_batch`` at a time
+        (default: all at once), each batch followed by a task run, as Snowpipe and a task may
+        interleave. Every table then gets one more run, for manifests that arrived alone.
         """
         sink = open_sink(dest) if isinstance(dest, str) else dest
         if files_per_batch is not None and files_per_batch < 1:
             raise ConfigError(f"files_per_batch must be at least 1, not {files_per_batch}")
-        wanted = sorted(change_file_keys(sink), key=arrival_order) if keys is None else list(keys)
+        if keys is None:
+            wanted = manifest_keys(sink) + sorted(change_file_keys(sink), key=arrival_order)
+        else:
+            wanted = list(keys)
         loaded = self.loaded_files()
         report = LoadReport()
+        manifests: list[tuple[str, str]] = []
         by_table: dict[str, list[tuple[str, str]]] = {}
         for key in wanted:
             url = sink.describe(key)
@@ -171,22 +191,32 @@ class LocalWarehouse:
                 report.skipped += 1
                 continue
             loaded.add(url)  # a key listed twice is loaded once
-            by_table.setdefault(_table_of(key), []).append((key, url))
+            if is_manifest_key(key):
+                manifests.append((key, url))
+            else:
+                by_table.setdefault(_table_of(key), []).append((key, url))
         self.conn.execute("BEGIN TRANSACTION")
         try:
+            for key, url in manifests:
+                self._load_manifest(sink, key, url)
             for table, files in by_table.items():
                 step = files_per_batch or len(files)
                 for start in range(0, len(files), step):
-                    self._merge_batch(sink, files[start : start + step], report)
+                    self._stage_batch(sink, files[start : start + step], report)
+                    self._run_task(table)
+                    report.batches += 1
                 report.tables[table] = len(files)
+            for table in self._known_tables():
+                self._run_task(table)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             self._ensured.clear()  # DDL of this load was rolled back too
             raise
         log.info(
-            "event=warehouse_load files=%d rows=%d skipped=%d batches=%d db=%s",
+            "event=warehouse_load files=%d manifests=%d rows=%d skipped=%d batches=%d db=%s",
             report.files,
+            len(manifests),
             report.rows,
             report.skipped,
             report.batches,
@@ -194,56 +224,101 @@ class LocalWarehouse:
         )
         return report
 
-    def _merge_batch(
+    def _load_manifest(self, sink: DurableSink, key: str, url: str) -> None:
+        """Like the manifest pipe: the manifest's interval and files, in the bookkeeping."""
+        data = sink.get(key)
+        if data is None:
+            raise SinkError(f"{url} was listed but cannot be read any more; load again")
+        try:
+            manifest = parse_manifest(data)
+        except ValueError as exc:
+            raise SinkError(f"{url}: {exc}; remove it or replace it with walstream's") from None
+        b = bookkeeping(DUCKDB)
+        now = dt.datetime.now(dt.UTC)
+        self.conn.execute(
+            f"INSERT INTO {b.manifests} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [key, manifest.slot, manifest.kind, manifest.origin, manifest.start_lsn,
+             manifest.end_lsn, now],
+        ).fetchall()  # fmt: skip
+        for f in manifest.files:
+            self.conn.execute(
+                f"INSERT INTO {b.manifest_files} VALUES (?, ?, ?, ?)",
+                [key, f.table, f.key, f.rows],
+            ).fetchall()
+        self.conn.execute(
+            f"INSERT INTO {LOADED_FILES} VALUES (?, ?, ?, ?)", [url, "", len(manifest.files), now]
+        ).fetchall()
+
+    def _stage_batch(
         self, sink: DurableSink, files: Sequence[tuple[str, str]], report: LoadReport
     ) -> None:
-        """Stage the rows of ``files`` (one table) and merge them; groups of one shape at a time."""
-        group: list[pa.Table] = []
-        group_model: TableModel | None = None
+        """Like the pipe's COPY: each file's rows into its table's STAGING, whole."""
+        b = bookkeeping(DUCKDB)
         for key, url in files:
             data = sink.get(key)
             if data is None:
                 raise SinkError(f"{url} was listed but cannot be read any more; load again")
             table = decode_parquet(data)
             model = TableModel.from_arrow_schema(table.schema, where=url)
-            if group_model is not None and model != group_model:
-                self._merge_group(group_model, group)
-                report.batches += 1
-                group = []
-            group_model = model
-            group.append(_staged_rows(table, url))
+            self._shape_for(model, _first_position(table), table.schema)
+            self.conn.register(_STAGED_VIEW, _staged_rows(table, url))
+            try:
+                staging = DUCKDB.names(model).staging
+                self.conn.execute(
+                    f"INSERT INTO {staging} BY NAME SELECT * FROM {_STAGED_VIEW}"
+                ).fetchall()
+            finally:
+                self.conn.unregister(_STAGED_VIEW)
+            now = dt.datetime.now(dt.UTC)
             self.conn.execute(
                 f"INSERT INTO {LOADED_FILES} VALUES (?, ?, ?, ?)",
-                [url, model.qualified_name, table.num_rows, dt.datetime.now(dt.UTC)],
-            )
+                [url, model.qualified_name, table.num_rows, now],
+            ).fetchall()
+            self.conn.execute(
+                f"INSERT INTO {b.files} VALUES (?, ?, ?, ?)",
+                [key, model.qualified_name, table.num_rows, now],
+            ).fetchall()
             report.files += 1
             report.rows += table.num_rows
-        if group_model is not None:
-            self._merge_group(group_model, group)
-            report.batches += 1
 
-    def _merge_group(self, model: TableModel, tables: Iterable[pa.Table]) -> None:
-        """Stage and merge rows of one shape of a table (see :meth:`_shape_for`)."""
-        rows = pa.concat_tables(list(tables), promote_options="default")
-        merge_model = self._shape_for(model, _first_position(rows))
-        for sql in duckdb_work_table_statements(model, self.options, ["pending"]):
+    def _run_task(self, table: str) -> None:
+        """One run of ``table``'s MERGE task (walstream.snowflake.watermark), current shape."""
+        model = self._current_model(table)
+        if model is None:
+            return
+        for sql in duckdb_work_table_statements(model, self.options, ["changes"]):
             self.conn.execute(sql)
-        for sql in duckdb_work_table_statements(merge_model, self.options, ["changes"]):
-            self.conn.execute(sql)
-        self.conn.register(_STAGED_VIEW, rows)
-        try:
-            for sql in duckdb_stage_statements(model, _STAGED_VIEW):
-                self.conn.execute(sql)
-        finally:
-            self.conn.unregister(_STAGED_VIEW)
-        source = DUCKDB.names(model).stream
-        for sql in merge_statements(merge_model, DUCKDB, source, self.options):
-            self.conn.execute(sql)
-        for sql in duckdb_finish_statements(model):
-            self.conn.execute(sql)
+        staging = DUCKDB.names(model).staging
+        for sql in merge_run_statements(model, DUCKDB, staging, self.options):
+            self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count to be read
+
+    def _known_tables(self) -> list[str]:
+        rows = self.conn.execute(f"SELECT table_name FROM {TABLE_VERSIONS} ORDER BY 1").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def _current_model(self, table: str) -> TableModel | None:
+        rows = self.conn.execute(
+            f"SELECT arrow_schema FROM {TABLE_VERSIONS} WHERE table_name = ?", [table]
+        ).fetchall()  # all: a result left unread blocks register()
+        row = rows[0] if rows else None
+        if row is None or row[0] is None:
+            return None
+        model = TableModel.from_arrow_schema(pa.ipc.read_schema(pa.py_buffer(bytes(row[0]))))
+        self._create_tables(model)
+        return model
+
+    def watermarks(self) -> list[dict[str, object]]:
+        """Per table: slot, merged watermark, and what it waits for since when (DESIGN §3)."""
+        b = bookkeeping(DUCKDB)
+        cur = self.conn.execute(
+            f"SELECT table_name, slot, lsn, waiting_for, waiting_since, merged_at "
+            f"FROM {b.watermarks} ORDER BY table_name"
+        )
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- schema evolution -------------------------------------------------------------------
-    def _shape_for(self, model: TableModel, first: tuple[int, int]) -> TableModel:
+    def _shape_for(self, model: TableModel, first: tuple[int, int], arrow: pa.Schema) -> TableModel:
         """Bring the tables to ``model`` if its rows are newer than the table's current shape;
         return the model to merge with.
 
@@ -266,7 +341,7 @@ class LocalWarehouse:
                 )
                 for sql in statements:
                     self._alter(model, sql)
-                self._set_version(model, first)
+            self._set_version(model, first, arrow)
             return model
         if version[1].same_shape(model.schema):
             return model
@@ -297,21 +372,22 @@ class LocalWarehouse:
         self._ensured.add(model)
 
     def _version(self, table: str) -> tuple[tuple[int, int], TableSchema] | None:
-        row = self.conn.execute(
+        rows = self.conn.execute(
             f"SELECT _walstream_lsn, _walstream_seq, relation FROM {TABLE_VERSIONS} "
             "WHERE table_name = ?",
             [table],
-        ).fetchone()
-        if row is None:
+        ).fetchall()  # all: a result left unread blocks register()
+        if not rows:
             return None
+        row = rows[0]
         return (int(row[0]), int(row[1])), TableSchema.from_json(str(row[2]))
 
-    def _set_version(self, model: TableModel, first: tuple[int, int]) -> None:
+    def _set_version(self, model: TableModel, first: tuple[int, int], arrow: pa.Schema) -> None:
         name = model.qualified_name
         self.conn.execute(f"DELETE FROM {TABLE_VERSIONS} WHERE table_name = ?", [name])
         self.conn.execute(
-            f"INSERT INTO {TABLE_VERSIONS} VALUES (?, ?, ?, ?)",
-            [name, first[0], first[1], model.schema.to_json()],
+            f"INSERT INTO {TABLE_VERSIONS} VALUES (?, ?, ?, ?, ?)",
+            [name, first[0], first[1], model.schema.to_json(), arrow.serialize().to_pybytes()],
         )
 
     def _column_types(self, quoted_table: str) -> dict[str, str]:

@@ -1,0 +1,289 @@
+"""The merged watermark: how far each table may be merged, whatever order its files arrive in.
+
+Guarantee 6 (DESIGN.md §1, §3): after every task run each FINAL table equals its source table as
+of one LSN, its *merged watermark*. Manifests (:mod:`walstream.pipeline.manifest`) tell the
+warehouse which files hold the changes of each LSN interval; a task run for table ``T``:
+
+1. computes ``T``'s new watermark: from the current one, through the chain of its slot's flush
+   manifests whose files of ``T`` have all arrived whole (row counts match), up to the first gap;
+   never past a full load of ``T`` that is known but not complete;
+2. merges a complete full load whose position is at or below the current watermark (a reload
+   merged late), alone, with the MERGE rules of :mod:`.sql` (its ``T`` marker then its rows);
+3. merges the staged rows in ``(previous watermark, new watermark]`` (and rows without a
+   position, which only AWS DMS writes): exactly the changes not merged yet, in position order,
+   where the MERGE rules are exact;
+4. records the watermark, and what it waits for (the first missing file, or a missing
+   manifest) and since when, so a stuck table says so; other tables go on;
+5. prunes STAGING of what is merged.
+
+The bookkeeping relations (both dialects; Snowflake names in brackets):
+
+- ``MANIFESTS`` (view over the manifest pipe's raw rows): manifest, slot, kind, origin,
+  start_lsn, end_lsn, loaded_at;
+- ``MANIFEST_FILES`` (view): manifest, table_name, file, row_count;
+- ``FILES``: the change and load files that reached STAGING, with their row counts;
+- ``WATERMARKS``: per table its slot, previous and current watermark, what it waits for;
+- ``LOADS``: full loads already merged (table, position).
+
+Everything here is SQL rendered per :class:`~.sql.Dialect`; the local warehouse runs the very
+same statements on DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import TableModel
+from .sql import SNOWFLAKE, Dialect, DuckDBDialect, MergeOptions, merge_statements
+
+
+@dataclass(frozen=True, slots=True)
+class Bookkeeping:
+    """The names of the warehouse-wide bookkeeping relations in one dialect."""
+
+    manifests: str
+    manifest_files: str
+    files: str
+    watermarks: str
+    loads: str
+    manifests_raw: str  # Snowflake: what the manifest pipe loads; DuckDB: unused
+
+
+def bookkeeping(dialect: Dialect) -> Bookkeeping:
+    if isinstance(dialect, DuckDBDialect):
+        return Bookkeeping(
+            "main._walstream_manifests",
+            "main._walstream_manifest_files",
+            "main._walstream_files",
+            "main._walstream_watermarks",
+            "main._walstream_loads",
+            "",
+        )
+    return Bookkeeping(
+        "WALSTREAM_MANIFESTS",
+        "WALSTREAM_MANIFEST_FILES",
+        "WALSTREAM_FILES",
+        "WALSTREAM_WATERMARKS",
+        "WALSTREAM_LOADS",
+        "WALSTREAM_MANIFESTS_RAW",
+    )
+
+
+def bookkeeping_ddl(dialect: Dialect) -> list[str]:
+    """CREATE ... IF NOT EXISTS for the bookkeeping relations."""
+    b = bookkeeping(dialect)
+    pos, text, ts = dialect.position_type, dialect.text_type, dialect.commit_ts_type
+    out = []
+    if isinstance(dialect, DuckDBDialect):
+        out += [
+            f"CREATE TABLE IF NOT EXISTS {b.manifests} (manifest {text}, slot {text}, "
+            f"kind {text}, origin BOOLEAN, start_lsn {pos}, end_lsn {pos}, loaded_at {ts})",
+            f"CREATE TABLE IF NOT EXISTS {b.manifest_files} (manifest {text}, table_name {text}, "
+            f"file {text}, row_count {pos})",
+        ]
+    else:
+        out += [
+            f"CREATE TABLE IF NOT EXISTS {b.manifests_raw} (manifest VARCHAR, body VARIANT, "
+            "loaded_at TIMESTAMP_TZ(6) DEFAULT CURRENT_TIMESTAMP())",
+            f"CREATE OR REPLACE VIEW {b.manifests} AS\n"
+            "SELECT manifest, body:slot::VARCHAR AS slot, body:kind::VARCHAR AS kind,\n"
+            "    body:origin::BOOLEAN AS origin, body:start_lsn::NUMBER(19,0) AS start_lsn,\n"
+            "    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at\n"
+            f"FROM {b.manifests_raw}\nGROUP BY 1, 2, 3, 4, 5, 6",
+            f"CREATE OR REPLACE VIEW {b.manifest_files} AS\n"
+            "SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,\n"
+            "    f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count\n"
+            f"FROM {b.manifests_raw} AS r, LATERAL FLATTEN(INPUT => r.body:files) AS f",
+        ]
+    out += [
+        f"CREATE TABLE IF NOT EXISTS {b.files} (file {text}, table_name {text}, "
+        f"row_count {pos}, loaded_at {ts})",
+        f"CREATE TABLE IF NOT EXISTS {b.watermarks} (table_name {text}, slot {text}, "
+        f"prev_lsn {pos}, lsn {pos}, waiting_for {text}, waiting_since {ts}, merged_at {ts})",
+        f"CREATE TABLE IF NOT EXISTS {b.loads} (table_name {text}, lsn {pos}, merged_at {ts})",
+    ]
+    return out
+
+
+def _complete(dialect: Dialect, table: str, manifest: str) -> str:
+    """True when every file manifest ``manifest`` lists for ``table`` arrived whole."""
+    b = bookkeeping(dialect)
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {b.manifest_files} AS mf\n"
+        f"    LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM {b.files} "
+        "GROUP BY file) AS fl\n"
+        "        ON fl.file = mf.file AND fl.row_count = mf.row_count\n"
+        f"    WHERE mf.manifest = {manifest} AND mf.table_name = {table} AND fl.file IS NULL)"
+    )
+
+
+def watermark_query(model: TableModel, dialect: Dialect) -> str:
+    """One row: ``table_name, slot, prev_lsn, lsn, waiting_for`` for ``model``'s next run."""
+    b = bookkeeping(dialect)
+    t = dialect.literal(model.qualified_name)
+    return f"""WITH cur AS (
+    SELECT MAX(slot) AS slot, MAX(lsn) AS lsn FROM {b.watermarks} WHERE table_name = {t}
+),
+slot AS (
+    SELECT COALESCE(
+        (SELECT slot FROM cur),
+        (SELECT MIN(m.slot) FROM {b.manifest_files} AS mf
+            JOIN {b.manifests} AS m ON m.manifest = mf.manifest WHERE mf.table_name = {t})
+    ) AS slot
+),
+origin AS (
+    SELECT COALESCE(
+        (SELECT lsn FROM cur),
+        (SELECT MIN(m.start_lsn) FROM {b.manifests} AS m, slot
+            WHERE m.slot = slot.slot AND m.kind = 'flush' AND m.origin)
+    ) AS lsn
+),
+links AS (
+    SELECT m.manifest, m.start_lsn, m.end_lsn, m.loaded_at,
+        CASE WHEN {_complete(dialect, t, "m.manifest")} THEN 1 ELSE 0 END AS complete
+    FROM {b.manifests} AS m, slot, origin
+    WHERE m.slot = slot.slot AND m.kind = 'flush' AND m.end_lsn > origin.lsn
+),
+reach AS (
+    SELECT l.*, MAX(l.end_lsn) OVER (
+        ORDER BY l.start_lsn, l.end_lsn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS reach_before
+    FROM links AS l WHERE l.complete = 1
+),
+gap AS (
+    SELECT MIN(r.start_lsn) AS at_lsn FROM reach AS r, origin
+    WHERE r.start_lsn > GREATEST(origin.lsn, COALESCE(r.reach_before, origin.lsn))
+),
+chain AS (
+    SELECT GREATEST(origin.lsn, COALESCE(MAX(r.end_lsn), origin.lsn)) AS lsn
+    FROM origin LEFT JOIN gap ON TRUE
+    LEFT JOIN reach AS r ON r.start_lsn < COALESCE(gap.at_lsn, r.start_lsn + 1)
+    GROUP BY origin.lsn
+),
+open_loads AS (
+    SELECT MIN(m.start_lsn) AS lsn FROM {b.manifests} AS m, origin
+    WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
+        AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = {t})
+        AND NOT ({_complete(dialect, t, "m.manifest")})
+),
+capped AS (
+    SELECT CASE WHEN open_loads.lsn IS NOT NULL AND open_loads.lsn < chain.lsn
+        THEN GREATEST(open_loads.lsn, origin.lsn) ELSE chain.lsn END AS lsn
+    FROM chain, open_loads, origin
+),
+missing AS (
+    SELECT MIN(mf.file) AS file FROM {b.manifest_files} AS mf
+    JOIN links AS l ON l.manifest = mf.manifest
+    LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM {b.files} GROUP BY file) AS fl
+        ON fl.file = mf.file AND fl.row_count = mf.row_count
+    WHERE mf.table_name = {t} AND fl.file IS NULL
+        AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
+)
+SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn, capped.lsn AS lsn,
+    missing.file AS waiting_for
+FROM slot, origin, capped, missing"""
+
+
+def watermark_statements(model: TableModel, dialect: Dialect) -> list[str]:
+    """Record ``model``'s next watermark (keeping ``waiting_since`` while it waits on the same
+    thing); run before the MERGE passes, which read it."""
+    b = bookkeeping(dialect)
+    now = dialect.now()
+    return [
+        f"MERGE INTO {b.watermarks} AS w\nUSING (\n{watermark_query(model, dialect)}\n) AS n\n"
+        "ON w.table_name = n.table_name\n"
+        "WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = w.lsn, lsn = n.lsn,\n"
+        "    waiting_since = CASE WHEN n.waiting_for IS NULL THEN NULL\n"
+        "        WHEN w.waiting_for IS NOT DISTINCT FROM n.waiting_for "
+        f"THEN COALESCE(w.waiting_since, {now}) ELSE {now} END,\n"
+        f"    waiting_for = n.waiting_for, merged_at = {now}\n"
+        "WHEN NOT MATCHED AND n.lsn IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, "
+        "waiting_for, waiting_since, merged_at)\n"
+        "VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, "
+        f"CASE WHEN n.waiting_for IS NULL THEN NULL ELSE {now} END, {now})"
+    ]
+
+
+def _watermark(dialect: Dialect, model: TableModel) -> str:
+    b = bookkeeping(dialect)
+    t = dialect.literal(model.qualified_name)
+    return f"(SELECT prev_lsn, lsn FROM {b.watermarks} WHERE table_name = {t})"
+
+
+def _complete_loads(dialect: Dialect, model: TableModel) -> str:
+    """Positions of ``model``'s full loads that arrived whole and are not merged yet."""
+    b = bookkeeping(dialect)
+    t = dialect.literal(model.qualified_name)
+    return (
+        f"(SELECT m.end_lsn AS lsn FROM {b.manifests} AS m\n"
+        f"    WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf\n"
+        f"        WHERE mf.manifest = m.manifest AND mf.table_name = {t})\n"
+        f"    AND {_complete(dialect, t, 'm.manifest')}\n"
+        f"    AND NOT EXISTS (SELECT 1 FROM {b.loads} AS d WHERE d.table_name = {t} "
+        "AND d.lsn = m.end_lsn))"
+    )
+
+
+def late_load_source(model: TableModel, dialect: Dialect, staging: str) -> str:
+    """Staged rows of complete full loads at or below the previous watermark (pass 2)."""
+    return (
+        f"(SELECT s.* FROM {staging} AS s, {_watermark(dialect, model)} AS w\n"
+        "WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn\n"
+        f"    AND s._walstream_lsn IN {_complete_loads(dialect, model)})"
+    )
+
+
+def window_source(model: TableModel, dialect: Dialect, staging: str) -> str:
+    """Staged rows in ``(previous watermark, watermark]``, and rows without a position (pass 3)."""
+    return (
+        f"(SELECT s.* FROM {staging} AS s LEFT JOIN {_watermark(dialect, model)} AS w ON TRUE\n"
+        "WHERE s._walstream_lsn IS NULL\n"
+        "    OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn))"
+    )
+
+
+def after_merge_statements(model: TableModel, dialect: Dialect, staging: str) -> list[str]:
+    """Record the loads merged by this run, then prune STAGING of what is merged."""
+    b = bookkeeping(dialect)
+    t = dialect.literal(model.qualified_name)
+    w = _watermark(dialect, model)
+    return [
+        f"INSERT INTO {b.loads} (table_name, lsn, merged_at)\n"
+        f"SELECT {t}, l.lsn, {dialect.now()}\n"
+        f"FROM {_complete_loads(dialect, model)} AS l, {w} AS w\n"
+        "WHERE l.lsn <= w.lsn",
+        # merged: everything up to the watermark except rows of loads still incomplete
+        f"DELETE FROM {staging}\n"
+        "WHERE _walstream_lsn IS NULL OR (\n"
+        f"    _walstream_lsn <= (SELECT lsn FROM {w} AS w)\n"
+        "    AND NOT (_walstream_xid IS NULL AND _walstream_lsn NOT IN (\n"
+        f"        SELECT lsn FROM {b.loads} WHERE table_name = {t})))",
+    ]
+
+
+__all__ = [
+    "SNOWFLAKE",
+    "Bookkeeping",
+    "after_merge_statements",
+    "bookkeeping",
+    "bookkeeping_ddl",
+    "late_load_source",
+    "merge_run_statements",
+    "watermark_query",
+    "watermark_statements",
+    "window_source",
+]
+
+
+def merge_run_statements(
+    model: TableModel, dialect: Dialect, staging: str, options: MergeOptions
+) -> list[str]:
+    """One task run for ``model``: watermark, late loads, the window, bookkeeping (in order, in
+    one transaction). Running it again with nothing new changes nothing."""
+    return [
+        *watermark_statements(model, dialect),
+        *merge_statements(model, dialect, late_load_source(model, dialect, staging), options),
+        *merge_statements(model, dialect, window_source(model, dialect, staging), options),
+        *after_merge_statements(model, dialect, staging),
+    ]
