@@ -93,6 +93,10 @@ class SimSource:
         self.rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in tables}
         self.txns: list[int] = []  # commit LSNs in order
         self.manifests = True  # write a flush manifest with every file, as walstream does
+        # per table, its state after each transaction: (commit LSN, rows by key)
+        self.history: dict[str, list[tuple[int, dict[int, dict[str, Any]]]]] = {
+            t.name: [] for t in tables
+        }
 
     def transaction(self, changes: int) -> None:
         """One random transaction of about ``changes`` changes across the tables."""
@@ -115,6 +119,17 @@ class SimSource:
                 self.rows[table.name].append(row)
                 seq += 1
         self.txns.append(lsn)
+        for name, t in self.tables.items():
+            self.history[name].append((lsn, {k: dict(v) for k, v in t.state.items()}))
+
+    def state_as_of(self, name: str, lsn: int) -> dict[int, dict[str, Any]]:
+        """``name``'s rows after the last transaction committed at or before ``lsn``."""
+        state: dict[int, dict[str, Any]] = {}
+        for commit, rows in self.history[name]:
+            if commit > lsn:
+                break
+            state = rows
+        return state
 
     def _random_change(self, t: SimTable) -> list[Change]:
         r = self.rng

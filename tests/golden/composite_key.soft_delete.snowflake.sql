@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS "STAGING_ORDER_LINES" (
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
 );
@@ -84,6 +85,7 @@ COPY INTO "STAGING_ORDER_LINES" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_key_change,
     _walstream_file,
     _walstream_file_row
 )
@@ -100,6 +102,7 @@ FROM (
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
     FROM @WALSTREAM_STAGE/public/order_lines/
@@ -148,6 +151,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
                     CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file END,
@@ -157,7 +161,7 @@ BEGIN
         FROM "STAGING_ORDER_LINES_STREAM" AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -176,6 +180,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
                 PARTITION BY "ORDER_ID", "LINE_NO" ORDER BY _walstream_lsn, _walstream_seq
@@ -197,6 +202,7 @@ BEGIN
             l._walstream_op,
             l._walstream_lsn,
             l._walstream_seq,
+            l._walstream_key_change,
             (l._walstream_life_no = 0 AND f."ORDER_ID" IS NOT NULL AND NOT f._walstream_deleted
                 AND (l._walstream_lsn > f._walstream_lsn OR (l._walstream_lsn = f._walstream_lsn AND l._walstream_seq > f._walstream_seq))) AS _walstream_continues
         FROM _walstream_lived AS l
@@ -209,8 +215,8 @@ BEGIN
         JOIN _walstream_lived AS d
             ON d._walstream_lsn = s._walstream_lsn
             AND d._walstream_seq = s._walstream_seq - 1
-        WHERE s._walstream_op = 'U' AND d._walstream_op = 'D' AND NOT s._walstream_continues
-            AND NOT (d."ORDER_ID" = s."ORDER_ID" AND d."LINE_NO" = s."LINE_NO")
+        WHERE s._walstream_op = 'U' AND d._walstream_op = 'D'
+            AND s._walstream_key_change AND d._walstream_key_change
     ),
     _walstream_hops_1 AS (
         SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_staging_events" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
 );
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_pending_events" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
 );

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS "STAGING_EVENTS" (
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
 );
@@ -57,6 +58,7 @@ COPY INTO "STAGING_EVENTS" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_key_change,
     _walstream_file,
     _walstream_file_row
 )
@@ -71,6 +73,7 @@ FROM (
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
     FROM @WALSTREAM_STAGE/public/events/

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_staging_type_zoo" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
 );
@@ -139,6 +140,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_pending_type_zoo" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
 );
@@ -275,6 +277,7 @@ _walstream_incoming AS (
         COALESCE(s._walstream_seq, 0) AS _walstream_seq,
         s._walstream_commit_ts,
         s._walstream_unchanged,
+        s._walstream_key_change,
         ROW_NUMBER() OVER (
             PARTITION BY s._walstream_lsn, s._walstream_seq,
                 CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file END,
@@ -284,7 +287,7 @@ _walstream_incoming AS (
     FROM "public"."_walstream_pending_type_zoo" AS s
 ),
 _walstream_staged AS (
-    SELECT i._walstream_op, i."id", i."flag", i."small", i."medium", i."object_id", i."real_value", i."double_value", i."price", i."widest", i."any_numeric", i."huge_numeric", i."cash", i."body", i."code", i."fixed", i."handle", i."address", i."network", i."mac", i."duration", i."period", i."markup", i."search", i."bits", i."uid", i."document", i."binary_document", i."payload", i."day", i."clock", i."clock_tz", i."local_ts", i."instant", i."numbers", i."labels", i."prices", i."documents", i."instants", i."mood", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged
+    SELECT i._walstream_op, i."id", i."flag", i."small", i."medium", i."object_id", i."real_value", i."double_value", i."price", i."widest", i."any_numeric", i."huge_numeric", i."cash", i."body", i."code", i."fixed", i."handle", i."address", i."network", i."mac", i."duration", i."period", i."markup", i."search", i."bits", i."uid", i."document", i."binary_document", i."payload", i."day", i."clock", i."clock_tz", i."local_ts", i."instant", i."numbers", i."labels", i."prices", i."documents", i."instants", i."mood", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
     FROM _walstream_incoming AS i
     LEFT JOIN _walstream_watermark AS w ON TRUE
     WHERE i._walstream_copy = 1
@@ -337,6 +340,7 @@ _walstream_numbered AS (
         st._walstream_seq,
         st._walstream_commit_ts,
         st._walstream_unchanged,
+        st._walstream_key_change,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
         SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
             PARTITION BY "id" ORDER BY _walstream_lsn, _walstream_seq
@@ -357,6 +361,7 @@ _walstream_starts AS (
         l._walstream_op,
         l._walstream_lsn,
         l._walstream_seq,
+        l._walstream_key_change,
         (l._walstream_life_no = 0 AND f."id" IS NOT NULL
             AND (l._walstream_lsn > f._walstream_lsn OR (l._walstream_lsn = f._walstream_lsn AND l._walstream_seq > f._walstream_seq))) AS _walstream_continues
     FROM _walstream_lived AS l
@@ -369,8 +374,8 @@ _walstream_links AS (
     JOIN _walstream_lived AS d
         ON d._walstream_lsn = s._walstream_lsn
         AND d._walstream_seq = s._walstream_seq - 1
-    WHERE s._walstream_op = 'U' AND d._walstream_op = 'D' AND NOT s._walstream_continues
-        AND NOT (d."id" = s."id")
+    WHERE s._walstream_op = 'U' AND d._walstream_op = 'D'
+        AND s._walstream_key_change AND d._walstream_key_change
 ),
 _walstream_hops_1 AS (
     SELECT a._walstream_life, COALESCE(b._walstream_root, a._walstream_root) AS _walstream_root
