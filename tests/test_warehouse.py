@@ -443,7 +443,7 @@ def test_a_row_keeps_its_unchanged_toast_across_a_long_chain_of_key_changes(
                     "_walstream_lsn": lsn,
                     "_walstream_seq": 0,
                     "_walstream_key_change": True,
-                },  # fmt: skip
+                },
                 {
                     "Op": "U",
                     "id": key + 1,

@@ -1224,24 +1224,6 @@ LOADED_FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {LOADED_FILES} (
 )"""
 
 
-def duckdb_stage_statements(model: TableModel, relation: str) -> list[str]:
-    """Copy rows of ``relation`` (a change file's columns plus ``_walstream_file`` and
-    ``_walstream_file_row``, ``Op`` renamed ``_walstream_op``) into the pending rows and STAGING.
-
-    Columns are matched by name, so files written before a column was added load with nulls.
-    """
-    n = DUCKDB.names(model)
-    return [
-        f"INSERT INTO {n.stream} BY NAME SELECT * FROM {relation}",
-        f"INSERT INTO {n.staging} BY NAME SELECT * FROM {n.stream}",
-    ]
-
-
-def duckdb_finish_statements(model: TableModel) -> list[str]:
-    """After the MERGE: the pending rows are merged, like a consumed stream."""
-    return [f"DELETE FROM {DUCKDB.names(model).stream}"]
-
-
 TABLE_VERSIONS = "main._walstream_table_versions"
 
 TABLE_VERSIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE_VERSIONS} (

@@ -105,13 +105,18 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
     return out
 
 
+def _arrived(dialect: Dialect) -> str:
+    """Files that reached STAGING, one row each with its row count."""
+    files = bookkeeping(dialect).files
+    return f"(SELECT file, MAX(row_count) AS row_count FROM {files} GROUP BY file)"
+
+
 def _complete(dialect: Dialect, table: str, manifest: str) -> str:
     """True when every file manifest ``manifest`` lists for ``table`` arrived whole."""
     b = bookkeeping(dialect)
     return (
         f"NOT EXISTS (SELECT 1 FROM {b.manifest_files} AS mf\n"
-        f"    LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM {b.files} "
-        "GROUP BY file) AS fl\n"
+        f"    LEFT JOIN {_arrived(dialect)} AS fl\n"
         "        ON fl.file = mf.file AND fl.row_count = mf.row_count\n"
         f"    WHERE mf.manifest = {manifest} AND mf.table_name = {table} AND fl.file IS NULL)"
     )
@@ -175,7 +180,7 @@ capped AS (
 missing AS (
     SELECT MIN(mf.file) AS file FROM {b.manifest_files} AS mf
     JOIN links AS l ON l.manifest = mf.manifest
-    LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM {b.files} GROUP BY file) AS fl
+    LEFT JOIN {_arrived(dialect)} AS fl
         ON fl.file = mf.file AND fl.row_count = mf.row_count
     WHERE mf.table_name = {t} AND fl.file IS NULL
         AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
