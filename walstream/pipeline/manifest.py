@@ -144,8 +144,15 @@ def load_manifest(
 ) -> Manifest:
     """The manifest of a full load: its rows sit at ``snapshot_lsn`` (``end_lsn``: where the
     stream starts, for the load that is the origin of the chain)."""
+    # up to the consistent point (snapshot_lsn + 1), where the stream's chain starts: no
+    # transaction with rows commits exactly there (its row records come before its commit)
     return Manifest(
-        slot, "load", snapshot_lsn - 1, max(end_lsn, snapshot_lsn), origin, tuple(_unique(files))
+        slot,
+        "load",
+        snapshot_lsn - 1,
+        max(end_lsn, snapshot_lsn + 1),
+        origin,
+        tuple(_unique(files)),
     )
 
 

@@ -140,14 +140,18 @@ origin AS (
     SELECT COALESCE(
         (SELECT lsn FROM cur),
         (SELECT MIN(m.start_lsn) FROM {b.manifests} AS m, slot
-            WHERE m.slot = slot.slot AND m.kind = 'flush' AND m.origin)
+            WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
+                AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
+                    WHERE mf.manifest = m.manifest AND mf.table_name = {t})))
     ) AS lsn
 ),
 links AS (
     SELECT m.manifest, m.start_lsn, m.end_lsn, m.loaded_at,
         CASE WHEN {_complete(dialect, t, "m.manifest")} THEN 1 ELSE 0 END AS complete
     FROM {b.manifests} AS m, slot, origin
-    WHERE m.slot = slot.slot AND m.kind = 'flush' AND m.end_lsn > origin.lsn
+    WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
+        OR EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = {t}))
 ),
 reach AS (
     SELECT l.*, MAX(l.end_lsn) OVER (
@@ -221,12 +225,12 @@ def _complete_loads(dialect: Dialect, model: TableModel) -> str:
     b = bookkeeping(dialect)
     t = dialect.literal(model.qualified_name)
     return (
-        f"(SELECT m.end_lsn AS lsn FROM {b.manifests} AS m\n"
+        f"(SELECT m.start_lsn + 1 AS lsn FROM {b.manifests} AS m\n"
         f"    WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf\n"
         f"        WHERE mf.manifest = m.manifest AND mf.table_name = {t})\n"
         f"    AND {_complete(dialect, t, 'm.manifest')}\n"
         f"    AND NOT EXISTS (SELECT 1 FROM {b.loads} AS d WHERE d.table_name = {t} "
-        "AND d.lsn = m.end_lsn))"
+        "AND d.lsn = m.start_lsn + 1))"
     )
 
 
