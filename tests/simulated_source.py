@@ -22,9 +22,10 @@ import pyarrow as pa
 
 from walstream.batch import META_COLUMNS
 from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet
-from walstream.pipeline.manifest import Manifest, ManifestFile
+from walstream.pipeline.manifest import Manifest, ManifestFile, load_manifest
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink
+from walstream.snapshot.writer import load_file_key
 
 TOAST_THRESHOLD = 100  # values at least this long are "stored out of line"
 EPOCH_US = 1_700_000_000_000_000
@@ -262,3 +263,36 @@ def cover_with_a_manifest(sink: DurableSink, slot: str = "handmade") -> str:
         lsns = [v for v in table.column("_walstream_lsn").to_pylist() if v is not None]
         end = max([end, *lsns])
     return Manifest(slot, "flush", 0, end, True, tuple(files)).write(sink)
+
+
+def full_load(source: SimSource, sink: DurableSink, name: str, after: int) -> list[str]:
+    """A full load of ``name`` as the snapshot saw it after transaction ``after``: its files
+    (the ``T`` marker, then the rows) and its load manifest, as ``walstream snapshot`` writes
+    them (DESIGN §2). The snapshot sits between two transactions: no commit at its LSN."""
+    table = source.tables[name]
+    snapshot_lsn = source.txns[after] + 1
+    ts = dt.datetime.fromtimestamp((EPOCH_US + snapshot_lsn) / 1e6, dt.UTC)
+    rows = source.state_as_of(name, source.txns[after])
+    marker = {"Op": "T", "_walstream_seq": 0}
+    parts = [[marker], [{"Op": "I", **row, "_walstream_seq": n} for n, row in enumerate(
+        [rows[k] for k in sorted(rows)], start=1)]]  # fmt: skip
+    keys: list[str] = []
+    files: list[ManifestFile] = []
+    for number, part in enumerate(parts):
+        if not part:
+            continue
+        full = [
+            {
+                **{c: r.get(c) for c in ["Op", *table.arrow_types]},
+                "_walstream_commit_ts": ts,
+                "_walstream_lsn": snapshot_lsn,
+                "_walstream_seq": r["_walstream_seq"],
+            }
+            for r in part
+        ]
+        key = load_file_key("public", name, number, snapshot_lsn)
+        sink.put(key, encode_parquet(to_arrow(table.schema, table.arrow_types, full)))
+        keys.append(key)
+        files.append(ManifestFile(f"public.{name}", key, len(full)))
+    keys.append(load_manifest(f"sim_{name}", snapshot_lsn, files, origin=True).write(sink))
+    return keys

@@ -189,9 +189,12 @@ missing AS (
     WHERE mf.table_name = {t} AND fl.file IS NULL
         AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
 )
-SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn, capped.lsn AS lsn,
+SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn,
+    -- no watermark until the chain leaves its origin: before that FINAL is empty, which the
+    -- source (holding what a full load will bring) was not at the origin
+    CASE WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
     missing.file AS waiting_for
-FROM slot, origin, capped, missing"""
+FROM cur, slot, origin, capped, missing"""
 
 
 def watermark_statements(model: TableModel, dialect: Dialect) -> list[str]:
@@ -202,12 +205,13 @@ def watermark_statements(model: TableModel, dialect: Dialect) -> list[str]:
     return [
         f"MERGE INTO {b.watermarks} AS w\nUSING (\n{watermark_query(model, dialect)}\n) AS n\n"
         "ON w.table_name = n.table_name\n"
-        "WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = w.lsn, lsn = n.lsn,\n"
+        "WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = COALESCE(w.lsn, n.prev_lsn),\n"
+        "    lsn = n.lsn,\n"
         "    waiting_since = CASE WHEN n.waiting_for IS NULL THEN NULL\n"
         "        WHEN w.waiting_for IS NOT DISTINCT FROM n.waiting_for "
         f"THEN COALESCE(w.waiting_since, {now}) ELSE {now} END,\n"
         f"    waiting_for = n.waiting_for, merged_at = {now}\n"
-        "WHEN NOT MATCHED AND n.lsn IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, "
+        "WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, "
         "waiting_for, waiting_since, merged_at)\n"
         "VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, "
         f"CASE WHEN n.waiting_for IS NULL THEN NULL ELSE {now} END, {now})"
