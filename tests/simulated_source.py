@@ -162,7 +162,7 @@ class SimSource:
         old = t.state.pop(key)
         fresh = t.random_values()
         new = {"id": new_key}
-        sent = {"id": new_key}
+        sent: dict[str, Any] = {"id": new_key}
         unchanged = []
         for col in ("label", "n", "big", "doc"):
             if r.random() < 0.5:
