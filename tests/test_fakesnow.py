@@ -35,17 +35,12 @@ from tests.oracle_workload import (
 from tests.snowflake_parse import parse_snowflake
 from tests.test_oracle import stream
 from walstream.sink import open_sink
+from walstream.snowflake.dialects import SnowflakeDialect
 from walstream.snowflake.discover import models_from_dest
+from walstream.snowflake.merge import merge_statements
 from walstream.snowflake.model import TableModel
-from walstream.snowflake.sql import (
-    SnowflakeDialect,
-    SnowflakeOptions,
-    Statement,
-    copy_statement,
-    merge_statements,
-    snowflake_statements,
-    task_body,
-)
+from walstream.snowflake.objects import Statement, copy_statement, snowflake_statements, task_body
+from walstream.snowflake.options import SnowflakeOptions
 
 # What fakesnow cannot execute; each is parsed with sqlglot instead (see parse_snowflake).
 NOT_IN_FAKESNOW = [

@@ -29,7 +29,7 @@ from tests.oracle_workload import (
     source_rows,
 )
 from tests.streaming import run_to_current
-from walstream.snowflake.sql import MergeOptions
+from walstream.snowflake.options import MergeOptions
 from walstream.warehouse import LocalWarehouse
 
 JSON_COLUMNS = {"doc"}

@@ -39,6 +39,7 @@ from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import Runner
 from walstream.sink import DurableSink, open_sink
 from walstream.snowflake.apply import SnowflakeError, apply
+from walstream.snowflake.dialects import SNOWFLAKE
 from walstream.snowflake.discover import models_from_dest, models_from_source
 from walstream.snowflake.evolve import (
     REFRESH_MARGIN,
@@ -48,8 +49,10 @@ from walstream.snowflake.evolve import (
     evolver_from,
 )
 from walstream.snowflake.evolve_options import snowflake_evolve_options
+from walstream.snowflake.merge import merge_statements
 from walstream.snowflake.model import TableModel
-from walstream.snowflake.sql import SNOWFLAKE, SnowflakeOptions, merge_statements, table_statements
+from walstream.snowflake.objects import table_statements
+from walstream.snowflake.options import SnowflakeOptions
 
 NAME = r'("(?:[^"]|"")+")'
 LITERAL = r"'((?:[^']|'')*)'"

@@ -33,21 +33,18 @@ from walstream.snowflake.apply import ConnectionSettings, Existing, plan
 from walstream.snowflake.commands import snowflake as snowflake_group
 from walstream.snowflake.commands import warehouse as warehouse_group
 from walstream.snowflake.credentials import load_private_key, resolve_secret
+from walstream.snowflake.ddl import renamed_columns, table_definitions
+from walstream.snowflake.dialects import DUCKDB, SNOWFLAKE
 from walstream.snowflake.discover import models_from_dest, models_from_source
+from walstream.snowflake.merge import merge_statements
 from walstream.snowflake.model import TableModel, snowflake_type
-from walstream.snowflake.sql import (
-    DUCKDB,
-    SNOWFLAKE,
-    MergeOptions,
-    SnowflakeOptions,
+from walstream.snowflake.objects import (
     copy_statement,
-    merge_statements,
-    renamed_columns,
     snowflake_script,
     snowflake_statements,
-    table_definitions,
     table_statements,
 )
+from walstream.snowflake.options import MergeOptions, SnowflakeOptions
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WALSTREAM_UPDATE_GOLDEN") == "1"

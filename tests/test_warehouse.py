@@ -22,7 +22,7 @@ from walstream.errors import ConfigError
 from walstream.pipeline.files import change_file_key, encode_parquet
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink import DurableSink, open_sink
-from walstream.snowflake.sql import MergeOptions
+from walstream.snowflake.options import MergeOptions
 from walstream.warehouse import LocalWarehouse
 
 COLUMNS = ["id", "label", "n", "big", "doc"]

@@ -1,6 +1,6 @@
 """``walstream snowflake apply``: bring an account to the generated script, idempotently.
 
-The script of :mod:`.sql` is already safe to rerun (``IF NOT EXISTS`` everywhere it matters).
+The script of :mod:`.objects` is already safe to rerun (``IF NOT EXISTS`` everywhere it matters).
 Applying adds what a rerun cannot do on its own and says what it does before doing it:
 
 - it looks at what exists (``SHOW`` and ``INFORMATION_SCHEMA``) and plans one action per
@@ -25,16 +25,11 @@ from typing import Any
 
 from ..errors import ConfigError, SinkError
 from .credentials import load_private_key, resolve_secret
+from .ddl import add_column_statements, table_definitions
+from .dialects import SNOWFLAKE
 from .model import TableModel
-from .sql import (
-    SNOWFLAKE,
-    SnowflakeOptions,
-    Statement,
-    add_column_statements,
-    copy_statement,
-    snowflake_statements,
-    table_definitions,
-)
+from .objects import Statement, copy_statement, snowflake_statements
+from .options import SnowflakeOptions
 
 log = logging.getLogger("walstream.snowflake")
 

@@ -17,7 +17,7 @@ import click
 from ..errors import ConfigError
 from ..options import F, envopt
 from .model import TableModel
-from .sql import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
+from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
 
 
 def _merge_options(f: F) -> F:
@@ -135,7 +135,7 @@ def snowflake() -> None:
 )
 def sql_command(output: Any, **kw: Any) -> None:
     """Print the whole Snowflake script: stage, tables, streams, pipes, MERGE tasks."""
-    from .sql import snowflake_script
+    from .objects import snowflake_script
 
     models = _models(kw["dest"], kw["dsn"], kw["publication"], _tables(kw["tables"]))
     output.write(snowflake_script(models, _options(kw)))

@@ -50,20 +50,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, TransientSinkError, WalstreamError
 from ..schema import TableSchema
 from .apply import ConnectionSettings, Existing, SnowflakeError, inspect
+from .ddl import add_column_statements, renamed_columns, table_definitions
+from .dialects import SNOWFLAKE
 from .evolve_options import PARAMS, REQUIRED
 from .model import RESERVED_PREFIX, ColumnModel, TableModel
-from .sql import (
-    DEFAULT_TOMBSTONE_RETENTION_DAYS,
-    SNOWFLAKE,
-    MergeOptions,
-    SnowflakeOptions,
-    Statement,
-    account_statements,
-    add_column_statements,
-    renamed_columns,
-    table_definitions,
-    table_statements,
-)
+from .objects import Statement, account_statements, table_statements
+from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
 
 if TYPE_CHECKING:
     from ..batch import ChangeBatch

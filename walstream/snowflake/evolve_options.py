@@ -13,9 +13,7 @@ from typing import Any
 import click
 
 from ..options import F, envopt
-
-# walstream.snowflake.sql.DEFAULT_TOMBSTONE_RETENTION_DAYS, without importing the SQL generator
-DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
+from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS
 
 REQUIRED = (
     ("account", "--snowflake-account", "SNOWFLAKE_ACCOUNT"),

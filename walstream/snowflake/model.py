@@ -2,8 +2,8 @@
 
 A :class:`TableModel` is a :class:`~walstream.schema.TableSchema` (names, PostgreSQL types, key)
 plus the Arrow type each column has in the change files. Everything the warehouse generates,
-for Snowflake and for the local DuckDB warehouse alike, is derived from it by :mod:`.sql`, so
-the two can never disagree about columns, keys or types.
+for Snowflake and for the local DuckDB warehouse alike, is derived from it (:mod:`.ddl`,
+:mod:`.merge`), so the two can never disagree about columns, keys or types.
 
 A model comes from one of two places, and both give the same answer for the same table:
 

@@ -8,7 +8,7 @@ warehouse which files hold the changes of each LSN interval; a task run for tabl
    manifests whose files of ``T`` have all arrived whole (row counts match), up to the first gap;
    never past a full load of ``T`` that is known but not complete;
 2. merges a complete full load whose position is at or below the current watermark (a reload
-   merged late), alone, with the MERGE rules of :mod:`.sql` (its ``T`` marker then its rows);
+   merged late), alone, with the MERGE rules of :mod:`.merge` (its ``T`` marker then its rows);
 3. merges the staged rows in ``(previous watermark, new watermark]`` (and rows without a
    position, which only AWS DMS writes): exactly the changes not merged yet, in position order,
    where the MERGE rules are exact;
@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .dialects import SNOWFLAKE, Dialect, DuckDBDialect
+from .merge import merge_statements
 from .model import TableModel
-from .sql import SNOWFLAKE, Dialect, DuckDBDialect, MergeOptions, merge_statements
+from .options import MergeOptions
 
 
 @dataclass(frozen=True, slots=True)

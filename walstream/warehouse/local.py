@@ -2,7 +2,7 @@
 
 ``walstream warehouse load --dest DEST --db PATH.duckdb`` does on one machine what Snowflake does
 in production (DESIGN.md §3), with the same table models and the same MERGE logic
-(:mod:`walstream.snowflake.sql`, rendered for DuckDB):
+(:mod:`walstream.snowflake.merge`, rendered for DuckDB):
 
 - like Snowpipe, it loads every change file under DEST whose name it has not loaded before, and
   never loads a name twice (names are remembered with their full URL, so two destinations that
@@ -40,19 +40,19 @@ from ..pipeline.files import decode_parquet
 from ..pipeline.manifest import parse_manifest
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
-from ..snowflake.model import TableModel
-from ..snowflake.sql import (
-    DUCKDB,
+from ..snowflake.ddl import (
     LOADED_FILES,
     LOADED_FILES_DDL,
     TABLE_VERSIONS,
     TABLE_VERSIONS_DDL,
-    MergeOptions,
     add_column_statements,
     duckdb_evolve_statements,
     duckdb_work_table_statements,
     table_definitions,
 )
+from ..snowflake.dialects import DUCKDB
+from ..snowflake.model import TableModel
+from ..snowflake.options import MergeOptions
 from ..snowflake.watermark import bookkeeping, bookkeeping_ddl, merge_run_statements
 
 log = logging.getLogger("walstream.warehouse")

@@ -1,0 +1,275 @@
+"""The two SQL dialects walstream renders: Snowflake, and DuckDB for the local warehouse.
+
+Everything that differs between the engines lives here (identifier case and quoting, type
+names, how to unnest ``_walstream_unchanged``, the spelling of ``IGNORE NULLS``, object names);
+the logic that uses them is written once, in :mod:`.ddl` (tables), :mod:`.merge` (the MERGE
+run), :mod:`.watermark` (how far a run may merge) and :mod:`.objects` (Snowflake's stage, pipes,
+streams, procedures and tasks).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .model import (
+    ColumnModel,
+    TableModel,
+    duckdb_staging_type,
+    duckdb_type,
+    snowflake_staging_type,
+    snowflake_type,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TableNames:
+    """The (quoted, ready to paste) names of one source table's warehouse objects."""
+
+    final: str
+    staging: str
+    stream: str
+    pipe: str
+    task: str
+    changes: str
+    tombstones: str
+    truncates: str
+
+    def all(self) -> set[str]:
+        """Every object name (empty ones, for objects a dialect does not have, left out)."""
+        names = (self.final, self.staging, self.stream, self.pipe, self.task)
+        return {n for n in (*names, self.changes, self.tombstones, self.truncates) if n}
+
+
+class Dialect(ABC):
+    """What differs between the engines; the MERGE logic itself is in the functions below."""
+
+    name: str
+    position_type: str
+    commit_ts_type: str
+    #: whether FINAL and TOMBSTONES declare their key (informational in Snowflake; DuckDB would
+    #: enforce it eagerly and reject re-inserting a key deleted earlier in the same transaction)
+    declares_primary_key: bool
+    #: True where no streams exist and the rows to merge are kept in a table (DuckDB)
+    pending_is_table: bool
+    text_list_type: str
+    boolean_type: str
+    text_type: str
+
+    @abstractmethod
+    def ident(self, name: str) -> str:
+        """A quoted identifier for the source name ``name``."""
+
+    @abstractmethod
+    def names(self, model: TableModel) -> TableNames: ...
+
+    @abstractmethod
+    def final_type(self, column: ColumnModel) -> str: ...
+
+    @abstractmethod
+    def staging_type(self, column: ColumnModel) -> str: ...
+
+    @abstractmethod
+    def parse_json(self, expr: str) -> str: ...
+
+    @abstractmethod
+    def unchanged_names(self, rows: str) -> str:
+        """A query of (``_walstream_ord``, ``_walstream_column``): one row per name listed in
+        ``_walstream_unchanged`` of relation ``rows``."""
+
+    @abstractmethod
+    def last_value_ignore_nulls(self, expr: str, window: str) -> str: ...
+
+    @abstractmethod
+    def literal(self, text: str) -> str:
+        """A string literal holding exactly ``text``."""
+
+    @abstractmethod
+    def reported_name(self, name: str) -> str:
+        """How the catalog (SHOW, INFORMATION_SCHEMA) reports ``name`` as we write it."""
+
+    def name_key(self, reported: str) -> str:
+        """Reported names that are the same identifier have the same key."""
+        return reported
+
+    @abstractmethod
+    def now(self) -> str: ...
+
+    @abstractmethod
+    def days_ago(self, days: int) -> str: ...
+
+
+_SIMPLE_LOWER = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SnowflakeDialect(Dialect):
+    """Snowflake: simple lower-case source names become upper case, the rest keep their case.
+
+    ``orders.customer_id`` becomes ``"ORDERS"."CUSTOMER_ID"``, which users can write unquoted
+    (``orders.customer_id``) as usual in Snowflake; ``"OrderLines"`` or ``"unit price"`` keep
+    their exact spelling and must be quoted, as in PostgreSQL. Object names are unqualified:
+    they resolve in the current (or the task's / pipe's) database and schema.
+    """
+
+    name = "snowflake"
+    declares_primary_key = True
+    pending_is_table = False
+    position_type = "NUMBER(19,0)"
+    commit_ts_type = "TIMESTAMP_TZ(6)"
+    text_list_type = "ARRAY"
+    boolean_type = "BOOLEAN"
+    text_type = "VARCHAR"
+
+    def __init__(self, prefix_schema: bool = False) -> None:
+        self.prefix_schema = prefix_schema
+
+    @staticmethod
+    def normalize(name: str) -> str:
+        return name.upper() if _SIMPLE_LOWER.fullmatch(name) else name
+
+    def ident(self, name: str) -> str:
+        return quote(self.normalize(name))
+
+    def base_name(self, model: TableModel) -> str:
+        if self.prefix_schema:
+            return self.normalize(f"{model.namespace}_{model.name}")
+        return self.normalize(model.name)
+
+    def names(self, model: TableModel) -> TableNames:
+        base = self.base_name(model)
+        return TableNames(
+            final=quote(base),
+            staging=quote(f"STAGING_{base}"),
+            stream=quote(f"STAGING_{base}_STREAM"),
+            pipe=quote(f"STAGING_{base}_PIPE"),
+            task=quote(f"MERGE_{base}"),
+            changes=quote(f"CHANGES_{base}"),
+            tombstones=quote(f"TOMBSTONES_{base}"),
+            truncates=quote(f"TRUNCATES_{base}"),
+        )
+
+    def final_type(self, column: ColumnModel) -> str:
+        return snowflake_type(column)
+
+    def staging_type(self, column: ColumnModel) -> str:
+        return snowflake_staging_type(column)
+
+    def parse_json(self, expr: str) -> str:
+        return f"PARSE_JSON({expr})"
+
+    def unchanged_names(self, rows: str) -> str:
+        return (
+            "SELECT n._walstream_ord, u.value::VARCHAR AS _walstream_column\n"
+            f"FROM {rows} AS n, LATERAL FLATTEN(INPUT => n._walstream_unchanged) AS u"
+        )
+
+    def last_value_ignore_nulls(self, expr: str, window: str) -> str:
+        return f"LAST_VALUE({expr}) IGNORE NULLS OVER ({window})"
+
+    def literal(self, text: str) -> str:
+        # Snowflake string literals treat the backslash as an escape character
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    def reported_name(self, name: str) -> str:
+        if name.startswith('"') and name.endswith('"') and len(name) > 1:
+            return name[1:-1].replace('""', '"')
+        return name.upper()  # a bare identifier resolves upper case
+
+    def now(self) -> str:
+        return "CURRENT_TIMESTAMP()"
+
+    def days_ago(self, days: int) -> str:
+        return f"DATEADD(DAY, -{int(days)}, CURRENT_TIMESTAMP())"
+
+
+class DuckDBDialect(Dialect):
+    """The local warehouse: source names as they are, one DuckDB schema per source schema.
+
+    Helper tables sit next to FINAL with a ``_walstream_`` prefix, so they never collide with a
+    source table's name (DuckDB identifiers are case-insensitive).
+    """
+
+    name = "duckdb"
+    declares_primary_key = False
+    pending_is_table = True
+    position_type = "BIGINT"
+    commit_ts_type = "TIMESTAMPTZ"
+    text_list_type = "VARCHAR[]"
+    boolean_type = "BOOLEAN"
+    text_type = "VARCHAR"
+
+    def ident(self, name: str) -> str:
+        return quote(name)
+
+    def names(self, model: TableModel) -> TableNames:
+        schema = quote(model.namespace)
+
+        def q(name: str) -> str:
+            return f"{schema}.{quote(name)}"
+
+        return TableNames(
+            final=q(model.name),
+            staging=q(f"_walstream_staging_{model.name}"),
+            stream=q(f"_walstream_pending_{model.name}"),  # stands in for the stream
+            pipe="",  # no pipes: the warehouse loads files itself
+            task="",
+            changes=q(f"_walstream_changes_{model.name}"),
+            tombstones=q(f"_walstream_tombstones_{model.name}"),
+            truncates=q(f"_walstream_truncates_{model.name}"),
+        )
+
+    def final_type(self, column: ColumnModel) -> str:
+        return duckdb_type(column)
+
+    def staging_type(self, column: ColumnModel) -> str:
+        return duckdb_staging_type(column)
+
+    def parse_json(self, expr: str) -> str:
+        return f"CAST({expr} AS JSON)"
+
+    def unchanged_names(self, rows: str) -> str:
+        return (
+            "SELECT n._walstream_ord, UNNEST(n._walstream_unchanged) AS _walstream_column\n"
+            f"FROM {rows} AS n"
+        )
+
+    def last_value_ignore_nulls(self, expr: str, window: str) -> str:
+        return f"LAST_VALUE({expr} IGNORE NULLS) OVER ({window})"
+
+    def literal(self, text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def reported_name(self, name: str) -> str:
+        if name.startswith('"') and name.endswith('"') and len(name) > 1:
+            return name[1:-1].replace('""', '"')
+        return name
+
+    def name_key(self, reported: str) -> str:
+        return reported.lower()  # DuckDB identifiers are case-insensitive
+
+    def now(self) -> str:
+        return "CURRENT_TIMESTAMP"
+
+    def days_ago(self, days: int) -> str:
+        return f"CURRENT_TIMESTAMP - INTERVAL {int(days)} DAY"
+
+
+SNOWFLAKE = SnowflakeDialect()
+DUCKDB = DuckDBDialect()
+
+
+# -- small SQL text builders ----------------------------------------------------------------------
+def join_lines(items: Iterable[str], sep: str = ",") -> str:
+    items = list(items)
+    return "\n".join(item + (sep if i < len(items) - 1 else "") for i, item in enumerate(items))
+
+
+def indent(text: str, spaces: int = 4) -> str:
+    return textwrap.indent(text, " " * spaces)

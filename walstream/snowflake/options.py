@@ -1,0 +1,53 @@
+"""What the generated SQL depends on besides the table models: MERGE and Snowflake options.
+
+Kept apart from the click options (:mod:`.evolve_options`), which import the defaults from here:
+the SQL generator never imports the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .dialects import SnowflakeDialect
+
+#: How long a tombstone outlives its delete (days): longer than any replay of the pipeline.
+DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class MergeOptions:
+    """What the MERGE does with deletes and how long tombstones live."""
+
+    soft_delete: bool = False
+    tombstone_retention_days: int = DEFAULT_TOMBSTONE_RETENTION_DAYS
+
+    def __post_init__(self) -> None:
+        if self.tombstone_retention_days < 1:
+            raise ConfigError(
+                f"tombstone retention of {self.tombstone_retention_days} days is too short: "
+                "it must outlast any replay (crash recovery) of the pipeline; use at least 1"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SnowflakeOptions:
+    """Everything the generated Snowflake objects depend on besides the table models."""
+
+    dest: str
+    stage: str = "WALSTREAM_STAGE"
+    file_format: str = "WALSTREAM_PARQUET"
+    storage_integration: str | None = "WALSTREAM_S3"
+    aws_role_arn: str | None = None
+    task_warehouse: str | None = None  # None: serverless task
+    schedule: str = "1 MINUTE"
+    prefix_schema: bool = False
+    merge: MergeOptions = MergeOptions()
+
+    @property
+    def dialect(self) -> SnowflakeDialect:
+        return SnowflakeDialect(prefix_schema=self.prefix_schema)
+
+    @property
+    def stage_url(self) -> str:
+        return self.dest.rstrip("/") + "/"
