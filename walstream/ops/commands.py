@@ -70,6 +70,22 @@ def _exit(code: int) -> None:
 @envopt(
     "--warn-lag-seconds", env="WARN_LAG_SECONDS", type=float, default=None, help="warning above"
 )
+@envopt(
+    "--warehouse",
+    env="WAREHOUSE",
+    default=None,
+    help="the local DuckDB warehouse file (read-only): each table's merged watermark and the "
+    "file it waits for",
+)
+@envopt(
+    "--max-waiting",
+    env="MAX_WAITING",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="critical when a table's watermark has waited longer for a file (seconds)",
+)
+@envopt("--warn-waiting", env="WARN_WAITING", type=float, default=None, help="warning above")
 @secret_options
 def status(
     dsn: str | None,
@@ -82,18 +98,30 @@ def status(
     max_lag_seconds: float | None,
     warn_lag_bytes: int | None,
     warn_lag_seconds: float | None,
+    warehouse: str | None,
+    max_waiting: float | None,
+    warn_waiting: float | None,
 ) -> None:
-    """Slot lag, WAL retention and consumer progress; exit 0 ok, 1 warning, 2 critical."""
+    """Slot lag, WAL retention, consumer progress and, with --warehouse, the tables waiting
+    for a file; exit 0 ok, 1 warning, 2 critical. Without --dsn, only --warehouse (and
+    --dest) are read."""
     from ..sink import open_sink
     from .status import STATUS_SCHEMA, Thresholds, collect_status, render
 
     if json_schema:
         click.echo(json.dumps(STATUS_SCHEMA, indent=2))
         return
-    thresholds = Thresholds(max_lag_bytes, max_lag_seconds, warn_lag_bytes, warn_lag_seconds)
+    thresholds = Thresholds(
+        max_lag_bytes, max_lag_seconds, warn_lag_bytes, warn_lag_seconds, max_waiting, warn_waiting
+    )
     sink = open_sink(dest) if dest else None
-    with _connect(dsn_provider) as conn:
-        doc = collect_status(conn, slot, sink, thresholds)
+    if not dsn_provider.dsn and not dsn_provider.kind:
+        if not warehouse:
+            raise ConfigError("--dsn (or WALSTREAM_DSN) is required, unless --warehouse is given")
+        doc = collect_status(None, slot, sink, thresholds, warehouse=warehouse)
+    else:
+        with _connect(dsn_provider) as conn:
+            doc = collect_status(conn, slot, sink, thresholds, warehouse=warehouse)
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:

@@ -22,11 +22,21 @@ Lag, in the units operators alert on:
   newest stored change is. It also grows when a table is simply quiet, so it is reported, not
   judged.
 
+With ``--warehouse PATH.duckdb`` (opened read-only) it adds each warehouse table's merged
+watermark (FINAL equals the source as of that LSN) and, when a missing file holds it back,
+which file (``waiting_for``, a key under DEST), since when and for how many seconds
+(:mod:`walstream.warehouse.report`, which also lists the same numbers as metric samples).
+Waiting is normal for a while (Snowpipe loads files in any order); waiting longer than
+``--max-waiting`` (default 900 s) is critical, longer than ``--warn-waiting`` a warning. One
+table's wait never holds back another. Without ``--dsn`` only the warehouse (and ``--dest``'s
+checkpoint) is read: ``server`` and ``slot`` are then null.
+
 Exit codes, for monitoring (Nagios-style): **0** ok, **1** warning (slot inactive,
 ``wal_status = extended``, a ``--warn-*`` threshold exceeded, checkpoint missing or unreadable),
 **2** critical (slot missing or of another plugin, ``wal_status`` ``lost`` or ``unreserved``, a
-``--max-lag-*`` threshold exceeded). Failing to check at all exits as every walstream error
-does (3 when the source cannot be reached).
+``--max-lag-*`` or ``--max-waiting`` threshold exceeded). Failing to check at all exits as every
+walstream error does (3 when the source cannot be reached, 2 when the warehouse file is missing
+or unreadable).
 
 ``--json`` prints one object whose shape is :data:`STATUS_SCHEMA` (a JSON Schema,
 ``walstream status --json-schema`` prints it); ``schema_version`` changes only when a field is
@@ -61,6 +71,8 @@ class Thresholds:
     max_lag_seconds: float | None = None
     warn_lag_bytes: int | None = None
     warn_lag_seconds: float | None = None
+    max_waiting_seconds: float | None = None  # a table's watermark waiting for a file
+    warn_waiting_seconds: float | None = None
 
 
 def _nullable(kind: str | list[str]) -> dict[str, Any]:
@@ -85,6 +97,7 @@ STATUS_SCHEMA: dict[str, Any] = {
         "server",
         "slot",
         "checkpoint",
+        "warehouse",
     ],
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
@@ -104,23 +117,28 @@ STATUS_SCHEMA: dict[str, Any] = {
             },
         },
         "server": {
-            "type": "object",
-            "required": [
-                "version",
-                "version_num",
-                "database",
-                "in_recovery",
-                "is_writer",
-                "current_wal_lsn",
-            ],
-            "properties": {
-                "version": {"type": "string"},
-                "version_num": {"type": "integer"},
-                "database": {"type": "string"},
-                "in_recovery": {"type": "boolean"},
-                "is_writer": {"type": "boolean"},
-                "current_wal_lsn": _LSN,
-            },
+            "anyOf": [
+                {"type": "null"},  # no --dsn: only the warehouse (and checkpoint) were read
+                {
+                    "type": "object",
+                    "required": [
+                        "version",
+                        "version_num",
+                        "database",
+                        "in_recovery",
+                        "is_writer",
+                        "current_wal_lsn",
+                    ],
+                    "properties": {
+                        "version": {"type": "string"},
+                        "version_num": {"type": "integer"},
+                        "database": {"type": "string"},
+                        "in_recovery": {"type": "boolean"},
+                        "is_writer": {"type": "boolean"},
+                        "current_wal_lsn": _LSN,
+                    },
+                },
+            ]
         },
         "slot": {
             "anyOf": [
@@ -250,8 +268,62 @@ STATUS_SCHEMA: dict[str, Any] = {
                 },
             ]
         },
+        "warehouse": {
+            "anyOf": [
+                {"type": "null"},  # no --warehouse
+                {
+                    "type": "object",
+                    "required": ["location", "last_load_at", "tables", "metrics"],
+                    "properties": {
+                        "location": {"type": "string"},
+                        "last_load_at": _nullable("string"),
+                        "tables": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "object",
+                                "required": [
+                                    "slot",
+                                    "watermark_lsn",
+                                    "waiting_for",
+                                    "waiting_since",
+                                    "waiting_seconds",
+                                    "merged_at",
+                                ],
+                                "properties": {
+                                    "slot": _nullable("string"),
+                                    "watermark_lsn": _LSN_OR_NULL,
+                                    "waiting_for": _nullable("string"),
+                                    "waiting_since": _nullable("string"),
+                                    "waiting_seconds": {"type": "number", "minimum": 0},
+                                    "merged_at": _nullable("string"),
+                                },
+                            },
+                        },
+                        # the same numbers as `walstream warehouse load --metrics-file` writes
+                        "metrics": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name", "labels", "value"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "labels": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "value": {"type": "number"},
+                                },
+                            },
+                        },
+                    },
+                },
+            ]
+        },
     },
 }
+
+#: The runbook section for a table whose watermark waits for a file.
+WAITING_RUNBOOK = "docs/operations.md#a-table-waits-for-a-file-merged-watermark"
 
 
 def _iso(value: object) -> str | None:
@@ -466,24 +538,38 @@ def _lag_seconds(
 
 
 def collect_status(
-    conn: Connection,
+    conn: Connection | None,
     slot_name: str,
     sink: DurableSink | None = None,
     thresholds: Thresholds | None = None,
     now: dt.datetime | None = None,
+    warehouse: str | None = None,
 ) -> dict[str, Any]:
-    """The whole status document (see :data:`STATUS_SCHEMA`)."""
+    """The whole status document (see :data:`STATUS_SCHEMA`).
+
+    ``conn`` None: the source is not asked (``server`` and ``slot`` null); ``warehouse``: the
+    path of the local DuckDB warehouse, whose watermarks are read read-only."""
     thresholds = thresholds or Thresholds()
-    try:
-        server = read_server(conn)
-        slot = read_slot(conn, slot_name, server["current_wal_lsn"])
-    except psycopg.Error as exc:
-        raise SourceError(f"cannot read the slot's state: {' '.join(str(exc).split())}") from None
     now = now or dt.datetime.now(dt.UTC)
+    wh_section: dict[str, Any] | None = None
+    if warehouse is not None:
+        from ..warehouse.report import read_warehouse
+
+        wh_section = read_warehouse(warehouse, now)
+    server: dict[str, Any] | None = None
+    slot: dict[str, Any] | None = None
+    if conn is not None:
+        try:
+            server = read_server(conn)
+            slot = read_slot(conn, slot_name, server["current_wal_lsn"])
+        except psycopg.Error as exc:
+            raise SourceError(
+                f"cannot read the slot's state: {' '.join(str(exc).split())}"
+            ) from None
     checkpoint = read_checkpoint(sink, slot_name, now) if sink is not None else None
     if slot is not None:
         slot["lag_seconds"] = _lag_seconds(slot, checkpoint, now)
-    problems = judge(slot_name, server, slot, checkpoint, thresholds)
+    problems = judge(slot_name, server, slot, checkpoint, thresholds, wh_section)
     code = max((CRITICAL if p["severity"] == "critical" else WARNING for p in problems), default=OK)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -494,30 +580,32 @@ def collect_status(
         "server": server,
         "slot": slot,
         "checkpoint": checkpoint,
+        "warehouse": wh_section,
     }
 
 
 def judge(
     slot_name: str,
-    server: dict[str, Any],
+    server: dict[str, Any] | None,
     slot: dict[str, Any] | None,
     checkpoint: dict[str, Any] | None,
     t: Thresholds,
+    warehouse: dict[str, Any] | None = None,
 ) -> list[dict[str, str]]:
-    """The problems found, worst first."""
+    """The problems found, worst first. ``server`` None: the source was not asked."""
     out: list[dict[str, str]] = []
 
     def add(severity: str, code: str, message: str) -> None:
         out.append({"severity": severity, "code": code, "message": message})
 
-    if slot is None:
+    if slot is None and server is not None:
         add(
             "critical",
             "slot_missing",
             f"replication slot {slot_name!r} does not exist in this cluster: create it "
             f"(walstream slot create --slot {slot_name}) and re-snapshot",
         )
-    else:
+    elif slot is not None and server is not None:
         wal_status = slot["wal_status"]
         if wal_status in ("lost", "unreserved"):
             add(
@@ -570,6 +658,22 @@ def judge(
             "checkpoint_missing",
             f"checkpoint {checkpoint['location']} {reason}: nothing stored yet, or wrong --dest",
         )
+    for name, table in (warehouse or {}).get("tables", {}).items():
+        waited = table["waiting_seconds"]
+        for limit_w, severity, what in (
+            (t.max_waiting_seconds, "critical", "max"),
+            (t.warn_waiting_seconds, "warning", "warn"),
+        ):
+            if limit_w is not None and table["waiting_for"] is not None and waited > limit_w:
+                add(
+                    severity,
+                    "watermark_waiting",
+                    f"table {name} has waited {_dur(waited)} > --{what}-waiting {limit_w:g} s "
+                    f"for file {table['waiting_for']} (since {table['waiting_since']}): its FINAL "
+                    f"stays at LSN {table['watermark_lsn'] or '(none yet)'} until the file is "
+                    f"loaded; other tables go on. See {WAITING_RUNBOOK}",
+                )
+                break
     out.sort(key=lambda p: p["severity"] != "critical")
     return out
 
@@ -605,12 +709,15 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
     colour = {"ok": "green", "warning": "yellow", "critical": "red"}[doc["status"]]
     server = doc["server"]
     slot = doc["slot"]
-    role = "writer" if server["is_writer"] else "standby (in recovery)"
-    console.print(
-        f"[bold {colour}]{doc['status'].upper()}[/]  PostgreSQL {server['version']} "
-        f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}",
-        soft_wrap=True,
-    )
+    if server is None:
+        console.print(f"[bold {colour}]{doc['status'].upper()}[/]  (source not checked: no --dsn)")
+    else:
+        role = "writer" if server["is_writer"] else "standby (in recovery)"
+        console.print(
+            f"[bold {colour}]{doc['status'].upper()}[/]  PostgreSQL {server['version']} "
+            f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}",
+            soft_wrap=True,
+        )
     for problem in doc["problems"]:
         pc = "red" if problem["severity"] == "critical" else "yellow"
         console.print(f"  [{pc}]{problem['severity']}[/]: {problem['message']}", soft_wrap=True)
@@ -671,3 +778,26 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
                     f"LSN {entry['first_lsn']} .. {entry['last_lsn']})",
                     soft_wrap=True,
                 )
+    warehouse = doc.get("warehouse")
+    if warehouse is not None:
+        _render_warehouse(warehouse, console)
+
+
+def _render_warehouse(warehouse: dict[str, Any], console: Any) -> None:
+    console.print(
+        f"warehouse {warehouse['location']}: last load {warehouse['last_load_at'] or '-'}",
+        soft_wrap=True,
+    )
+    if not warehouse["tables"]:
+        console.print("  no table loaded yet")
+    for name, entry in warehouse["tables"].items():
+        mark = entry["watermark_lsn"] or "none yet"
+        if entry["waiting_for"] is None:
+            console.print(f"  [bold]{name}[/]: watermark {mark}, not waiting", soft_wrap=True)
+        else:
+            console.print(
+                f"  [bold]{name}[/]: watermark {mark}, [yellow]waiting "
+                f"{_dur(entry['waiting_seconds'])}[/] (since {entry['waiting_since']}) for file "
+                f"{entry['waiting_for']}",
+                soft_wrap=True,
+            )
