@@ -2,7 +2,7 @@
 
 sqlglot keeps statements it has no grammar for (CREATE PIPE, CREATE TASK, ...) as opaque
 commands; for those the parts that are ordinary SQL are parsed on their own: the pipe's COPY
-and every statement of the task's transaction.
+the task's CALL, and every statement of the procedure's transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ def parse_snowflake(sql: str) -> exp.Expr:
         if text.startswith("CREATE PIPE"):
             copy = sql[sql.index("\nAS\n") + 4 :]
             assert isinstance(sqlglot.parse_one(copy, read="snowflake"), exp.Copy)
-        elif text.startswith("CREATE OR REPLACE TASK"):
+        elif text.startswith("CREATE OR ALTER TASK"):
+            call = sql[sql.index("\nAS\n") + 4 :]
+            assert call.startswith("CALL ") and call.endswith("()"), call
+        elif text.startswith("CREATE OR REPLACE PROCEDURE"):
             body = sql[sql.index("$$") + 2 : sql.rindex("$$")]
             assert body.strip().startswith("BEGIN") and body.strip().endswith("END;")
             inner = body.split("BEGIN TRANSACTION;", 1)[1].split("COMMIT;", 1)[0]

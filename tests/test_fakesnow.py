@@ -39,7 +39,12 @@ from walstream.snowflake.dialects import SnowflakeDialect
 from walstream.snowflake.discover import models_from_dest
 from walstream.snowflake.merge import merge_statements
 from walstream.snowflake.model import TableModel
-from walstream.snowflake.objects import Statement, copy_statement, snowflake_statements, task_body
+from walstream.snowflake.objects import (
+    Statement,
+    copy_statement,
+    procedure_body,
+    snowflake_statements,
+)
 from walstream.snowflake.options import SnowflakeOptions
 
 # What fakesnow cannot execute; each is parsed with sqlglot instead (see parse_snowflake).
@@ -48,7 +53,8 @@ NOT_IN_FAKESNOW = [
     r"^CREATE STREAM",
     r"^CREATE PIPE",
     r"^ALTER PIPE",
-    r"^CREATE OR REPLACE TASK",
+    r"^CREATE OR ALTER TASK",
+    r"^CREATE OR REPLACE PROCEDURE",
     r"^ALTER TASK",
 ]
 
@@ -147,7 +153,7 @@ def test_copy_with_generated_casts_and_generated_merge_give_final_equal_to_sourc
         for sql in merge_statements(model, dialect, staging, options.merge):
             cursor.execute(sql)
         assert final_rows(cursor, model, dialect)[1] == final
-    # the task runs exactly these statements against the stream
-    assert "STAGING_ACCOUNTS_STREAM" in task_body(
+    # the task's procedure runs these statements over STAGING, up to the watermark
+    assert "STAGING_ACCOUNTS_STREAM" in procedure_body(
         next(m for m in models if m.name == "accounts"), options
     )

@@ -1,6 +1,6 @@
 -- walstream: Snowflake objects generated from the source table schemas.
 -- Safe to run again: nothing is dropped; pipes are never replaced (a new pipe would
--- load every file again). Tasks are replaced and resumed.
+-- load every file again). Procedures are replaced, tasks altered and resumed.
 CREATE STORAGE INTEGRATION IF NOT EXISTS WALSTREAM_S3
     TYPE = EXTERNAL_STAGE
     STORAGE_PROVIDER = 'S3'
@@ -16,6 +16,31 @@ CREATE STAGE IF NOT EXISTS WALSTREAM_STAGE
     URL = 's3://example-bucket/dms/'
     STORAGE_INTEGRATION = WALSTREAM_S3
     FILE_FORMAT = (FORMAT_NAME = 'WALSTREAM_PARQUET');
+CREATE TABLE IF NOT EXISTS "WALSTREAM_MANIFESTS_RAW" (manifest VARCHAR, body VARIANT, loaded_at TIMESTAMP_TZ(6) DEFAULT CURRENT_TIMESTAMP());
+CREATE OR REPLACE VIEW "WALSTREAM_MANIFESTS" AS
+SELECT manifest, body:slot::VARCHAR AS slot, body:kind::VARCHAR AS kind,
+    body:origin::BOOLEAN AS origin, body:start_lsn::NUMBER(19,0) AS start_lsn,
+    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at
+FROM "WALSTREAM_MANIFESTS_RAW"
+GROUP BY 1, 2, 3, 4, 5, 6;
+CREATE OR REPLACE VIEW "WALSTREAM_MANIFEST_FILES" AS
+SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,
+    f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count
+FROM "WALSTREAM_MANIFESTS_RAW" AS r, LATERAL FLATTEN(INPUT => r.body:files) AS f;
+CREATE TABLE IF NOT EXISTS "WALSTREAM_FILES" (file VARCHAR, table_name VARCHAR, row_count NUMBER(19,0), loaded_at TIMESTAMP_TZ(6));
+CREATE TABLE IF NOT EXISTS "WALSTREAM_WATERMARKS" (table_name VARCHAR, slot VARCHAR, prev_lsn NUMBER(19,0), lsn NUMBER(19,0), waiting_for VARCHAR, waiting_since TIMESTAMP_TZ(6), merged_at TIMESTAMP_TZ(6));
+CREATE TABLE IF NOT EXISTS "WALSTREAM_LOADS" (table_name VARCHAR, lsn NUMBER(19,0), merged_at TIMESTAMP_TZ(6));
+CREATE PIPE IF NOT EXISTS "WALSTREAM_MANIFESTS_PIPE"
+    AUTO_INGEST = TRUE
+AS
+COPY INTO "WALSTREAM_MANIFESTS_RAW" (manifest, body)
+FROM (
+    SELECT METADATA$FILENAME, $1
+    FROM @WALSTREAM_STAGE/_walstream/
+)
+PATTERN = '^(.*/)?_walstream/[^/]+/manifests/[^/]+[.]json$'
+FILE_FORMAT = (TYPE = JSON);
+ALTER PIPE "WALSTREAM_MANIFESTS_PIPE" REFRESH;
 
 -- public.events (no key: FINAL is an append-only change log)
 CREATE TABLE IF NOT EXISTS "EVENTS" (
@@ -80,14 +105,109 @@ FROM (
 )
 FILE_FORMAT = (FORMAT_NAME = 'WALSTREAM_PARQUET');
 ALTER PIPE "STAGING_EVENTS_PIPE" REFRESH;
-CREATE OR REPLACE TASK "MERGE_EVENTS"
-    WAREHOUSE = CDC_WH
-    SCHEDULE = '1 MINUTE'
-    WHEN SYSTEM$STREAM_HAS_DATA('"STAGING_EVENTS_STREAM"')
+CREATE STREAM IF NOT EXISTS "MANIFESTS_EVENTS_STREAM"
+    ON TABLE "WALSTREAM_MANIFESTS_RAW"
+    APPEND_ONLY = TRUE;
+CREATE OR REPLACE PROCEDURE "MERGE_EVENTS_RUN"()
+    RETURNS VARCHAR
+    LANGUAGE SQL
+    EXECUTE AS OWNER
 AS
-EXECUTE IMMEDIATE $$
+$$
 BEGIN
     BEGIN TRANSACTION;
+    INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)
+    SELECT _walstream_file, 'public.events', COUNT(*), CURRENT_TIMESTAMP()
+    FROM "STAGING_EVENTS_STREAM"
+    GROUP BY _walstream_file;
+    INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)
+    SELECT manifest, NULL, NULL, NULL FROM "MANIFESTS_EVENTS_STREAM" WHERE FALSE;
+    MERGE INTO "WALSTREAM_WATERMARKS" AS w
+    USING (
+    WITH cur AS (
+        SELECT MAX(slot) AS slot, MAX(lsn) AS lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events'
+    ),
+    slot AS (
+        SELECT COALESCE(
+            (SELECT slot FROM cur),
+            (SELECT MIN(m.slot) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                JOIN "WALSTREAM_MANIFESTS" AS m ON m.manifest = mf.manifest WHERE mf.table_name = 'public.events')
+        ) AS slot
+    ),
+    origin AS (
+        SELECT COALESCE(
+            (SELECT lsn FROM cur),
+            (SELECT MIN(m.start_lsn) FROM "WALSTREAM_MANIFESTS" AS m, slot
+                WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
+                    AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')))
+        ) AS lsn
+    ),
+    links AS (
+        SELECT m.manifest, m.start_lsn, m.end_lsn, m.loaded_at,
+            CASE WHEN NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL) THEN 1 ELSE 0 END AS complete
+        FROM "WALSTREAM_MANIFESTS" AS m, slot, origin
+        WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
+            OR EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events'))
+    ),
+    reach AS (
+        SELECT l.*, MAX(l.end_lsn) OVER (
+            ORDER BY l.start_lsn, l.end_lsn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS reach_before
+        FROM links AS l WHERE l.complete = 1
+    ),
+    gap AS (
+        SELECT MIN(r.start_lsn) AS at_lsn FROM reach AS r, origin
+        WHERE r.start_lsn > GREATEST(origin.lsn, COALESCE(r.reach_before, origin.lsn))
+    ),
+    chain AS (
+        SELECT GREATEST(origin.lsn, COALESCE(MAX(r.end_lsn), origin.lsn)) AS lsn
+        FROM origin LEFT JOIN gap ON TRUE
+        LEFT JOIN reach AS r ON r.start_lsn < COALESCE(gap.at_lsn, r.start_lsn + 1)
+        GROUP BY origin.lsn
+    ),
+    open_loads AS (
+        SELECT MIN(m.start_lsn) AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
+        WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
+            AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+            AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL))
+    ),
+    capped AS (
+        SELECT CASE WHEN open_loads.lsn IS NOT NULL AND open_loads.lsn < chain.lsn
+            THEN GREATEST(open_loads.lsn, origin.lsn) ELSE chain.lsn END AS lsn
+        FROM chain, open_loads, origin
+    ),
+    missing AS (
+        SELECT MIN(mf.file) AS file FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        JOIN links AS l ON l.manifest = mf.manifest
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.table_name = 'public.events' AND fl.file IS NULL
+            AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
+    )
+    SELECT 'public.events' AS table_name, slot.slot, origin.lsn AS prev_lsn,
+        -- no watermark until the chain leaves its origin: before that FINAL is empty, which the
+        -- source (holding what a full load will bring) was not at the origin
+        CASE WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
+        missing.file AS waiting_for
+    FROM cur, slot, origin, capped, missing
+    ) AS n
+    ON w.table_name = n.table_name
+    WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = COALESCE(w.lsn, n.prev_lsn),
+        lsn = n.lsn,
+        waiting_since = CASE WHEN n.waiting_for IS NULL THEN NULL
+            WHEN w.waiting_for IS NOT DISTINCT FROM n.waiting_for THEN COALESCE(w.waiting_since, CURRENT_TIMESTAMP()) ELSE CURRENT_TIMESTAMP() END,
+        waiting_for = n.waiting_for, merged_at = CURRENT_TIMESTAMP()
+    WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, waiting_for, waiting_since, merged_at)
+    VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, CASE WHEN n.waiting_for IS NULL THEN NULL ELSE CURRENT_TIMESTAMP() END, CURRENT_TIMESTAMP());
     INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     SELECT
         s."KIND",
@@ -98,7 +218,16 @@ BEGIN
         s._walstream_lsn,
         s._walstream_seq,
         s._walstream_commit_ts
-    FROM "STAGING_EVENTS_STREAM" AS s
+    FROM (SELECT s.* FROM "STAGING_EVENTS" AS s, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events') AS w
+    WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
+        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1))) AS s
     LEFT JOIN "EVENTS" AS f
         ON f._walstream_lsn = s._walstream_lsn AND f._walstream_seq = s._walstream_seq
     WHERE f._walstream_lsn IS NULL
@@ -108,11 +237,56 @@ BEGIN
             CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
         ORDER BY s._walstream_file, s._walstream_file_row
     ) = 1;
+    INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    SELECT
+        s."KIND",
+        PARSE_JSON(s."PAYLOAD"),
+        s."AT",
+        COALESCE(s._walstream_op, 'I'),
+        s._walstream_unchanged,
+        s._walstream_lsn,
+        s._walstream_seq,
+        s._walstream_commit_ts
+    FROM (SELECT s.* FROM "STAGING_EVENTS" AS s LEFT JOIN (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events') AS w ON TRUE
+    WHERE s._walstream_lsn IS NULL
+        OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn)) AS s
+    LEFT JOIN "EVENTS" AS f
+        ON f._walstream_lsn = s._walstream_lsn AND f._walstream_seq = s._walstream_seq
+    WHERE f._walstream_lsn IS NULL
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY s._walstream_lsn, s._walstream_seq,
+            CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file END,
+            CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
+        ORDER BY s._walstream_file, s._walstream_file_row
+    ) = 1;
+    INSERT INTO "WALSTREAM_LOADS" (table_name, lsn, merged_at)
+    SELECT 'public.events', l.lsn, CURRENT_TIMESTAMP()
+    FROM (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1)) AS l, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events') AS w
+    WHERE l.lsn <= w.lsn;
+    DELETE FROM "STAGING_EVENTS"
+    WHERE _walstream_lsn IS NULL OR (
+        _walstream_lsn <= (SELECT lsn FROM (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events') AS w)
+        AND NOT (_walstream_xid IS NULL AND _walstream_lsn NOT IN (
+            SELECT lsn FROM "WALSTREAM_LOADS" WHERE table_name = 'public.events')));
     COMMIT;
+    RETURN 'merged public.events';
 EXCEPTION
     WHEN OTHER THEN
         ROLLBACK;
         RAISE;
 END;
 $$;
+CREATE OR ALTER TASK "MERGE_EVENTS"
+    WAREHOUSE = CDC_WH
+    SCHEDULE = '1 MINUTE'
+    WHEN SYSTEM$STREAM_HAS_DATA('"STAGING_EVENTS_STREAM"') OR SYSTEM$STREAM_HAS_DATA('"MANIFESTS_EVENTS_STREAM"')
+AS
+CALL "MERGE_EVENTS_RUN"();
 ALTER TASK "MERGE_EVENTS" RESUME;

@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import logging
 import re
+import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError, SinkError
 from .credentials import load_private_key, resolve_secret
 from .ddl import add_column_statements, table_definitions
 from .dialects import SNOWFLAKE
+from .merge import merge_statements
 from .model import TableModel
-from .objects import Statement, copy_statement, snowflake_statements
+from .objects import (
+    MANIFEST_PIPE,
+    Statement,
+    copy_statement,
+    manifest_copy_statement,
+    snowflake_statements,
+)
 from .options import SnowflakeOptions
 
 log = logging.getLogger("walstream.snowflake")
@@ -115,7 +123,7 @@ def _message(exc: BaseException) -> str:
 class Action:
     """One planned step: ``sql`` is None for a step that needs nothing or a person."""
 
-    verb: str  # create | alter | replace | resume | refresh | keep | attention
+    verb: str  # create | alter | replace | suspend | merge | resume | refresh | keep | attention
     what: str
     sql: str | None = None
     note: str = ""
@@ -189,24 +197,54 @@ def plan(
     definitions = {
         d.name: d for m in models for d in table_definitions(m, options.dialect, options.merge)
     }
-    copies = {options.dialect.names(m).pipe: copy_statement(m, options) for m in models}
+    # a pipe created unqualified (before names were qualified) with the same COPY is the same
+    bare = replace(options, database=None, schema=None)
+    copies = {
+        options.dialect.names(m).pipe: [copy_statement(m, options), copy_statement(m, bare)]
+        for m in models
+    }
+    manifest_pipe = options.dialect.object(MANIFEST_PIPE)
+    copies[manifest_pipe] = [manifest_copy_statement(options), manifest_copy_statement(bare)]
+    legacy = {options.dialect.names(m).task: legacy_drain(m, options) for m in models}
     for statement in snowflake_statements(models, options):
         actions += _plan_one(
-            statement, existing, definitions, copies, created_pipes, replaced_tasks
+            statement, existing, definitions, copies, created_pipes, replaced_tasks, legacy
         )
     return actions
+
+
+def legacy_drain(model: TableModel, options: SnowflakeOptions) -> str:
+    """Upgrading from a task that merged its stream directly (before manifests): merge what
+    that stream still holds once, exactly as the old task would have, so nothing staged
+    before the upgrade is left behind; the new procedure then merges by watermark."""
+    n = options.dialect.names(model)
+    body = "\n".join(
+        sql + ";" for sql in merge_statements(model, options.dialect, n.stream, options.merge)
+    )
+    return (
+        "EXECUTE IMMEDIATE $$\nBEGIN\n    BEGIN TRANSACTION;\n"
+        + textwrap.indent(body, "    ")
+        + "\n    COMMIT;\nEXCEPTION\n    WHEN OTHER THEN\n        ROLLBACK;\n        RAISE;\n"
+        + "END;\n$$"
+    )
 
 
 def _plan_one(
     statement: Statement,
     existing: Existing,
     definitions: dict[str, Any],
-    copies: dict[str, str],
+    copies: dict[str, list[str]],
     created_pipes: set[str],
     replaced_tasks: set[str],
+    legacy: dict[str, str],
 ) -> list[Action]:
     kind, name = statement.kind, statement.name
     what = f"{kind.replace('_', ' ')} {name}"
+    if kind in ("view", "procedure"):  # stateless: always brought to the generated text
+        return [Action("replace", what, statement.sql)]
+    if kind == "bookkeeping":
+        found = existing.get("table", name)
+        return [Action("keep", what)] if found else [Action("create", what, statement.sql)]
     if kind == "pipe_refresh":
         if name in created_pipes:
             return [Action("refresh", f"pipe {name}", statement.sql, "load files already staged")]
@@ -236,7 +274,7 @@ def _plan_one(
         return [Action("keep", what)]
     if kind == "pipe":
         definition = str(found.get("definition") or "")
-        if definition and not _same_sql(definition, copies[name]):
+        if definition and not any(_same_sql(definition, c) for c in copies[name]):
             return [
                 Action(
                     "attention",
@@ -257,7 +295,12 @@ def _plan_one(
         if definition and _same_sql(definition, body):
             return [Action("keep", what, None, "definition unchanged")]
         replaced_tasks.add(name)
-        return [Action("replace", what, statement.sql)]
+        steps = [Action("suspend", f"task {name}", f"ALTER TASK {name} SUSPEND")]
+        if "EXECUTE IMMEDIATE" in definition.upper() and name in legacy:
+            steps.append(
+                Action("merge", f"stream of {name}", legacy[name], "rows staged before upgrade")
+            )
+        return [*steps, Action("replace", what, statement.sql)]
     if kind == "stream" and str(found.get("stale", "")).lower() == "true":
         return [
             Action(
@@ -279,6 +322,7 @@ def apply(
 ) -> list[Action]:
     """Plan, and unless ``dry_run`` run the planned statements in order; returns the plan."""
     kinds = {statement.kind for statement in snowflake_statements(models, options)}
+    kinds = {"table" if kind == "bookkeeping" else kind for kind in kinds}
     actions = plan(models, options, inspect(cursor, kinds))
     if dry_run:
         return actions

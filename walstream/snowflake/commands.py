@@ -78,7 +78,13 @@ def _script_options(f: F) -> F:
             env="SNOWFLAKE_SCHEDULE",
             default="1 MINUTE",
             show_default=True,
-            help="how often a task checks its stream",
+            help="how often a task checks its streams",
+        ),
+        envopt(
+            "--triggered",
+            env="SNOWFLAKE_TRIGGERED",
+            is_flag=True,
+            help="triggered tasks: run as soon as a stream has data, no --schedule",
         ),
         envopt(
             "--prefix-schema",
@@ -120,6 +126,10 @@ def _options(kw: dict[str, Any]) -> SnowflakeOptions:
         schedule=kw["schedule"],
         prefix_schema=kw["prefix_schema"],
         merge=MergeOptions(kw["soft_delete"], kw["tombstone_retention_days"]),
+        # apply knows where it creates the objects: every name in them is qualified
+        database=kw.get("database"),
+        schema=kw.get("schema"),
+        triggered=bool(kw.get("triggered")),
     )
 
 

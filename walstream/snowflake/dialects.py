@@ -37,11 +37,14 @@ class TableNames:
     changes: str
     tombstones: str
     truncates: str
+    manifest_stream: str = ""  # Snowflake: wakes the task when a manifest arrives
+    procedure: str = ""  # Snowflake: the task run (the task only CALLs it)
 
     def all(self) -> set[str]:
         """Every object name (empty ones, for objects a dialect does not have, left out)."""
         names = (self.final, self.staging, self.stream, self.pipe, self.task)
-        return {n for n in (*names, self.changes, self.tombstones, self.truncates) if n}
+        helpers = (self.changes, self.tombstones, self.truncates, self.manifest_stream)
+        return {n for n in (*names, *helpers, self.procedure) if n}
 
 
 class Dialect(ABC):
@@ -103,10 +106,21 @@ class Dialect(ABC):
 
 
 _SIMPLE_LOWER = re.compile(r"[a-z_][a-z0-9_$]*")
+_LAST_PART = re.compile(r'(?:^|\.)("(?:[^"]|"")*"|[^."]+)$')
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*")
 
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def object_name(name: str) -> str:
+    """An account object named by the user (stage, warehouse, ...): bare if it can be, else quoted.
+
+    Bare names follow Snowflake's usual rules (``my_stage`` is ``MY_STAGE``) and may be qualified
+    (``db.schema.stage``); anything else is taken literally.
+    """
+    return name if _BARE_NAME.fullmatch(name) else quote(name)
 
 
 class SnowflakeDialect(Dialect):
@@ -114,8 +128,9 @@ class SnowflakeDialect(Dialect):
 
     ``orders.customer_id`` becomes ``"ORDERS"."CUSTOMER_ID"``, which users can write unquoted
     (``orders.customer_id``) as usual in Snowflake; ``"OrderLines"`` or ``"unit price"`` keep
-    their exact spelling and must be quoted, as in PostgreSQL. Object names are unqualified:
-    they resolve in the current (or the task's / pipe's) database and schema.
+    their exact spelling and must be quoted, as in PostgreSQL. With ``qualifier`` (the quoted
+    ``database.schema``, as ``snowflake apply`` knows it) every object name is qualified, so the
+    bodies of pipes, procedures and tasks never depend on a session's current schema.
     """
 
     name = "snowflake"
@@ -127,8 +142,13 @@ class SnowflakeDialect(Dialect):
     boolean_type = "BOOLEAN"
     text_type = "VARCHAR"
 
-    def __init__(self, prefix_schema: bool = False) -> None:
+    def __init__(self, prefix_schema: bool = False, qualifier: str = "") -> None:
         self.prefix_schema = prefix_schema
+        self.qualifier = qualifier
+
+    def object(self, name: str) -> str:
+        """The quoted name of one of walstream's objects, qualified when a qualifier is set."""
+        return f"{self.qualifier}.{quote(name)}" if self.qualifier else quote(name)
 
     @staticmethod
     def normalize(name: str) -> str:
@@ -144,15 +164,18 @@ class SnowflakeDialect(Dialect):
 
     def names(self, model: TableModel) -> TableNames:
         base = self.base_name(model)
+        q = self.object
         return TableNames(
-            final=quote(base),
-            staging=quote(f"STAGING_{base}"),
-            stream=quote(f"STAGING_{base}_STREAM"),
-            pipe=quote(f"STAGING_{base}_PIPE"),
-            task=quote(f"MERGE_{base}"),
-            changes=quote(f"CHANGES_{base}"),
-            tombstones=quote(f"TOMBSTONES_{base}"),
-            truncates=quote(f"TRUNCATES_{base}"),
+            final=q(base),
+            staging=q(f"STAGING_{base}"),
+            stream=q(f"STAGING_{base}_STREAM"),
+            pipe=q(f"STAGING_{base}_PIPE"),
+            task=q(f"MERGE_{base}"),
+            changes=q(f"CHANGES_{base}"),
+            tombstones=q(f"TOMBSTONES_{base}"),
+            truncates=q(f"TRUNCATES_{base}"),
+            manifest_stream=q(f"MANIFESTS_{base}_STREAM"),
+            procedure=q(f"MERGE_{base}_RUN"),
         )
 
     def final_type(self, column: ColumnModel) -> str:
@@ -178,6 +201,8 @@ class SnowflakeDialect(Dialect):
         return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
     def reported_name(self, name: str) -> str:
+        last = _LAST_PART.search(name)  # SHOW ... IN SCHEMA reports names unqualified
+        name = last.group(1) if last else name
         if name.startswith('"') and name.endswith('"') and len(name) > 1:
             return name[1:-1].replace('""', '"')
         return name.upper()  # a bare identifier resolves upper case

@@ -188,9 +188,17 @@ class SnowflakeEvolver:
             elif st.kind == "pipe_refresh":
                 if created_pipe:  # files already staged for a table new to Snowflake
                     self._run(cursor, st.sql, f"refresh pipe {st.name}", model)
+            elif st.kind in ("procedure", "view"):
+                # stateless; the procedure holds the MERGE, which names every column
+                self._run(cursor, st.sql, f"replace {what}", model)
+            elif st.kind == "bookkeeping":
+                if existing.get("table", st.name) is None:
+                    self._run(cursor, st.sql, f"create {what}", model)
             elif st.kind == "task":
-                if found is None or _lacks_columns(found, model, _task_mentions):
+                if found is None or not _same_task(found, st):
                     suspended = found is not None and _state(found) == "suspended"
+                    if found is not None and not suspended:
+                        self._run(cursor, f"ALTER TASK {st.name} SUSPEND", f"suspend {what}", model)
                     self._run(cursor, st.sql, f"replace {what}", model)
                     resume_task = not suspended
                     if suspended:
@@ -456,8 +464,12 @@ def _copy_mentions(definition: str, column: ColumnModel) -> bool:
     return f"$1:{_quote(column.name)}::{SNOWFLAKE.staging_type(column)}" in definition
 
 
-def _task_mentions(definition: str, column: ColumnModel) -> bool:
-    return SNOWFLAKE.ident(column.name) in definition
+def _same_task(found: dict[str, Any], statement: Statement) -> bool:
+    """True when the task already runs what ``statement`` defines (an unreadable definition
+    counts as the same: walstream does not replace what it cannot read)."""
+    definition = " ".join(str(found.get("definition") or "").split()).rstrip(";")
+    body = " ".join(statement.sql.split("\nAS\n", 1)[1].split()).rstrip(";")
+    return not definition or definition.upper() == body.upper()
 
 
 def _lacks_columns(
@@ -580,6 +592,8 @@ def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
         task_warehouse=values["task_warehouse"],
         schedule=values["schedule"] or "1 MINUTE",
         prefix_schema=bool(values["prefix_schema"]),
+        database=values["database"],
+        schema=values["schema"],
         merge=MergeOptions(
             bool(values["soft_delete"]),
             int(values["tombstone_retention_days"] or DEFAULT_TOMBSTONE_RETENTION_DAYS),

@@ -233,7 +233,8 @@ def _lineage_ctes(model: TableModel, dialect: Dialect, soft: bool) -> list[Cte]:
     """Each life's lineage: the first life of the chain of key changes it continues."""
     n = dialect.names(model)
     key = [dialect.ident(c.name) for c in model.key]
-    live = " AND NOT f._walstream_deleted" if soft else ""
+    # COALESCE: rows FINAL held before soft delete was switched on have it NULL (live)
+    live = " AND NOT COALESCE(f._walstream_deleted, FALSE)" if soft else ""
     starts = [
         "l._walstream_life",
         *(f"l.{k}" for k in key),

@@ -1,5 +1,22 @@
 """Snowflake's account and per-table objects: file format, stage, pipes, streams, procedures,
 tasks, and the script ``walstream snowflake sql`` prints and ``snowflake apply`` runs.
+
+Objects (DESIGN.md §3)::
+
+    @STAGE/_walstream/<slot>/manifests/*.json
+        --PIPE WALSTREAM_MANIFESTS_PIPE--> WALSTREAM_MANIFESTS_RAW (views WALSTREAM_MANIFESTS,
+                                                                  WALSTREAM_MANIFEST_FILES)
+    @STAGE/<schema>/<table>/*.parquet --PIPE STAGING_<T>_PIPE--> STAGING_<T>
+    STAGING_<T>_STREAM (new staged rows) and MANIFESTS_<T>_STREAM (new manifests)
+        --TASK MERGE_<T>: CALL MERGE_<T>_RUN()--> <T> (FINAL), TOMBSTONES_<T>, TRUNCATES_<T>,
+                                                 WALSTREAM_FILES, WALSTREAM_WATERMARKS
+
+A run of the procedure, in one transaction: the files the stream shows arrived are recorded in
+WALSTREAM_FILES with their row counts (consuming the stream), the manifest stream is consumed
+(it only wakes the task: a quiet table whose last file becomes mergeable when its manifest
+lands must not wait for its next change), then :func:`~.watermark.merge_run_statements` merges
+STAGING up to the table's merged watermark and prunes what it merged. The task's definition is
+one CALL, whatever the table's width; the procedure holds the statements.
 """
 
 from __future__ import annotations
@@ -11,23 +28,16 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..pipeline.files import key_segment
 from .ddl import check_names, staging_columns, table_definitions
-from .dialects import SNOWFLAKE, indent, join_lines, quote
-from .merge import merge_statements
+from .dialects import SNOWFLAKE, indent, join_lines, object_name, quote
 from .model import TableModel
 from .options import SnowflakeOptions
+from .watermark import bookkeeping, bookkeeping_ddl, merge_run_statements
+
+#: The manifest pipe's name (one per schema: manifests of every slot under DEST).
+MANIFEST_PIPE = "WALSTREAM_MANIFESTS_PIPE"
 
 # -- Snowflake objects: stage, pipe, stream, task -----------------------------------------------
-_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)*")
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*")
-
-
-def object_name(name: str) -> str:
-    """An account object named by the user (stage, warehouse, ...): bare if it can be, else quoted.
-
-    Bare names follow Snowflake's usual rules (``my_stage`` is ``MY_STAGE``) and may be qualified
-    (``db.schema.stage``); anything else is taken literally.
-    """
-    return name if _BARE_NAME.fullmatch(name) else quote(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,42 @@ def account_statements(options: SnowflakeOptions) -> list[Statement]:
             f"    FILE_FORMAT = (FORMAT_NAME = {SNOWFLAKE.literal(options.file_format)})",
         )
     )
+    b = bookkeeping(options.dialect)
+    for sql in bookkeeping_ddl(options.dialect):
+        name = sql.split(" AS\n", 1)[0].split("(", 1)[0].split()[-1]
+        kind = "view" if " VIEW " in sql.split("\n", 1)[0] else "bookkeeping"
+        out.append(Statement(kind, name, sql))
+    pipe = options.dialect.object(MANIFEST_PIPE)
+    out.append(
+        Statement(
+            "pipe",
+            pipe,
+            f"CREATE PIPE IF NOT EXISTS {pipe}\n    AUTO_INGEST = TRUE\nAS\n"
+            f"{manifest_copy_statement(options)}",
+        )
+    )
+    out.append(Statement("pipe_refresh", pipe, f"ALTER PIPE {pipe} REFRESH"))
+    assert b.manifests_raw
     return out
+
+
+def _stage(options: SnowflakeOptions) -> str:
+    """The stage, qualified like walstream's own objects unless the user qualified it."""
+    if "." in options.stage or not options.qualifier:
+        return object_name(options.stage)
+    return f"{options.qualifier}.{object_name(options.stage)}"
+
+
+def manifest_copy_statement(options: SnowflakeOptions) -> str:
+    """The manifest pipe's COPY: each manifest whole, as one VARIANT, with its key."""
+    raw = bookkeeping(options.dialect).manifests_raw
+    pattern = SNOWFLAKE.literal(r"^(.*/)?_walstream/[^/]+/manifests/[^/]+[.]json$")
+    return (
+        f"COPY INTO {raw} (manifest, body)\n"
+        f"FROM (\n    SELECT METADATA$FILENAME, $1\n    FROM @{_stage(options)}/_walstream/\n)\n"
+        f"PATTERN = {pattern}\n"
+        "FILE_FORMAT = (TYPE = JSON)"
+    )
 
 
 def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
@@ -121,10 +166,13 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
     for i, segment in enumerate(folders):
         if not _SAFE_SEGMENT.fullmatch(segment):
             rest = folders[i:]
-            pattern = ".*" + "".join(_regex_escape(p) + "/" for p in rest) + r"[^/]*[.]parquet"
+            # anchored: Snowpipe matches the path after the stage, and an unanchored
+            # 'Order Lines/' would also pick 'Big Order Lines/'
+            folders_re = "".join(_regex_escape(p) + "/" for p in rest)
+            pattern = f"^(.*/)?{folders_re}[^/]*[.]parquet$"
             break
         prefix += segment + "/"
-    location = f"@{object_name(options.stage)}/{prefix}"
+    location = f"@{_stage(options)}/{prefix}"
     pattern_clause = f"PATTERN = {SNOWFLAKE.literal(pattern)}\n" if pattern else ""
     return (
         f"COPY INTO {n.staging} (\n{indent(join_lines(targets))}\n)\n"
@@ -139,21 +187,35 @@ def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in r".^$*+?()[]{}|\\" else ch for ch in text)
 
 
-def task_body(model: TableModel, options: SnowflakeOptions) -> str:
-    """The Snowflake Scripting block the task runs: one transaction over the stream's rows.
+def procedure_body(model: TableModel, options: SnowflakeOptions) -> str:
+    """The Snowflake Scripting block of the table's procedure: one task run, one transaction.
 
-    The stream's offset moves only when the transaction that read it commits, so a failed run
-    leaves the rows in the stream and the next run merges them (the MERGE is idempotent).
+    The streams' offsets move only when the transaction that read them commits, so a failed run
+    records nothing, merges nothing, and the next run starts over (the run is idempotent).
     """
     dialect = options.dialect
     n = dialect.names(model)
-    statements = merge_statements(model, dialect, n.stream, options.merge)
-    body = "\n".join(s + ";" for s in statements)
+    b = bookkeeping(dialect)
+    table = dialect.literal(model.qualified_name)
+    now = dialect.now()
+    statements = [
+        # METADATA$FILENAME, as the pipe's COPY stored it: the key relative to the stage URL,
+        # which is DEST, i.e. the key the manifests list
+        f"INSERT INTO {b.files} (file, table_name, row_count, loaded_at)\n"
+        f"SELECT _walstream_file, {table}, COUNT(*), {now}\n"
+        f"FROM {n.stream}\nGROUP BY _walstream_file",
+        # the manifest stream only wakes the task; reading it in DML consumes it
+        f"INSERT INTO {b.files} (file, table_name, row_count, loaded_at)\n"
+        f"SELECT manifest, NULL, NULL, NULL FROM {n.manifest_stream} WHERE FALSE",
+        *merge_run_statements(model, dialect, n.staging, options.merge),
+    ]
+    body = "\n".join(st + ";" for st in statements)
     return (
         "BEGIN\n"
         "    BEGIN TRANSACTION;\n"
         f"{indent(body)}\n"
         "    COMMIT;\n"
+        f"    RETURN {SNOWFLAKE.literal('merged ' + model.qualified_name)};\n"
         "EXCEPTION\n"
         "    WHEN OTHER THEN\n"
         "        ROLLBACK;\n"
@@ -162,8 +224,14 @@ def task_body(model: TableModel, options: SnowflakeOptions) -> str:
     )
 
 
+def task_definition(model: TableModel, options: SnowflakeOptions) -> str:
+    """What the task runs: one CALL, the same few bytes whatever the table's width."""
+    return f"CALL {options.dialect.names(model).procedure}()"
+
+
 def table_statements(model: TableModel, options: SnowflakeOptions) -> list[Statement]:
-    """Per table: FINAL, STAGING and helper tables, the stream, the pipe, the task."""
+    """Per table: FINAL, STAGING and helper tables, the streams, the pipe, the procedure and the
+    task."""
     dialect = options.dialect
     n = dialect.names(model)
     table = model.qualified_name
@@ -193,27 +261,57 @@ def table_statements(model: TableModel, options: SnowflakeOptions) -> list[State
         )
     )
     out.append(Statement("pipe_refresh", n.pipe, f"ALTER PIPE {n.pipe} REFRESH", table))
-    body = task_body(model, options)
+    out.append(
+        Statement(
+            "stream",
+            n.manifest_stream,
+            f"CREATE STREAM IF NOT EXISTS {n.manifest_stream}\n"
+            f"    ON TABLE {bookkeeping(dialect).manifests_raw}\n"
+            "    APPEND_ONLY = TRUE",
+            table,
+        )
+    )
+    body = procedure_body(model, options)
     if "$$" in body:
         raise ConfigError(
-            f"{table}: a name contains '$$', which cannot appear in a task body; rename it"
+            f"{table}: a name contains '$$', which cannot appear in a procedure body; rename it"
         )
+    out.append(
+        Statement(
+            "procedure",
+            n.procedure,
+            # a procedure has no state: replacing it is safe
+            f"CREATE OR REPLACE PROCEDURE {n.procedure}()\n"
+            "    RETURNS VARCHAR\n"
+            "    LANGUAGE SQL\n"
+            "    EXECUTE AS OWNER\n"
+            f"AS\n$$\n{body}\n$$",
+            table,
+        )
+    )
     compute = (
         f"WAREHOUSE = {object_name(options.task_warehouse)}"
         if options.task_warehouse
         else "USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE = 'XSMALL'"
     )
-    stream_arg = SNOWFLAKE.literal(n.stream)
+    when = " OR ".join(
+        f"SYSTEM$STREAM_HAS_DATA({SNOWFLAKE.literal(s)})" for s in (n.stream, n.manifest_stream)
+    )
+    if options.triggered:
+        # triggered: runs when a stream has data (serverless: within the target interval)
+        timing = "" if options.task_warehouse else "    TARGET_COMPLETION_INTERVAL = '1 MINUTE'\n"
+    else:
+        timing = f"    SCHEDULE = {SNOWFLAKE.literal(options.schedule)}\n"
     out.append(
         Statement(
             "task",
             n.task,
-            # a task has no history worth keeping: replacing it is safe (it is resumed below)
-            f"CREATE OR REPLACE TASK {n.task}\n"
+            # OR ALTER, not OR REPLACE: a serverless task keeps its sizing history
+            f"CREATE OR ALTER TASK {n.task}\n"
             f"    {compute}\n"
-            f"    SCHEDULE = {SNOWFLAKE.literal(options.schedule)}\n"
-            f"    WHEN SYSTEM$STREAM_HAS_DATA({stream_arg})\n"
-            f"AS\nEXECUTE IMMEDIATE $$\n{body}\n$$",
+            f"{timing}"
+            f"    WHEN {when}\n"
+            f"AS\n{task_definition(model, options)}",
             table,
         )
     )
@@ -238,7 +336,7 @@ def snowflake_script(models: Sequence[TableModel], options: SnowflakeOptions) ->
     parts = [
         "-- walstream: Snowflake objects generated from the source table schemas.\n"
         "-- Safe to run again: nothing is dropped; pipes are never replaced (a new pipe would\n"
-        "-- load every file again). Tasks are replaced and resumed."
+        "-- load every file again). Procedures are replaced, tasks altered and resumed."
     ]
     if not options.aws_role_arn and options.storage_integration:
         parts.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .dialects import SnowflakeDialect
+from .dialects import SnowflakeDialect, object_name
 
 #: How long a tombstone outlives its delete (days): longer than any replay of the pipeline.
 DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
@@ -40,13 +40,22 @@ class SnowflakeOptions:
     storage_integration: str | None = "WALSTREAM_S3"
     aws_role_arn: str | None = None
     task_warehouse: str | None = None  # None: serverless task
-    schedule: str = "1 MINUTE"
+    schedule: str = "1 MINUTE"  # ignored by a triggered task
     prefix_schema: bool = False
     merge: MergeOptions = MergeOptions()
+    database: str | None = None  # both given: every object name is qualified with them
+    schema: str | None = None
+    triggered: bool = False  # tasks run when a stream has data, not on a schedule
+
+    @property
+    def qualifier(self) -> str:
+        if self.database and self.schema:
+            return f"{object_name(self.database)}.{object_name(self.schema)}"
+        return ""
 
     @property
     def dialect(self) -> SnowflakeDialect:
-        return SnowflakeDialect(prefix_schema=self.prefix_schema)
+        return SnowflakeDialect(prefix_schema=self.prefix_schema, qualifier=self.qualifier)
 
     @property
     def stage_url(self) -> str:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dialects import SNOWFLAKE, Dialect, DuckDBDialect
+from .dialects import SNOWFLAKE, Dialect, DuckDBDialect, SnowflakeDialect
 from .merge import merge_statements
 from .model import TableModel
 from .options import MergeOptions
@@ -61,13 +61,14 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
             "main._walstream_loads",
             "",
         )
+    q = dialect.object if isinstance(dialect, SnowflakeDialect) else (lambda name: name)
     return Bookkeeping(
-        "WALSTREAM_MANIFESTS",
-        "WALSTREAM_MANIFEST_FILES",
-        "WALSTREAM_FILES",
-        "WALSTREAM_WATERMARKS",
-        "WALSTREAM_LOADS",
-        "WALSTREAM_MANIFESTS_RAW",
+        q("WALSTREAM_MANIFESTS"),
+        q("WALSTREAM_MANIFEST_FILES"),
+        q("WALSTREAM_FILES"),
+        q("WALSTREAM_WATERMARKS"),
+        q("WALSTREAM_LOADS"),
+        q("WALSTREAM_MANIFESTS_RAW"),
     )
 
 
