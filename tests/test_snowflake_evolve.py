@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,10 +50,10 @@ from walstream.snowflake.evolve import (
     evolver_from,
 )
 from walstream.snowflake.evolve_options import snowflake_evolve_options
-from walstream.snowflake.merge import merge_statements
 from walstream.snowflake.model import TableModel
 from walstream.snowflake.objects import table_statements
 from walstream.snowflake.options import SnowflakeOptions
+from walstream.snowflake.watermark import bookkeeping
 
 NAME = r'("(?:[^"]|"")+")'
 LITERAL = r"'((?:[^']|'')*)'"
@@ -82,6 +83,8 @@ class SnowflakeStandIn:
         self.pipes: dict[str, Pipe] = {}
         self.tasks: dict[str, tuple[str, str]] = {}  # name -> (definition, state)
         self.streams: set[str] = set()
+        self.procedures: dict[str, str] = {}  # name -> Snowflake Scripting body
+        self.manifests: list[tuple[str, bytes]] = []  # (key, body) as the manifest pipe sees them
         self.events: list[str] = []  # statements run and files stored, in order
         self.puts: list[Put] = []
         self.lock = threading.Lock()
@@ -155,8 +158,12 @@ class SnowflakeStandIn:
             }
             pipe.pending = max(0, pipe.pending - 1)  # Snowpipe keeps loading while paused
             return ["status"], [(json.dumps(status),)]
-        elif m := re.match(rf"CREATE OR REPLACE TASK {NAME}\s.*?\nAS\n", text, re.S):
-            self.tasks[m.group(1)] = (text[m.end() :], "suspended")
+        elif m := re.match(rf"CREATE OR ALTER TASK {NAME}\s.*?\nAS\n", text, re.S):
+            # OR ALTER keeps an existing task's state
+            state = self.tasks.get(m.group(1), ("", "suspended"))[1]
+            self.tasks[m.group(1)] = (text[m.end() :], state)
+        elif m := re.match(rf"CREATE OR REPLACE PROCEDURE {NAME}\(\).*?\nAS\n[$][$]\n", text, re.S):
+            self.procedures[m.group(1)] = text[m.end() : text.rindex("$$")]
         elif m := re.match(rf"ALTER TASK {NAME} (RESUME|SUSPEND)$", text):
             definition, _ = self.tasks[m.group(1)]
             self.tasks[m.group(1)] = (
@@ -229,6 +236,8 @@ class NotifyingSink:
         self._inner.put(key, data)
         if key.endswith(".parquet"):
             self._stand_in.notify(key, data)
+        elif "/manifests/" in key:
+            self._stand_in.manifests.append((key, data))
 
     def get(self, key: str) -> bytes | None:
         return self._inner.get(key)
@@ -268,14 +277,42 @@ def load_and_merge(stand_in: SnowflakeStandIn, dest: str, options: SnowflakeOpti
         assert location is not None
         name = put.key[len(location.group(1)) :]
         cursor.execute(sql.replace("\nFILE_FORMAT = ", f"\nFILES = ('{name}')\nFILE_FORMAT = "))
+    for key, body in stand_in.manifests:  # the manifest pipe
+        cursor.execute(
+            f"INSERT INTO {bookkeeping(SNOWFLAKE).manifests_raw} (manifest, body) "
+            f"SELECT {SNOWFLAKE.literal(key)}, PARSE_JSON({SNOWFLAKE.literal(body.decode())})"
+        )
     for model in models_from_dest(dest):
         n = SNOWFLAKE.names(model)
         task = next(s for s in table_statements(model, options) if s.kind == "task")
-        # the task the evolver left is the one generated for the table's newest shape
+        # the task the evolver left is the one generated for the table's newest shape, and
+        # the procedure it calls holds the MERGE of that shape
         assert stand_in.tasks[n.task] == (task.sql.split("\nAS\n", 1)[1], "started")
-        for sql in merge_statements(model, SNOWFLAKE, n.staging, options.merge):
-            cursor.execute(sql)
+        procedure = next(s for s in table_statements(model, options) if s.kind == "procedure")
+        assert procedure.sql.endswith(f"$$\n{stand_in.procedures[n.procedure]}$$")
+        run_procedure(cursor, stand_in.procedures[n.procedure], model)
     return cursor
+
+
+def run_procedure(cursor: Any, body: str, model: TableModel) -> None:
+    """One task run: the statements of the procedure's transaction, the streams emulated from
+    Snowflake's documentation (an append-only stream shows the rows added since the last DML
+    that read it committed): staged rows of files not recorded as arrived yet; the manifest
+    stream is only read, never used."""
+    n = SNOWFLAKE.names(model)
+    b = bookkeeping(SNOWFLAKE)
+    inner = body.split("BEGIN TRANSACTION;", 1)[1].rsplit("COMMIT;", 1)[0]
+    new_rows = (
+        f"(SELECT * FROM {n.staging} WHERE _walstream_file NOT IN "
+        f"(SELECT file FROM {b.files} WHERE file IS NOT NULL))"
+    )
+    for sql in inner.split(";\n"):
+        sql = textwrap.dedent(sql).strip()
+        if not sql:
+            continue
+        sql = sql.replace(f"FROM {n.stream}", f"FROM {new_rows}")
+        sql = sql.replace(f"FROM {n.manifest_stream}", f"FROM {b.manifests_raw}")
+        cursor.execute(sql)
 
 
 def final_rows(cursor: Any, model: TableModel) -> list[tuple[Any, ...]]:
@@ -361,8 +398,7 @@ def test_added_column_and_new_table_reach_snowflake_before_their_first_file(
         stand_in.index(f"CREATE OR REPLACE PIPE {pipe}"),
         stand_in.index(f"ALTER PIPE {pipe} REFRESH MODIFIED_AFTER"),
         stand_in.index(f"ALTER PIPE {pipe} UNSET COMMENT"),
-        stand_in.index('CREATE OR REPLACE TASK "MERGE_ITEMS"'),
-        stand_in.index('ALTER TASK "MERGE_ITEMS" RESUME'),
+        stand_in.index('CREATE OR REPLACE PROCEDURE "MERGE_ITEMS_RUN"', after=paused),
         put_at,
     ]
     assert order == sorted(order)

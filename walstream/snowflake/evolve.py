@@ -165,7 +165,7 @@ class SnowflakeEvolver:
         existing = self._inspect(cursor)
         types = self._column_types(cursor)
         definitions = {d.name: d for d in table_definitions(model, options.dialect, options.merge)}
-        created_pipe = False
+        created_pipes: set[str] = set()
         resume_task = False
         statements: list[Statement] = account_statements(options)
         statements += table_statements(model, options)
@@ -182,11 +182,11 @@ class SnowflakeEvolver:
             elif st.kind == "pipe":
                 if found is None:
                     self._run(cursor, st.sql, f"create {what}", model)
-                    created_pipe = True
-                else:
+                    created_pipes.add(st.name)
+                elif st.table is not None:  # the manifest pipe's COPY never changes
                     self._follow_pipe(cursor, st, found, model)
             elif st.kind == "pipe_refresh":
-                if created_pipe:  # files already staged for a table new to Snowflake
+                if st.name in created_pipes:  # files already staged for a table new to Snowflake
                     self._run(cursor, st.sql, f"refresh pipe {st.name}", model)
             elif st.kind in ("procedure", "view"):
                 # stateless; the procedure holds the MERGE, which names every column
