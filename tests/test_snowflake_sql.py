@@ -9,7 +9,9 @@ review; regenerate with ``WALSTREAM_UPDATE_GOLDEN=1 pytest tests/test_snowflake_
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +259,80 @@ def test_the_pipe_reads_the_folder_the_pipeline_writes_for_odd_table_names() -> 
     assert "PATTERN = '^(.*/)?a%2Fb%25c/[^/]*[.]parquet$'" in copy
     plain = copy_statement(composite_key(), OPTIONS)
     assert "FROM @WALSTREAM_STAGE/public/order_lines/\n" in plain and "PATTERN" not in plain
+
+
+def test_each_pipe_pattern_matches_only_its_own_tables_files() -> None:
+    """Snowpipe matches PATTERN against the path after the stage (and a COPY against the path
+    after its FROM location): 'Order Lines/' must not pick up 'Big Order Lines/' files."""
+    cols = [("id", 23, -1, True)]
+    tables = {name: model("public", name, cols) for name in ("Order Lines", "Big Order Lines")}
+    listing = [
+        f"public/{name}/20261207-071500000-0000000001000000-0000000001000100.parquet"
+        for name in tables
+    ] + [f"public/{name}/LOAD00000001-0000000001000000.parquet" for name in tables]
+    for name, m in tables.items():
+        copy = copy_statement(m, OPTIONS)
+        found = re.search(r"FROM @WALSTREAM_STAGE/(\S*)\n\)\nPATTERN = '((?:[^']|'')*)'", copy)
+        assert found is not None, copy
+        location, pattern = found.group(1), found.group(2).replace("''", "'")
+        pattern = pattern.replace("\\\\", "\\")  # the literal's backslash escapes
+        for path in listing:
+            own = path.startswith(f"public/{name}/")
+            after_location = path[len(location) :] if path.startswith(location) else None
+            for candidate in (path, after_location):
+                if candidate is not None:
+                    assert bool(re.fullmatch(pattern, candidate)) == own, (name, candidate)
+                    assert bool(re.search(pattern, candidate)) == own, (name, candidate)
+
+
+def test_a_wide_tables_task_definition_is_one_call() -> None:
+    """The task's definition stays small whatever the width (large task definitions fail in
+    Snowflake); the MERGE lives in the procedure."""
+    wide = model(
+        "public",
+        "erp_wide",
+        [("id", 23, -1, True)] + [(f"c{i:03}", 25, -1, False) for i in range(200)],
+    )
+    statements = {s.kind: s for s in table_statements(wide, OPTIONS)}
+    task = statements["task"].sql
+    assert len(task) < 1024, len(task)  # stated bound: 1 KiB for any table
+    assert task.endswith('AS\nCALL "MERGE_ERP_WIDE_RUN"()')
+    assert "CREATE OR ALTER TASK" in task and "SCHEDULE" in task
+    assert '"C199"' in statements["procedure"].sql
+    triggered = replace(OPTIONS, triggered=True)
+    task = next(s for s in table_statements(wide, triggered) if s.kind == "task").sql
+    assert "SCHEDULE" not in task and "WAREHOUSE = CDC_WH" in task
+    serverless = replace(triggered, task_warehouse=None)
+    task = next(s for s in table_statements(wide, serverless) if s.kind == "task").sql
+    assert "SCHEDULE" not in task and "TARGET_COMPLETION_INTERVAL = '1 MINUTE'" in task
+
+
+def test_names_are_qualified_with_the_database_and_schema_apply_uses() -> None:
+    qualified = replace(OPTIONS, database="ANALYTICS", schema="CDC")
+    statements = table_statements(composite_key(), qualified)
+    pipe = next(s for s in statements if s.kind == "pipe").sql
+    assert 'COPY INTO ANALYTICS.CDC."STAGING_ORDER_LINES"' in pipe
+    assert "FROM @ANALYTICS.CDC.WALSTREAM_STAGE/public/order_lines/" in pipe
+    body = next(s for s in statements if s.kind == "procedure").sql
+    assert 'MERGE INTO ANALYTICS.CDC."ORDER_LINES"' in body
+    assert 'ANALYTICS.CDC."WALSTREAM_WATERMARKS"' in body
+    assert not re.search(r'(?<![.\w])"(ORDER_LINES|STAGING_ORDER_LINES|WALSTREAM_\w+)"', body)
+
+
+def test_apply_upgrades_a_task_that_merged_its_stream_directly() -> None:
+    """An installation made before manifests: its task ran the MERGE over the stream. Apply
+    suspends it, merges what the stream still holds exactly as it would have, then makes it a
+    CALL of the new procedure and resumes it; pipes and tables are kept, nothing reloads."""
+    models = [composite_key()]
+    existing = _existing(models, OPTIONS)
+    for record in existing.objects["task"].values():
+        record["definition"] = "EXECUTE IMMEDIATE $$\nBEGIN ... END;\n$$"
+    actions = plan(models, OPTIONS, existing)
+    task = [(a.verb, a.what) for a in actions if "MERGE_ORDER_LINES" in a.what]
+    assert [verb for verb, _ in task] == ["replace", "suspend", "merge", "replace", "resume"]
+    drain = next(a for a in actions if a.verb == "merge")
+    assert 'FROM "STAGING_ORDER_LINES_STREAM"' in str(drain.sql)
+    assert all(a.verb in ("keep", "replace") for a in actions if a.what.startswith("pipe "))
 
 
 def test_keyless_table_is_an_append_only_change_log() -> None:
