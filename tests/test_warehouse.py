@@ -558,3 +558,41 @@ def test_schema_changes_rename_retype_add_and_drop_columns_going_forward(
     rows = got.fetchall()
     assert rows[:2] == [(1, "a2", 5_000_000_000, Decimal("1.50")), (2, "b", 2, None)]
     assert rows[2] == (3, None, 3, None)
+
+
+def test_soft_delete_switched_on_for_a_table_with_rows_keeps_final_exact(
+    sink: DurableSink, tmp_path: Path
+) -> None:
+    """Rows FINAL held before the switch get ``_walstream_deleted`` NULL: they are live, and
+    their columns carry into later changes that leave them unchanged (unchanged TOAST)."""
+    source, table = history(5, transactions=80)
+    keys = source.write_files(sink, "sim", random_cuts(source, random.Random(5), 0.3))
+    path = str(tmp_path / "wh.duckdb")
+    half = len(keys) // 2
+    with LocalWarehouse(path) as wh:
+        wh.load(sink, keys=keys[:half])
+        assert final_rows(wh, "sim")  # rows to switch over
+    with LocalWarehouse(path, MergeOptions(soft_delete=True)) as wh:
+        wh.load(sink, keys=keys[half:])
+        assert final_rows(wh, "sim", "WHERE _walstream_deleted IS NOT TRUE") == expected(table)
+        deleted = final_rows(wh, "sim", "WHERE _walstream_deleted")
+        assert deleted and not set(deleted) & set(table.state)
+
+
+def test_a_row_from_before_soft_delete_carries_its_unchanged_toast_value(
+    sink: DurableSink, tmp_path: Path
+) -> None:
+    source = SimSource(1, [SimTable()])
+    big = "x" * 300
+    _append(source, {"Op": "I", "id": 1, "label": "a", "n": 1, "big": big})
+    _append(source, {"Op": "U", "id": 1, "label": "b", "n": 2, "big": None})
+    source.rows["sim"][-1]["_walstream_unchanged"] = ["big"]
+    first = source.write_range(sink, "sim", source.txns[0], source.txns[0])
+    second = source.write_range(sink, "sim", source.txns[1], source.txns[1])
+    path = str(tmp_path / "wh.duckdb")
+    with LocalWarehouse(path) as wh:
+        wh.load(sink, keys=first)
+    with LocalWarehouse(path, MergeOptions(soft_delete=True)) as wh:
+        wh.load(sink, keys=second)
+        row = final_rows(wh, "sim")[1]
+        assert (row["label"], row["big"]) == ("b", big)

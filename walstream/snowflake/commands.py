@@ -223,11 +223,19 @@ def warehouse() -> None:
     default=None,
     help="merge this many files of a table at a time (default: all new files at once)",
 )
+@envopt(
+    "--metrics-file",
+    env="WAREHOUSE_METRICS_FILE",
+    default=None,
+    help="after the load, write each table's watermark and wait here (Prometheus text, for "
+    "node_exporter's textfile collector)",
+)
 @_merge_options
 def load_command(
     dest: str,
     db: str,
     files_per_batch: int | None,
+    metrics_file: str | None,
     soft_delete: bool,
     tombstone_retention_days: int,
 ) -> None:
@@ -237,6 +245,10 @@ def load_command(
     options = MergeOptions(soft_delete, tombstone_retention_days)
     with LocalWarehouse(db, options) as wh:
         report = wh.load(dest, files_per_batch=files_per_batch)
+        if metrics_file:
+            from ..warehouse.report import write_metrics_file
+
+            write_metrics_file(metrics_file, wh.watermarks())
     tables = " ".join(f"{t}={n}" for t, n in sorted(report.tables.items()))
     click.echo(
         f"walstream: loaded files={report.files} rows={report.rows} "

@@ -369,6 +369,15 @@ class LocalWarehouse:
         self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DUCKDB.ident(model.namespace)}")
         for definition in table_definitions(model, DUCKDB, self.options):
             self.conn.execute(definition.sql)
+            if definition.role == "final" and self.options.soft_delete:
+                # soft delete switched on for a FINAL made without it: its column, NULL in the
+                # rows already there, which the MERGE reads as live (source columns are left to
+                # schema evolution, which must see renames before additions)
+                have = self._column_types(definition.name)
+                if "_walstream_deleted" not in have:
+                    self.conn.execute(
+                        f"ALTER TABLE {definition.name} ADD COLUMN _walstream_deleted BOOLEAN"
+                    )
         self._ensured.add(model)
 
     def _version(self, table: str) -> tuple[tuple[int, int], TableSchema] | None:
