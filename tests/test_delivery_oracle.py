@@ -144,3 +144,29 @@ def test_final_is_the_source_as_of_its_watermark_after_every_run_of_any_delivery
         for name in source.tables:
             assert marks[f"public.{name}"]["lsn"] == source.txns[-1]
             assert marks[f"public.{name}"]["waiting_for"] is None
+
+
+def test_a_missing_manifest_is_named_by_its_interval_and_the_table_waits_only_for_it(
+    tmp_path: Path,
+) -> None:
+    sink = open_sink(f"file://{tmp_path}/dest")
+    source = SimSource(3, [SimTable("a"), SimTable("b")])
+    for _ in range(6):
+        source.transaction(2)
+    t = source.txns
+    first, middle, last = (
+        source.write_range(sink, "a", t[i], t[j]) for i, j in ((0, 1), (2, 3), (4, 5))
+    )
+    other = source.write_range(sink, "b", t[0], t[5])
+    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+        wh.load(sink, keys=[*first, *last, middle[0], *other])  # the middle manifest is late
+        marks = {str(w["table_name"]): w for w in wh.watermarks()}
+        assert marks["public.a"]["lsn"] == t[1]
+        # no manifest covers (t1, t3] yet: the next one present starts at t3
+        assert marks["public.a"]["waiting_for"] == f"manifest of sim_a ({t[1]}, {t[3]}]"
+        assert marks["public.b"]["lsn"] == t[5] and marks["public.b"]["waiting_for"] is None
+        assert final_rows(wh, "a") == as_final(source.state_as_of("a", t[1]))
+        wh.load(sink, keys=[middle[1]])
+        marks = {str(w["table_name"]): w for w in wh.watermarks()}
+        assert marks["public.a"]["lsn"] == t[5] and marks["public.a"]["waiting_for"] is None
+        assert final_rows(wh, "a") == as_final(source.tables["a"].state)

@@ -196,8 +196,11 @@ SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn,
     -- no watermark until the chain leaves its origin: before that FINAL is empty, which the
     -- source (holding what a full load will bring) was not at the origin
     CASE WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
-    missing.file AS waiting_for
-FROM cur, slot, origin, capped, missing"""
+    -- the first missing file; else, past a hole in the chain, the missing manifest's interval
+    COALESCE(missing.file, CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
+        || ' (' || CAST(capped.lsn AS VARCHAR) || ', ' || CAST(gap.at_lsn AS VARCHAR) || ']'
+        END) AS waiting_for
+FROM cur, slot, origin, capped, missing LEFT JOIN gap ON TRUE"""
 
 
 def watermark_statements(model: TableModel, dialect: Dialect) -> list[str]:
