@@ -109,3 +109,31 @@ def test_median_run_keeps_one_real_run_and_the_worst_rss() -> None:
     assert failed.status == "failed" and failed.wall_s == 9.0
     single = run(1.0, 10)
     assert median_run([single]) is single
+
+
+@pytest.mark.timeout(120)
+def test_merge_bench_times_every_workload_and_delivery_and_checks_final() -> None:
+    args = ["--rows", "3000", "--repeat", "2", "--file-rows", "200", "--batch-files", "4"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.merge_bench", *args, "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]  # FINAL is checked after every run
+    doc = json.loads(proc.stdout)
+    from bench.merge_bench import WORKLOADS
+
+    assert doc["walstream"]["manifests"] is True
+    assert {w["name"]: w["change_rows"] for w in doc["workloads"]} == dict.fromkeys(WORKLOADS, 3000)
+    assert all(w["files"] >= 15 for w in doc["workloads"])
+    lines = {(r["workload"], r["mode"]): r for r in doc["results"]}
+    assert set(lines) == {(w, m) for w in WORKLOADS for m in ("all", "batches")}
+    for (workload, mode), line in lines.items():
+        files = next(w["files"] for w in doc["workloads"] if w["name"] == workload)
+        assert line["loads"] == (1 if mode == "all" else -(-files // 4)), line
+        assert len(line["runs_s"]) == 2 and line["seconds"] in line["runs_s"], line
+        assert line["rows_per_s"] > 0, line
