@@ -87,6 +87,16 @@ def _text(value: object) -> str:
 
 @pytest.fixture
 def db(pg_server: PgServer) -> Iterator[PgDatabase]:
+    yield from _fresh_database(pg_server)
+
+
+@pytest.fixture(scope="module")
+def db_module(pg_server: PgServer) -> Iterator[PgDatabase]:
+    """A database shared by a module's tests (one expensive setup, many checks of it)."""
+    yield from _fresh_database(pg_server)
+
+
+def _fresh_database(pg_server: PgServer) -> Iterator[PgDatabase]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -186,6 +186,8 @@ class LocalWarehouse:
         manifests: list[tuple[str, str]] = []
         by_table: dict[str, list[tuple[str, str]]] = {}
         for key in wanted:
+            if key.startswith("_walstream/") and not is_manifest_key(key):
+                continue  # checkpoints and other state: no pipe's pattern matches them
             url = sink.describe(key)
             if url in loaded:
                 report.skipped += 1
