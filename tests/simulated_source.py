@@ -203,9 +203,17 @@ class SimSource:
             start = end + 1
         return keys
 
-    def write_range(self, sink: DurableSink, name: str, first_lsn: int, last_lsn: int) -> list[str]:
+    def write_range(
+        self,
+        sink: DurableSink,
+        name: str,
+        first_lsn: int,
+        last_lsn: int,
+        origin: bool | None = None,
+    ) -> list[str]:
         """Write one file with ``name``'s rows of the transactions in [first_lsn, last_lsn],
-        and its flush manifest (``manifests=False``: the file alone)."""
+        and its flush manifest (``manifests=False``: the file alone; ``origin``: whether the
+        manifest starts a chain, by default only before the first transaction)."""
         rows = [r for r in self.rows[name] if first_lsn <= r["_walstream_lsn"] <= last_lsn]
         keys: list[str] = []
         files: list[ManifestFile] = []
@@ -226,7 +234,8 @@ class SimSource:
             # speak for another's files; the chain starts (origin) before the first transaction
             before = [lsn for lsn in self.txns if lsn < first_lsn]
             start = before[-1] if before else 0
-            manifest = Manifest(f"sim_{name}", "flush", start, last_lsn, not before, tuple(files))
+            starts = not before if origin is None else origin
+            manifest = Manifest(f"sim_{name}", "flush", start, last_lsn, starts, tuple(files))
             keys.append(manifest.write(sink))
         return keys
 

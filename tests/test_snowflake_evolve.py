@@ -84,6 +84,7 @@ class SnowflakeStandIn:
         self.tasks: dict[str, tuple[str, str]] = {}  # name -> (definition, state)
         self.streams: set[str] = set()
         self.procedures: dict[str, str] = {}  # name -> Snowflake Scripting body
+        self.blocks: list[str] = []  # EXECUTE IMMEDIATE blocks run, in order
         self.manifests: list[tuple[str, bytes]] = []  # (key, body) as the manifest pipe sees them
         self.events: list[str] = []  # statements run and files stored, in order
         self.puts: list[Put] = []
@@ -158,6 +159,10 @@ class SnowflakeStandIn:
             }
             pipe.pending = max(0, pipe.pending - 1)  # Snowpipe keeps loading while paused
             return ["status"], [(json.dumps(status),)]
+        elif m := re.match(rf"CREATE OR REPLACE TASK {NAME}\s.*?\nAS\n", text, re.S):
+            self.tasks[m.group(1)] = (text[m.end() :], "suspended")  # before manifests
+        elif text.startswith("EXECUTE IMMEDIATE $$"):
+            self.blocks.append(text)  # the caller runs it (the streams need emulating)
         elif m := re.match(rf"CREATE OR ALTER TASK {NAME}\s.*?\nAS\n", text, re.S):
             # OR ALTER keeps an existing task's state
             state = self.tasks.get(m.group(1), ("", "suspended"))[1]

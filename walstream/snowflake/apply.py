@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,7 +27,6 @@ from ..errors import ConfigError, SinkError
 from .credentials import load_private_key, resolve_secret
 from .ddl import add_column_statements, table_definitions
 from .dialects import SNOWFLAKE
-from .merge import merge_statements
 from .model import TableModel
 from .objects import (
     MANIFEST_PIPE,
@@ -205,28 +203,11 @@ def plan(
     }
     manifest_pipe = options.dialect.object(MANIFEST_PIPE)
     copies[manifest_pipe] = [manifest_copy_statement(options), manifest_copy_statement(bare)]
-    legacy = {options.dialect.names(m).task: legacy_drain(m, options) for m in models}
     for statement in snowflake_statements(models, options):
         actions += _plan_one(
-            statement, existing, definitions, copies, created_pipes, replaced_tasks, legacy
+            statement, existing, definitions, copies, created_pipes, replaced_tasks
         )
     return actions
-
-
-def legacy_drain(model: TableModel, options: SnowflakeOptions) -> str:
-    """Upgrading from a task that merged its stream directly (before manifests): merge what
-    that stream still holds once, exactly as the old task would have, so nothing staged
-    before the upgrade is left behind; the new procedure then merges by watermark."""
-    n = options.dialect.names(model)
-    body = "\n".join(
-        sql + ";" for sql in merge_statements(model, options.dialect, n.stream, options.merge)
-    )
-    return (
-        "EXECUTE IMMEDIATE $$\nBEGIN\n    BEGIN TRANSACTION;\n"
-        + textwrap.indent(body, "    ")
-        + "\n    COMMIT;\nEXCEPTION\n    WHEN OTHER THEN\n        ROLLBACK;\n        RAISE;\n"
-        + "END;\n$$"
-    )
 
 
 def _plan_one(
@@ -236,7 +217,6 @@ def _plan_one(
     copies: dict[str, list[str]],
     created_pipes: set[str],
     replaced_tasks: set[str],
-    legacy: dict[str, str],
 ) -> list[Action]:
     kind, name = statement.kind, statement.name
     what = f"{kind.replace('_', ' ')} {name}"
@@ -296,9 +276,11 @@ def _plan_one(
             return [Action("keep", what, None, "definition unchanged")]
         replaced_tasks.add(name)
         steps = [Action("suspend", f"task {name}", f"ALTER TASK {name} SUSPEND")]
-        if "EXECUTE IMMEDIATE" in definition.upper() and name in legacy:
+        if definition.strip().upper().startswith("EXECUTE IMMEDIATE"):
+            # a task from before manifests merged its stream directly: run its own definition
+            # once more, so what the stream still holds is merged exactly as it would have been
             steps.append(
-                Action("merge", f"stream of {name}", legacy[name], "rows staged before upgrade")
+                Action("merge", f"stream of {name}", definition, "rows staged before upgrade")
             )
         return [*steps, Action("replace", what, statement.sql)]
     if kind == "stream" and str(found.get("stale", "")).lower() == "true":
