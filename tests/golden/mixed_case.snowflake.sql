@@ -28,7 +28,7 @@ SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,
     f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count
 FROM "WALSTREAM_MANIFESTS_RAW" AS r, LATERAL FLATTEN(INPUT => r.body:files) AS f;
 CREATE TABLE IF NOT EXISTS "WALSTREAM_FILES" (file VARCHAR, table_name VARCHAR, row_count NUMBER(19,0), loaded_at TIMESTAMP_TZ(6));
-CREATE TABLE IF NOT EXISTS "WALSTREAM_WATERMARKS" (table_name VARCHAR, slot VARCHAR, prev_lsn NUMBER(19,0), lsn NUMBER(19,0), waiting_for VARCHAR, waiting_since TIMESTAMP_TZ(6), merged_at TIMESTAMP_TZ(6));
+CREATE TABLE IF NOT EXISTS "WALSTREAM_WATERMARKS" (table_name VARCHAR, slot VARCHAR, prev_lsn NUMBER(19,0), lsn NUMBER(19,0), waiting_for VARCHAR, waiting_since TIMESTAMP_TZ(6), merged_at TIMESTAMP_TZ(6), lo_lsn NUMBER(19,0), lo_seq NUMBER(19,0), hi_lsn NUMBER(19,0), hi_seq NUMBER(19,0), load_lsn NUMBER(19,0), load_seq NUMBER(19,0));
 CREATE TABLE IF NOT EXISTS "WALSTREAM_LOADS" (table_name VARCHAR, lsn NUMBER(19,0), merged_at TIMESTAMP_TZ(6));
 CREATE PIPE IF NOT EXISTS "WALSTREAM_MANIFESTS_PIPE"
     AUTO_INGEST = TRUE
@@ -163,7 +163,9 @@ BEGIN
     MERGE INTO "WALSTREAM_WATERMARKS" AS w
     USING (
     WITH cur AS (
-        SELECT MAX(slot) AS slot, MAX(lsn) AS lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines'
+        SELECT MAX(slot) AS slot, MAX(lsn) AS lsn, MAX(prev_lsn) AS prev_lsn,
+            MAX(load_lsn) AS load_lsn, MAX(load_seq) AS load_seq
+        FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines'
     ),
     slot AS (
         SELECT COALESCE(
@@ -175,6 +177,7 @@ BEGIN
     origin AS (
         SELECT COALESCE(
             (SELECT lsn FROM cur),
+            (SELECT prev_lsn FROM cur WHERE load_lsn IS NOT NULL),  -- a load merged in slices
             (SELECT MIN(m.start_lsn) FROM "WALSTREAM_MANIFESTS" AS m, slot
                 WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
                     AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
@@ -230,25 +233,60 @@ BEGIN
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.table_name = 'Sales.Order Lines' AND fl.file IS NULL
             AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
+    ),
+    sliced AS (
+        -- the full load merged in slices: the one in progress, else the first complete load in
+        -- the window with more rows than a slice
+        SELECT COALESCE((SELECT load_lsn FROM cur), (
+            SELECT MIN(m.start_lsn + 1) FROM "WALSTREAM_MANIFESTS" AS m, origin, capped
+            WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
+                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
+            ON fl.file = mf.file AND fl.row_count = mf.row_count
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'Sales.Order Lines' AND fl.file IS NULL)
+                AND (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                    WHERE mf.manifest = m.manifest AND mf.table_name = 'Sales.Order Lines') - 1 > 1000000
+                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d
+                    WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1)
+        )) AS lsn,
+        COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
+    ),
+    cut AS (
+        -- the last row of this run's slice; NULL when the rest of the load fits in this run
+        SELECT (SELECT s._walstream_seq FROM "STAGING_Order Lines" AS s
+            WHERE s._walstream_lsn = sliced.lsn AND s._walstream_xid IS NULL
+                AND s._walstream_seq > sliced.after_seq
+            ORDER BY s._walstream_seq LIMIT 1 OFFSET 999999) AS seq
+        FROM sliced
     )
     SELECT 'Sales.Order Lines' AS table_name, slot.slot, origin.lsn AS prev_lsn,
-        -- no watermark until the chain leaves its origin: before that FINAL is empty, which the
-        -- source (holding what a full load will bring) was not at the origin
-        CASE WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
-        missing.file AS waiting_for
-    FROM cur, slot, origin, capped, missing
+        -- no watermark while a load is merged in slices, nor until the chain leaves its origin:
+        -- before that FINAL is not the source as of any LSN
+        CASE WHEN cut.seq IS NOT NULL THEN NULL
+            WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
+        -- the first missing file; else, past a hole in the chain, the missing manifest's interval
+        COALESCE(missing.file, CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
+            || ' (' || CAST(capped.lsn AS VARCHAR) || ', ' || CAST(gap.at_lsn AS VARCHAR) || ']'
+            END) AS waiting_for,
+        CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_lsn ELSE origin.lsn END AS lo_lsn,
+        CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_seq ELSE 4611686018427387904 END AS lo_seq,
+        CASE WHEN cut.seq IS NOT NULL THEN sliced.lsn ELSE capped.lsn END AS hi_lsn,
+        CASE WHEN cut.seq IS NOT NULL THEN cut.seq ELSE 4611686018427387904 END AS hi_seq,
+        CASE WHEN cut.seq IS NOT NULL THEN sliced.lsn END AS load_lsn,
+        cut.seq AS load_seq
+    FROM cur, slot, origin, capped, missing, sliced, cut LEFT JOIN gap ON TRUE
     ) AS n
     ON w.table_name = n.table_name
     WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = COALESCE(w.lsn, n.prev_lsn),
-        lsn = n.lsn,
+        lsn = n.lsn, lo_lsn = n.lo_lsn, lo_seq = n.lo_seq, hi_lsn = n.hi_lsn, hi_seq = n.hi_seq, load_lsn = n.load_lsn, load_seq = n.load_seq,
         waiting_since = CASE WHEN n.waiting_for IS NULL THEN NULL
             WHEN w.waiting_for IS NOT DISTINCT FROM n.waiting_for THEN COALESCE(w.waiting_since, CURRENT_TIMESTAMP()) ELSE CURRENT_TIMESTAMP() END,
         waiting_for = n.waiting_for, merged_at = CURRENT_TIMESTAMP()
-    WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, waiting_for, waiting_since, merged_at)
-    VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, CASE WHEN n.waiting_for IS NULL THEN NULL ELSE CURRENT_TIMESTAMP() END, CURRENT_TIMESTAMP());
+    WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, waiting_for, waiting_since, merged_at, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn, load_seq)
+    VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, CASE WHEN n.waiting_for IS NULL THEN NULL ELSE CURRENT_TIMESTAMP() END, CURRENT_TIMESTAMP(), n.lo_lsn, n.lo_seq, n.hi_lsn, n.hi_seq, n.load_lsn, n.load_seq);
     INSERT INTO "TRUNCATES_Order Lines" (_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_merged_at)
     SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
-    FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
+    FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
         AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
@@ -264,7 +302,7 @@ BEGIN
     USING (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_Order Lines" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_watermark
     WHERE (_walstream_watermark._walstream_lsn > "TRUNCATES_Order Lines"._walstream_lsn OR (_walstream_watermark._walstream_lsn = "TRUNCATES_Order Lines"._walstream_lsn AND _walstream_watermark._walstream_seq > "TRUNCATES_Order Lines"._walstream_seq));
     DELETE FROM "Order Lines"
-    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
         AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
@@ -276,7 +314,7 @@ BEGIN
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "Order Lines"._walstream_seq));
     DELETE FROM "TOMBSTONES_Order Lines"
-    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
         AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
@@ -314,7 +352,7 @@ BEGIN
                     CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
                 ORDER BY s._walstream_file, s._walstream_file_row
             ) AS _walstream_copy
-        FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
+        FROM (SELECT s.* FROM "STAGING_Order Lines" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
         WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
             AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
             WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
@@ -588,23 +626,38 @@ BEGIN
     DELETE FROM "CHANGES_Order Lines";
     INSERT INTO "TRUNCATES_Order Lines" (_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_merged_at)
     SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
-    FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
+    FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
     WHERE s._walstream_lsn IS NULL
-        OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
+        OR ((s._walstream_lsn > w.lo_lsn
+                OR s._walstream_lsn = w.lo_lsn
+                    AND COALESCE(s._walstream_seq, 0) > w.lo_seq)
+            AND (s._walstream_lsn < w.hi_lsn
+                OR s._walstream_lsn = w.hi_lsn
+                    AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
     LEFT JOIN (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_Order Lines" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS w ON TRUE
     WHERE w._walstream_lsn IS NULL OR (t._walstream_lsn > w._walstream_lsn OR (t._walstream_lsn = w._walstream_lsn AND t._walstream_seq > w._walstream_seq));
     DELETE FROM "TRUNCATES_Order Lines"
     USING (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_Order Lines" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_watermark
     WHERE (_walstream_watermark._walstream_lsn > "TRUNCATES_Order Lines"._walstream_lsn OR (_walstream_watermark._walstream_lsn = "TRUNCATES_Order Lines"._walstream_lsn AND _walstream_watermark._walstream_seq > "TRUNCATES_Order Lines"._walstream_seq));
     DELETE FROM "Order Lines"
-    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
     WHERE s._walstream_lsn IS NULL
-        OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        OR ((s._walstream_lsn > w.lo_lsn
+                OR s._walstream_lsn = w.lo_lsn
+                    AND COALESCE(s._walstream_seq, 0) > w.lo_seq)
+            AND (s._walstream_lsn < w.hi_lsn
+                OR s._walstream_lsn = w.hi_lsn
+                    AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "Order Lines"._walstream_seq));
     DELETE FROM "TOMBSTONES_Order Lines"
-    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
+    USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
     WHERE s._walstream_lsn IS NULL
-        OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        OR ((s._walstream_lsn > w.lo_lsn
+                OR s._walstream_lsn = w.lo_lsn
+                    AND COALESCE(s._walstream_seq, 0) > w.lo_seq)
+            AND (s._walstream_lsn < w.hi_lsn
+                OR s._walstream_lsn = w.hi_lsn
+                    AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_Order Lines"._walstream_seq));
     INSERT INTO "CHANGES_Order Lines" (_walstream_op, "Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
@@ -633,9 +686,14 @@ BEGIN
                     CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
                 ORDER BY s._walstream_file, s._walstream_file_row
             ) AS _walstream_copy
-        FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
+        FROM (SELECT s.* FROM "STAGING_Order Lines" AS s LEFT JOIN (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w ON TRUE
         WHERE s._walstream_lsn IS NULL
-            OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn)) AS s
+            OR ((s._walstream_lsn > w.lo_lsn
+                    OR s._walstream_lsn = w.lo_lsn
+                        AND COALESCE(s._walstream_seq, 0) > w.lo_seq)
+                AND (s._walstream_lsn < w.hi_lsn
+                    OR s._walstream_lsn = w.hi_lsn
+                        AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
         SELECT i._walstream_op, i."Id", i."Unit Price", i."SELECT", i."say ""hi""", i."it's", i."LOWER_CASE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
@@ -907,13 +965,15 @@ BEGIN
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'Sales.Order Lines' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1)) AS l, (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
-    WHERE l.lsn <= w.lsn;
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1)) AS l, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w
+    WHERE l.lsn < w.hi_lsn OR l.lsn = w.hi_lsn AND w.hi_seq = 4611686018427387904;
     DELETE FROM "STAGING_Order Lines"
     WHERE _walstream_lsn IS NULL OR (
-        _walstream_lsn <= (SELECT lsn FROM (SELECT prev_lsn, lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w)
+        EXISTS (SELECT 1 FROM (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w WHERE _walstream_lsn < w.hi_lsn
+            OR _walstream_lsn = w.hi_lsn AND COALESCE(_walstream_seq, 0) <= w.hi_seq)
         AND NOT (_walstream_xid IS NULL AND _walstream_lsn NOT IN (
-            SELECT lsn FROM "WALSTREAM_LOADS" WHERE table_name = 'Sales.Order Lines')));
+            SELECT lsn FROM "WALSTREAM_LOADS" WHERE table_name = 'Sales.Order Lines')
+            AND _walstream_lsn NOT IN (SELECT COALESCE(load_lsn, -1) FROM (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'Sales.Order Lines') AS w)));
     COMMIT;
     RETURN 'merged Sales.Order Lines';
 EXCEPTION

@@ -14,6 +14,9 @@ from .dialects import SnowflakeDialect, object_name
 #: How long a tombstone outlives its delete (days): longer than any replay of the pipeline.
 DEFAULT_TOMBSTONE_RETENTION_DAYS = 7
 
+#: Rows of a full load merged per task run (bounded work; a bigger load takes several runs).
+DEFAULT_LOAD_SLICE_ROWS = 1_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class MergeOptions:
@@ -21,8 +24,12 @@ class MergeOptions:
 
     soft_delete: bool = False
     tombstone_retention_days: int = DEFAULT_TOMBSTONE_RETENTION_DAYS
+    #: a full load with more rows is merged over several task runs, this many rows per run
+    load_slice_rows: int = DEFAULT_LOAD_SLICE_ROWS
 
     def __post_init__(self) -> None:
+        if self.load_slice_rows < 1:
+            raise ConfigError(f"load slices of {self.load_slice_rows} rows: use at least 1")
         if self.tombstone_retention_days < 1:
             raise ConfigError(
                 f"tombstone retention of {self.tombstone_retention_days} days is too short: "

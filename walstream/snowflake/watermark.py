@@ -102,7 +102,9 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {b.files} (file {text}, table_name {text}, "
         f"row_count {pos}, loaded_at {ts})",
         f"CREATE TABLE IF NOT EXISTS {b.watermarks} (table_name {text}, slot {text}, "
-        f"prev_lsn {pos}, lsn {pos}, waiting_for {text}, waiting_since {ts}, merged_at {ts})",
+        f"prev_lsn {pos}, lsn {pos}, waiting_for {text}, waiting_since {ts}, merged_at {ts}, "
+        f"lo_lsn {pos}, lo_seq {pos}, hi_lsn {pos}, hi_seq {pos}, load_lsn {pos}, "
+        f"load_seq {pos})",
         f"CREATE TABLE IF NOT EXISTS {b.loads} (table_name {text}, lsn {pos}, merged_at {ts})",
     ]
     return out
@@ -125,12 +127,24 @@ def _complete(dialect: Dialect, table: str, manifest: str) -> str:
     )
 
 
-def watermark_query(model: TableModel, dialect: Dialect) -> str:
-    """One row: ``table_name, slot, prev_lsn, lsn, waiting_for`` for ``model``'s next run."""
+#: The greatest ``_walstream_seq``: a window bound ``(lsn, AFTER_ALL)`` is after every change
+#: at ``lsn``.
+AFTER_ALL = 2**62
+
+
+def watermark_query(
+    model: TableModel, dialect: Dialect, staging: str, options: MergeOptions
+) -> str:
+    """One row for ``model``'s next run: ``table_name, slot, prev_lsn, lsn, waiting_for``, the
+    window ``(lo_lsn, lo_seq) < position <= (hi_lsn, hi_seq)`` it merges, and the full load
+    being merged in slices (``load_lsn``, merged up to ``load_seq``), if any."""
     b = bookkeeping(dialect)
     t = dialect.literal(model.qualified_name)
+    slice_rows = int(options.load_slice_rows)
     return f"""WITH cur AS (
-    SELECT MAX(slot) AS slot, MAX(lsn) AS lsn FROM {b.watermarks} WHERE table_name = {t}
+    SELECT MAX(slot) AS slot, MAX(lsn) AS lsn, MAX(prev_lsn) AS prev_lsn,
+        MAX(load_lsn) AS load_lsn, MAX(load_seq) AS load_seq
+    FROM {b.watermarks} WHERE table_name = {t}
 ),
 slot AS (
     SELECT COALESCE(
@@ -142,6 +156,7 @@ slot AS (
 origin AS (
     SELECT COALESCE(
         (SELECT lsn FROM cur),
+        (SELECT prev_lsn FROM cur WHERE load_lsn IS NOT NULL),  -- a load merged in slices
         (SELECT MIN(m.start_lsn) FROM {b.manifests} AS m, slot
             WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
                 AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
@@ -191,43 +206,81 @@ missing AS (
         ON fl.file = mf.file AND fl.row_count = mf.row_count
     WHERE mf.table_name = {t} AND fl.file IS NULL
         AND l.start_lsn <= (SELECT lsn FROM capped) AND l.complete = 0
+),
+sliced AS (
+    -- the full load merged in slices: the one in progress, else the first complete load in
+    -- the window with more rows than a slice
+    SELECT COALESCE((SELECT load_lsn FROM cur), (
+        SELECT MIN(m.start_lsn + 1) FROM {b.manifests} AS m, origin, capped
+        WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
+            AND {_complete(dialect, t, "m.manifest")}
+            AND (SELECT SUM(mf.row_count) FROM {b.manifest_files} AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = {t}) - 1 > {slice_rows}
+            AND NOT EXISTS (SELECT 1 FROM {b.loads} AS d
+                WHERE d.table_name = {t} AND d.lsn = m.start_lsn + 1)
+    )) AS lsn,
+    COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
+),
+cut AS (
+    -- the last row of this run's slice; NULL when the rest of the load fits in this run
+    SELECT (SELECT s._walstream_seq FROM {staging} AS s
+        WHERE s._walstream_lsn = sliced.lsn AND s._walstream_xid IS NULL
+            AND s._walstream_seq > sliced.after_seq
+        ORDER BY s._walstream_seq LIMIT 1 OFFSET {slice_rows - 1}) AS seq
+    FROM sliced
 )
 SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn,
-    -- no watermark until the chain leaves its origin: before that FINAL is empty, which the
-    -- source (holding what a full load will bring) was not at the origin
-    CASE WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
+    -- no watermark while a load is merged in slices, nor until the chain leaves its origin:
+    -- before that FINAL is not the source as of any LSN
+    CASE WHEN cut.seq IS NOT NULL THEN NULL
+        WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
     -- the first missing file; else, past a hole in the chain, the missing manifest's interval
     COALESCE(missing.file, CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
         || ' (' || CAST(capped.lsn AS VARCHAR) || ', ' || CAST(gap.at_lsn AS VARCHAR) || ']'
-        END) AS waiting_for
-FROM cur, slot, origin, capped, missing LEFT JOIN gap ON TRUE"""
+        END) AS waiting_for,
+    CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_lsn ELSE origin.lsn END AS lo_lsn,
+    CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_seq ELSE {AFTER_ALL} END AS lo_seq,
+    CASE WHEN cut.seq IS NOT NULL THEN sliced.lsn ELSE capped.lsn END AS hi_lsn,
+    CASE WHEN cut.seq IS NOT NULL THEN cut.seq ELSE {AFTER_ALL} END AS hi_seq,
+    CASE WHEN cut.seq IS NOT NULL THEN sliced.lsn END AS load_lsn,
+    cut.seq AS load_seq
+FROM cur, slot, origin, capped, missing, sliced, cut LEFT JOIN gap ON TRUE"""
 
 
-def watermark_statements(model: TableModel, dialect: Dialect) -> list[str]:
-    """Record ``model``'s next watermark (keeping ``waiting_since`` while it waits on the same
-    thing); run before the MERGE passes, which read it."""
+def watermark_statements(
+    model: TableModel, dialect: Dialect, staging: str, options: MergeOptions
+) -> list[str]:
+    """Record ``model``'s next watermark and window (keeping ``waiting_since`` while it waits on
+    the same thing); run before the MERGE passes, which read it."""
     b = bookkeeping(dialect)
     now = dialect.now()
+    run = ("lo_lsn", "lo_seq", "hi_lsn", "hi_seq", "load_lsn", "load_seq")
+    sets = ", ".join(f"{c} = n.{c}" for c in run)
     return [
-        f"MERGE INTO {b.watermarks} AS w\nUSING (\n{watermark_query(model, dialect)}\n) AS n\n"
+        f"MERGE INTO {b.watermarks} AS w\nUSING (\n"
+        f"{watermark_query(model, dialect, staging, options)}\n) AS n\n"
         "ON w.table_name = n.table_name\n"
         "WHEN MATCHED THEN UPDATE SET slot = n.slot, prev_lsn = COALESCE(w.lsn, n.prev_lsn),\n"
-        "    lsn = n.lsn,\n"
+        f"    lsn = n.lsn, {sets},\n"
         "    waiting_since = CASE WHEN n.waiting_for IS NULL THEN NULL\n"
         "        WHEN w.waiting_for IS NOT DISTINCT FROM n.waiting_for "
         f"THEN COALESCE(w.waiting_since, {now}) ELSE {now} END,\n"
         f"    waiting_for = n.waiting_for, merged_at = {now}\n"
         "WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, "
-        "waiting_for, waiting_since, merged_at)\n"
+        f"waiting_for, waiting_since, merged_at, {', '.join(run)})\n"
         "VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, "
-        f"CASE WHEN n.waiting_for IS NULL THEN NULL ELSE {now} END, {now})"
+        f"CASE WHEN n.waiting_for IS NULL THEN NULL ELSE {now} END, {now}, "
+        f"{', '.join('n.' + c for c in run)})"
     ]
 
 
 def _watermark(dialect: Dialect, model: TableModel) -> str:
     b = bookkeeping(dialect)
     t = dialect.literal(model.qualified_name)
-    return f"(SELECT prev_lsn, lsn FROM {b.watermarks} WHERE table_name = {t})"
+    return (
+        "(SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn "
+        f"FROM {b.watermarks} WHERE table_name = {t})"
+    )
 
 
 def _complete_loads(dialect: Dialect, model: TableModel) -> str:
@@ -254,16 +307,22 @@ def late_load_source(model: TableModel, dialect: Dialect, staging: str) -> str:
 
 
 def window_source(model: TableModel, dialect: Dialect, staging: str) -> str:
-    """Staged rows in ``(previous watermark, watermark]``, and rows without a position (pass 3)."""
+    """Staged rows in this run's window ``(lo, hi]`` of positions (the previous watermark to
+    the new one, or a slice of a full load), and rows without a position (pass 3)."""
     return (
         f"(SELECT s.* FROM {staging} AS s LEFT JOIN {_watermark(dialect, model)} AS w ON TRUE\n"
         "WHERE s._walstream_lsn IS NULL\n"
-        "    OR (s._walstream_lsn > w.prev_lsn AND s._walstream_lsn <= w.lsn))"
+        "    OR ((s._walstream_lsn > w.lo_lsn\n"
+        "            OR s._walstream_lsn = w.lo_lsn\n"
+        "                AND COALESCE(s._walstream_seq, 0) > w.lo_seq)\n"
+        "        AND (s._walstream_lsn < w.hi_lsn\n"
+        "            OR s._walstream_lsn = w.hi_lsn\n"
+        "                AND COALESCE(s._walstream_seq, 0) <= w.hi_seq)))"
     )
 
 
 def after_merge_statements(model: TableModel, dialect: Dialect, staging: str) -> list[str]:
-    """Record the loads merged by this run, then prune STAGING of what is merged."""
+    """Record the loads merged whole by this run, then prune STAGING of what is merged."""
     b = bookkeeping(dialect)
     t = dialect.literal(model.qualified_name)
     w = _watermark(dialect, model)
@@ -271,13 +330,16 @@ def after_merge_statements(model: TableModel, dialect: Dialect, staging: str) ->
         f"INSERT INTO {b.loads} (table_name, lsn, merged_at)\n"
         f"SELECT {t}, l.lsn, {dialect.now()}\n"
         f"FROM {_complete_loads(dialect, model)} AS l, {w} AS w\n"
-        "WHERE l.lsn <= w.lsn",
-        # merged: everything up to the watermark except rows of loads still incomplete
+        f"WHERE l.lsn < w.hi_lsn OR l.lsn = w.hi_lsn AND w.hi_seq = {AFTER_ALL}",
+        # merged: every position up to the window's end, except rows of loads not complete yet
+        # (the load being merged in slices is complete: its merged rows go)
         f"DELETE FROM {staging}\n"
         "WHERE _walstream_lsn IS NULL OR (\n"
-        f"    _walstream_lsn <= (SELECT lsn FROM {w} AS w)\n"
+        f"    EXISTS (SELECT 1 FROM {w} AS w WHERE _walstream_lsn < w.hi_lsn\n"
+        "        OR _walstream_lsn = w.hi_lsn AND COALESCE(_walstream_seq, 0) <= w.hi_seq)\n"
         "    AND NOT (_walstream_xid IS NULL AND _walstream_lsn NOT IN (\n"
-        f"        SELECT lsn FROM {b.loads} WHERE table_name = {t})))",
+        f"        SELECT lsn FROM {b.loads} WHERE table_name = {t})\n"
+        f"        AND _walstream_lsn NOT IN (SELECT COALESCE(load_lsn, -1) FROM {w} AS w)))",
     ]
 
 
@@ -301,7 +363,7 @@ def merge_run_statements(
     """One task run for ``model``: watermark, late loads, the window, bookkeeping (in order, in
     one transaction). Running it again with nothing new changes nothing."""
     return [
-        *watermark_statements(model, dialect),
+        *watermark_statements(model, dialect, staging, options),
         *merge_statements(model, dialect, late_load_source(model, dialect, staging), options),
         *merge_statements(model, dialect, window_source(model, dialect, staging), options),
         *after_merge_statements(model, dialect, staging),

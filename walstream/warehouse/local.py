@@ -130,6 +130,12 @@ class LocalWarehouse:
         )
         for sql in bookkeeping_ddl(DUCKDB):
             self.conn.execute(sql)
+        b = bookkeeping(DUCKDB)
+        for column in ("lo_lsn", "lo_seq", "hi_lsn", "hi_seq", "load_lsn", "load_seq"):
+            # a warehouse made before loads were merged in slices
+            self.conn.execute(
+                f"ALTER TABLE {b.watermarks} ADD COLUMN IF NOT EXISTS {column} BIGINT"
+            )
         self._ensured: set[TableModel] = set()  # models whose tables were created
         self._types: dict[str, str] = {}  # type as we write it -> as the catalog reports it
 
@@ -313,7 +319,8 @@ class LocalWarehouse:
         """Per table: slot, merged watermark, and what it waits for since when (DESIGN §3)."""
         b = bookkeeping(DUCKDB)
         cur = self.conn.execute(
-            f"SELECT table_name, slot, lsn, waiting_for, waiting_since, merged_at "
+            f"SELECT table_name, slot, lsn, waiting_for, waiting_since, merged_at, load_lsn, "
+            "load_seq "
             f"FROM {b.watermarks} ORDER BY table_name"
         )
         names = [d[0] for d in cur.description or []]
