@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from walstream.batch import META_COLUMNS
 from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet
-from walstream.pipeline.manifest import Manifest, ManifestFile, load_manifest
+from walstream.pipeline.manifest import LoadRef, Manifest, ManifestFile, load_manifest
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink
 from walstream.snapshot.writer import load_file_key
@@ -210,10 +210,12 @@ class SimSource:
         first_lsn: int,
         last_lsn: int,
         origin: bool | None = None,
+        loads: tuple[LoadRef, ...] = (),
     ) -> list[str]:
         """Write one file with ``name``'s rows of the transactions in [first_lsn, last_lsn],
         and its flush manifest (``manifests=False``: the file alone; ``origin``: whether the
-        manifest starts a chain, by default only before the first transaction)."""
+        manifest starts a chain, by default only before the first transaction; ``loads``: the
+        full loads an origin manifest names, as the pipeline's first manifest does)."""
         rows = [r for r in self.rows[name] if first_lsn <= r["_walstream_lsn"] <= last_lsn]
         keys: list[str] = []
         files: list[ManifestFile] = []
@@ -235,7 +237,9 @@ class SimSource:
             before = [lsn for lsn in self.txns if lsn < first_lsn]
             start = before[-1] if before else 0
             starts = not before if origin is None else origin
-            manifest = Manifest(f"sim_{name}", "flush", start, last_lsn, starts, tuple(files))
+            manifest = Manifest(
+                f"sim_{name}", "flush", start, last_lsn, starts, tuple(files), loads
+            )
             keys.append(manifest.write(sink))
         return keys
 

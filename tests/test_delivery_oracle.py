@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.simulated_source import SimSource, SimTable, full_load
+from walstream.pipeline.manifest import LoadRef
 from walstream.sink import DurableSink, open_sink
 from walstream.snowflake.options import MergeOptions
 from walstream.warehouse import LocalWarehouse
@@ -84,7 +85,14 @@ def write_workload(
         at = start
         for end in [*sorted(set(cuts)), n - 1]:
             if end >= at:
-                source.write_range(sink, name, source.txns[at], source.txns[end])
+                # like the pipeline after a full load: the stream's first manifest is an origin
+                # that names the load (whose own manifest may arrive after it)
+                first_of_b = name == "b" and at == start
+                loads = (LoadRef("public.b", source.txns[loaded_after] + 1),) if first_of_b else ()
+                source.write_range(
+                    sink, name, source.txns[at], source.txns[end], origin=first_of_b or None,
+                    loads=loads,
+                )  # fmt: skip
                 at = end + 1
         replays = data.draw(st.integers(0, 2), label=f"replays {name}")
         for _ in range(replays):  # a crash replays from an earlier ack: new cuts, new names

@@ -8,7 +8,10 @@ from tests.changes import change_files
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
 from walstream.lsn import format_lsn, parse_lsn
+from walstream.pipeline.manifest import LoadRef, parse_manifest
+from walstream.sink import open_sink
 from walstream.warehouse import LocalWarehouse
+from walstream.warehouse.local import manifest_keys
 
 
 def test_run_with_initial_snapshot_loads_existing_rows_then_streams_changes(
@@ -45,3 +48,20 @@ def test_run_with_initial_snapshot_loads_existing_rows_then_streams_changes(
     source = db.execute("SELECT id, v FROM t ORDER BY id")
     assert final == source
     assert len(source) == 500 - 500 // 11 + 1
+
+    # the stream's first manifest (the origin) names the load: when Snowpipe delivers the load's
+    # own manifest last, the table waits for it instead of merging the stream without the load
+    sink = open_sink(dest)
+    manifests = {k: parse_manifest(sink.get(k) or b"") for k in manifest_keys(sink)}
+    (load_key,) = [k for k, m in manifests.items() if m.kind == "load"]
+    snapshot_lsn = manifests[load_key].start_lsn + 1
+    origins = [m for m in manifests.values() if m.kind == "flush" and m.origin]
+    assert [m.loads for m in origins] == [(LoadRef("public.t", snapshot_lsn),)]
+    others = [k for k in sink.list("") if k != load_key and not k.endswith("checkpoint.json")]
+    with LocalWarehouse(str(tmp_path / "late.duckdb")) as wh:
+        wh.load(sink, keys=others)
+        (mark,) = wh.watermarks()
+        assert mark["lsn"] is None
+        assert mark["waiting_for"] == f"load manifest of public.t at {snapshot_lsn}"
+        wh.load(sink, keys=[load_key])
+        assert wh.conn.execute('SELECT id, v FROM public."t" ORDER BY id').fetchall() == source

@@ -22,6 +22,10 @@ CREATE OR REPLACE VIEW "WALSTREAM_MANIFEST_FILES" AS
 SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,
     f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count
 FROM "WALSTREAM_MANIFESTS_RAW" AS r, LATERAL FLATTEN(INPUT => r.body:files) AS f;
+CREATE OR REPLACE VIEW "WALSTREAM_MANIFEST_LOADS" AS
+SELECT DISTINCT r.manifest, l.value:table::VARCHAR AS table_name,
+    l.value:lsn::NUMBER(19,0) AS lsn
+FROM "WALSTREAM_MANIFESTS_RAW" AS r, LATERAL FLATTEN(INPUT => r.body:loads) AS l;
 CREATE TABLE IF NOT EXISTS "WALSTREAM_FILES" (file VARCHAR, table_name VARCHAR, row_count NUMBER(19,0), loaded_at TIMESTAMP_TZ(6));
 CREATE TABLE IF NOT EXISTS "WALSTREAM_WATERMARKS" (table_name VARCHAR, slot VARCHAR, prev_lsn NUMBER(19,0), lsn NUMBER(19,0), waiting_for VARCHAR, waiting_since TIMESTAMP_TZ(6), merged_at TIMESTAMP_TZ(6), lo_lsn NUMBER(19,0), lo_seq NUMBER(19,0), hi_lsn NUMBER(19,0), hi_seq NUMBER(19,0), load_lsn NUMBER(19,0), load_seq NUMBER(19,0));
 CREATE TABLE IF NOT EXISTS "WALSTREAM_LOADS" (table_name VARCHAR, lsn NUMBER(19,0), merged_at TIMESTAMP_TZ(6));
@@ -202,15 +206,29 @@ BEGIN
         LEFT JOIN reach AS r ON r.start_lsn < COALESCE(gap.at_lsn, r.start_lsn + 1)
         GROUP BY origin.lsn
     ),
+    announced AS (
+        -- full loads of the table an origin manifest of its slot names, whose own manifest has
+        -- not arrived: nothing of the table is merged past them
+        SELECT ml.lsn FROM "WALSTREAM_MANIFEST_LOADS" AS ml
+        JOIN "WALSTREAM_MANIFESTS" AS m ON m.manifest = ml.manifest, slot
+        WHERE m.slot = slot.slot AND ml.table_name = 'public.order_lines'
+            AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFESTS" AS lm
+                JOIN "WALSTREAM_MANIFEST_FILES" AS mf ON mf.manifest = lm.manifest
+                WHERE lm.kind = 'load' AND lm.start_lsn + 1 = ml.lsn AND mf.table_name = 'public.order_lines')
+    ),
     open_loads AS (
-        SELECT MIN(m.start_lsn) AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
-        WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-            AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
-            AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        SELECT MIN(lsn) AS lsn FROM (
+            SELECT m.start_lsn AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
+            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
+                AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+                AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL))
+            UNION ALL
+            SELECT lsn - 1 FROM announced
+        ) AS o
     ),
     capped AS (
         SELECT CASE WHEN open_loads.lsn IS NOT NULL AND open_loads.lsn < chain.lsn
@@ -256,7 +274,10 @@ BEGIN
         CASE WHEN cut.seq IS NOT NULL THEN NULL
             WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
         -- the first missing file; else, past a hole in the chain, the missing manifest's interval
-        COALESCE(missing.file, CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
+        COALESCE(missing.file,
+            (SELECT 'load manifest of ' || 'public.order_lines' || ' at ' || CAST(MIN(lsn) AS VARCHAR)
+                FROM announced HAVING COUNT(*) > 0),
+            CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
             || ' (' || CAST(capped.lsn AS VARCHAR) || ', ' || CAST(gap.at_lsn AS VARCHAR) || ']'
             END) AS waiting_for,
         CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_lsn ELSE origin.lsn END AS lo_lsn,

@@ -61,6 +61,18 @@ class Checkpoint:
         section = self.tables.get(qualified_table, {}).get("snapshot")
         return dict(section) if isinstance(section, dict) else None
 
+    def snapshot_positions(self) -> list[tuple[str, int]]:
+        """(table, snapshot LSN) of every table whose full load started or finished: the loads a
+        new chain of manifests names (walstream.pipeline.manifest)."""
+        from ..lsn import parse_lsn
+
+        out = []
+        for table in sorted(self.tables):
+            section = self.snapshot_state(table)
+            if section and section.get("state") in ("loading", "loaded"):
+                out.append((table, parse_lsn(str(section["snapshot_lsn"]))))
+        return out
+
     def record_snapshot(
         self, qualified_table: str, state: str, snapshot_lsn: int, files: int, rows: int
     ) -> None:

@@ -26,6 +26,12 @@ A full load writes a ``load`` manifest per table when all its files are stored: 
 ``LOAD`` files (and its ``T`` marker) at the snapshot position. A load that ``walstream run
 --snapshot initial`` makes before it streams is also the origin of the chain.
 
+The first manifest of a chain (the origin) also names the full loads the checkpoint knows of
+(``loads``: table and snapshot position): Snowpipe may deliver a load's own manifest after the
+stream's, and a table whose initial load has not arrived must not be merged past it (its
+unchanged TOAST values would have nothing to come from). The warehouse holds such a table before
+the load, and says it waits for the load's manifest.
+
 Manifests live under ``DEST/_walstream/<slot>/manifests/``, outside every table's pipe prefix.
 Their keys are unique per content (a digest of the body is part of the name), because Snowpipe
 skips a name it has loaded before.
@@ -58,6 +64,14 @@ class ManifestFile:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadRef:
+    """A full load an origin manifest names: its table (``schema.table``) and snapshot LSN."""
+
+    table: str
+    lsn: int
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """One manifest: ``kind`` is ``flush`` or ``load``; see the module docstring."""
 
@@ -67,6 +81,7 @@ class Manifest:
     end_lsn: int
     origin: bool
     files: tuple[ManifestFile, ...]
+    loads: tuple[LoadRef, ...] = ()
 
     def body(self) -> bytes:
         doc = {
@@ -78,6 +93,8 @@ class Manifest:
             "end_lsn": self.end_lsn,
             "files": [{"table": f.table, "key": f.key, "rows": f.rows} for f in self.files],
         }
+        if self.loads:
+            doc["loads"] = [{"table": ld.table, "lsn": ld.lsn} for ld in self.loads]
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
     @property
@@ -102,6 +119,7 @@ def parse_manifest(data: bytes) -> Manifest:
         files = tuple(
             ManifestFile(str(f["table"]), str(f["key"]), int(f["rows"])) for f in doc["files"]
         )
+        loads = tuple(LoadRef(str(ld["table"]), int(ld["lsn"])) for ld in doc.get("loads", ()))
         return Manifest(
             str(doc["slot"]),
             str(doc["kind"]),
@@ -109,6 +127,7 @@ def parse_manifest(data: bytes) -> Manifest:
             int(doc["end_lsn"]),
             bool(doc["origin"]),
             files,
+            loads,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a walstream manifest: {exc}") from None
@@ -122,6 +141,7 @@ class ManifestChain:
     start_lsn: int
     origin: bool
     carried: list[ManifestFile] = field(default_factory=list)
+    loads: tuple[LoadRef, ...] = ()  # named by the origin manifest
 
     def next_manifest(self, end_lsn: int, files: Iterable[ManifestFile]) -> Manifest | None:
         """The manifest of a flush that acknowledges ``end_lsn`` and stored ``files``; None
@@ -131,7 +151,13 @@ class ManifestChain:
             self.carried = listed
             return None
         manifest = Manifest(
-            self.slot, "flush", self.start_lsn, end_lsn, self.origin, tuple(_unique(listed))
+            self.slot,
+            "flush",
+            self.start_lsn,
+            end_lsn,
+            self.origin,
+            tuple(_unique(listed)),
+            self.loads if self.origin else (),
         )
         self.carried = [f for f in listed if f.last_lsn > end_lsn]
         self.start_lsn = end_lsn

@@ -53,7 +53,7 @@ from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint
 from .flusher import Flusher, FlushResult
-from .manifest import ManifestChain
+from .manifest import LoadRef, ManifestChain
 from .spill import LENGTH, SpillStore
 
 log = logging.getLogger("walstream.run")
@@ -171,6 +171,7 @@ class Runner:
                     # nothing of this slot comes before its confirmed position: an origin
                     checkpoint.manifest_end_lsn or self.acked_lsn,
                     origin=checkpoint.manifest_end_lsn is None,
+                    loads=tuple(LoadRef(t, lsn) for t, lsn in checkpoint.snapshot_positions()),
                 ),
             )
             self._types = CatalogTypes(self._sql)

@@ -49,6 +49,7 @@ class Bookkeeping:
     watermarks: str
     loads: str
     manifests_raw: str  # Snowflake: what the manifest pipe loads; DuckDB: unused
+    manifest_loads: str  # the full loads origin manifests name (table, snapshot LSN)
 
 
 def bookkeeping(dialect: Dialect) -> Bookkeeping:
@@ -60,6 +61,7 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
             "main._walstream_watermarks",
             "main._walstream_loads",
             "",
+            "main._walstream_manifest_loads",
         )
     q = dialect.object if isinstance(dialect, SnowflakeDialect) else (lambda name: name)
     return Bookkeeping(
@@ -69,6 +71,7 @@ def bookkeeping(dialect: Dialect) -> Bookkeeping:
         q("WALSTREAM_WATERMARKS"),
         q("WALSTREAM_LOADS"),
         q("WALSTREAM_MANIFESTS_RAW"),
+        q("WALSTREAM_MANIFEST_LOADS"),
     )
 
 
@@ -83,6 +86,8 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
             f"kind {text}, origin BOOLEAN, start_lsn {pos}, end_lsn {pos}, loaded_at {ts})",
             f"CREATE TABLE IF NOT EXISTS {b.manifest_files} (manifest {text}, table_name {text}, "
             f"file {text}, row_count {pos})",
+            f"CREATE TABLE IF NOT EXISTS {b.manifest_loads} (manifest {text}, table_name {text}, "
+            f"lsn {pos})",
         ]
     else:
         out += [
@@ -97,6 +102,10 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
             "SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,\n"
             "    f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count\n"
             f"FROM {b.manifests_raw} AS r, LATERAL FLATTEN(INPUT => r.body:files) AS f",
+            f"CREATE OR REPLACE VIEW {b.manifest_loads} AS\n"
+            "SELECT DISTINCT r.manifest, l.value:table::VARCHAR AS table_name,\n"
+            "    l.value:lsn::NUMBER(19,0) AS lsn\n"
+            f"FROM {b.manifests_raw} AS r, LATERAL FLATTEN(INPUT => r.body:loads) AS l",
         ]
     out += [
         f"CREATE TABLE IF NOT EXISTS {b.files} (file {text}, table_name {text}, "
@@ -187,12 +196,26 @@ chain AS (
     LEFT JOIN reach AS r ON r.start_lsn < COALESCE(gap.at_lsn, r.start_lsn + 1)
     GROUP BY origin.lsn
 ),
+announced AS (
+    -- full loads of the table an origin manifest of its slot names, whose own manifest has
+    -- not arrived: nothing of the table is merged past them
+    SELECT ml.lsn FROM {b.manifest_loads} AS ml
+    JOIN {b.manifests} AS m ON m.manifest = ml.manifest, slot
+    WHERE m.slot = slot.slot AND ml.table_name = {t}
+        AND NOT EXISTS (SELECT 1 FROM {b.manifests} AS lm
+            JOIN {b.manifest_files} AS mf ON mf.manifest = lm.manifest
+            WHERE lm.kind = 'load' AND lm.start_lsn + 1 = ml.lsn AND mf.table_name = {t})
+),
 open_loads AS (
-    SELECT MIN(m.start_lsn) AS lsn FROM {b.manifests} AS m, origin
-    WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-        AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = {t})
-        AND NOT ({_complete(dialect, t, "m.manifest")})
+    SELECT MIN(lsn) AS lsn FROM (
+        SELECT m.start_lsn AS lsn FROM {b.manifests} AS m, origin
+        WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
+            AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = {t})
+            AND NOT ({_complete(dialect, t, "m.manifest")})
+        UNION ALL
+        SELECT lsn - 1 FROM announced
+    ) AS o
 ),
 capped AS (
     SELECT CASE WHEN open_loads.lsn IS NOT NULL AND open_loads.lsn < chain.lsn
@@ -235,7 +258,10 @@ SELECT {t} AS table_name, slot.slot, origin.lsn AS prev_lsn,
     CASE WHEN cut.seq IS NOT NULL THEN NULL
         WHEN cur.lsn IS NULL AND capped.lsn <= origin.lsn THEN NULL ELSE capped.lsn END AS lsn,
     -- the first missing file; else, past a hole in the chain, the missing manifest's interval
-    COALESCE(missing.file, CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
+    COALESCE(missing.file,
+        (SELECT 'load manifest of ' || {t} || ' at ' || CAST(MIN(lsn) AS VARCHAR)
+            FROM announced HAVING COUNT(*) > 0),
+        CASE WHEN gap.at_lsn IS NOT NULL THEN 'manifest of ' || slot.slot
         || ' (' || CAST(capped.lsn AS VARCHAR) || ', ' || CAST(gap.at_lsn AS VARCHAR) || ']'
         END) AS waiting_for,
     CASE WHEN cur.load_lsn IS NOT NULL THEN cur.load_lsn ELSE origin.lsn END AS lo_lsn,

@@ -253,6 +253,10 @@ class LocalWarehouse:
                 f"INSERT INTO {b.manifest_files} VALUES (?, ?, ?, ?)",
                 [key, f.table, f.key, f.rows],
             ).fetchall()
+        for load in manifest.loads:
+            self.conn.execute(
+                f"INSERT INTO {b.manifest_loads} VALUES (?, ?, ?)", [key, load.table, load.lsn]
+            ).fetchall()
         self.conn.execute(
             f"INSERT INTO {LOADED_FILES} VALUES (?, ?, ?, ?)", [url, "", len(manifest.files), now]
         ).fetchall()
