@@ -17,7 +17,12 @@ import click
 from ..errors import ConfigError
 from ..options import F, envopt
 from .model import TableModel
-from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
+from .options import (
+    DEFAULT_LOAD_SLICE_ROWS,
+    DEFAULT_TOMBSTONE_RETENTION_DAYS,
+    MergeOptions,
+    SnowflakeOptions,
+)
 
 
 def _merge_options(f: F) -> F:
@@ -26,6 +31,14 @@ def _merge_options(f: F) -> F:
         env="SOFT_DELETE",
         is_flag=True,
         help="keep deleted rows in FINAL with _walstream_deleted = TRUE",
+    )(f)
+    f = envopt(
+        "--load-slice-rows",
+        env="LOAD_SLICE_ROWS",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LOAD_SLICE_ROWS,
+        show_default=True,
+        help="merge a larger full load over several task runs, this many rows per run",
     )(f)
     return envopt(
         "--tombstone-retention-days",
@@ -125,7 +138,9 @@ def _options(kw: dict[str, Any]) -> SnowflakeOptions:
         task_warehouse=kw["task_warehouse"],
         schedule=kw["schedule"],
         prefix_schema=kw["prefix_schema"],
-        merge=MergeOptions(kw["soft_delete"], kw["tombstone_retention_days"]),
+        merge=MergeOptions(
+            kw["soft_delete"], kw["tombstone_retention_days"], kw["load_slice_rows"]
+        ),
         # apply knows where it creates the objects: every name in them is qualified
         database=kw.get("database"),
         schema=kw.get("schema"),
@@ -238,11 +253,12 @@ def load_command(
     metrics_file: str | None,
     soft_delete: bool,
     tombstone_retention_days: int,
+    load_slice_rows: int,
 ) -> None:
     """Load the files not loaded yet and merge them into FINAL tables."""
     from ..warehouse import LocalWarehouse
 
-    options = MergeOptions(soft_delete, tombstone_retention_days)
+    options = MergeOptions(soft_delete, tombstone_retention_days, load_slice_rows)
     with LocalWarehouse(db, options) as wh:
         report = wh.load(dest, files_per_batch=files_per_batch)
         if metrics_file:
