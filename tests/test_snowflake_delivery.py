@@ -15,19 +15,16 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fakesnow
-import fakesnow.copy_into
 import pytest
-import snowflake.connector
 
 from tests.simulated_source import SimSource, SimTable, full_load
 from tests.snowflake_parse import parse_snowflake
-from tests.test_fakesnow import _strip_json_extract_quoted, copy_file
-from tests.test_snowflake_evolve import run_procedure
+from tests.test_fakesnow import copy_file
+from tests.test_fakesnow import cursor as cursor  # the fixture
+from tests.test_snowflake_evolve import manifest_pipe_copy, run_procedure
 from walstream.sink import open_sink
 from walstream.snowflake.dialects import SNOWFLAKE
 from walstream.snowflake.discover import models_from_dest
@@ -36,27 +33,7 @@ from walstream.snowflake.objects import snowflake_statements
 from walstream.snowflake.options import SnowflakeOptions
 from walstream.snowflake.watermark import bookkeeping
 
-NOT_IN_FAKESNOW = [
-    r"^CREATE STORAGE INTEGRATION",
-    r"^CREATE STREAM",
-    r"^CREATE PIPE",
-    r"^ALTER PIPE",
-    r"^CREATE OR ALTER TASK",
-    r"^ALTER TASK",
-    r"^CREATE OR REPLACE PROCEDURE",
-]
 COLUMNS = ["id", "label", "n", "big", "doc"]
-
-
-@pytest.fixture
-def cursor(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setattr(fakesnow.copy_into, "_strip_json_extract", _strip_json_extract_quoted)
-    with fakesnow.patch(nop_regexes=NOT_IN_FAKESNOW):
-        conn = snowflake.connector.connect(database="ANALYTICS", schema="CDC")
-        try:
-            yield conn.cursor()
-        finally:
-            conn.close()
 
 
 def final(cursor: Any, model: TableModel) -> dict[int, dict[str, Any]]:
@@ -112,19 +89,13 @@ def test_a_reordered_delivery_through_the_snowflake_rendering_keeps_final_exact(
     rng.shuffle(keys)
     held = keys[:2]  # a file or manifest that sits behind the others for many runs
     keys = keys[2:] + held
-    raw = bookkeeping(SNOWFLAKE).manifests_raw
     runs = 0
     while keys:
         take = rng.randint(1, 3)
         group, keys = keys[:take], keys[take:]
         for key in group:  # the pipes load what arrived
             if key.endswith(".json"):
-                body = sink.get(key)
-                assert body is not None
-                cursor.execute(
-                    f"INSERT INTO {raw} (manifest, body) SELECT {SNOWFLAKE.literal(key)}, "
-                    f"PARSE_JSON({SNOWFLAKE.literal(body.decode())})"
-                )
+                manifest_pipe_copy(cursor, key, sink.get(key) or b"")
             else:
                 table = re.sub(r"^public/([^/]+)/.*", r"\1", key)
                 cursor.execute(copy_file(models[table], options, key))

@@ -99,14 +99,9 @@ class SnowflakeStandIn:
 
     def notify(self, key: str, data: bytes) -> None:
         """Snowpipe hears of a new file: which COPY would load it."""
-        import io
 
         folder = key.rsplit("/", 1)[0] + "/"
-        columns = [
-            f.name
-            for f in pq.read_schema(io.BytesIO(data))
-            if f.name != "Op" and not f.name.startswith("_walstream")
-        ]
+        columns = sorted(parquet_columns(data) - {"Op"})
         with self.lock:
             pipe = next(
                 (p for p in self.pipes.values() if f"FROM @WALSTREAM_STAGE/{folder}\n" in p.copy),
@@ -270,23 +265,9 @@ def load_and_merge(stand_in: SnowflakeStandIn, dest: str, options: SnowflakeOpti
     cursor = stand_in.connect().cursor()
     for put in stand_in.puts:
         assert put.copy is not None, f"{put.key} was stored before its table had a pipe"
-        sql = put.copy.replace("METADATA$FILENAME", "'" + put.key.replace("'", "''") + "'")
-        sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
-        # Snowflake reads a column a Parquet file lacks as NULL (an older file loaded by the new
-        # COPY); fakesnow refuses it, so those columns are given as NULL here
-        present = {"Op", *put.columns}
-        for named in re.findall(r'\$1:"((?:[^"]|"")+)"::', sql):
-            if named.replace('""', '"') not in present and not named.startswith("_walstream"):
-                sql = sql.replace(f'$1:"{named}"::', "NULL::")
-        location = re.search(r"FROM @WALSTREAM_STAGE/(\S*)", sql)
-        assert location is not None
-        name = put.key[len(location.group(1)) :]
-        cursor.execute(sql.replace("\nFILE_FORMAT = ", f"\nFILES = ('{name}')\nFILE_FORMAT = "))
-    for key, body in stand_in.manifests:  # the manifest pipe
-        cursor.execute(
-            f"INSERT INTO {bookkeeping(SNOWFLAKE).manifests_raw} (manifest, body) "
-            f"SELECT {SNOWFLAKE.literal(key)}, PARSE_JSON({SNOWFLAKE.literal(body.decode())})"
-        )
+        snowpipe_copy(cursor, put.copy, put.key, {"Op", *put.columns})
+    for key, body in stand_in.manifests:
+        manifest_pipe_copy(cursor, key, body)
     for model in models_from_dest(dest):
         n = SNOWFLAKE.names(model)
         task = next(s for s in table_statements(model, options) if s.kind == "task")
@@ -297,6 +278,40 @@ def load_and_merge(stand_in: SnowflakeStandIn, dest: str, options: SnowflakeOpti
         assert procedure.sql.endswith(f"$$\n{stand_in.procedures[n.procedure]}$$")
         run_procedure(cursor, stand_in.procedures[n.procedure], model)
     return cursor
+
+
+def snowpipe_copy(cursor: Any, copy: str, key: str, columns: set[str]) -> None:
+    """Snowpipe loading one file with ``copy`` (its pipe's COPY), limited to that file.
+
+    fakesnow has no METADATA$ columns (the key and a row number stand in) and refuses a column
+    the Parquet file lacks, which Snowflake reads as NULL (an older file loaded by a newer
+    COPY, or a file from an older release without a newer ``_walstream_*`` column): those are
+    given as NULL. ``columns``: the file's columns."""
+    sql = copy.replace("METADATA$FILENAME", "'" + key.replace("'", "''") + "'")
+    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
+    for named in re.findall(r'\$1:"((?:[^"]|"")+)"::', sql):
+        if named.replace('""', '"') not in columns:
+            sql = sql.replace(f'$1:"{named}"::', "NULL::")
+    sql = re.sub(r"\nPATTERN = '[^\n]*'", "", sql)  # FILES names the one file
+    location = re.search(r"FROM @WALSTREAM_STAGE/(\S*)", sql)
+    assert location is not None
+    name = key[len(location.group(1)) :]
+    cursor.execute(sql.replace("\nFILE_FORMAT = ", f"\nFILES = ('{name}')\nFILE_FORMAT = "))
+
+
+def manifest_pipe_copy(cursor: Any, key: str, body: bytes) -> None:
+    """The manifest pipe loading one manifest: its key and its JSON as one VARIANT."""
+    cursor.execute(
+        f"INSERT INTO {bookkeeping(SNOWFLAKE).manifests_raw} (manifest, body) "
+        f"SELECT {SNOWFLAKE.literal(key)}, PARSE_JSON({SNOWFLAKE.literal(body.decode())})"
+    )
+
+
+def parquet_columns(data: bytes) -> set[str]:
+    """The columns of a Parquet file, for :func:`snowpipe_copy`."""
+    import io
+
+    return {f.name for f in pq.read_schema(io.BytesIO(data))}
 
 
 def run_procedure(cursor: Any, body: str, model: TableModel) -> None:

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from tests.simulated_source import SimSource, SimTable
-from tests.test_snowflake_evolve import SnowflakeStandIn, run_procedure
+from tests.test_snowflake_evolve import (
+    SnowflakeStandIn,
+    manifest_pipe_copy,
+    parquet_columns,
+    run_procedure,
+    snowpipe_copy,
+)
 from tests.test_snowflake_evolve import stand_in as stand_in  # the fixture
 from walstream.pipeline.files import decode_parquet, encode_parquet
 from walstream.sink import open_sink
@@ -34,20 +39,6 @@ from walstream.snowflake.watermark import bookkeeping
 
 GOLDEN = Path(__file__).parent / "golden" / "sim.before_manifests.snowflake.sql"
 COLUMNS = ["id", "label", "n", "big", "doc"]
-
-
-def snowpipe(cursor: Any, copy: str, key: str, file_columns: set[str]) -> None:
-    """The pipe's COPY for one file (as in test_snowflake_evolve.load_and_merge)."""
-    sql = copy.replace("METADATA$FILENAME", "'" + key.replace("'", "''") + "'")
-    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
-    for named in re.findall(r'\$1:"((?:[^"]|"")+)"::', sql):
-        if named.replace('""', '"') not in file_columns:
-            sql = sql.replace(f'$1:"{named}"::', "NULL::")  # Snowflake reads it as NULL
-    sql = re.sub(r"\nPATTERN = '[^\n]*'", "", sql)
-    location = re.search(r"FROM @WALSTREAM_STAGE/(\S*)", sql)
-    assert location is not None
-    name = key[len(location.group(1)) :]
-    cursor.execute(sql.replace("\nFILE_FORMAT = ", f"\nFILES = ('{name}')\nFILE_FORMAT = "))
 
 
 def run_old_block(cursor: Any, block: str, consumed: set[str]) -> None:
@@ -110,10 +101,10 @@ def test_apply_upgrades_a_pre_manifest_installation_in_place(
     consumed: set[str] = set()
     old_task = stand_in.tasks['"MERGE_SIM"'][0]
     for key in old_files[:2]:
-        snowpipe(cursor, old_copy, key, set(COLUMNS) | {"Op"} | _meta(old_files, sink, key))
+        snowpipe_copy(cursor, old_copy, key, _columns(sink, key))
     run_old_block(cursor, old_task, consumed)
     for key in old_files[2:]:  # loaded, not merged yet when walstream is stopped
-        snowpipe(cursor, old_copy, key, set(COLUMNS) | {"Op"} | _meta(old_files, sink, key))
+        snowpipe_copy(cursor, old_copy, key, _columns(sink, key))
 
     # -- the upgrade: apply (suspend, drain the old stream, procedure, CALL) ----------------
     options = SnowflakeOptions(dest=dest, storage_integration=None)
@@ -145,20 +136,14 @@ def test_apply_upgrades_a_pre_manifest_installation_in_place(
     rng.shuffle(new_keys)
     procedure = stand_in.procedures['"MERGE_SIM_RUN"']
     model = models[0]
-    raw = bookkeeping(SNOWFLAKE).manifests_raw
     loaded = list(old_files)
     for i in range(0, len(new_keys), 2):
         for key in new_keys[i : i + 2]:
             if key.endswith(".json"):
-                body = sink.get(key)
-                assert body is not None
-                cursor.execute(
-                    f"INSERT INTO {raw} (manifest, body) SELECT {SNOWFLAKE.literal(key)}, "
-                    f"PARSE_JSON({SNOWFLAKE.literal(body.decode())})"
-                )
+                manifest_pipe_copy(cursor, key, sink.get(key) or b"")
             else:
                 pipe = stand_in.pipes['"STAGING_SIM_PIPE"'].copy
-                snowpipe(cursor, pipe, key, set(COLUMNS) | {"Op"} | _meta([], sink, key))
+                snowpipe_copy(cursor, pipe, key, _columns(sink, key))
                 loaded.append(key)
         run_procedure(cursor, procedure, model)
     assert final(cursor) == _expected(table.state)
@@ -170,10 +155,10 @@ def test_apply_upgrades_a_pre_manifest_installation_in_place(
     assert cursor.fetchall() == [(0,)]  # pruned, the rows from before the upgrade too
 
 
-def _meta(old_files: list[str], sink: Any, key: str) -> set[str]:
+def _columns(sink: Any, key: str) -> set[str]:
     data = sink.get(key)
     assert data is not None
-    return {f.name for f in decode_parquet(data).schema if f.name.startswith("_walstream")}
+    return parquet_columns(data)
 
 
 def _expected(state: dict[int, dict[str, Any]]) -> dict[int, tuple[Any, ...]]:
