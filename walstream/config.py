@@ -53,7 +53,7 @@ CONFIG_ENV = "WALSTREAM_CONFIG"
 _META_PATH = "walstream.config_path"
 
 #: Parameters whose value is a secret: printed as ``***`` (DSNs: password blanked).
-_SECRET_WORDS = ("password", "token", "secret")
+_SECRET_WORDS = ("password", "passphrase", "token", "secret")
 _SECRET_EXCEPTIONS = {"password_from"}  # a reference to a secret, not one
 
 

@@ -101,11 +101,13 @@ class ConnectionSettings:
         return args
 
 
-def connect(settings: ConnectionSettings) -> Any:
+def connect(settings: ConnectionSettings, **options: Any) -> Any:
+    """A connection in the settings' database and schema; ``options`` go to the connector
+    (``login_timeout``, ``network_timeout``, ...)."""
     import snowflake.connector
 
     try:
-        return snowflake.connector.connect(**settings.connect_args())
+        return snowflake.connector.connect(**settings.connect_args(), **options)
     except snowflake.connector.errors.Error as exc:
         raise SnowflakeError(
             f"cannot connect to Snowflake account {settings.account!r} as {settings.user!r}: "

@@ -47,12 +47,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, TransientSinkError, WalstreamError
+from ..errors import TransientSinkError, WalstreamError
 from ..schema import TableSchema
 from .apply import ConnectionSettings, Existing, SnowflakeError, inspect
 from .ddl import add_column_statements, renamed_columns, table_definitions
 from .dialects import SNOWFLAKE
-from .evolve_options import PARAMS, REQUIRED
+from .evolve_options import PARAMS, connection_settings
 from .model import RESERVED_PREFIX, ColumnModel, TableModel
 from .objects import Statement, account_statements, table_statements
 from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
@@ -567,22 +567,7 @@ def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
     values = {name: kwargs.pop(name, None) for name in PARAMS}
     if not values["snowflake_evolve"]:
         return None
-    missing = [f"{flag} (WALSTREAM_{env})" for name, flag, env in REQUIRED if not values[name]]
-    if missing:
-        raise ConfigError(f"--snowflake-evolve needs {', '.join(missing)}")
-    settings = ConnectionSettings(
-        account=values["account"],
-        user=values["user"],
-        database=values["database"],
-        schema=values["schema"],
-        role=values["role"],
-        warehouse=values["warehouse"],
-        password=values["password"],
-        password_secret=values["password_secret"],
-        private_key_file=values["private_key_file"],
-        private_key_passphrase=values["private_key_passphrase"],
-        authenticator=values["authenticator"],
-    )
+    settings = connection_settings(values, "--snowflake-evolve")
     options = SnowflakeOptions(
         dest=str(kwargs["dest"]),
         stage=values["stage"] or "WALSTREAM_STAGE",

@@ -3,17 +3,29 @@
 Apart from :mod:`walstream.snowflake.evolve` so that ``walstream run`` does not import the
 Snowflake machinery (the connector, the SQL generator) unless the flag is given: start-up time
 counts in every short run.
+
+The connection settings (``--snowflake-account`` ... ``--snowflake-authenticator``,
+:func:`connection_options`) are defined here once; ``walstream status --snowflake`` has the same
+flags and environment variables.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import ConfigError
 from ..options import F, envopt
 from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from .apply import ConnectionSettings
+
+#: An option: a decorator of a click command.
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 REQUIRED = (
     ("account", "--snowflake-account", "SNOWFLAKE_ACCOUNT"),
@@ -22,8 +34,9 @@ REQUIRED = (
     ("schema", "--snowflake-schema", "SNOWFLAKE_SCHEMA"),
 )
 
-PARAMS = (
-    "snowflake_evolve",
+#: The parameters of :func:`connection_options`: the fields of
+#: :class:`~walstream.snowflake.apply.ConnectionSettings`.
+CONNECTION = (
     "account",
     "user",
     "role",
@@ -35,6 +48,19 @@ PARAMS = (
     "private_key_file",
     "private_key_passphrase",
     "authenticator",
+)
+
+#: The credential settings, one of which a connection needs (flag, environment variable).
+CREDENTIALS = (
+    ("password", "--snowflake-password", "SNOWFLAKE_PASSWORD"),
+    ("password_secret", "--snowflake-password-secret", "SNOWFLAKE_PASSWORD_SECRET"),
+    ("private_key_file", "--snowflake-private-key-file", "SNOWFLAKE_PRIVATE_KEY_FILE"),
+    ("authenticator", "--snowflake-authenticator", "SNOWFLAKE_AUTHENTICATOR"),
+)
+
+PARAMS = (
+    "snowflake_evolve",
+    *CONNECTION,
     "stage",
     "file_format",
     "storage_integration",
@@ -47,6 +73,58 @@ PARAMS = (
 )
 
 
+def connection_options(prefix: str = "") -> list[Decorator]:
+    """The ``--snowflake-*`` connection options, with the environment variables (and config
+    keys) of ``walstream snowflake apply``; each parameter is named ``prefix`` + its name in
+    :data:`CONNECTION` (a prefix keeps ``--snowflake-warehouse`` apart from a command's own
+    ``--warehouse``)."""
+
+    def option(name: str, env: str, **kwargs: Any) -> Decorator:
+        flag = "--snowflake-" + name.replace("_", "-")
+        return envopt(flag, prefix + name, env=env, **kwargs)
+
+    return [
+        option("account", "SNOWFLAKE_ACCOUNT", help="Snowflake account identifier"),
+        option("user", "SNOWFLAKE_USER"),
+        option("role", "SNOWFLAKE_ROLE"),
+        option("warehouse", "SNOWFLAKE_WAREHOUSE", help="Snowflake warehouse of the session"),
+        option("database", "SNOWFLAKE_DATABASE", help="database of the walstream objects"),
+        option("schema", "SNOWFLAKE_SCHEMA", help="schema of the walstream objects"),
+        option("password", "SNOWFLAKE_PASSWORD", help="prefer the environment variable"),
+        option(
+            "password_secret",
+            "SNOWFLAKE_PASSWORD_SECRET",
+            help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
+        ),
+        option("private_key_file", "SNOWFLAKE_PRIVATE_KEY_FILE", help="PEM key, key-pair auth"),
+        option("private_key_passphrase", "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"),
+        option("authenticator", "SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser"),
+    ]
+
+
+def connection_values(kwargs: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Pop :func:`connection_options`'s parameters out of ``kwargs``, by their names in
+    :data:`CONNECTION`."""
+    return {name: kwargs.pop(prefix + name, None) for name in CONNECTION}
+
+
+def connection_settings(
+    values: Mapping[str, Any], needed_by: str, credentials: bool = False
+) -> ConnectionSettings:
+    """The :class:`~walstream.snowflake.apply.ConnectionSettings` of ``values`` (by the names
+    in :data:`CONNECTION`); a :class:`ConfigError` naming the flags ``needed_by`` lacks: the
+    :data:`REQUIRED` ones, and with ``credentials`` one of :data:`CREDENTIALS`."""
+    from .apply import ConnectionSettings
+
+    missing = [f"{flag} (WALSTREAM_{env})" for name, flag, env in REQUIRED if not values[name]]
+    if missing:
+        raise ConfigError(f"{needed_by} needs {', '.join(missing)}")
+    if credentials and not any(values[name] for name, _, _ in CREDENTIALS):
+        given = ", ".join(f"{flag} (WALSTREAM_{env})" for _, flag, env in CREDENTIALS)
+        raise ConfigError(f"{needed_by} needs Snowflake credentials: one of {given}")
+    return ConnectionSettings(**{name: values[name] for name in CONNECTION})
+
+
 def snowflake_evolve_options(f: F) -> F:
     """Add ``--snowflake-evolve`` and its Snowflake settings; the command gets ``before_write``.
 
@@ -56,7 +134,7 @@ def snowflake_evolve_options(f: F) -> F:
     place of these options, ready for :class:`~walstream.pipeline.runner.RunConfig`; it must
     take a ``dest`` keyword argument (the stage's URL).
     """
-    options = [
+    options: list[Decorator] = [
         envopt(
             "--snowflake-evolve",
             env="SNOWFLAKE_EVOLVE",
@@ -65,33 +143,7 @@ def snowflake_evolve_options(f: F) -> F:
             "(STAGING, FINAL, pipe COPY, MERGE task); drops, renames and type changes are "
             "logged for a human",
         ),
-        envopt("--snowflake-account", "account", env="SNOWFLAKE_ACCOUNT"),
-        envopt("--snowflake-user", "user", env="SNOWFLAKE_USER"),
-        envopt("--snowflake-role", "role", env="SNOWFLAKE_ROLE"),
-        envopt("--snowflake-warehouse", "warehouse", env="SNOWFLAKE_WAREHOUSE"),
-        envopt("--snowflake-database", "database", env="SNOWFLAKE_DATABASE"),
-        envopt("--snowflake-schema", "schema", env="SNOWFLAKE_SCHEMA"),
-        envopt(
-            "--snowflake-password",
-            "password",
-            env="SNOWFLAKE_PASSWORD",
-            help="prefer the environment variable",
-        ),
-        envopt(
-            "--snowflake-password-secret",
-            "password_secret",
-            env="SNOWFLAKE_PASSWORD_SECRET",
-            help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
-        ),
-        envopt(
-            "--snowflake-private-key-file", "private_key_file", env="SNOWFLAKE_PRIVATE_KEY_FILE"
-        ),
-        envopt(
-            "--snowflake-private-key-passphrase",
-            "private_key_passphrase",
-            env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
-        ),
-        envopt("--snowflake-authenticator", "authenticator", env="SNOWFLAKE_AUTHENTICATOR"),
+        *connection_options(),
         envopt(
             "--snowflake-stage",
             "stage",
@@ -151,6 +203,7 @@ def snowflake_evolve_options(f: F) -> F:
             kwargs["before_write"] = None
         return f(*args, **kwargs)
 
+    command: Callable[..., Any] = wrapper
     for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper  # type: ignore[return-value]
+        command = option(command)
+    return command  # type: ignore[return-value]
