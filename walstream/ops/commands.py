@@ -27,6 +27,18 @@ from ..config import (
 from ..errors import ConfigError
 from ..options import F, SizeType, envopt
 from ..secrets import DsnSource
+from ..snowflake.evolve_options import connection_options, connection_settings, connection_values
+
+#: The parameters of status's ``--snowflake-*`` options: ``snowflake_`` + the setting, apart
+#: from its ``--warehouse`` (the DuckDB file).
+_SNOWFLAKE = "snowflake_"
+
+
+def _snowflake_options(f: F) -> F:
+    command: Callable[..., Any] = f
+    for option in reversed(connection_options(_SNOWFLAKE)):
+        command = option(command)
+    return command  # type: ignore[return-value]
 
 
 def _dsn_option(required: bool = True) -> Callable[[F], F]:
@@ -86,6 +98,14 @@ def _exit(code: int) -> None:
     help="critical when a table's watermark has waited longer for a file (seconds)",
 )
 @envopt("--warn-waiting", env="WARN_WAITING", type=float, default=None, help="warning above")
+@envopt(
+    "--snowflake",
+    env="STATUS_SNOWFLAKE",
+    is_flag=True,
+    help="read the same from Snowflake: WALSTREAM_WATERMARKS in --snowflake-database/"
+    "--snowflake-schema (where `walstream snowflake apply` created the objects)",
+)
+@_snowflake_options
 @secret_options
 def status(
     dsn: str | None,
@@ -101,10 +121,12 @@ def status(
     warehouse: str | None,
     max_waiting: float | None,
     warn_waiting: float | None,
+    snowflake: bool,
+    **connection: Any,
 ) -> None:
-    """Slot lag, WAL retention, consumer progress and, with --warehouse, the tables waiting
-    for a file; exit 0 ok, 1 warning, 2 critical. Without --dsn, only --warehouse (and
-    --dest) are read."""
+    """Slot lag, WAL retention, consumer progress and, with --warehouse or --snowflake, the
+    tables waiting for a file; exit 0 ok, 1 warning, 2 critical. Without --dsn, only the
+    warehouse (and --dest) are read."""
     from ..sink import open_sink
     from .status import STATUS_SCHEMA, Thresholds, collect_status, render
 
@@ -114,14 +136,22 @@ def status(
     thresholds = Thresholds(
         max_lag_bytes, max_lag_seconds, warn_lag_bytes, warn_lag_seconds, max_waiting, warn_waiting
     )
+    values = connection_values(connection, _SNOWFLAKE)
+    if warehouse and snowflake:
+        raise ConfigError("give --warehouse (a DuckDB file) or --snowflake, not both")
+    settings = connection_settings(values, "--snowflake", credentials=True) if snowflake else None
     sink = open_sink(dest) if dest else None
     if not dsn_provider.dsn and not dsn_provider.kind:
-        if not warehouse:
-            raise ConfigError("--dsn (or WALSTREAM_DSN) is required, unless --warehouse is given")
-        doc = collect_status(None, slot, sink, thresholds, warehouse=warehouse)
+        if not warehouse and not snowflake:
+            raise ConfigError(
+                "--dsn (or WALSTREAM_DSN) is required, unless --warehouse or --snowflake is given"
+            )
+        doc = collect_status(None, slot, sink, thresholds, warehouse=warehouse, snowflake=settings)
     else:
         with _connect(dsn_provider) as conn:
-            doc = collect_status(conn, slot, sink, thresholds, warehouse=warehouse)
+            doc = collect_status(
+                conn, slot, sink, thresholds, warehouse=warehouse, snowflake=settings
+            )
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:

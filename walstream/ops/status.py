@@ -22,21 +22,24 @@ Lag, in the units operators alert on:
   newest stored change is. It also grows when a table is simply quiet, so it is reported, not
   judged.
 
-With ``--warehouse PATH.duckdb`` (opened read-only) it adds each warehouse table's merged
-watermark (FINAL equals the source as of that LSN) and, when a missing file holds it back,
-which file (``waiting_for``, a key under DEST), since when and for how many seconds
-(:mod:`walstream.warehouse.report`, which also lists the same numbers as metric samples).
-Waiting is normal for a while (Snowpipe loads files in any order); waiting longer than
-``--max-waiting`` (default 900 s) is critical, longer than ``--warn-waiting`` a warning. One
-table's wait never holds back another. Without ``--dsn`` only the warehouse (and ``--dest``'s
-checkpoint) is read: ``server`` and ``slot`` are then null.
+With ``--warehouse PATH.duckdb`` (opened read-only), or ``--snowflake`` and the
+``--snowflake-*`` connection settings (one ``SELECT`` from the schema's
+``WALSTREAM_WATERMARKS``), it adds each warehouse table's merged watermark (FINAL equals the
+source as of that LSN) and, when a missing file holds it back, which file (``waiting_for``, a
+key under DEST), since when and for how many seconds (:mod:`walstream.warehouse.report`, which
+also lists the same numbers as metric samples). Waiting is normal for a while (Snowpipe loads
+files in any order); waiting longer than ``--max-waiting`` (default 900 s) is critical, longer
+than ``--warn-waiting`` a warning. One table's wait never holds back another. A table whose
+full load is merged in slices is ``loading`` (no watermark meanwhile), never waiting. Without
+``--dsn`` only the warehouse (and ``--dest``'s checkpoint) is read: ``server`` and ``slot`` are
+then null.
 
 Exit codes, for monitoring (Nagios-style): **0** ok, **1** warning (slot inactive,
 ``wal_status = extended``, a ``--warn-*`` threshold exceeded, checkpoint missing or unreadable),
 **2** critical (slot missing or of another plugin, ``wal_status`` ``lost`` or ``unreserved``, a
 ``--max-lag-*`` or ``--max-waiting`` threshold exceeded). Failing to check at all exits as every
 walstream error does (3 when the source cannot be reached, 2 when the warehouse file is missing
-or unreadable).
+or unreadable, or Snowflake cannot be reached or has no ``WALSTREAM_WATERMARKS``).
 
 ``--json`` prints one object whose shape is :data:`STATUS_SCHEMA` (a JSON Schema,
 ``walstream status --json-schema`` prints it); ``schema_version`` changes only when a field is
@@ -49,14 +52,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from ..errors import SourceError
+from ..errors import ConfigError, SourceError
 from ..lsn import parse_lsn
 from ..pipeline.checkpoint import checkpoint_key
 from ..sink import DurableSink
+
+if TYPE_CHECKING:
+    from ..snowflake.apply import ConnectionSettings
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -270,11 +276,14 @@ STATUS_SCHEMA: dict[str, Any] = {
         },
         "warehouse": {
             "anyOf": [
-                {"type": "null"},  # no --warehouse
+                {"type": "null"},  # neither --warehouse nor --snowflake
                 {
                     "type": "object",
-                    "required": ["location", "last_load_at", "tables", "metrics"],
+                    "required": ["source", "location", "last_load_at", "tables", "metrics"],
                     "properties": {
+                        # duckdb:PATH or snowflake:ACCOUNT/DATABASE.SCHEMA
+                        "source": {"type": "string", "pattern": "^(duckdb|snowflake):"},
+                        # the DuckDB file, or ACCOUNT/DATABASE.SCHEMA.WALSTREAM_WATERMARKS
                         "location": {"type": "string"},
                         "last_load_at": _nullable("string"),
                         "tables": {
@@ -282,20 +291,28 @@ STATUS_SCHEMA: dict[str, Any] = {
                             "additionalProperties": {
                                 "type": "object",
                                 "required": [
+                                    "state",
                                     "slot",
                                     "watermark_lsn",
                                     "waiting_for",
                                     "waiting_since",
                                     "waiting_seconds",
                                     "merged_at",
+                                    "load_lsn",
+                                    "load_seq",
                                 ],
                                 "properties": {
+                                    # loading: a full load merged in slices, no watermark
+                                    # meanwhile (load_lsn, merged up to load_seq); never waiting
+                                    "state": {"enum": ["merged", "waiting", "loading", "new"]},
                                     "slot": _nullable("string"),
                                     "watermark_lsn": _LSN_OR_NULL,
                                     "waiting_for": _nullable("string"),
                                     "waiting_since": _nullable("string"),
                                     "waiting_seconds": {"type": "number", "minimum": 0},
                                     "merged_at": _nullable("string"),
+                                    "load_lsn": _LSN_OR_NULL,
+                                    "load_seq": _nullable("integer"),
                                 },
                             },
                         },
@@ -544,18 +561,26 @@ def collect_status(
     thresholds: Thresholds | None = None,
     now: dt.datetime | None = None,
     warehouse: str | None = None,
+    snowflake: ConnectionSettings | None = None,
 ) -> dict[str, Any]:
     """The whole status document (see :data:`STATUS_SCHEMA`).
 
     ``conn`` None: the source is not asked (``server`` and ``slot`` null); ``warehouse``: the
-    path of the local DuckDB warehouse, whose watermarks are read read-only."""
+    path of the local DuckDB warehouse, whose watermarks are read read-only; ``snowflake``:
+    where to read them in Snowflake instead."""
     thresholds = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC)
     wh_section: dict[str, Any] | None = None
+    if warehouse is not None and snowflake is not None:
+        raise ConfigError("give --warehouse (a DuckDB file) or --snowflake, not both")
     if warehouse is not None:
         from ..warehouse.report import read_warehouse
 
         wh_section = read_warehouse(warehouse, now)
+    elif snowflake is not None:
+        from ..warehouse.report import read_snowflake_warehouse
+
+        wh_section = read_snowflake_warehouse(snowflake, now)
     server: dict[str, Any] | None = None
     slot: dict[str, Any] | None = None
     if conn is not None:
@@ -664,7 +689,8 @@ def judge(
             (t.max_waiting_seconds, "critical", "max"),
             (t.warn_waiting_seconds, "warning", "warn"),
         ):
-            if limit_w is not None and table["waiting_for"] is not None and waited > limit_w:
+            waiting = table.get("state", "waiting") == "waiting" and table["waiting_for"]
+            if limit_w is not None and waiting and waited > limit_w:
                 add(
                     severity,
                     "watermark_waiting",
@@ -785,14 +811,21 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
 
 def _render_warehouse(warehouse: dict[str, Any], console: Any) -> None:
     console.print(
-        f"warehouse {warehouse['location']}: last load {warehouse['last_load_at'] or '-'}",
+        f"warehouse {warehouse['source']}: last load {warehouse['last_load_at'] or '-'}",
         soft_wrap=True,
     )
     if not warehouse["tables"]:
         console.print("  no table loaded yet")
     for name, entry in warehouse["tables"].items():
         mark = entry["watermark_lsn"] or "none yet"
-        if entry["waiting_for"] is None:
+        if entry["state"] == "loading":
+            console.print(
+                f"  [bold]{name}[/]: [green]loading[/] its full load at {entry['load_lsn']} in "
+                f"slices (merged up to _walstream_seq {entry['load_seq']}), no watermark until "
+                "the last slice",
+                soft_wrap=True,
+            )
+        elif entry["waiting_for"] is None:
             console.print(f"  [bold]{name}[/]: watermark {mark}, not waiting", soft_wrap=True)
         else:
             console.print(

@@ -3,11 +3,14 @@
 Each table's task run records its *merged watermark* (FINAL equals the source as of that LSN)
 and, when a file its chain of manifests needs has not arrived, which file (``waiting_for``, a
 key under DEST) and since when (``waiting_since``), in ``main._walstream_watermarks``
-(:mod:`walstream.snowflake.watermark`; ``WALSTREAM_WATERMARKS`` in Snowflake). This module reads
-that table and turns it into:
+(:mod:`walstream.snowflake.watermark`; ``WALSTREAM_WATERMARKS`` in Snowflake). A table whose
+full load is merged in slices has no watermark meanwhile (``lsn`` null) and ``load_lsn`` set:
+it is *loading*, not waiting. This module reads that table, from either warehouse, and turns
+its rows (:data:`COLUMNS`, whatever their source) into:
 
 - the ``warehouse`` section of ``walstream status --warehouse PATH.duckdb`` (the file opened
-  read-only, so a status check never changes or creates a warehouse);
+  read-only, so a status check never changes or creates a warehouse) or ``walstream status
+  --snowflake`` (one ``SELECT`` from the schema's ``WALSTREAM_WATERMARKS``);
 - metric samples, the same numbers in the status document (``--json``, for a CloudWatch agent
   or a cron job) and in a Prometheus text file (:func:`write_metrics_file`, for node_exporter's
   textfile collector):
@@ -25,14 +28,18 @@ imports DuckDB and pyarrow).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..lsn import format_lsn
+
+if TYPE_CHECKING:
+    from ..snowflake.apply import ConnectionSettings
 
 #: The watermark table in the DuckDB file (walstream.snowflake.watermark.bookkeeping).
 WATERMARKS = "main._walstream_watermarks"
@@ -57,15 +64,46 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
 #: How long :func:`read_watermarks` waits for a load that holds the file's lock.
 LOCK_WAIT_SECONDS = 5.0
 
+#: The columns of the watermark table that the status reads, in both warehouses.
+COLUMNS = (
+    "table_name",
+    "slot",
+    "lsn",
+    "waiting_for",
+    "waiting_since",
+    "merged_at",
+    "load_lsn",
+    "load_seq",
+)
+
+#: A table's state, from its row (:func:`table_state`).
+MERGED, WAITING, LOADING, NEW = "merged", "waiting", "loading", "new"
+
+#: How long ``walstream status --snowflake`` waits for Snowflake: to log in, for an answer.
+SNOWFLAKE_LOGIN_TIMEOUT = 30
+SNOWFLAKE_NETWORK_TIMEOUT = 60
+
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Records as dicts of :data:`COLUMNS` (names in any case; a missing column is None)."""
+    keys = [name.lower() for name in names]
+    out = []
+    for record in records:
+        row = dict(zip(keys, record, strict=True))
+        out.append({column: row.get(column) for column in COLUMNS})
+    return out
+
+
 def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dict[str, Any]]:
-    """Every table's row of the watermark table, the DuckDB file opened read-only.
+    """Every table's row of the watermark table (:data:`COLUMNS`), the DuckDB file opened
+    read-only.
 
     A load running meanwhile holds the file's lock: wait up to ``lock_wait`` seconds for it.
+    A warehouse written by an older walstream may lack columns (``load_lsn``): they read None.
     """
     import duckdb
 
@@ -90,12 +128,8 @@ def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dic
                 + (hint if locked else "")
             ) from None
     try:
-        cur = conn.execute(
-            "SELECT table_name, slot, lsn, waiting_for, waiting_since, merged_at "
-            f"FROM {WATERMARKS} ORDER BY table_name"
-        )
-        names = [d[0] for d in cur.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        cur = conn.execute(f"SELECT * FROM {WATERMARKS} ORDER BY table_name")
+        return _rows([d[0] for d in cur.description or []], cur.fetchall())
     except duckdb.CatalogException:
         raise ConfigError(
             f"{path!r} is not a walstream warehouse: it has no table {WATERMARKS} "
@@ -105,6 +139,62 @@ def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dic
         raise ConfigError(f"cannot read the watermarks of {path!r}: {_one_line(exc)}") from None
     finally:
         conn.close()
+
+
+def snowflake_location(settings: ConnectionSettings) -> str:
+    """``ACCOUNT/DATABASE.SCHEMA``: where ``walstream snowflake apply`` created the objects."""
+    return f"{settings.account}/{settings.database}.{settings.schema}"
+
+
+def read_snowflake_watermarks(
+    settings: ConnectionSettings, connect: Callable[[], Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`), in the database and
+    schema of ``settings``, with one ``SELECT`` (nothing is changed).
+
+    ``connect`` (for tests) returns a DB-API connection; by default snowflake-connector-python
+    with short timeouts. Every failure is a one-line :class:`ConfigError` (exit 2): a status
+    check that cannot read the watermarks is critical, and no secret is in the message.
+    """
+    from ..snowflake.apply import SnowflakeError
+    from ..snowflake.apply import connect as snowflake_connect
+    from ..snowflake.dialects import SnowflakeDialect, object_name
+    from ..snowflake.watermark import bookkeeping
+
+    qualifier = f"{object_name(settings.database)}.{object_name(settings.schema)}"
+    table = bookkeeping(SnowflakeDialect(qualifier=qualifier)).watermarks
+    where = f"{table} of Snowflake account {settings.account!r}"
+    try:
+        if connect is None:
+            conn = snowflake_connect(
+                settings,
+                login_timeout=SNOWFLAKE_LOGIN_TIMEOUT,
+                network_timeout=SNOWFLAKE_NETWORK_TIMEOUT,
+            )
+        else:
+            conn = connect()
+    except SnowflakeError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY table_name")
+        except Exception as exc:
+            if getattr(exc, "errno", None) == _DOES_NOT_EXIST:
+                raise ConfigError(
+                    f"{where} does not exist (or the role cannot read it): create the "
+                    "walstream objects there with `walstream snowflake apply`, or check "
+                    "--snowflake-database/--snowflake-schema/--snowflake-role"
+                ) from None
+            raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
+        return _rows([d[0] for d in cur.description or []], cur.fetchall())
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+#: Snowflake's error number for "object does not exist or not authorized".
+_DOES_NOT_EXIST = 2003
 
 
 def _utc(value: object) -> dt.datetime | None:
@@ -117,10 +207,21 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def table_state(row: Mapping[str, Any]) -> str:
+    """:data:`LOADING` (a full load merged in slices: moving, so never waiting), else
+    :data:`WAITING` (for ``waiting_for``), else :data:`MERGED` (it has a watermark) or
+    :data:`NEW` (no merge yet)."""
+    if row.get("load_lsn") is not None:
+        return LOADING
+    if row.get("waiting_for") is not None:
+        return WAITING
+    return MERGED if row.get("lsn") is not None else NEW
+
+
 def waiting_seconds(row: Mapping[str, Any], now: dt.datetime) -> float:
     """How long ``row``'s table has waited for its file (0 when it is not waiting)."""
     since = _utc(row.get("waiting_since"))
-    if row.get("waiting_for") is None or since is None:
+    if table_state(row) != WAITING or since is None:
         return 0.0
     return round(max(0.0, (now - since).total_seconds()), 3)
 
@@ -147,7 +248,10 @@ def metric_samples(
                 "name": WAITING_SECONDS,
                 "labels": {
                     "table": str(row["table_name"]),
-                    "waiting_for": row["waiting_for"] or "",
+                    # a loading table moves: not waiting, whatever waiting_for says
+                    "waiting_for": (row.get("waiting_for") or "")
+                    if table_state(row) == WAITING
+                    else "",
                 },
                 "value": waiting_seconds(row, now),
             }
@@ -157,24 +261,39 @@ def metric_samples(
     return out
 
 
+def _int(value: Any) -> int | None:
+    """A position as Python int (Snowflake's NUMBER(19,0) may read as Decimal)."""
+    return None if value is None else int(value)
+
+
+def _lsn(value: Any) -> str | None:
+    position = _int(value)
+    return None if position is None else format_lsn(position)
+
+
 def warehouse_section(
-    location: str, rows: Sequence[Mapping[str, Any]], now: dt.datetime
+    source: str, location: str, rows: Sequence[Mapping[str, Any]], now: dt.datetime
 ) -> dict[str, Any]:
-    """The ``warehouse`` section of the status document (walstream.ops.status.STATUS_SCHEMA)."""
+    """The ``warehouse`` section of the status document (walstream.ops.status.STATUS_SCHEMA)
+    from the watermark table's ``rows``, whichever warehouse they come from: ``source`` is
+    ``duckdb:PATH`` or ``snowflake:ACCOUNT/DATABASE.SCHEMA``, ``location`` the file or the
+    table read."""
     tables: dict[str, dict[str, Any]] = {}
     for row in rows:
-        lsn = row.get("lsn")
-        merged = _utc(row.get("merged_at"))
         tables[str(row["table_name"])] = {
+            "state": table_state(row),
             "slot": row.get("slot"),
-            "watermark_lsn": None if lsn is None else format_lsn(int(lsn)),
+            "watermark_lsn": _lsn(row.get("lsn")),
             "waiting_for": row.get("waiting_for"),
             "waiting_since": _iso(_utc(row.get("waiting_since"))),
             "waiting_seconds": waiting_seconds(row, now),
-            "merged_at": _iso(merged),
+            "merged_at": _iso(_utc(row.get("merged_at"))),
+            "load_lsn": _lsn(row.get("load_lsn")),
+            "load_seq": _int(row.get("load_seq")),
         }
     loaded_at = last_merge(rows)
     return {
+        "source": source,
         "location": location,
         "last_load_at": _iso(loaded_at),
         "tables": tables,
@@ -184,7 +303,18 @@ def warehouse_section(
 
 def read_warehouse(path: str, now: dt.datetime) -> dict[str, Any]:
     """``warehouse_section`` of the DuckDB file at ``path`` (opened read-only)."""
-    return warehouse_section(os.path.abspath(path), read_watermarks(path), now)
+    location = os.path.abspath(path)
+    return warehouse_section(f"duckdb:{location}", location, read_watermarks(path), now)
+
+
+def read_snowflake_warehouse(
+    settings: ConnectionSettings, now: dt.datetime, connect: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """``warehouse_section`` of Snowflake's ``WALSTREAM_WATERMARKS`` (see
+    :func:`read_snowflake_watermarks`)."""
+    rows = read_snowflake_watermarks(settings, connect)
+    where = snowflake_location(settings)
+    return warehouse_section(f"snowflake:{where}", f"{where}.WALSTREAM_WATERMARKS", rows, now)
 
 
 def write_metrics_file(
