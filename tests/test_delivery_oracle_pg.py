@@ -130,7 +130,7 @@ def state_as_of(workload: RecordingWorkload, commits: dict[int, int], lsn: int |
 
 
 @settings(
-    max_examples=int(os.environ.get("WALSTREAM_DELIVERY_EXAMPLES_PG", "2")),
+    max_examples=int(os.environ.get("WALSTREAM_DELIVERY_EXAMPLES_PG", "1")),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
