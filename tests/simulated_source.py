@@ -21,11 +21,10 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from walstream.batch import META_COLUMNS
-from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet
+from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet, load_file_key
 from walstream.pipeline.manifest import LoadRef, Manifest, ManifestFile, load_manifest
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink
-from walstream.snapshot.writer import load_file_key
 
 TOAST_THRESHOLD = 100  # values at least this long are "stored out of line"
 EPOCH_US = 1_700_000_000_000_000

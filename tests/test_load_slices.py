@@ -17,10 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from tests.simulated_source import SimSource, SimTable, to_arrow
-from walstream.pipeline.files import encode_parquet
+from walstream.pipeline.files import encode_parquet, load_file_key
 from walstream.pipeline.manifest import ManifestFile, load_manifest
 from walstream.sink import open_sink
-from walstream.snapshot.writer import load_file_key
 from walstream.snowflake.options import MergeOptions
 from walstream.warehouse import LocalWarehouse
 

@@ -30,12 +30,12 @@ from tests.conftest import PgDatabase
 from tests.streaming import run_config, wait_for
 from walstream.faults import KILL_EXIT_CODE
 from walstream.lsn import parse_lsn
+from walstream.pipeline.files import load_file_key
 from walstream.pipeline.runner import Runner
 from walstream.sink import DurableSink, open_sink
 from walstream.snapshot import LOADED, SnapshotConfig, initial_load, run_snapshot
 from walstream.snapshot.exported import SlotSnapshot
 from walstream.snapshot.tables import Chunk, LoadTable
-from walstream.snapshot.writer import load_file_key
 from walstream.warehouse import LocalWarehouse
 
 LOAD_KEY = re.compile(r"^public/(\w+)/LOAD[0-9A-F]{8}-([0-9A-F]{16})\.parquet$")
@@ -566,3 +566,32 @@ def test_one_column_tables_keep_nulls_empty_strings_quotes_and_line_breaks(
                       key=lambda r: r["_walstream_seq"])  # fmt: skip
         assert [r["v"] for r in rows] == want
         assert [r["_walstream_seq"] for r in rows] == list(range(1, len(want) + 1))
+
+
+def test_tables_with_odd_names_get_load_and_change_files_in_one_escaped_folder(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """A ``/`` in a table name would add a level to the layout and ``..`` would walk out of it:
+    full-load keys escape them like change keys (pipeline/files.py key_segment), so the table's
+    one pipe (and the local warehouse) finds both, and FINAL equals the source."""
+    db.execute(
+        'CREATE TABLE "a/b" (id int PRIMARY KEY, v text); CREATE TABLE ".." (id int PRIMARY KEY)'
+    )
+    db.execute("INSERT INTO \"a/b\" VALUES (1, 'x'), (2, 'y'); INSERT INTO \"..\" VALUES (7)")
+    db.execute('CREATE PUBLICATION walstream FOR TABLE "a/b", ".."')
+    db.create_slot()
+    dest = f"file://{tmp_path}/dest"
+    run_snapshot(SnapshotConfig(db.dsn, "sf_sync", "walstream", dest, progress="none"))
+    db.execute('UPDATE "a/b" SET v = \'z\' WHERE id = 2; INSERT INTO ".." VALUES (8)')
+    Runner(run_config(db, dest, until_lsn=parse_lsn(db.current_lsn()))).run()
+    files = change_files(dest)
+    assert sorted(files) == ["public.%2E%2E", "public.a%2Fb"]
+    for keys in files.values():
+        assert any("/LOAD" in k for k in keys) and any("/LOAD" not in k for k in keys), keys
+    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+        wh.load(dest)
+        assert wh.conn.execute('SELECT id, v FROM public."a/b" ORDER BY 1').fetchall() == [
+            (1, "x"),
+            (2, "z"),
+        ]
+        assert wh.conn.execute('SELECT id FROM public.".." ORDER BY 1').fetchall() == [(7,), (8,)]

@@ -39,6 +39,14 @@ def key_segment(name: str) -> str:
     )
 
 
+def load_file_key(namespace: str, table: str, number: int, snapshot_lsn: int) -> str:
+    """``<schema>/<table>/LOAD<number:08X>-<snapshot_lsn:016X>.parquet``: a full load's files sit
+    under the same folder as the table's change files (the same :func:`key_segment` escaping),
+    so the table's one pipe loads both."""
+    folder = f"{key_segment(namespace)}/{key_segment(table)}"
+    return f"{folder}/LOAD{number:08X}-{snapshot_lsn:016X}.parquet"
+
+
 def change_file_key(
     namespace: str,
     table: str,

@@ -40,6 +40,7 @@ from ..lsn import format_lsn
 from ..pg import source
 from ..pg.types import CatalogTypes
 from ..pipeline.checkpoint import Checkpoint
+from ..pipeline.files import load_file_key
 from ..pipeline.manifest import ManifestFile, load_manifest
 from ..sink import DurableSink, open_sink
 from .exported import ExportedSnapshot, SlotSnapshot, temporary_slot_name
@@ -58,7 +59,6 @@ from .writer import (
     LoadFileWriter,
     LoadPosition,
     StoredLoadFile,
-    load_file_key,
     truncate_marker,
 )
 

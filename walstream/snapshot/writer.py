@@ -36,6 +36,7 @@ from ..pipeline.files import (
     ROW_GROUP_ROWS,
     dictionary_columns,
     encode_parquet,
+    load_file_key,
     write_batch_rows,
 )
 from ..sink import DurableSink
@@ -47,11 +48,6 @@ log = logging.getLogger("walstream.snapshot")
 _META = dict(META_COLUMNS)
 _COMMIT_TS = _META["_walstream_commit_ts"]
 _UNCHANGED = _META["_walstream_unchanged"]
-
-
-def load_file_key(namespace: str, table: str, number: int, snapshot_lsn: int) -> str:
-    """``<schema>/<table>/LOAD<number:08X>-<snapshot_lsn:016X>.parquet``."""
-    return f"{namespace}/{table}/LOAD{number:08X}-{snapshot_lsn:016X}.parquet"
 
 
 @dataclass(frozen=True, slots=True)
