@@ -376,6 +376,7 @@ __all__ = [
     "bookkeeping",
     "bookkeeping_ddl",
     "late_load_source",
+    "merge_run_passes",
     "merge_run_statements",
     "watermark_query",
     "watermark_statements",
@@ -383,14 +384,32 @@ __all__ = [
 ]
 
 
+def merge_run_passes(
+    model: TableModel, dialect: Dialect, staging: str, options: MergeOptions
+) -> list[tuple[str | None, list[str]]]:
+    """One task run as its passes: watermark, late loads, the window, bookkeeping (in order, in
+    one transaction). Each pass comes with a query telling whether it has rows to merge (None:
+    always run), so a runner may skip an empty MERGE pass; running them all is the same."""
+    late = late_load_source(model, dialect, staging)
+    window = window_source(model, dialect, staging)
+    return [
+        (None, watermark_statements(model, dialect, staging, options)),
+        (
+            f"SELECT EXISTS (SELECT 1 FROM {late} AS s)",
+            merge_statements(model, dialect, late, options),
+        ),
+        (
+            f"SELECT EXISTS (SELECT 1 FROM {window} AS s)",
+            merge_statements(model, dialect, window, options),
+        ),
+        (None, after_merge_statements(model, dialect, staging)),
+    ]
+
+
 def merge_run_statements(
     model: TableModel, dialect: Dialect, staging: str, options: MergeOptions
 ) -> list[str]:
-    """One task run for ``model``: watermark, late loads, the window, bookkeeping (in order, in
-    one transaction). Running it again with nothing new changes nothing."""
-    return [
-        *watermark_statements(model, dialect, staging, options),
-        *merge_statements(model, dialect, late_load_source(model, dialect, staging), options),
-        *merge_statements(model, dialect, window_source(model, dialect, staging), options),
-        *after_merge_statements(model, dialect, staging),
-    ]
+    """One task run for ``model``: every statement of :func:`merge_run_passes`, in order (the
+    Snowflake procedure's body). Running it again with nothing new changes nothing."""
+    passes = merge_run_passes(model, dialect, staging, options)
+    return [sql for _, statements in passes for sql in statements]

@@ -53,7 +53,7 @@ from ..snowflake.ddl import (
 from ..snowflake.dialects import DUCKDB
 from ..snowflake.model import TableModel
 from ..snowflake.options import MergeOptions
-from ..snowflake.watermark import bookkeeping, bookkeeping_ddl, merge_run_statements
+from ..snowflake.watermark import bookkeeping, bookkeeping_ddl, merge_run_passes
 
 log = logging.getLogger("walstream.warehouse")
 
@@ -301,8 +301,11 @@ class LocalWarehouse:
         for sql in duckdb_work_table_statements(model, self.options, ["changes"]):
             self.conn.execute(sql)
         staging = DUCKDB.names(model).staging
-        for sql in merge_run_statements(model, DUCKDB, staging, self.options):
-            self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count to be read
+        for guard, statements in merge_run_passes(model, DUCKDB, staging, self.options):
+            if guard is not None and not self.conn.execute(guard).fetchall()[0][0]:
+                continue  # nothing to merge in this pass: skip its MERGE statements
+            for sql in statements:
+                self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count to be read
 
     def _known_tables(self) -> list[str]:
         rows = self.conn.execute(f"SELECT table_name FROM {TABLE_VERSIONS} ORDER BY 1").fetchall()
