@@ -180,7 +180,7 @@ BEGIN
             (SELECT MIN(m.start_lsn) FROM "WALSTREAM_MANIFESTS" AS m, slot
                 WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
                     AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')))
         ) AS lsn
     ),
     links AS (
@@ -192,7 +192,7 @@ BEGIN
         FROM "WALSTREAM_MANIFESTS" AS m, slot, origin
         WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
             OR EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines'))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines'))
     ),
     reach AS (
         SELECT l.*, MAX(l.end_lsn) OVER (
@@ -223,9 +223,8 @@ BEGIN
     open_loads AS (
         SELECT MIN(lsn) AS lsn FROM (
             SELECT m.start_lsn AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
-            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-                AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
                 AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
@@ -251,16 +250,17 @@ BEGIN
         -- the full load merged in slices: the one in progress, else the first complete load in
         -- the window with more rows than a slice
         SELECT COALESCE((SELECT load_lsn FROM cur), (
-            SELECT MIN(m.start_lsn + 1) FROM "WALSTREAM_MANIFESTS" AS m, origin, capped
-            WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            SELECT MIN(l.lsn) FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
+        WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
-                AND (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') - 1 > 1000000
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d
-                    WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l, origin, capped
+            WHERE l.lsn > origin.lsn AND l.lsn <= capped.lsn AND l.row_count - 1 > 1000000
         )) AS lsn,
         COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
     ),
@@ -304,14 +304,16 @@ BEGIN
     SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
     FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_ORDER_LINES" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.order_lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
     LEFT JOIN (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_ORDER_LINES" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS w ON TRUE
     WHERE w._walstream_lsn IS NULL OR (t._walstream_lsn > w._walstream_lsn OR (t._walstream_lsn = w._walstream_lsn AND t._walstream_seq > w._walstream_seq));
     DELETE FROM "TRUNCATES_ORDER_LINES"
@@ -320,26 +322,30 @@ BEGIN
     DELETE FROM "ORDER_LINES"
     USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_ORDER_LINES" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.order_lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "ORDER_LINES"._walstream_seq));
     DELETE FROM "TOMBSTONES_ORDER_LINES"
     USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_ORDER_LINES" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.order_lines') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_ORDER_LINES"._walstream_seq));
     INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
@@ -369,14 +375,16 @@ BEGIN
             ) AS _walstream_copy
         FROM (SELECT s.* FROM "STAGING_ORDER_LINES" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.order_lines') AS w
         WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-            AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+            AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+            FROM "WALSTREAM_MANIFESTS" AS m
             WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
             LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
                 ON fl.file = mf.file AND fl.row_count = mf.row_count
             WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
-            AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1))) AS s
+            AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
         SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
@@ -906,9 +914,11 @@ BEGIN
     DELETE FROM "CHANGES_ORDER_LINES";
     INSERT INTO "WALSTREAM_LOADS" (table_name, lsn, merged_at)
     SELECT 'public.order_lines', l.lsn, CURRENT_TIMESTAMP()
-    FROM (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+    FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count

@@ -147,7 +147,7 @@ BEGIN
             (SELECT MIN(m.start_lsn) FROM "WALSTREAM_MANIFESTS" AS m, slot
                 WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
                     AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')))
         ) AS lsn
     ),
     links AS (
@@ -159,7 +159,7 @@ BEGIN
         FROM "WALSTREAM_MANIFESTS" AS m, slot, origin
         WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
             OR EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events'))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events'))
     ),
     reach AS (
         SELECT l.*, MAX(l.end_lsn) OVER (
@@ -190,9 +190,8 @@ BEGIN
     open_loads AS (
         SELECT MIN(lsn) AS lsn FROM (
             SELECT m.start_lsn AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
-            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-                AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
                 AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
@@ -218,16 +217,17 @@ BEGIN
         -- the full load merged in slices: the one in progress, else the first complete load in
         -- the window with more rows than a slice
         SELECT COALESCE((SELECT load_lsn FROM cur), (
-            SELECT MIN(m.start_lsn + 1) FROM "WALSTREAM_MANIFESTS" AS m, origin, capped
-            WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            SELECT MIN(l.lsn) FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
+        WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL)
-                AND (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events') - 1 > 1000000
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d
-                    WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1)
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1)) AS l, origin, capped
+            WHERE l.lsn > origin.lsn AND l.lsn <= capped.lsn AND l.row_count - 1 > 1000000
         )) AS lsn,
         COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
     ),
@@ -279,14 +279,16 @@ BEGIN
         s._walstream_commit_ts
     FROM (SELECT s.* FROM "STAGING_EVENTS" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.events') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1))) AS s
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.events' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     LEFT JOIN "EVENTS" AS f
         ON f._walstream_lsn = s._walstream_lsn AND f._walstream_seq = s._walstream_seq
     WHERE f._walstream_lsn IS NULL
@@ -325,9 +327,11 @@ BEGIN
     ) = 1;
     INSERT INTO "WALSTREAM_LOADS" (table_name, lsn, merged_at)
     SELECT 'public.events', l.lsn, CURRENT_TIMESTAMP()
-    FROM (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+    FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.events')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count

@@ -349,7 +349,7 @@ BEGIN
             (SELECT MIN(m.start_lsn) FROM "WALSTREAM_MANIFESTS" AS m, slot
                 WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
                     AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')))
         ) AS lsn
     ),
     links AS (
@@ -361,7 +361,7 @@ BEGIN
         FROM "WALSTREAM_MANIFESTS" AS m, slot, origin
         WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
             OR EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo'))
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo'))
     ),
     reach AS (
         SELECT l.*, MAX(l.end_lsn) OVER (
@@ -392,9 +392,8 @@ BEGIN
     open_loads AS (
         SELECT MIN(lsn) AS lsn FROM (
             SELECT m.start_lsn AS lsn FROM "WALSTREAM_MANIFESTS" AS m, origin
-            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-                AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+            WHERE m.kind = 'load' AND m.end_lsn > origin.lsn AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
                 AND NOT (NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
@@ -420,16 +419,17 @@ BEGIN
         -- the full load merged in slices: the one in progress, else the first complete load in
         -- the window with more rows than a slice
         SELECT COALESCE((SELECT load_lsn FROM cur), (
-            SELECT MIN(m.start_lsn + 1) FROM "WALSTREAM_MANIFESTS" AS m, origin, capped
-            WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            SELECT MIN(l.lsn) FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
+        WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
-                AND (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') - 1 > 1000000
-                AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d
-                    WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l, origin, capped
+            WHERE l.lsn > origin.lsn AND l.lsn <= capped.lsn AND l.row_count - 1 > 1000000
         )) AS lsn,
         COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
     ),
@@ -473,14 +473,16 @@ BEGIN
     SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
     FROM (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_TYPE_ZOO" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.type_zoo') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS t
     LEFT JOIN (SELECT _walstream_lsn, _walstream_seq FROM "TRUNCATES_TYPE_ZOO" ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS w ON TRUE
     WHERE w._walstream_lsn IS NULL OR (t._walstream_lsn > w._walstream_lsn OR (t._walstream_lsn = w._walstream_lsn AND t._walstream_seq > w._walstream_seq));
     DELETE FROM "TRUNCATES_TYPE_ZOO"
@@ -489,26 +491,30 @@ BEGIN
     DELETE FROM "TYPE_ZOO"
     USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_TYPE_ZOO" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.type_zoo') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TYPE_ZOO"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TYPE_ZOO"._walstream_lsn AND _walstream_truncate._walstream_seq > "TYPE_ZOO"._walstream_seq));
     DELETE FROM "TOMBSTONES_TYPE_ZOO"
     USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM (SELECT s.* FROM "STAGING_TYPE_ZOO" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.type_zoo') AS w
     WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-        AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+        AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
-        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
+        AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_TYPE_ZOO"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_TYPE_ZOO"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_TYPE_ZOO"._walstream_seq));
     INSERT INTO "CHANGES_TYPE_ZOO" (_walstream_op, "ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
@@ -572,14 +578,16 @@ BEGIN
             ) AS _walstream_copy
         FROM (SELECT s.* FROM "STAGING_TYPE_ZOO" AS s, (SELECT prev_lsn, lsn, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn FROM "WALSTREAM_WATERMARKS" WHERE table_name = 'public.type_zoo') AS w
         WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn
-            AND s._walstream_lsn IN (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+            AND s._walstream_lsn IN (SELECT lsn FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+            FROM "WALSTREAM_MANIFESTS" AS m
             WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
             LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
                 ON fl.file = mf.file AND fl.row_count = mf.row_count
             WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
-            AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1))) AS s
+            AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
         SELECT i._walstream_op, i."ID", i."FLAG", i."SMALL", i."MEDIUM", i."OBJECT_ID", i."REAL_VALUE", i."DOUBLE_VALUE", i."PRICE", i."WIDEST", i."ANY_NUMERIC", i."HUGE_NUMERIC", i."CASH", i."BODY", i."CODE", i."FIXED", i."HANDLE", i."ADDRESS", i."NETWORK", i."MAC", i."DURATION", i."PERIOD", i."MARKUP", i."SEARCH", i."BITS", i."UID", i."DOCUMENT", i."BINARY_DOCUMENT", i."PAYLOAD", i."DAY", i."CLOCK", i."CLOCK_TZ", i."LOCAL_TS", i."INSTANT", i."NUMBERS", i."LABELS", i."PRICES", i."DOCUMENTS", i."INSTANTS", i."MOOD", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
@@ -1747,9 +1755,11 @@ BEGIN
     DELETE FROM "CHANGES_TYPE_ZOO";
     INSERT INTO "WALSTREAM_LOADS" (table_name, lsn, merged_at)
     SELECT 'public.type_zoo', l.lsn, CURRENT_TIMESTAMP()
-    FROM (SELECT m.start_lsn + 1 AS lsn FROM "WALSTREAM_MANIFESTS" AS m
+    FROM (SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM "WALSTREAM_MANIFEST_FILES" AS mf
+            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo') AS row_count
+        FROM "WALSTREAM_MANIFESTS" AS m
         WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
+        WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo')
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_MANIFEST_FILES" AS mf
         LEFT JOIN (SELECT file, MAX(row_count) AS row_count FROM "WALSTREAM_FILES" GROUP BY file) AS fl
             ON fl.file = mf.file AND fl.row_count = mf.row_count

@@ -112,8 +112,8 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
         f"row_count {pos}, loaded_at {ts})",
         f"CREATE TABLE IF NOT EXISTS {b.watermarks} (table_name {text}, slot {text}, "
         f"prev_lsn {pos}, lsn {pos}, waiting_for {text}, waiting_since {ts}, merged_at {ts}, "
-        f"lo_lsn {pos}, lo_seq {pos}, hi_lsn {pos}, hi_seq {pos}, load_lsn {pos}, "
-        f"load_seq {pos})",
+        + ", ".join(f"{c} {pos}" for c in RUN_COLUMNS)
+        + ")",
         f"CREATE TABLE IF NOT EXISTS {b.loads} (table_name {text}, lsn {pos}, merged_at {ts})",
     ]
     return out
@@ -123,6 +123,14 @@ def _arrived(dialect: Dialect) -> str:
     """Files that reached STAGING, one row each with its row count."""
     files = bookkeeping(dialect).files
     return f"(SELECT file, MAX(row_count) AS row_count FROM {files} GROUP BY file)"
+
+
+def _lists(dialect: Dialect, table: str, manifest: str) -> str:
+    """True when manifest ``manifest`` lists files of ``table``."""
+    return (
+        f"EXISTS (SELECT 1 FROM {bookkeeping(dialect).manifest_files} AS mf\n"
+        f"    WHERE mf.manifest = {manifest} AND mf.table_name = {table})"
+    )
 
 
 def _complete(dialect: Dialect, table: str, manifest: str) -> str:
@@ -135,6 +143,10 @@ def _complete(dialect: Dialect, table: str, manifest: str) -> str:
         f"    WHERE mf.manifest = {manifest} AND mf.table_name = {table} AND fl.file IS NULL)"
     )
 
+
+#: The columns of WATERMARKS a run writes besides the watermark: its window of positions and
+#: the full load it merges in slices.
+RUN_COLUMNS = ("lo_lsn", "lo_seq", "hi_lsn", "hi_seq", "load_lsn", "load_seq")
 
 #: The greatest ``_walstream_seq``: a window bound ``(lsn, AFTER_ALL)`` is after every change
 #: at ``lsn``.
@@ -168,8 +180,7 @@ origin AS (
         (SELECT prev_lsn FROM cur WHERE load_lsn IS NOT NULL),  -- a load merged in slices
         (SELECT MIN(m.start_lsn) FROM {b.manifests} AS m, slot
             WHERE m.slot = slot.slot AND (m.kind = 'flush' AND m.origin OR m.kind = 'load'
-                AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
-                    WHERE mf.manifest = m.manifest AND mf.table_name = {t})))
+                AND {_lists(dialect, t, "m.manifest")}))
     ) AS lsn
 ),
 links AS (
@@ -177,8 +188,7 @@ links AS (
         CASE WHEN {_complete(dialect, t, "m.manifest")} THEN 1 ELSE 0 END AS complete
     FROM {b.manifests} AS m, slot, origin
     WHERE m.slot = slot.slot AND m.end_lsn > origin.lsn AND (m.kind = 'flush'
-        OR EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
-            WHERE mf.manifest = m.manifest AND mf.table_name = {t}))
+        OR {_lists(dialect, t, "m.manifest")})
 ),
 reach AS (
     SELECT l.*, MAX(l.end_lsn) OVER (
@@ -209,9 +219,7 @@ announced AS (
 open_loads AS (
     SELECT MIN(lsn) AS lsn FROM (
         SELECT m.start_lsn AS lsn FROM {b.manifests} AS m, origin
-        WHERE m.kind = 'load' AND m.end_lsn > origin.lsn
-            AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = {t})
+        WHERE m.kind = 'load' AND m.end_lsn > origin.lsn AND {_lists(dialect, t, "m.manifest")}
             AND NOT ({_complete(dialect, t, "m.manifest")})
         UNION ALL
         SELECT lsn - 1 FROM announced
@@ -234,13 +242,8 @@ sliced AS (
     -- the full load merged in slices: the one in progress, else the first complete load in
     -- the window with more rows than a slice
     SELECT COALESCE((SELECT load_lsn FROM cur), (
-        SELECT MIN(m.start_lsn + 1) FROM {b.manifests} AS m, origin, capped
-        WHERE m.kind = 'load' AND m.start_lsn + 1 > origin.lsn AND m.start_lsn + 1 <= capped.lsn
-            AND {_complete(dialect, t, "m.manifest")}
-            AND (SELECT SUM(mf.row_count) FROM {b.manifest_files} AS mf
-                WHERE mf.manifest = m.manifest AND mf.table_name = {t}) - 1 > {slice_rows}
-            AND NOT EXISTS (SELECT 1 FROM {b.loads} AS d
-                WHERE d.table_name = {t} AND d.lsn = m.start_lsn + 1)
+        SELECT MIN(l.lsn) FROM {_complete_loads(dialect, model)} AS l, origin, capped
+        WHERE l.lsn > origin.lsn AND l.lsn <= capped.lsn AND l.row_count - 1 > {slice_rows}
     )) AS lsn,
     COALESCE((SELECT load_seq FROM cur), -1) AS after_seq
 ),
@@ -280,7 +283,7 @@ def watermark_statements(
     the same thing); run before the MERGE passes, which read it."""
     b = bookkeeping(dialect)
     now = dialect.now()
-    run = ("lo_lsn", "lo_seq", "hi_lsn", "hi_seq", "load_lsn", "load_seq")
+    run = RUN_COLUMNS
     sets = ", ".join(f"{c} = n.{c}" for c in run)
     return [
         f"MERGE INTO {b.watermarks} AS w\nUSING (\n"
@@ -310,13 +313,15 @@ def _watermark(dialect: Dialect, model: TableModel) -> str:
 
 
 def _complete_loads(dialect: Dialect, model: TableModel) -> str:
-    """Positions of ``model``'s full loads that arrived whole and are not merged yet."""
+    """``model``'s full loads that arrived whole and are not merged yet: position (``lsn``)
+    and rows (``row_count``, its ``T`` marker included)."""
     b = bookkeeping(dialect)
     t = dialect.literal(model.qualified_name)
     return (
-        f"(SELECT m.start_lsn + 1 AS lsn FROM {b.manifests} AS m\n"
-        f"    WHERE m.kind = 'load' AND EXISTS (SELECT 1 FROM {b.manifest_files} AS mf\n"
-        f"        WHERE mf.manifest = m.manifest AND mf.table_name = {t})\n"
+        f"(SELECT m.start_lsn + 1 AS lsn, (SELECT SUM(mf.row_count) FROM {b.manifest_files} AS mf\n"
+        f"        WHERE mf.manifest = m.manifest AND mf.table_name = {t}) AS row_count\n"
+        f"    FROM {b.manifests} AS m\n"
+        f"    WHERE m.kind = 'load' AND {_lists(dialect, t, 'm.manifest')}\n"
         f"    AND {_complete(dialect, t, 'm.manifest')}\n"
         f"    AND NOT EXISTS (SELECT 1 FROM {b.loads} AS d WHERE d.table_name = {t} "
         "AND d.lsn = m.start_lsn + 1))"
@@ -328,7 +333,7 @@ def late_load_source(model: TableModel, dialect: Dialect, staging: str) -> str:
     return (
         f"(SELECT s.* FROM {staging} AS s, {_watermark(dialect, model)} AS w\n"
         "WHERE s._walstream_xid IS NULL AND s._walstream_lsn <= w.prev_lsn\n"
-        f"    AND s._walstream_lsn IN {_complete_loads(dialect, model)})"
+        f"    AND s._walstream_lsn IN (SELECT lsn FROM {_complete_loads(dialect, model)} AS l))"
     )
 
 

@@ -53,7 +53,7 @@ from ..snowflake.ddl import (
 from ..snowflake.dialects import DUCKDB
 from ..snowflake.model import TableModel
 from ..snowflake.options import MergeOptions
-from ..snowflake.watermark import bookkeeping, bookkeeping_ddl, merge_run_passes
+from ..snowflake.watermark import RUN_COLUMNS, bookkeeping, bookkeeping_ddl, merge_run_passes
 
 log = logging.getLogger("walstream.warehouse")
 
@@ -131,7 +131,7 @@ class LocalWarehouse:
         for sql in bookkeeping_ddl(DUCKDB):
             self.conn.execute(sql)
         b = bookkeeping(DUCKDB)
-        for column in ("lo_lsn", "lo_seq", "hi_lsn", "hi_seq", "load_lsn", "load_seq"):
+        for column in RUN_COLUMNS:
             # a warehouse made before loads were merged in slices
             self.conn.execute(
                 f"ALTER TABLE {b.watermarks} ADD COLUMN IF NOT EXISTS {column} BIGINT"
