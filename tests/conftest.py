@@ -20,8 +20,11 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from tests import fakesnow_compat
 from tests.s3server import MOTO_ENV_UNSET, MotoServer, moto_env
 from walstream.embedded import LocalPostgres
+
+fakesnow_compat.install()
 
 
 @dataclass

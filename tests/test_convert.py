@@ -17,6 +17,7 @@ import struct
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from walstream.convert import (
     CLAMPED_END_OF_DAY,
     CLAMPED_INFINITY,
     FLATTENED_ARRAY,
+    LOSSY_NAN,
+    LOSSY_OUT_OF_RANGE,
     ColumnConverter,
     PgType,
     TypeCatalog,
@@ -148,13 +151,16 @@ def canonical_oracle(values: Sequence[Any]) -> list[Any]:
 NATIVE = "x"
 TEXT = "CASE WHEN num_nulls(x) = 0 THEN format('%s', x) END"  # the output function, like pgoutput
 FLOAT4 = "x::float8"
+# dates and timestamps outside 0001-01-01 .. 9999-12-31 (and infinity) go to the nearest end
 DATE_DAYS = (
     f"CASE WHEN x = 'infinity' THEN {DATE_MAX_DAYS} WHEN x = '-infinity' THEN {DATE_MIN_DAYS}"
-    " ELSE x - date '1970-01-01' END"
+    f" WHEN x IS NOT NULL THEN LEAST(GREATEST(x - date '1970-01-01', {DATE_MIN_DAYS}),"
+    f" {DATE_MAX_DAYS}) END"
 )
 TS_US = (
     f"CASE WHEN x = 'infinity' THEN {TIMESTAMP_MAX_US} WHEN x = '-infinity' THEN"
-    f" {TIMESTAMP_MIN_US} ELSE (extract(epoch FROM x) * 1000000)::int8 END"
+    f" {TIMESTAMP_MIN_US} WHEN x IS NOT NULL THEN LEAST(GREATEST(extract(epoch FROM x) * 1000000,"
+    f" {TIMESTAMP_MIN_US}), {TIMESTAMP_MAX_US})::int8 END"
 )
 TIME_US = (
     "CASE WHEN x IS NOT NULL THEN"
@@ -287,7 +293,7 @@ ZOO: list[Case] = [
             "1969-12-31",
         ],
         DATE_DAYS,
-        stats={CLAMPED_INFINITY: 2},
+        stats={CLAMPED_INFINITY: 2, LOSSY_OUT_OF_RANGE: 4},
     ),
     Case(
         "time",
@@ -322,9 +328,10 @@ ZOO: list[Case] = [
             "0001-01-01 00:00:00",
             "9999-12-31 23:59:59.999999",
             "2000-01-01 00:00:00.5",
+            "294276-12-31 23:59:59.999999",
         ],
         TS_US,
-        stats={CLAMPED_INFINITY: 2},
+        stats={CLAMPED_INFINITY: 2, LOSSY_OUT_OF_RANGE: 5},
     ),
     Case(
         "timestamptz",
@@ -336,9 +343,10 @@ ZOO: list[Case] = [
             "10000-01-01 00:00:00+00",
             "1969-12-31 23:59:59.999999+00",
             "2000-01-01 00:00:00.1+00",
+            "294270-01-01 00:00:00+00",
         ],
         TS_US,
-        stats={CLAMPED_INFINITY: 2},
+        stats={CLAMPED_INFINITY: 2, LOSSY_OUT_OF_RANGE: 3},
     ),
     Case(
         "interval",
@@ -417,9 +425,9 @@ ZOO: list[Case] = [
     # arrays: every element through the same oracle as the scalar type
     Case(
         "int4[]",
-        ["{}", "{1,NULL,3}", "{{1,2},{3,4}}", "[0:2]={1,2,3}", "{-2147483648}"],
+        ["{}", "{1,NULL,3}", "{{1,2},{3,4}}", "[0:2]={1,2,3}", "{-2147483648}", "[-3:-3]={7}"],
         NATIVE,
-        stats={FLATTENED_ARRAY: 1},
+        stats={FLATTENED_ARRAY: 3},
     ),
     Case("int2[]", ["{1,2}", "{NULL}"], NATIVE),
     Case("int8[]", ["{9223372036854775807,NULL}"], NATIVE),
@@ -452,14 +460,19 @@ ZOO: list[Case] = [
         "date[]",
         ["{2020-01-01,infinity,-infinity,NULL}", '{"0044-03-15 BC",10000-01-01}'],
         DATE_DAYS,
-        stats={CLAMPED_INFINITY: 2},
+        stats={CLAMPED_INFINITY: 2, LOSSY_OUT_OF_RANGE: 2},
     ),
     Case("time[]", ["{00:00:01,24:00:00}"], TIME_US, stats={CLAMPED_END_OF_DAY: 1}),
     Case("timetz[]", ["{12:00:00+05:30,NULL}"], TEXT),
     Case(
         "timestamp[]", ['{"2020-01-01 00:00:00",infinity,NULL}'], TS_US, stats={CLAMPED_INFINITY: 1}
     ),
-    Case("timestamptz[]", ['{"2020-01-01 00:00:00+00","0044-03-15 12:00:00+00 BC"}'], TS_US),
+    Case(
+        "timestamptz[]",
+        ['{"2020-01-01 00:00:00+00","0044-03-15 12:00:00+00 BC"}'],
+        TS_US,
+        stats={LOSSY_OUT_OF_RANGE: 1},
+    ),
     Case("interval[]", ['{"1 day",-00:00:01,NULL}'], TEXT),
     Case(
         "uuid[]",
@@ -647,25 +660,42 @@ def _numeric(typmod: int) -> ColumnConverter:
     return converter_for(pg_type, column="amount")
 
 
-def test_nan_in_constrained_numeric_raises_with_advice(convert_conn: Conn) -> None:
+def test_nan_in_constrained_numeric_is_null_and_marked(convert_conn: Conn) -> None:
+    """DESIGN §4: NaN has no decimal; it is stored as NULL and its row marked, or with the
+    fail-fast choice it stops the column with the value and the way out."""
     convert_conn.execute("CREATE TABLE nan_num (id serial, v numeric(10,2))")
-    convert_conn.execute("INSERT INTO nan_num (v) VALUES ('NaN'), (1)")
+    convert_conn.execute("INSERT INTO nan_num (v) VALUES ('NaN'), (1), (NULL), ('NaN')")
     for fmt in (0, 1):
         values, _, typmod = fetch_raw(convert_conn, "SELECT v FROM nan_num ORDER BY id", fmt)
-        with pytest.raises(
-            TypeConversionError, match=r"'amount'.*numeric\(10,2\).*NaN.*unconstrained"
-        ):
-            _numeric(typmod).convert(values, binary=bool(fmt))
+        conv = _numeric(typmod)
+        array, lossy = conv.decode_marked(pa.array(values, pa.binary()), bool(fmt))
+        assert array.to_pylist() == [None, Decimal("1.00"), None, None]
+        assert lossy is not None and lossy.tolist() == [True, False, False, True]
+        assert conv.stats.take() == {LOSSY_NAN: 2}
+        strict = converter_for(conv.pg_type, column="amount", on_lossy="fail")
+        with pytest.raises(TypeConversionError, match=r"'amount'.*numeric\(10,2\).*NaN.*as-text"):
+            strict.convert(values, binary=bool(fmt))
 
 
-def test_timestamp_beyond_arrow_range_raises(convert_conn: Conn) -> None:
-    query = "SELECT '294270-01-01 00:00:00'::timestamp"
+def test_timestamp_beyond_arrow_range_is_clamped_and_marked(convert_conn: Conn) -> None:
+    query = (
+        "SELECT v FROM (VALUES (1, '294270-01-01 00:00:00'::timestamp), (2, '2020-01-01'),"
+        " (3, '4713-01-01 00:00:00 BC')) t(i, v) ORDER BY i"
+    )
     pg_type = builtin_type(1114)
     assert pg_type is not None
     for fmt in (0, 1):
         values, _, _ = fetch_raw(convert_conn, query, fmt)
-        with pytest.raises(TypeConversionError, match="294270-01-01"):
-            converter_for(pg_type, column="ts").convert(values, binary=bool(fmt))
+        conv = converter_for(pg_type, column="ts")
+        array, lossy = conv.decode_marked(pa.array(values, pa.binary()), bool(fmt))
+        assert array.cast(pa.int64()).to_pylist() == [
+            TIMESTAMP_MAX_US,
+            1577836800000000,
+            TIMESTAMP_MIN_US,
+        ]
+        assert lossy is not None and lossy.tolist() == [True, False, True]
+        with pytest.raises(TypeConversionError, match=r"'ts'.*out_of_range.*(294270|4713)"):
+            converter_for(pg_type, column="ts", on_lossy="fail").convert(values, binary=bool(fmt))
 
 
 def test_malformed_input_raises_conversion_error() -> None:
@@ -703,7 +733,7 @@ def test_stats_take_resets() -> None:
 # -- random values -------------------------------------------------------------------------------
 
 _TEXT_CHARS = st.characters(codec="utf-8", exclude_characters="\x00")  # what PG can store
-_MICROS = st.integers(-210_000_000_000_000_000, 9_000_000_000_000_000_000)  # 4713 BC..294247 AD
+_MICROS = st.integers(-210_000_000_000_000_000, 9_224_318_015_999_999_999)  # 4713 BC..294276 AD
 
 
 def _ts_literal(us: int) -> str:
@@ -718,6 +748,12 @@ def _ts_literal(us: int) -> str:
     )
 
 
+# microseconds since 1970, outside 0001..9999 the nearest end of the storable range (marked)
+_CLAMPED_US = (
+    "CASE WHEN v IS NOT NULL THEN LEAST(GREATEST(extract(epoch FROM v) * 1000000, "
+    f"{TIMESTAMP_MIN_US}), {TIMESTAMP_MAX_US})::int8 END"
+)
+
 # (column type, oracle expression over v) of the table the random values go through
 RANDOM_COLUMNS = {
     "i8": ("int8", "v"),
@@ -726,8 +762,9 @@ RANDOM_COLUMNS = {
     "t": ("text", "v"),
     "n": ("numeric", "v::text"),
     "nf": ("numeric(17,4)", "v"),
-    "ts": ("timestamp", "(extract(epoch FROM v) * 1000000)::int8"),
-    "tstz": ("timestamptz", "(extract(epoch FROM v) * 1000000)::int8"),
+    # outside 0001..9999: the nearest end of the storable range (marked lossy)
+    "ts": ("timestamp", _CLAMPED_US),
+    "tstz": ("timestamptz", _CLAMPED_US),
 }
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from walstream.batch import ChangeBatch
-from walstream.convert import builtin_type, converter_for
+from walstream.convert import LOSSY_INFINITY, builtin_type, converter_for
 from walstream.errors import TypeConversionError
+from walstream.metrics import METRICS
 from walstream.pipeline.checkpoint import Checkpoint
 from walstream.pipeline.files import decode_parquet
 from walstream.pipeline.flusher import Flusher, FlushJob, FlushResult
@@ -131,7 +132,7 @@ def test_a_job_after_a_failed_one_is_never_stored(tmp_path: Path) -> None:
     assert late.batches[0].data, "a job submitted after a failure was encoded"
 
 
-def test_adjusted_values_are_counted_per_file_though_the_converters_are_shared(
+def test_lossy_values_are_marked_and_counted_per_file_though_the_converters_are_shared(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # both jobs' batches share one converter per column, as a table's batches do
@@ -140,7 +141,9 @@ def test_adjusted_values_are_counted_per_file_though_the_converters_are_shared(
     second.converters = first.converters
     sink = HeldSink(tmp_path, "-0000000000001000-")
     flusher = Flusher(sink, Checkpoint("slot"), max_in_flight=2)
-    caplog.set_level(logging.WARNING, "walstream.flush")
+    caplog.set_level(logging.WARNING, "walstream.lossy")
+    counter = METRICS.lossy_values.labels(first.table.qualified_name, "at", LOSSY_INFINITY)
+    before = counter._value.get()
     try:
         for b in (first, second):
             flusher.submit(FlushJob([b], b.last_lsn + 1, len(b), b.nbytes))
@@ -150,9 +153,14 @@ def test_adjusted_values_are_counted_per_file_though_the_converters_are_shared(
     finally:
         flusher.close()
     assert all(r.error is None for r in got)
-    adjusted = sorted(
-        (r.getMessage().split(" key=")[1], r.getMessage().split(" count=")[1].split()[0])
-        for r in caplog.records
-        if "event=values_adjusted" in r.getMessage()
-    )
-    assert adjusted == sorted([(got[0].files[0].key, "2"), (got[1].files[0].key, "3")]), caplog.text
+    assert counter._value.get() - before == 5
+    marks = [
+        decode_parquet((tmp_path / r.files[0].key).read_bytes())
+        .column("_walstream_lossy")
+        .to_pylist()
+        for r in got
+    ]
+    assert marks == [[["at"], ["at"], None], [["at"]] * 3]
+    # one line per table, column and kind, not one per file
+    lines = [r.getMessage() for r in caplog.records if "event=lossy_values" in r.getMessage()]
+    assert len(lines) <= 1 and all("--as-text" in line for line in lines), caplog.text

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from .convert import ColumnConverter, ConversionStats
+from .convert.buffers import Mask, names_column
 from .errors import ProtocolError
 from .lsn import format_lsn
 from .pg.fastpath import TableEntry, Target
@@ -64,6 +65,7 @@ META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("_walstream_seq", pa.int64()),
     ("_walstream_xid", pa.int64()),
     ("_walstream_unchanged", pa.list_(pa.string())),
+    ("_walstream_lossy", pa.list_(pa.string())),
     ("_walstream_key_change", pa.bool_()),
 )
 
@@ -106,7 +108,7 @@ class ChangeBatch:
     ends_mid_txn: bool = False
     _run_txn: Txn | None = None
     _row_cost: int = 0
-    # per column, the values to_arrow() adjusted (logged by the flusher)
+    # per column, the lossy values to_arrow() marked, by kind (reported by the flusher)
     adjusted: list[ConversionStats] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -241,7 +243,7 @@ class ChangeBatch:
 
     def _column_array(
         self, index: int, kinds: np.ndarray, raw: pa.Array, stats: ConversionStats
-    ) -> pa.Array:
+    ) -> tuple[pa.Array, Mask | None]:
         binary = bool((kinds == KIND_BINARY).any())
         if binary and bool((kinds == KIND_TEXT).any()):
             # pgoutput picks text or binary per type, once per session, and a batch never spans
@@ -250,7 +252,7 @@ class ChangeBatch:
                 f"{self.table.qualified_name}.{self.table.columns[index].name}: values arrived "
                 "in both text and binary format in one batch"
             )
-        return self.converters[index].decode(raw, binary, stats)
+        return self.converters[index].decode_marked(raw, binary, stats)
 
     def _metadata(self) -> list[pa.Array]:
         n = len(self.op_codes)
@@ -268,32 +270,17 @@ class ChangeBatch:
             pa.array(xid_values, pa.int64(), mask=xid_nulls if xid_nulls.any() else None),
         ]
 
-    def _unchanged(self, marks: list[tuple[int, np.ndarray]]) -> pa.Array:
-        """``_walstream_unchanged``: per row the names of its unchanged TOASTed columns."""
-        n = len(self.op_codes)
-        if not marks:
-            return pa.nulls(n, pa.list_(pa.string()))
-        matrix = np.zeros((n, len(marks)), dtype=np.bool_)
-        for j, (_, mask) in enumerate(marks):
-            matrix[:, j] = mask
-        _, cols = np.nonzero(matrix)  # row-major: each row's columns in column order
-        names = pa.array([self.table.columns[i].name for i, _ in marks], pa.string())
-        counts = matrix.sum(axis=1)
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(counts, out=offsets[1:])
-        return pa.ListArray.from_arrays(
-            pa.array(offsets, pa.int32()),
-            names.take(pa.array(cols, pa.int64())),
-            type=pa.list_(pa.string()),
-            mask=pa.array(counts == 0, pa.bool_()),
-        )
+    def _names(self, marks: list[tuple[int, Mask]]) -> pa.Array:
+        """Per row the names of the columns marked (``_walstream_unchanged`` / ``_lossy``)."""
+        names = [self.table.columns[i].name for i, _ in marks]
+        return names_column(len(self.op_codes), names, [mask for _, mask in marks])
 
     def to_arrow(self, release: bool = False) -> pa.Table:
         """Convert the whole batch to an Arrow table with the file schema.
 
         ``release`` frees the row buffer once every column is converted, so a flush never
         holds a large batch twice (raw and Parquet); only the rows' ops and positions remain.
-        The values adjusted on the way are counted in :attr:`adjusted`, per column: this
+        The lossy values marked on the way are counted in :attr:`adjusted`, per column: this
         batch's own counts, though its converters are shared with the table's other batches
         (which the flusher may be converting at the same time).
         """
@@ -315,16 +302,21 @@ class ChangeBatch:
             len(self.table.columns),
             self._describe,
         )
-        marks: list[tuple[int, np.ndarray]] = []
+        marks: list[tuple[int, Mask]] = []
+        lossy: list[tuple[int, Mask]] = []
         self.adjusted = [ConversionStats() for _ in self.table.columns]
         for i in range(len(self.table.columns)):
             kinds, raw = columns.next_column(self.converters[i].binary_width)
-            arrays.append(self._column_array(i, kinds, raw, self.adjusted[i]))
+            array, lossy_rows = self._column_array(i, kinds, raw, self.adjusted[i])
+            arrays.append(array)
+            if lossy_rows is not None:
+                lossy.append((i, lossy_rows))
             unchanged = kinds == KIND_UNCHANGED
             if bool(unchanged.any()):
                 marks.append((i, unchanged))
         arrays += self._metadata()
-        arrays.append(self._unchanged(marks))
+        arrays.append(self._names(marks))
+        arrays.append(self._names(lossy))
         arrays.append(pa.array(moved, pa.bool_(), mask=~moved))  # true on a key change, else null
         table = pa.Table.from_arrays(arrays, schema=schema)
         if release:

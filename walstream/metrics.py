@@ -186,6 +186,12 @@ class Metrics:
             "walstream_retries", "Operations retried, by kind", ["kind"], registry=r
         )
         self.errors = Counter("walstream_errors", "Errors, by kind", ["kind"], registry=r)
+        self.lossy_values = Counter(
+            "walstream_lossy_values",
+            "Values stored inexactly and marked in _walstream_lossy, by table, column and kind",
+            ["table", "column", "kind"],
+            registry=r,
+        )
         self.reconnects = Counter(
             "walstream_reconnects", "Replication connections re-established", registry=r
         )

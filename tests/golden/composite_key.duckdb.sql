@@ -4,6 +4,7 @@ CREATE TABLE IF NOT EXISTS "public"."order_lines" (
     "sku" VARCHAR,
     "qty" INTEGER,
     "note" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT NOT NULL,
     _walstream_seq BIGINT NOT NULL,
     _walstream_commit_ts TIMESTAMPTZ
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_staging_order_lines" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -38,6 +40,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_pending_order_lines" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -50,6 +53,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_changes_order_lines" (
     "sku" VARCHAR,
     "qty" INTEGER,
     "note" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT,
     _walstream_seq BIGINT,
     _walstream_commit_ts TIMESTAMPTZ
@@ -89,7 +93,7 @@ DELETE FROM "public"."_walstream_tombstones_order_lines"
 USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "public"."_walstream_pending_order_lines" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
 WHERE (_walstream_truncate._walstream_lsn > "public"."_walstream_tombstones_order_lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "public"."_walstream_tombstones_order_lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "public"."_walstream_tombstones_order_lines"._walstream_seq));
 
-INSERT INTO "public"."_walstream_changes_order_lines" (_walstream_op, "order_id", "line_no", "sku", "qty", "note", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+INSERT INTO "public"."_walstream_changes_order_lines" (_walstream_op, "order_id", "line_no", "sku", "qty", "note", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
 WITH _walstream_watermark AS (
     SELECT _walstream_lsn, _walstream_seq
     FROM "public"."_walstream_truncates_order_lines"
@@ -108,6 +112,7 @@ _walstream_incoming AS (
         COALESCE(s._walstream_seq, 0) AS _walstream_seq,
         s._walstream_commit_ts,
         s._walstream_unchanged,
+        s._walstream_lossy,
         s._walstream_key_change,
         ROW_NUMBER() OVER (
             PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -118,7 +123,7 @@ _walstream_incoming AS (
     FROM "public"."_walstream_pending_order_lines" AS s
 ),
 _walstream_staged AS (
-    SELECT i._walstream_op, i."order_id", i."line_no", i."sku", i."qty", i."note", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+    SELECT i._walstream_op, i."order_id", i."line_no", i."sku", i."qty", i."note", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
     FROM _walstream_incoming AS i
     LEFT JOIN _walstream_watermark AS w ON TRUE
     WHERE i._walstream_copy = 1
@@ -137,6 +142,7 @@ _walstream_numbered AS (
         st._walstream_seq,
         st._walstream_commit_ts,
         st._walstream_unchanged,
+        st._walstream_lossy,
         st._walstream_key_change,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
         SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -308,6 +314,7 @@ SELECT
     CASE WHEN w._walstream_source_1 IS NULL THEN b."note"
         WHEN w._walstream_nonnull_1 = w._walstream_source_1 THEN w._walstream_value_1
     END AS "note",
+    CAST(NULL AS VARCHAR[]) AS _walstream_lossy,
     w._walstream_lsn,
     w._walstream_seq,
     w._walstream_commit_ts
@@ -327,11 +334,12 @@ WHEN MATCHED AND c._walstream_op <> 'D' AND (c._walstream_lsn > f._walstream_lsn
     "sku" = c."sku",
     "qty" = c."qty",
     "note" = c."note",
+    _walstream_lossy = c._walstream_lossy,
     _walstream_lsn = c._walstream_lsn,
     _walstream_seq = c._walstream_seq,
     _walstream_commit_ts = c._walstream_commit_ts
-WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("order_id", "line_no", "sku", "qty", "note", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-VALUES (c."order_id", c."line_no", c."sku", c."qty", c."note", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("order_id", "line_no", "sku", "qty", "note", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+VALUES (c."order_id", c."line_no", c."sku", c."qty", c."note", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
 
 MERGE INTO "public"."_walstream_tombstones_order_lines" AS t
 USING (SELECT "order_id", "line_no", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "public"."_walstream_changes_order_lines" WHERE _walstream_op = 'D') AS c

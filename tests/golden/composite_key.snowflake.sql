@@ -50,9 +50,10 @@ ALTER PIPE "WALSTREAM_MANIFESTS_PIPE" REFRESH;
 CREATE TABLE IF NOT EXISTS "ORDER_LINES" (
     "ORDER_ID" NUMBER(19,0) NOT NULL,
     "LINE_NO" NUMBER(10,0) NOT NULL,
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0) NOT NULL,
     _walstream_seq NUMBER(19,0) NOT NULL,
     _walstream_commit_ts TIMESTAMP_TZ(6),
@@ -62,14 +63,15 @@ CREATE TABLE IF NOT EXISTS "STAGING_ORDER_LINES" (
     _walstream_op VARCHAR,
     "ORDER_ID" NUMBER(19,0),
     "LINE_NO" NUMBER(10,0),
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
     _walstream_commit_ts TIMESTAMP_TZ(6),
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
@@ -78,9 +80,10 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_ORDER_LINES" (
     _walstream_op VARCHAR,
     "ORDER_ID" NUMBER(19,0),
     "LINE_NO" NUMBER(10,0),
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_commit_ts TIMESTAMP_TZ(6)
@@ -118,6 +121,7 @@ COPY INTO "STAGING_ORDER_LINES" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_lossy,
     _walstream_key_change,
     _walstream_file,
     _walstream_file_row
@@ -127,14 +131,15 @@ FROM (
         $1:"Op"::VARCHAR,
         $1:"order_id"::NUMBER(19,0),
         $1:"line_no"::NUMBER(10,0),
-        $1:"sku"::VARCHAR,
+        $1:"sku"::VARCHAR(134217728),
         $1:"qty"::NUMBER(10,0),
-        $1:"note"::VARCHAR,
+        $1:"note"::VARCHAR(134217728),
         $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_lossy"::ARRAY,
         $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
@@ -347,7 +352,7 @@ BEGIN
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_ORDER_LINES"._walstream_seq));
-    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_ORDER_LINES"
@@ -366,6 +371,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -387,7 +393,7 @@ BEGIN
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -406,6 +412,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -577,6 +584,7 @@ BEGIN
         CASE WHEN w._walstream_source_1 IS NULL THEN b."NOTE"
             WHEN w._walstream_nonnull_1 = w._walstream_source_1 THEN w._walstream_value_1
         END AS "NOTE",
+        CAST(NULL AS ARRAY) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -595,11 +603,12 @@ BEGIN
         "SKU" = c."SKU",
         "QTY" = c."QTY",
         "NOTE" = c."NOTE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_ORDER_LINES" AS t
     USING (SELECT "ORDER_ID", "LINE_NO", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_ORDER_LINES" WHERE _walstream_op = 'D') AS c
     ON t."ORDER_ID" = c."ORDER_ID" AND t."LINE_NO" = c."LINE_NO"
@@ -649,7 +658,7 @@ BEGIN
                 OR s._walstream_lsn = w.hi_lsn
                     AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_ORDER_LINES"._walstream_seq));
-    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_ORDER_LINES"
@@ -668,6 +677,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -685,7 +695,7 @@ BEGIN
                         AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -704,6 +714,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -875,6 +886,7 @@ BEGIN
         CASE WHEN w._walstream_source_1 IS NULL THEN b."NOTE"
             WHEN w._walstream_nonnull_1 = w._walstream_source_1 THEN w._walstream_value_1
         END AS "NOTE",
+        CAST(NULL AS ARRAY) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -893,11 +905,12 @@ BEGIN
         "SKU" = c."SKU",
         "QTY" = c."QTY",
         "NOTE" = c."NOTE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_ORDER_LINES" AS t
     USING (SELECT "ORDER_ID", "LINE_NO", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_ORDER_LINES" WHERE _walstream_op = 'D') AS c
     ON t."ORDER_ID" = c."ORDER_ID" AND t."LINE_NO" = c."LINE_NO"

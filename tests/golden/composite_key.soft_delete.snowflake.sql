@@ -45,9 +45,10 @@ ALTER PIPE "WALSTREAM_MANIFESTS_PIPE" REFRESH;
 CREATE TABLE IF NOT EXISTS "ORDER_LINES" (
     "ORDER_ID" NUMBER(19,0) NOT NULL,
     "LINE_NO" NUMBER(10,0) NOT NULL,
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0) NOT NULL,
     _walstream_seq NUMBER(19,0) NOT NULL,
     _walstream_commit_ts TIMESTAMP_TZ(6),
@@ -58,14 +59,15 @@ CREATE TABLE IF NOT EXISTS "STAGING_ORDER_LINES" (
     _walstream_op VARCHAR,
     "ORDER_ID" NUMBER(19,0),
     "LINE_NO" NUMBER(10,0),
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
     _walstream_commit_ts TIMESTAMP_TZ(6),
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
@@ -74,9 +76,10 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_ORDER_LINES" (
     _walstream_op VARCHAR,
     "ORDER_ID" NUMBER(19,0),
     "LINE_NO" NUMBER(10,0),
-    "SKU" VARCHAR,
+    "SKU" VARCHAR(134217728),
     "QTY" NUMBER(10,0),
-    "NOTE" VARCHAR,
+    "NOTE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_commit_ts TIMESTAMP_TZ(6)
@@ -114,6 +117,7 @@ COPY INTO "STAGING_ORDER_LINES" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_lossy,
     _walstream_key_change,
     _walstream_file,
     _walstream_file_row
@@ -123,14 +127,15 @@ FROM (
         $1:"Op"::VARCHAR,
         $1:"order_id"::NUMBER(19,0),
         $1:"line_no"::NUMBER(10,0),
-        $1:"sku"::VARCHAR,
+        $1:"sku"::VARCHAR(134217728),
         $1:"qty"::NUMBER(10,0),
-        $1:"note"::VARCHAR,
+        $1:"note"::VARCHAR(134217728),
         $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_lossy"::ARRAY,
         $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
@@ -333,7 +338,7 @@ BEGIN
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.order_lines' AND fl.file IS NULL)
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "ORDER_LINES"._walstream_seq));
-    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_ORDER_LINES"
@@ -352,6 +357,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -373,7 +379,7 @@ BEGIN
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -392,6 +398,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -573,6 +580,7 @@ BEGIN
         CASE WHEN w._walstream_source_2 IS NULL THEN b."NOTE"
             WHEN w._walstream_nonnull_2 = w._walstream_source_2 THEN w._walstream_value_2
         END AS "NOTE",
+        CAST(NULL AS ARRAY) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -588,12 +596,13 @@ BEGIN
         "SKU" = c."SKU",
         "QTY" = c."QTY",
         "NOTE" = c."NOTE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts,
         _walstream_deleted = (c._walstream_op = 'D')
-    WHEN NOT MATCHED THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_deleted)
-    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts, (c._walstream_op = 'D'));
+    WHEN NOT MATCHED THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_deleted)
+    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts, (c._walstream_op = 'D'));
     DELETE FROM "CHANGES_ORDER_LINES";
     INSERT INTO "TRUNCATES_ORDER_LINES" (_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_merged_at)
     SELECT t._walstream_lsn, t._walstream_seq, t._walstream_commit_ts, CURRENT_TIMESTAMP()
@@ -624,7 +633,7 @@ BEGIN
                 OR s._walstream_lsn = w.hi_lsn
                     AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "ORDER_LINES"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "ORDER_LINES"._walstream_lsn AND _walstream_truncate._walstream_seq > "ORDER_LINES"._walstream_seq));
-    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_ORDER_LINES" (_walstream_op, "ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_ORDER_LINES"
@@ -643,6 +652,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -660,7 +670,7 @@ BEGIN
                         AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -679,6 +689,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -860,6 +871,7 @@ BEGIN
         CASE WHEN w._walstream_source_2 IS NULL THEN b."NOTE"
             WHEN w._walstream_nonnull_2 = w._walstream_source_2 THEN w._walstream_value_2
         END AS "NOTE",
+        CAST(NULL AS ARRAY) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -875,12 +887,13 @@ BEGIN
         "SKU" = c."SKU",
         "QTY" = c."QTY",
         "NOTE" = c."NOTE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts,
         _walstream_deleted = (c._walstream_op = 'D')
-    WHEN NOT MATCHED THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_deleted)
-    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts, (c._walstream_op = 'D'));
+    WHEN NOT MATCHED THEN INSERT ("ORDER_ID", "LINE_NO", "SKU", "QTY", "NOTE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_deleted)
+    VALUES (c."ORDER_ID", c."LINE_NO", c."SKU", c."QTY", c."NOTE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts, (c._walstream_op = 'D'));
     DELETE FROM "CHANGES_ORDER_LINES";
     INSERT INTO "WALSTREAM_LOADS" (table_name, lsn, merged_at)
     SELECT 'public.order_lines', l.lsn, CURRENT_TIMESTAMP()

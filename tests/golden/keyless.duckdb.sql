@@ -4,6 +4,7 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
     "at" TIMESTAMP,
     _walstream_op VARCHAR,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT,
     _walstream_seq BIGINT,
     _walstream_commit_ts TIMESTAMPTZ
@@ -19,6 +20,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_staging_events" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -34,18 +36,20 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_pending_events" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
 );
 
-INSERT INTO "public"."events" ("kind", "payload", "at", _walstream_op, _walstream_unchanged, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+INSERT INTO "public"."events" ("kind", "payload", "at", _walstream_op, _walstream_unchanged, _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
 SELECT
     s."kind",
     CAST(s."payload" AS JSON),
     s."at",
     COALESCE(s._walstream_op, 'I'),
     s._walstream_unchanged,
+    s._walstream_lossy,
     s._walstream_lsn,
     s._walstream_seq,
     s._walstream_commit_ts

@@ -48,25 +48,27 @@ ALTER PIPE "WALSTREAM_MANIFESTS_PIPE" REFRESH;
 
 -- public.events (no key: FINAL is an append-only change log)
 CREATE TABLE IF NOT EXISTS "EVENTS" (
-    "KIND" VARCHAR,
+    "KIND" VARCHAR(134217728),
     "PAYLOAD" VARIANT,
     "AT" TIMESTAMP_NTZ(6),
     _walstream_op VARCHAR,
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_commit_ts TIMESTAMP_TZ(6)
 );
 CREATE TABLE IF NOT EXISTS "STAGING_EVENTS" (
     _walstream_op VARCHAR,
-    "KIND" VARCHAR,
-    "PAYLOAD" VARCHAR,
+    "KIND" VARCHAR(134217728),
+    "PAYLOAD" VARCHAR(134217728),
     "AT" TIMESTAMP_NTZ(6),
     _walstream_commit_ts TIMESTAMP_TZ(6),
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
@@ -87,6 +89,7 @@ COPY INTO "STAGING_EVENTS" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_lossy,
     _walstream_key_change,
     _walstream_file,
     _walstream_file_row
@@ -94,14 +97,15 @@ COPY INTO "STAGING_EVENTS" (
 FROM (
     SELECT
         $1:"Op"::VARCHAR,
-        $1:"kind"::VARCHAR,
-        $1:"payload"::VARCHAR,
+        $1:"kind"::VARCHAR(134217728),
+        $1:"payload"::VARCHAR(134217728),
         $1:"at"::TIMESTAMP_NTZ(6),
         $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_lossy"::ARRAY,
         $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
@@ -267,13 +271,14 @@ BEGIN
         waiting_for = n.waiting_for, merged_at = CURRENT_TIMESTAMP()
     WHEN NOT MATCHED AND n.slot IS NOT NULL THEN INSERT (table_name, slot, prev_lsn, lsn, waiting_for, waiting_since, merged_at, lo_lsn, lo_seq, hi_lsn, hi_seq, load_lsn, load_seq)
     VALUES (n.table_name, n.slot, n.prev_lsn, n.lsn, n.waiting_for, CASE WHEN n.waiting_for IS NULL THEN NULL ELSE CURRENT_TIMESTAMP() END, CURRENT_TIMESTAMP(), n.lo_lsn, n.lo_seq, n.hi_lsn, n.hi_seq, n.load_lsn, n.load_seq);
-    INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     SELECT
         s."KIND",
         PARSE_JSON(s."PAYLOAD"),
         s."AT",
         COALESCE(s._walstream_op, 'I'),
         s._walstream_unchanged,
+        s._walstream_lossy,
         s._walstream_lsn,
         s._walstream_seq,
         s._walstream_commit_ts
@@ -298,13 +303,14 @@ BEGIN
             CASE WHEN s._walstream_lsn IS NULL THEN s._walstream_file_row END
         ORDER BY s._walstream_file, s._walstream_file_row
     ) = 1;
-    INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     SELECT
         s."KIND",
         PARSE_JSON(s."PAYLOAD"),
         s."AT",
         COALESCE(s._walstream_op, 'I'),
         s._walstream_unchanged,
+        s._walstream_lossy,
         s._walstream_lsn,
         s._walstream_seq,
         s._walstream_commit_ts

@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS "Sales"."Order Lines" (
     "say ""hi""" VARCHAR,
     "it's" JSON,
     "lower_case" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT NOT NULL,
     _walstream_seq BIGINT NOT NULL,
     _walstream_commit_ts TIMESTAMPTZ
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS "Sales"."_walstream_staging_Order Lines" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS "Sales"."_walstream_pending_Order Lines" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -54,6 +57,7 @@ CREATE TABLE IF NOT EXISTS "Sales"."_walstream_changes_Order Lines" (
     "say ""hi""" VARCHAR,
     "it's" JSON,
     "lower_case" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT,
     _walstream_seq BIGINT,
     _walstream_commit_ts TIMESTAMPTZ
@@ -92,7 +96,7 @@ DELETE FROM "Sales"."_walstream_tombstones_Order Lines"
 USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "Sales"."_walstream_pending_Order Lines" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
 WHERE (_walstream_truncate._walstream_lsn > "Sales"."_walstream_tombstones_Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "Sales"."_walstream_tombstones_Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "Sales"."_walstream_tombstones_Order Lines"._walstream_seq));
 
-INSERT INTO "Sales"."_walstream_changes_Order Lines" (_walstream_op, "Id", "Unit Price", "select", "say ""hi""", "it's", "lower_case", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+INSERT INTO "Sales"."_walstream_changes_Order Lines" (_walstream_op, "Id", "Unit Price", "select", "say ""hi""", "it's", "lower_case", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
 WITH _walstream_watermark AS (
     SELECT _walstream_lsn, _walstream_seq
     FROM "Sales"."_walstream_truncates_Order Lines"
@@ -112,6 +116,7 @@ _walstream_incoming AS (
         COALESCE(s._walstream_seq, 0) AS _walstream_seq,
         s._walstream_commit_ts,
         s._walstream_unchanged,
+        s._walstream_lossy,
         s._walstream_key_change,
         ROW_NUMBER() OVER (
             PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -122,7 +127,7 @@ _walstream_incoming AS (
     FROM "Sales"."_walstream_pending_Order Lines" AS s
 ),
 _walstream_staged AS (
-    SELECT i._walstream_op, i."Id", i."Unit Price", i."select", i."say ""hi""", i."it's", i."lower_case", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+    SELECT i._walstream_op, i."Id", i."Unit Price", i."select", i."say ""hi""", i."it's", i."lower_case", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
     FROM _walstream_incoming AS i
     LEFT JOIN _walstream_watermark AS w ON TRUE
     WHERE i._walstream_copy = 1
@@ -142,6 +147,7 @@ _walstream_numbered AS (
         st._walstream_seq,
         st._walstream_commit_ts,
         st._walstream_unchanged,
+        st._walstream_lossy,
         st._walstream_key_change,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
         SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -289,6 +295,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_0,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."Unit Price" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'Unit Price'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_1,
@@ -343,6 +350,7 @@ SELECT
     CASE WHEN w._walstream_source_4 IS NULL THEN b."lower_case"
         WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
     END AS "lower_case",
+    NULLIF([x FOR x IN [CASE WHEN CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'Unit Price'), FALSE) ELSE w._walstream_lossy_0 END THEN 'Unit Price' END] IF x IS NOT NULL], []) AS _walstream_lossy,
     w._walstream_lsn,
     w._walstream_seq,
     w._walstream_commit_ts
@@ -364,11 +372,12 @@ WHEN MATCHED AND c._walstream_op <> 'D' AND (c._walstream_lsn > f._walstream_lsn
     "say ""hi""" = c."say ""hi""",
     "it's" = c."it's",
     "lower_case" = c."lower_case",
+    _walstream_lossy = c._walstream_lossy,
     _walstream_lsn = c._walstream_lsn,
     _walstream_seq = c._walstream_seq,
     _walstream_commit_ts = c._walstream_commit_ts
-WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "select", "say ""hi""", "it's", "lower_case", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-VALUES (c."Id", c."Unit Price", c."select", c."say ""hi""", c."it's", c."lower_case", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "select", "say ""hi""", "it's", "lower_case", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+VALUES (c."Id", c."Unit Price", c."select", c."say ""hi""", c."it's", c."lower_case", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
 
 MERGE INTO "Sales"."_walstream_tombstones_Order Lines" AS t
 USING (SELECT "Id", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "Sales"."_walstream_changes_Order Lines" WHERE _walstream_op = 'D') AS c

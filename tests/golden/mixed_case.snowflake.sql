@@ -50,10 +50,11 @@ ALTER PIPE "WALSTREAM_MANIFESTS_PIPE" REFRESH;
 CREATE TABLE IF NOT EXISTS "Order Lines" (
     "Id" NUMBER(10,0) NOT NULL,
     "Unit Price" NUMBER(12,2),
-    "SELECT" VARCHAR,
-    "say ""hi""" VARCHAR,
+    "SELECT" VARCHAR(134217728),
+    "say ""hi""" VARCHAR(134217728),
     "it's" VARIANT,
-    "LOWER_CASE" VARCHAR,
+    "LOWER_CASE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0) NOT NULL,
     _walstream_seq NUMBER(19,0) NOT NULL,
     _walstream_commit_ts TIMESTAMP_TZ(6),
@@ -63,15 +64,16 @@ CREATE TABLE IF NOT EXISTS "STAGING_Order Lines" (
     _walstream_op VARCHAR,
     "Id" NUMBER(10,0),
     "Unit Price" NUMBER(12,2),
-    "SELECT" VARCHAR,
-    "say ""hi""" VARCHAR,
-    "it's" VARCHAR,
-    "LOWER_CASE" VARCHAR,
+    "SELECT" VARCHAR(134217728),
+    "say ""hi""" VARCHAR(134217728),
+    "it's" VARCHAR(134217728),
+    "LOWER_CASE" VARCHAR(134217728),
     _walstream_commit_ts TIMESTAMP_TZ(6),
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
@@ -80,10 +82,11 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_Order Lines" (
     _walstream_op VARCHAR,
     "Id" NUMBER(10,0),
     "Unit Price" NUMBER(12,2),
-    "SELECT" VARCHAR,
-    "say ""hi""" VARCHAR,
+    "SELECT" VARCHAR(134217728),
+    "say ""hi""" VARCHAR(134217728),
     "it's" VARIANT,
-    "LOWER_CASE" VARCHAR,
+    "LOWER_CASE" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_commit_ts TIMESTAMP_TZ(6)
@@ -121,6 +124,7 @@ COPY INTO "STAGING_Order Lines" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_lossy,
     _walstream_key_change,
     _walstream_file,
     _walstream_file_row
@@ -130,15 +134,16 @@ FROM (
         $1:"Op"::VARCHAR,
         $1:"Id"::NUMBER(10,0),
         $1:"Unit Price"::NUMBER(12,2),
-        $1:"select"::VARCHAR,
-        $1:"say ""hi"""::VARCHAR,
-        $1:"it's"::VARCHAR,
-        $1:"lower_case"::VARCHAR,
+        $1:"select"::VARCHAR(134217728),
+        $1:"say ""hi"""::VARCHAR(134217728),
+        $1:"it's"::VARCHAR(134217728),
+        $1:"lower_case"::VARCHAR(134217728),
         $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_lossy"::ARRAY,
         $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
@@ -352,7 +357,7 @@ BEGIN
         WHERE mf.manifest = m.manifest AND mf.table_name = 'Sales.Order Lines' AND fl.file IS NULL)
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_Order Lines"._walstream_seq));
-    INSERT INTO "CHANGES_Order Lines" (_walstream_op, "Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_Order Lines" (_walstream_op, "Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_Order Lines"
@@ -372,6 +377,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -393,7 +399,7 @@ BEGIN
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'Sales.Order Lines' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."Id", i."Unit Price", i."SELECT", i."say ""hi""", i."it's", i."LOWER_CASE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."Id", i."Unit Price", i."SELECT", i."say ""hi""", i."it's", i."LOWER_CASE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -413,6 +419,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -560,6 +567,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_0,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."Unit Price" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_1,
@@ -614,6 +622,7 @@ BEGIN
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
         END AS "LOWER_CASE",
+        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -634,11 +643,12 @@ BEGIN
         "say ""hi""" = c."say ""hi""",
         "it's" = c."it's",
         "LOWER_CASE" = c."LOWER_CASE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."Id", c."Unit Price", c."SELECT", c."say ""hi""", c."it's", c."LOWER_CASE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."Id", c."Unit Price", c."SELECT", c."say ""hi""", c."it's", c."LOWER_CASE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_Order Lines" AS t
     USING (SELECT "Id", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_Order Lines" WHERE _walstream_op = 'D') AS c
     ON t."Id" = c."Id"
@@ -688,7 +698,7 @@ BEGIN
                 OR s._walstream_lsn = w.hi_lsn
                     AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_Order Lines"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_Order Lines"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_Order Lines"._walstream_seq));
-    INSERT INTO "CHANGES_Order Lines" (_walstream_op, "Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_Order Lines" (_walstream_op, "Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_Order Lines"
@@ -708,6 +718,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -725,7 +736,7 @@ BEGIN
                         AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."Id", i."Unit Price", i."SELECT", i."say ""hi""", i."it's", i."LOWER_CASE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."Id", i."Unit Price", i."SELECT", i."say ""hi""", i."it's", i."LOWER_CASE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -745,6 +756,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -892,6 +904,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_0,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."Unit Price" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_1,
@@ -946,6 +959,7 @@ BEGIN
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
         END AS "LOWER_CASE",
+        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -966,11 +980,12 @@ BEGIN
         "say ""hi""" = c."say ""hi""",
         "it's" = c."it's",
         "LOWER_CASE" = c."LOWER_CASE",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."Id", c."Unit Price", c."SELECT", c."say ""hi""", c."it's", c."LOWER_CASE", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("Id", "Unit Price", "SELECT", "say ""hi""", "it's", "LOWER_CASE", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."Id", c."Unit Price", c."SELECT", c."say ""hi""", c."it's", c."LOWER_CASE", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_Order Lines" AS t
     USING (SELECT "Id", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_Order Lines" WHERE _walstream_op = 'D') AS c
     ON t."Id" = c."Id"

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS "public"."type_zoo" (
     "documents" VARCHAR[],
     "instants" TIMESTAMPTZ[],
     "mood" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT NOT NULL,
     _walstream_seq BIGINT NOT NULL,
     _walstream_commit_ts TIMESTAMPTZ
@@ -89,6 +90,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_staging_type_zoo" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -140,6 +142,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_pending_type_zoo" (
     _walstream_seq BIGINT,
     _walstream_xid BIGINT,
     _walstream_unchanged VARCHAR[],
+    _walstream_lossy VARCHAR[],
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row BIGINT
@@ -186,6 +189,7 @@ CREATE TABLE IF NOT EXISTS "public"."_walstream_changes_type_zoo" (
     "documents" VARCHAR[],
     "instants" TIMESTAMPTZ[],
     "mood" VARCHAR,
+    _walstream_lossy VARCHAR[],
     _walstream_lsn BIGINT,
     _walstream_seq BIGINT,
     _walstream_commit_ts TIMESTAMPTZ
@@ -224,7 +228,7 @@ DELETE FROM "public"."_walstream_tombstones_type_zoo"
 USING (SELECT _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "public"."_walstream_pending_type_zoo" WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
 WHERE (_walstream_truncate._walstream_lsn > "public"."_walstream_tombstones_type_zoo"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "public"."_walstream_tombstones_type_zoo"._walstream_lsn AND _walstream_truncate._walstream_seq > "public"."_walstream_tombstones_type_zoo"._walstream_seq));
 
-INSERT INTO "public"."_walstream_changes_type_zoo" (_walstream_op, "id", "flag", "small", "medium", "object_id", "real_value", "double_value", "price", "widest", "any_numeric", "huge_numeric", "cash", "body", "code", "fixed", "handle", "address", "network", "mac", "duration", "period", "markup", "search", "bits", "uid", "document", "binary_document", "payload", "day", "clock", "clock_tz", "local_ts", "instant", "numbers", "labels", "prices", "documents", "instants", "mood", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+INSERT INTO "public"."_walstream_changes_type_zoo" (_walstream_op, "id", "flag", "small", "medium", "object_id", "real_value", "double_value", "price", "widest", "any_numeric", "huge_numeric", "cash", "body", "code", "fixed", "handle", "address", "network", "mac", "duration", "period", "markup", "search", "bits", "uid", "document", "binary_document", "payload", "day", "clock", "clock_tz", "local_ts", "instant", "numbers", "labels", "prices", "documents", "instants", "mood", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
 WITH _walstream_watermark AS (
     SELECT _walstream_lsn, _walstream_seq
     FROM "public"."_walstream_truncates_type_zoo"
@@ -277,6 +281,7 @@ _walstream_incoming AS (
         COALESCE(s._walstream_seq, 0) AS _walstream_seq,
         s._walstream_commit_ts,
         s._walstream_unchanged,
+        s._walstream_lossy,
         s._walstream_key_change,
         ROW_NUMBER() OVER (
             PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -287,7 +292,7 @@ _walstream_incoming AS (
     FROM "public"."_walstream_pending_type_zoo" AS s
 ),
 _walstream_staged AS (
-    SELECT i._walstream_op, i."id", i."flag", i."small", i."medium", i."object_id", i."real_value", i."double_value", i."price", i."widest", i."any_numeric", i."huge_numeric", i."cash", i."body", i."code", i."fixed", i."handle", i."address", i."network", i."mac", i."duration", i."period", i."markup", i."search", i."bits", i."uid", i."document", i."binary_document", i."payload", i."day", i."clock", i."clock_tz", i."local_ts", i."instant", i."numbers", i."labels", i."prices", i."documents", i."instants", i."mood", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+    SELECT i._walstream_op, i."id", i."flag", i."small", i."medium", i."object_id", i."real_value", i."double_value", i."price", i."widest", i."any_numeric", i."huge_numeric", i."cash", i."body", i."code", i."fixed", i."handle", i."address", i."network", i."mac", i."duration", i."period", i."markup", i."search", i."bits", i."uid", i."document", i."binary_document", i."payload", i."day", i."clock", i."clock_tz", i."local_ts", i."instant", i."numbers", i."labels", i."prices", i."documents", i."instants", i."mood", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
     FROM _walstream_incoming AS i
     LEFT JOIN _walstream_watermark AS w ON TRUE
     WHERE i._walstream_copy = 1
@@ -340,6 +345,7 @@ _walstream_numbered AS (
         st._walstream_seq,
         st._walstream_commit_ts,
         st._walstream_unchanged,
+        st._walstream_lossy,
         st._walstream_key_change,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
         SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -504,6 +510,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_0,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."price" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'price'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_1,
@@ -511,6 +518,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_1,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg."widest" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_1,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'widest'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_1,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_2, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_2,
@@ -595,6 +603,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_13,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN lg."document" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_13,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'document'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_13,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_14, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_14,
@@ -616,6 +625,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_16,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN lg."numbers" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_16,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'numbers'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_16,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_17,
@@ -623,6 +633,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_17,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg."labels" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_17,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'labels'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_17,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_18,
@@ -630,6 +641,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_18,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg."prices" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_18,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'prices'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_18,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_19,
@@ -637,6 +649,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_19,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg."documents" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_19,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'documents'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_19,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_20,
@@ -644,6 +657,7 @@ _walstream_sources AS (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_nonnull_20,
         LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg."instants" END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_20,
+        LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN COALESCE(list_contains(lg._walstream_lossy, 'instants'), FALSE) END IGNORE NULLS) OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_20,
         MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_21, 0) = 0 THEN lg._walstream_ord END) OVER (
             PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS _walstream_source_21,
@@ -744,6 +758,7 @@ SELECT
     CASE WHEN w._walstream_source_21 IS NULL THEN b."mood"
         WHEN w._walstream_nonnull_21 = w._walstream_source_21 THEN w._walstream_value_21
     END AS "mood",
+    NULLIF([x FOR x IN [CASE WHEN CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'price'), FALSE) ELSE w._walstream_lossy_0 END THEN 'price' END, CASE WHEN CASE WHEN w._walstream_source_1 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'widest'), FALSE) ELSE w._walstream_lossy_1 END THEN 'widest' END, CASE WHEN COALESCE(list_contains(w._walstream_lossy, 'cash'), FALSE) THEN 'cash' END, CASE WHEN CASE WHEN w._walstream_source_13 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'document'), FALSE) ELSE w._walstream_lossy_13 END THEN 'document' END, CASE WHEN COALESCE(list_contains(w._walstream_lossy, 'day'), FALSE) THEN 'day' END, CASE WHEN COALESCE(list_contains(w._walstream_lossy, 'clock'), FALSE) THEN 'clock' END, CASE WHEN COALESCE(list_contains(w._walstream_lossy, 'local_ts'), FALSE) THEN 'local_ts' END, CASE WHEN COALESCE(list_contains(w._walstream_lossy, 'instant'), FALSE) THEN 'instant' END, CASE WHEN CASE WHEN w._walstream_source_16 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'numbers'), FALSE) ELSE w._walstream_lossy_16 END THEN 'numbers' END, CASE WHEN CASE WHEN w._walstream_source_17 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'labels'), FALSE) ELSE w._walstream_lossy_17 END THEN 'labels' END, CASE WHEN CASE WHEN w._walstream_source_18 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'prices'), FALSE) ELSE w._walstream_lossy_18 END THEN 'prices' END, CASE WHEN CASE WHEN w._walstream_source_19 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'documents'), FALSE) ELSE w._walstream_lossy_19 END THEN 'documents' END, CASE WHEN CASE WHEN w._walstream_source_20 IS NULL THEN COALESCE(list_contains(b._walstream_lossy, 'instants'), FALSE) ELSE w._walstream_lossy_20 END THEN 'instants' END] IF x IS NOT NULL], []) AS _walstream_lossy,
     w._walstream_lsn,
     w._walstream_seq,
     w._walstream_commit_ts
@@ -798,11 +813,12 @@ WHEN MATCHED AND c._walstream_op <> 'D' AND (c._walstream_lsn > f._walstream_lsn
     "documents" = c."documents",
     "instants" = c."instants",
     "mood" = c."mood",
+    _walstream_lossy = c._walstream_lossy,
     _walstream_lsn = c._walstream_lsn,
     _walstream_seq = c._walstream_seq,
     _walstream_commit_ts = c._walstream_commit_ts
-WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("id", "flag", "small", "medium", "object_id", "real_value", "double_value", "price", "widest", "any_numeric", "huge_numeric", "cash", "body", "code", "fixed", "handle", "address", "network", "mac", "duration", "period", "markup", "search", "bits", "uid", "document", "binary_document", "payload", "day", "clock", "clock_tz", "local_ts", "instant", "numbers", "labels", "prices", "documents", "instants", "mood", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-VALUES (c."id", c."flag", c."small", c."medium", c."object_id", c."real_value", c."double_value", c."price", c."widest", c."any_numeric", c."huge_numeric", c."cash", c."body", c."code", c."fixed", c."handle", c."address", c."network", c."mac", c."duration", c."period", c."markup", c."search", c."bits", c."uid", c."document", c."binary_document", c."payload", c."day", c."clock", c."clock_tz", c."local_ts", c."instant", c."numbers", c."labels", c."prices", c."documents", c."instants", c."mood", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("id", "flag", "small", "medium", "object_id", "real_value", "double_value", "price", "widest", "any_numeric", "huge_numeric", "cash", "body", "code", "fixed", "handle", "address", "network", "mac", "duration", "period", "markup", "search", "bits", "uid", "document", "binary_document", "payload", "day", "clock", "clock_tz", "local_ts", "instant", "numbers", "labels", "prices", "documents", "instants", "mood", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+VALUES (c."id", c."flag", c."small", c."medium", c."object_id", c."real_value", c."double_value", c."price", c."widest", c."any_numeric", c."huge_numeric", c."cash", c."body", c."code", c."fixed", c."handle", c."address", c."network", c."mac", c."duration", c."period", c."markup", c."search", c."bits", c."uid", c."document", c."binary_document", c."payload", c."day", c."clock", c."clock_tz", c."local_ts", c."instant", c."numbers", c."labels", c."prices", c."documents", c."instants", c."mood", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
 
 MERGE INTO "public"."_walstream_tombstones_type_zoo" AS t
 USING (SELECT "id", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "public"."_walstream_changes_type_zoo" WHERE _walstream_op = 'D') AS c

@@ -57,28 +57,28 @@ CREATE TABLE IF NOT EXISTS "TYPE_ZOO" (
     "DOUBLE_VALUE" FLOAT,
     "PRICE" NUMBER(10,2),
     "WIDEST" NUMBER(38,0),
-    "ANY_NUMERIC" VARCHAR,
-    "HUGE_NUMERIC" VARCHAR,
+    "ANY_NUMERIC" VARCHAR(134217728),
+    "HUGE_NUMERIC" VARCHAR(134217728),
     "CASH" NUMBER(38,2),
-    "BODY" VARCHAR,
-    "CODE" VARCHAR,
-    "FIXED" VARCHAR,
-    "HANDLE" VARCHAR,
-    "ADDRESS" VARCHAR,
-    "NETWORK" VARCHAR,
-    "MAC" VARCHAR,
-    "DURATION" VARCHAR,
-    "PERIOD" VARCHAR,
-    "MARKUP" VARCHAR,
-    "SEARCH" VARCHAR,
-    "BITS" VARCHAR,
+    "BODY" VARCHAR(134217728),
+    "CODE" VARCHAR(134217728),
+    "FIXED" VARCHAR(134217728),
+    "HANDLE" VARCHAR(134217728),
+    "ADDRESS" VARCHAR(134217728),
+    "NETWORK" VARCHAR(134217728),
+    "MAC" VARCHAR(134217728),
+    "DURATION" VARCHAR(134217728),
+    "PERIOD" VARCHAR(134217728),
+    "MARKUP" VARCHAR(134217728),
+    "SEARCH" VARCHAR(134217728),
+    "BITS" VARCHAR(134217728),
     "UID" VARCHAR(36),
     "DOCUMENT" VARIANT,
     "BINARY_DOCUMENT" VARIANT,
-    "PAYLOAD" BINARY,
+    "PAYLOAD" BINARY(67108864),
     "DAY" DATE,
     "CLOCK" TIME(6),
-    "CLOCK_TZ" VARCHAR,
+    "CLOCK_TZ" VARCHAR(134217728),
     "LOCAL_TS" TIMESTAMP_NTZ(6),
     "INSTANT" TIMESTAMP_TZ(6),
     "NUMBERS" ARRAY,
@@ -86,7 +86,8 @@ CREATE TABLE IF NOT EXISTS "TYPE_ZOO" (
     "PRICES" ARRAY,
     "DOCUMENTS" ARRAY,
     "INSTANTS" ARRAY,
-    "MOOD" VARCHAR,
+    "MOOD" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0) NOT NULL,
     _walstream_seq NUMBER(19,0) NOT NULL,
     _walstream_commit_ts TIMESTAMP_TZ(6),
@@ -103,28 +104,28 @@ CREATE TABLE IF NOT EXISTS "STAGING_TYPE_ZOO" (
     "DOUBLE_VALUE" FLOAT,
     "PRICE" NUMBER(10,2),
     "WIDEST" NUMBER(38,0),
-    "ANY_NUMERIC" VARCHAR,
-    "HUGE_NUMERIC" VARCHAR,
+    "ANY_NUMERIC" VARCHAR(134217728),
+    "HUGE_NUMERIC" VARCHAR(134217728),
     "CASH" NUMBER(38,2),
-    "BODY" VARCHAR,
-    "CODE" VARCHAR,
-    "FIXED" VARCHAR,
-    "HANDLE" VARCHAR,
-    "ADDRESS" VARCHAR,
-    "NETWORK" VARCHAR,
-    "MAC" VARCHAR,
-    "DURATION" VARCHAR,
-    "PERIOD" VARCHAR,
-    "MARKUP" VARCHAR,
-    "SEARCH" VARCHAR,
-    "BITS" VARCHAR,
+    "BODY" VARCHAR(134217728),
+    "CODE" VARCHAR(134217728),
+    "FIXED" VARCHAR(134217728),
+    "HANDLE" VARCHAR(134217728),
+    "ADDRESS" VARCHAR(134217728),
+    "NETWORK" VARCHAR(134217728),
+    "MAC" VARCHAR(134217728),
+    "DURATION" VARCHAR(134217728),
+    "PERIOD" VARCHAR(134217728),
+    "MARKUP" VARCHAR(134217728),
+    "SEARCH" VARCHAR(134217728),
+    "BITS" VARCHAR(134217728),
     "UID" VARCHAR(36),
-    "DOCUMENT" VARCHAR,
-    "BINARY_DOCUMENT" VARCHAR,
-    "PAYLOAD" BINARY,
+    "DOCUMENT" VARCHAR(134217728),
+    "BINARY_DOCUMENT" VARCHAR(134217728),
+    "PAYLOAD" BINARY(67108864),
     "DAY" DATE,
     "CLOCK" TIME(6),
-    "CLOCK_TZ" VARCHAR,
+    "CLOCK_TZ" VARCHAR(134217728),
     "LOCAL_TS" TIMESTAMP_NTZ(6),
     "INSTANT" TIMESTAMP_TZ(6),
     "NUMBERS" ARRAY,
@@ -132,12 +133,13 @@ CREATE TABLE IF NOT EXISTS "STAGING_TYPE_ZOO" (
     "PRICES" ARRAY,
     "DOCUMENTS" ARRAY,
     "INSTANTS" ARRAY,
-    "MOOD" VARCHAR,
+    "MOOD" VARCHAR(134217728),
     _walstream_commit_ts TIMESTAMP_TZ(6),
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_xid NUMBER(19,0),
     _walstream_unchanged ARRAY,
+    _walstream_lossy ARRAY,
     _walstream_key_change BOOLEAN,
     _walstream_file VARCHAR,
     _walstream_file_row NUMBER(19,0)
@@ -153,28 +155,28 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_TYPE_ZOO" (
     "DOUBLE_VALUE" FLOAT,
     "PRICE" NUMBER(10,2),
     "WIDEST" NUMBER(38,0),
-    "ANY_NUMERIC" VARCHAR,
-    "HUGE_NUMERIC" VARCHAR,
+    "ANY_NUMERIC" VARCHAR(134217728),
+    "HUGE_NUMERIC" VARCHAR(134217728),
     "CASH" NUMBER(38,2),
-    "BODY" VARCHAR,
-    "CODE" VARCHAR,
-    "FIXED" VARCHAR,
-    "HANDLE" VARCHAR,
-    "ADDRESS" VARCHAR,
-    "NETWORK" VARCHAR,
-    "MAC" VARCHAR,
-    "DURATION" VARCHAR,
-    "PERIOD" VARCHAR,
-    "MARKUP" VARCHAR,
-    "SEARCH" VARCHAR,
-    "BITS" VARCHAR,
+    "BODY" VARCHAR(134217728),
+    "CODE" VARCHAR(134217728),
+    "FIXED" VARCHAR(134217728),
+    "HANDLE" VARCHAR(134217728),
+    "ADDRESS" VARCHAR(134217728),
+    "NETWORK" VARCHAR(134217728),
+    "MAC" VARCHAR(134217728),
+    "DURATION" VARCHAR(134217728),
+    "PERIOD" VARCHAR(134217728),
+    "MARKUP" VARCHAR(134217728),
+    "SEARCH" VARCHAR(134217728),
+    "BITS" VARCHAR(134217728),
     "UID" VARCHAR(36),
     "DOCUMENT" VARIANT,
     "BINARY_DOCUMENT" VARIANT,
-    "PAYLOAD" BINARY,
+    "PAYLOAD" BINARY(67108864),
     "DAY" DATE,
     "CLOCK" TIME(6),
-    "CLOCK_TZ" VARCHAR,
+    "CLOCK_TZ" VARCHAR(134217728),
     "LOCAL_TS" TIMESTAMP_NTZ(6),
     "INSTANT" TIMESTAMP_TZ(6),
     "NUMBERS" ARRAY,
@@ -182,7 +184,8 @@ CREATE TRANSIENT TABLE IF NOT EXISTS "CHANGES_TYPE_ZOO" (
     "PRICES" ARRAY,
     "DOCUMENTS" ARRAY,
     "INSTANTS" ARRAY,
-    "MOOD" VARCHAR,
+    "MOOD" VARCHAR(134217728),
+    _walstream_lossy ARRAY,
     _walstream_lsn NUMBER(19,0),
     _walstream_seq NUMBER(19,0),
     _walstream_commit_ts TIMESTAMP_TZ(6)
@@ -253,6 +256,7 @@ COPY INTO "STAGING_TYPE_ZOO" (
     _walstream_seq,
     _walstream_xid,
     _walstream_unchanged,
+    _walstream_lossy,
     _walstream_key_change,
     _walstream_file,
     _walstream_file_row
@@ -269,28 +273,28 @@ FROM (
         $1:"double_value"::FLOAT,
         $1:"price"::NUMBER(10,2),
         $1:"widest"::NUMBER(38,0),
-        $1:"any_numeric"::VARCHAR,
-        $1:"huge_numeric"::VARCHAR,
+        $1:"any_numeric"::VARCHAR(134217728),
+        $1:"huge_numeric"::VARCHAR(134217728),
         $1:"cash"::NUMBER(38,2),
-        $1:"body"::VARCHAR,
-        $1:"code"::VARCHAR,
-        $1:"fixed"::VARCHAR,
-        $1:"handle"::VARCHAR,
-        $1:"address"::VARCHAR,
-        $1:"network"::VARCHAR,
-        $1:"mac"::VARCHAR,
-        $1:"duration"::VARCHAR,
-        $1:"period"::VARCHAR,
-        $1:"markup"::VARCHAR,
-        $1:"search"::VARCHAR,
-        $1:"bits"::VARCHAR,
+        $1:"body"::VARCHAR(134217728),
+        $1:"code"::VARCHAR(134217728),
+        $1:"fixed"::VARCHAR(134217728),
+        $1:"handle"::VARCHAR(134217728),
+        $1:"address"::VARCHAR(134217728),
+        $1:"network"::VARCHAR(134217728),
+        $1:"mac"::VARCHAR(134217728),
+        $1:"duration"::VARCHAR(134217728),
+        $1:"period"::VARCHAR(134217728),
+        $1:"markup"::VARCHAR(134217728),
+        $1:"search"::VARCHAR(134217728),
+        $1:"bits"::VARCHAR(134217728),
         $1:"uid"::VARCHAR(36),
-        $1:"document"::VARCHAR,
-        $1:"binary_document"::VARCHAR,
-        $1:"payload"::BINARY,
+        $1:"document"::VARCHAR(134217728),
+        $1:"binary_document"::VARCHAR(134217728),
+        $1:"payload"::BINARY(67108864),
         $1:"day"::DATE,
         $1:"clock"::TIME(6),
-        $1:"clock_tz"::VARCHAR,
+        $1:"clock_tz"::VARCHAR(134217728),
         $1:"local_ts"::TIMESTAMP_NTZ(6),
         $1:"instant"::TIMESTAMP_TZ(6),
         $1:"numbers"::ARRAY,
@@ -298,12 +302,13 @@ FROM (
         $1:"prices"::ARRAY,
         $1:"documents"::ARRAY,
         $1:"instants"::ARRAY,
-        $1:"mood"::VARCHAR,
+        $1:"mood"::VARCHAR(134217728),
         $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
         $1:"_walstream_unchanged"::ARRAY,
+        $1:"_walstream_lossy"::ARRAY,
         $1:"_walstream_key_change"::BOOLEAN,
         METADATA$FILENAME,
         METADATA$FILE_ROW_NUMBER
@@ -516,7 +521,7 @@ BEGIN
         WHERE mf.manifest = m.manifest AND mf.table_name = 'public.type_zoo' AND fl.file IS NULL)
         AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_TYPE_ZOO"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_TYPE_ZOO"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_TYPE_ZOO"._walstream_seq));
-    INSERT INTO "CHANGES_TYPE_ZOO" (_walstream_op, "ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_TYPE_ZOO" (_walstream_op, "ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_TYPE_ZOO"
@@ -569,6 +574,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -590,7 +596,7 @@ BEGIN
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.type_zoo' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ID", i."FLAG", i."SMALL", i."MEDIUM", i."OBJECT_ID", i."REAL_VALUE", i."DOUBLE_VALUE", i."PRICE", i."WIDEST", i."ANY_NUMERIC", i."HUGE_NUMERIC", i."CASH", i."BODY", i."CODE", i."FIXED", i."HANDLE", i."ADDRESS", i."NETWORK", i."MAC", i."DURATION", i."PERIOD", i."MARKUP", i."SEARCH", i."BITS", i."UID", i."DOCUMENT", i."BINARY_DOCUMENT", i."PAYLOAD", i."DAY", i."CLOCK", i."CLOCK_TZ", i."LOCAL_TS", i."INSTANT", i."NUMBERS", i."LABELS", i."PRICES", i."DOCUMENTS", i."INSTANTS", i."MOOD", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ID", i."FLAG", i."SMALL", i."MEDIUM", i."OBJECT_ID", i."REAL_VALUE", i."DOUBLE_VALUE", i."PRICE", i."WIDEST", i."ANY_NUMERIC", i."HUGE_NUMERIC", i."CASH", i."BODY", i."CODE", i."FIXED", i."HANDLE", i."ADDRESS", i."NETWORK", i."MAC", i."DURATION", i."PERIOD", i."MARKUP", i."SEARCH", i."BITS", i."UID", i."DOCUMENT", i."BINARY_DOCUMENT", i."PAYLOAD", i."DAY", i."CLOCK", i."CLOCK_TZ", i."LOCAL_TS", i."INSTANT", i."NUMBERS", i."LABELS", i."PRICES", i."DOCUMENTS", i."INSTANTS", i."MOOD", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -643,6 +649,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -807,6 +814,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_0,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."PRICE" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('price'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_1,
@@ -814,6 +822,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_1,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg."WIDEST" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_1,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('widest'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_1,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_2, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_2,
@@ -898,6 +907,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_13,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN lg."DOCUMENT" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_13,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('document'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_13,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_14, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_14,
@@ -919,6 +929,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_16,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN lg."NUMBERS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_16,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('numbers'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_16,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_17,
@@ -926,6 +937,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_17,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg."LABELS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_17,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('labels'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_17,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_18,
@@ -933,6 +945,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_18,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg."PRICES" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_18,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('prices'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_18,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_19,
@@ -940,6 +953,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_19,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg."DOCUMENTS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_19,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('documents'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_19,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_20,
@@ -947,6 +961,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_20,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg."INSTANTS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_20,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('instants'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_20,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_21, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_21,
@@ -1047,6 +1062,7 @@ BEGIN
         CASE WHEN w._walstream_source_21 IS NULL THEN b."MOOD"
             WHEN w._walstream_nonnull_21 = w._walstream_source_21 THEN w._walstream_value_21
         END AS "MOOD",
+        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'price', NULL), IFF(CASE WHEN w._walstream_source_1 IS NULL THEN COALESCE(ARRAY_CONTAINS('widest'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_1 END, 'widest', NULL), IFF(COALESCE(ARRAY_CONTAINS('cash'::VARIANT, w._walstream_lossy), FALSE), 'cash', NULL), IFF(CASE WHEN w._walstream_source_13 IS NULL THEN COALESCE(ARRAY_CONTAINS('document'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_13 END, 'document', NULL), IFF(COALESCE(ARRAY_CONTAINS('day'::VARIANT, w._walstream_lossy), FALSE), 'day', NULL), IFF(COALESCE(ARRAY_CONTAINS('clock'::VARIANT, w._walstream_lossy), FALSE), 'clock', NULL), IFF(COALESCE(ARRAY_CONTAINS('local_ts'::VARIANT, w._walstream_lossy), FALSE), 'local_ts', NULL), IFF(COALESCE(ARRAY_CONTAINS('instant'::VARIANT, w._walstream_lossy), FALSE), 'instant', NULL), IFF(CASE WHEN w._walstream_source_16 IS NULL THEN COALESCE(ARRAY_CONTAINS('numbers'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_16 END, 'numbers', NULL), IFF(CASE WHEN w._walstream_source_17 IS NULL THEN COALESCE(ARRAY_CONTAINS('labels'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_17 END, 'labels', NULL), IFF(CASE WHEN w._walstream_source_18 IS NULL THEN COALESCE(ARRAY_CONTAINS('prices'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_18 END, 'prices', NULL), IFF(CASE WHEN w._walstream_source_19 IS NULL THEN COALESCE(ARRAY_CONTAINS('documents'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_19 END, 'documents', NULL), IFF(CASE WHEN w._walstream_source_20 IS NULL THEN COALESCE(ARRAY_CONTAINS('instants'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_20 END, 'instants', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -1100,11 +1116,12 @@ BEGIN
         "DOCUMENTS" = c."DOCUMENTS",
         "INSTANTS" = c."INSTANTS",
         "MOOD" = c."MOOD",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."ID", c."FLAG", c."SMALL", c."MEDIUM", c."OBJECT_ID", c."REAL_VALUE", c."DOUBLE_VALUE", c."PRICE", c."WIDEST", c."ANY_NUMERIC", c."HUGE_NUMERIC", c."CASH", c."BODY", c."CODE", c."FIXED", c."HANDLE", c."ADDRESS", c."NETWORK", c."MAC", c."DURATION", c."PERIOD", c."MARKUP", c."SEARCH", c."BITS", c."UID", c."DOCUMENT", c."BINARY_DOCUMENT", c."PAYLOAD", c."DAY", c."CLOCK", c."CLOCK_TZ", c."LOCAL_TS", c."INSTANT", c."NUMBERS", c."LABELS", c."PRICES", c."DOCUMENTS", c."INSTANTS", c."MOOD", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."ID", c."FLAG", c."SMALL", c."MEDIUM", c."OBJECT_ID", c."REAL_VALUE", c."DOUBLE_VALUE", c."PRICE", c."WIDEST", c."ANY_NUMERIC", c."HUGE_NUMERIC", c."CASH", c."BODY", c."CODE", c."FIXED", c."HANDLE", c."ADDRESS", c."NETWORK", c."MAC", c."DURATION", c."PERIOD", c."MARKUP", c."SEARCH", c."BITS", c."UID", c."DOCUMENT", c."BINARY_DOCUMENT", c."PAYLOAD", c."DAY", c."CLOCK", c."CLOCK_TZ", c."LOCAL_TS", c."INSTANT", c."NUMBERS", c."LABELS", c."PRICES", c."DOCUMENTS", c."INSTANTS", c."MOOD", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_TYPE_ZOO" AS t
     USING (SELECT "ID", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_TYPE_ZOO" WHERE _walstream_op = 'D') AS c
     ON t."ID" = c."ID"
@@ -1154,7 +1171,7 @@ BEGIN
                 OR s._walstream_lsn = w.hi_lsn
                     AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) WHERE _walstream_op = 'T' ORDER BY _walstream_lsn DESC, _walstream_seq DESC LIMIT 1) AS _walstream_truncate
     WHERE (_walstream_truncate._walstream_lsn > "TOMBSTONES_TYPE_ZOO"._walstream_lsn OR (_walstream_truncate._walstream_lsn = "TOMBSTONES_TYPE_ZOO"._walstream_lsn AND _walstream_truncate._walstream_seq > "TOMBSTONES_TYPE_ZOO"._walstream_seq));
-    INSERT INTO "CHANGES_TYPE_ZOO" (_walstream_op, "ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    INSERT INTO "CHANGES_TYPE_ZOO" (_walstream_op, "ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     WITH _walstream_watermark AS (
         SELECT _walstream_lsn, _walstream_seq
         FROM "TRUNCATES_TYPE_ZOO"
@@ -1207,6 +1224,7 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
+            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -1224,7 +1242,7 @@ BEGIN
                         AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ID", i."FLAG", i."SMALL", i."MEDIUM", i."OBJECT_ID", i."REAL_VALUE", i."DOUBLE_VALUE", i."PRICE", i."WIDEST", i."ANY_NUMERIC", i."HUGE_NUMERIC", i."CASH", i."BODY", i."CODE", i."FIXED", i."HANDLE", i."ADDRESS", i."NETWORK", i."MAC", i."DURATION", i."PERIOD", i."MARKUP", i."SEARCH", i."BITS", i."UID", i."DOCUMENT", i."BINARY_DOCUMENT", i."PAYLOAD", i."DAY", i."CLOCK", i."CLOCK_TZ", i."LOCAL_TS", i."INSTANT", i."NUMBERS", i."LABELS", i."PRICES", i."DOCUMENTS", i."INSTANTS", i."MOOD", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
+        SELECT i._walstream_op, i."ID", i."FLAG", i."SMALL", i."MEDIUM", i."OBJECT_ID", i."REAL_VALUE", i."DOUBLE_VALUE", i."PRICE", i."WIDEST", i."ANY_NUMERIC", i."HUGE_NUMERIC", i."CASH", i."BODY", i."CODE", i."FIXED", i."HANDLE", i."ADDRESS", i."NETWORK", i."MAC", i."DURATION", i."PERIOD", i."MARKUP", i."SEARCH", i."BITS", i."UID", i."DOCUMENT", i."BINARY_DOCUMENT", i."PAYLOAD", i."DAY", i."CLOCK", i."CLOCK_TZ", i."LOCAL_TS", i."INSTANT", i."NUMBERS", i."LABELS", i."PRICES", i."DOCUMENTS", i."INSTANTS", i."MOOD", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -1277,6 +1295,7 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
+            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -1441,6 +1460,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_0,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN lg."PRICE" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_0,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_0, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('price'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_0,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_1,
@@ -1448,6 +1468,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_1,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN lg."WIDEST" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_1,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_1, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('widest'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_1,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_2, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_2,
@@ -1532,6 +1553,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_13,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN lg."DOCUMENT" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_13,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_13, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('document'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_13,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_14, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_14,
@@ -1553,6 +1575,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_16,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN lg."NUMBERS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_16,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_16, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('numbers'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_16,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_17,
@@ -1560,6 +1583,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_17,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN lg."LABELS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_17,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_17, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('labels'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_17,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_18,
@@ -1567,6 +1591,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_18,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN lg."PRICES" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_18,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_18, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('prices'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_18,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_19,
@@ -1574,6 +1599,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_19,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN lg."DOCUMENTS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_19,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_19, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('documents'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_19,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_20,
@@ -1581,6 +1607,7 @@ BEGIN
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_nonnull_20,
             LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN lg."INSTANTS" END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_value_20,
+            LAST_VALUE(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_20, 0) = 0 THEN COALESCE(ARRAY_CONTAINS('instants'::VARIANT, lg._walstream_lossy), FALSE) END) IGNORE NULLS OVER (PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _walstream_lossy_20,
             MAX(CASE WHEN lg._walstream_op <> 'D' AND COALESCE(fl._walstream_unchanged_21, 0) = 0 THEN lg._walstream_ord END) OVER (
                 PARTITION BY lg._walstream_lineage ORDER BY lg._walstream_ord ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS _walstream_source_21,
@@ -1681,6 +1708,7 @@ BEGIN
         CASE WHEN w._walstream_source_21 IS NULL THEN b."MOOD"
             WHEN w._walstream_nonnull_21 = w._walstream_source_21 THEN w._walstream_value_21
         END AS "MOOD",
+        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'price', NULL), IFF(CASE WHEN w._walstream_source_1 IS NULL THEN COALESCE(ARRAY_CONTAINS('widest'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_1 END, 'widest', NULL), IFF(COALESCE(ARRAY_CONTAINS('cash'::VARIANT, w._walstream_lossy), FALSE), 'cash', NULL), IFF(CASE WHEN w._walstream_source_13 IS NULL THEN COALESCE(ARRAY_CONTAINS('document'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_13 END, 'document', NULL), IFF(COALESCE(ARRAY_CONTAINS('day'::VARIANT, w._walstream_lossy), FALSE), 'day', NULL), IFF(COALESCE(ARRAY_CONTAINS('clock'::VARIANT, w._walstream_lossy), FALSE), 'clock', NULL), IFF(COALESCE(ARRAY_CONTAINS('local_ts'::VARIANT, w._walstream_lossy), FALSE), 'local_ts', NULL), IFF(COALESCE(ARRAY_CONTAINS('instant'::VARIANT, w._walstream_lossy), FALSE), 'instant', NULL), IFF(CASE WHEN w._walstream_source_16 IS NULL THEN COALESCE(ARRAY_CONTAINS('numbers'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_16 END, 'numbers', NULL), IFF(CASE WHEN w._walstream_source_17 IS NULL THEN COALESCE(ARRAY_CONTAINS('labels'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_17 END, 'labels', NULL), IFF(CASE WHEN w._walstream_source_18 IS NULL THEN COALESCE(ARRAY_CONTAINS('prices'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_18 END, 'prices', NULL), IFF(CASE WHEN w._walstream_source_19 IS NULL THEN COALESCE(ARRAY_CONTAINS('documents'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_19 END, 'documents', NULL), IFF(CASE WHEN w._walstream_source_20 IS NULL THEN COALESCE(ARRAY_CONTAINS('instants'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_20 END, 'instants', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -1734,11 +1762,12 @@ BEGIN
         "DOCUMENTS" = c."DOCUMENTS",
         "INSTANTS" = c."INSTANTS",
         "MOOD" = c."MOOD",
+        _walstream_lossy = c._walstream_lossy,
         _walstream_lsn = c._walstream_lsn,
         _walstream_seq = c._walstream_seq,
         _walstream_commit_ts = c._walstream_commit_ts
-    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lsn, _walstream_seq, _walstream_commit_ts)
-    VALUES (c."ID", c."FLAG", c."SMALL", c."MEDIUM", c."OBJECT_ID", c."REAL_VALUE", c."DOUBLE_VALUE", c."PRICE", c."WIDEST", c."ANY_NUMERIC", c."HUGE_NUMERIC", c."CASH", c."BODY", c."CODE", c."FIXED", c."HANDLE", c."ADDRESS", c."NETWORK", c."MAC", c."DURATION", c."PERIOD", c."MARKUP", c."SEARCH", c."BITS", c."UID", c."DOCUMENT", c."BINARY_DOCUMENT", c."PAYLOAD", c."DAY", c."CLOCK", c."CLOCK_TZ", c."LOCAL_TS", c."INSTANT", c."NUMBERS", c."LABELS", c."PRICES", c."DOCUMENTS", c."INSTANTS", c."MOOD", c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
+    WHEN NOT MATCHED AND c._walstream_op <> 'D' THEN INSERT ("ID", "FLAG", "SMALL", "MEDIUM", "OBJECT_ID", "REAL_VALUE", "DOUBLE_VALUE", "PRICE", "WIDEST", "ANY_NUMERIC", "HUGE_NUMERIC", "CASH", "BODY", "CODE", "FIXED", "HANDLE", "ADDRESS", "NETWORK", "MAC", "DURATION", "PERIOD", "MARKUP", "SEARCH", "BITS", "UID", "DOCUMENT", "BINARY_DOCUMENT", "PAYLOAD", "DAY", "CLOCK", "CLOCK_TZ", "LOCAL_TS", "INSTANT", "NUMBERS", "LABELS", "PRICES", "DOCUMENTS", "INSTANTS", "MOOD", _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
+    VALUES (c."ID", c."FLAG", c."SMALL", c."MEDIUM", c."OBJECT_ID", c."REAL_VALUE", c."DOUBLE_VALUE", c."PRICE", c."WIDEST", c."ANY_NUMERIC", c."HUGE_NUMERIC", c."CASH", c."BODY", c."CODE", c."FIXED", c."HANDLE", c."ADDRESS", c."NETWORK", c."MAC", c."DURATION", c."PERIOD", c."MARKUP", c."SEARCH", c."BITS", c."UID", c."DOCUMENT", c."BINARY_DOCUMENT", c."PAYLOAD", c."DAY", c."CLOCK", c."CLOCK_TZ", c."LOCAL_TS", c."INSTANT", c."NUMBERS", c."LABELS", c."PRICES", c."DOCUMENTS", c."INSTANTS", c."MOOD", c._walstream_lossy, c._walstream_lsn, c._walstream_seq, c._walstream_commit_ts);
     MERGE INTO "TOMBSTONES_TYPE_ZOO" AS t
     USING (SELECT "ID", _walstream_lsn, _walstream_seq, _walstream_commit_ts FROM "CHANGES_TYPE_ZOO" WHERE _walstream_op = 'D') AS c
     ON t."ID" = c."ID"

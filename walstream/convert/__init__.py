@@ -19,20 +19,25 @@ Modules, in the order data flows through them:
 The catalog queries that feed :class:`PgType` live in :mod:`walstream.pg.types`: this package
 never talks to a server.
 
-Decisions on values that do not fit (each counted in ConversionStats or raised as
-TypeConversionError, never silently changed):
+Values that do not fit never stop the stream and are never changed silently (DESIGN.md §1
+guarantee 7): each is stored as the nearest value the files can hold, or NULL, and *marked*
+(:mod:`.context`): its column is named in the row's ``_walstream_lossy``, counted by kind.
 
 - date/timestamp ``infinity`` / ``-infinity`` -> 9999-12-31 [23:59:59.999999] / 0001-01-01
-  [00:00:00], counted. Finite values are exact, BC and years past 9999 included; timestamps
-  after 294247-01-10 (past Arrow's int64 microseconds) raise.
-- ``time '24:00:00'`` -> 23:59:59.999999 (Arrow's time64 stops before midnight), counted.
+  [00:00:00] (``infinity``); finite values outside 0001-01-01 .. 9999-12-31 (BC, years past
+  9999, up to PostgreSQL's 294276) -> the nearest end (``out_of_range``).
+- ``time '24:00:00'`` -> 23:59:59.999999 (Arrow's time64 stops before midnight).
 - numeric: unconstrained or precision > 38 -> exact text (``NaN``, ``Infinity`` as text);
   numeric(p,s) -> decimal128, where ``NaN`` (the one non-number a constrained column can
-  hold) raises, telling the user to make the column unconstrained. Negative scales and scales
-  above the precision (PostgreSQL 15+) widen to a decimal128 that holds every allowed value.
-- money -> decimal128(38,2), assuming lc_monetary=C (two fraction digits).
-- multi-dimensional arrays -> flattened row-major, counted; array lower bounds are dropped.
-- float NaN payloads -> the canonical NaN (PostgreSQL prints them all as ``NaN``).
+  hold) becomes NULL (``numeric_nan``). Negative scales and scales above the precision
+  (PostgreSQL 15+) widen to a decimal128 that holds every allowed value.
+- money -> decimal128(38,2): the session pins lc_monetary=C (two fraction digits).
+- arrays with several dimensions -> flattened row-major, lower bounds other than 1 dropped
+  (``array_shape``); an array is also lossy when one of its elements is.
+- float NaN payloads -> the canonical NaN (PostgreSQL prints them all as ``NaN``): exact.
+
+``as_text=True`` (``--as-text``) types a column as PostgreSQL's text output instead: exact for
+every value. ``on_lossy="fail"`` (``--on-lossy fail``) raises instead of marking.
 """
 
 from __future__ import annotations
@@ -52,6 +57,14 @@ from .context import (
     CLAMPED_END_OF_DAY,
     CLAMPED_INFINITY,
     FLATTENED_ARRAY,
+    LOSSY_ARRAY_SHAPE,
+    LOSSY_END_OF_DAY,
+    LOSSY_INFINITY,
+    LOSSY_JSON_DUPLICATE_KEYS,
+    LOSSY_KINDS,
+    LOSSY_NAN,
+    LOSSY_OUT_OF_RANGE,
+    ON_LOSSY_CHOICES,
     ConversionStats,
 )
 from .converter import ArrayConverter, ColumnConverter, converter_for, text_formatter
@@ -62,6 +75,14 @@ __all__ = [
     "CLAMPED_END_OF_DAY",
     "CLAMPED_INFINITY",
     "FLATTENED_ARRAY",
+    "LOSSY_ARRAY_SHAPE",
+    "LOSSY_END_OF_DAY",
+    "LOSSY_INFINITY",
+    "LOSSY_JSON_DUPLICATE_KEYS",
+    "LOSSY_KINDS",
+    "LOSSY_NAN",
+    "LOSSY_OUT_OF_RANGE",
+    "ON_LOSSY_CHOICES",
     "ArrayConverter",
     "ColumnConverter",
     "ConversionStats",

@@ -13,8 +13,9 @@ each element as int32 length (-1 = NULL) and bytes.
 
 Decisions: lower bounds are dropped (Arrow lists start at 0; ``[0:2]={1,2,3}`` is ``[1,2,3]``).
 Multi-dimensional arrays are flattened in row-major order (``{{1,2},{3,4}}`` is ``[1,2,3,4]``)
-because Arrow lists have one dimension and Snowflake ARRAY columns are usually read flat; each
-flattened value is counted (``multidim_array_flattened``) so the caller can log it.
+because Arrow lists have one dimension and Snowflake ARRAY columns are usually read flat. Both
+change the value, so the parsers return which rows they reshaped and the converter marks them
+lossy (``array_shape``); ``--as-text`` keeps such a column exact as array_out text.
 
 hot path: once per array column per flush. A column of simple text arrays (no quotes, no
 nesting; most numeric and many text arrays) is split with Arrow kernels; binary arrays of a
@@ -32,11 +33,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .buffers import I64, U8, offsets_and_data, valid_mask
+from .buffers import I64, U8, Mask, offsets_and_data, valid_mask
 from .context import ColumnContext
 
 _ARRAY_HEADER = struct.Struct(">iiI")
 _I32 = struct.Struct(">i")
+_DIMENSION = struct.Struct(">ii")  # size, lower bound
 
 
 class ArrayFormatError(ValueError):
@@ -58,13 +60,16 @@ def _token_pattern(delimiter: bytes) -> re.Pattern[bytes]:
 _UNESCAPE = re.compile(rb"\\(.)", re.DOTALL)
 
 
-def parse_text_array(value: bytes, delimiter: bytes, out: list[bytes | None]) -> int:
-    """Append the elements of one array_out text to ``out``; return its dimension count."""
-    if value[:1] == b"[":  # dimension decoration: [lo:hi][lo:hi]={...}
+def parse_text_array(value: bytes, delimiter: bytes, out: list[bytes | None]) -> bool:
+    """Append the elements of one array_out text to ``out``; return True if the list loses
+    its shape (several dimensions, or a lower bound other than 1)."""
+    decorated = False
+    if value[:1] == b"[":  # dimension decoration: [lo:hi][lo:hi]={...}, only when a bound != 1
         eq = value.find(b"=")
         if eq < 0:
             raise ArrayFormatError("dimension decoration without '='")
         value = value[eq + 1 :]
+        decorated = True
     if value[:1] != b"{" or value[-1:] != b"}":
         raise ArrayFormatError("array text must be enclosed in braces")
     depth = max_depth = 0
@@ -88,7 +93,7 @@ def parse_text_array(value: bytes, delimiter: bytes, out: list[bytes | None]) ->
             raise ArrayFormatError(f"unexpected character {m.group(6)!r}")
     if depth != 0:
         raise ArrayFormatError("unbalanced braces")
-    return max_depth
+    return decorated or max_depth > 1
 
 
 def _simple_text_arrays(strings: pa.Array, delimiter: str) -> tuple[I64, pa.Array]:
@@ -113,44 +118,46 @@ def _simple_text_arrays(strings: pa.Array, delimiter: str) -> tuple[I64, pa.Arra
 
 def text_array_elements(
     strings: pa.Array, delimiter: str, ctx: ColumnContext
-) -> tuple[I64, pa.Array, int]:
-    """(list boundaries, flat element raw values, number of multi-dimensional arrays)."""
+) -> tuple[I64, pa.Array, Mask | None]:
+    """(list boundaries, flat element raw values, the reshaped rows or None)."""
     if len(strings) == 0:
-        return np.zeros(1, dtype=np.int64), pa.array([], pa.binary()), 0
+        return np.zeros(1, dtype=np.int64), pa.array([], pa.binary()), None
     simple = pc.match_substring_regex(strings, r'^\{[^{}"\\]*\}$')
     if pc.all(simple).as_py() is not False:
         offsets, elements = _simple_text_arrays(strings, delimiter)
-        return offsets, elements, 0
+        return offsets, elements, None
     delim = delimiter.encode()
     out: list[bytes | None] = []
     offsets = np.zeros(len(strings) + 1, dtype=np.int64)
-    multidim = 0
+    reshaped = np.zeros(len(strings), dtype=np.bool_)
     for i, value in enumerate(strings.cast(pa.binary()).to_pylist()):
         if value is not None:
             try:
-                if parse_text_array(value, delim, out) > 1:
-                    multidim += 1
+                reshaped[i] = parse_text_array(value, delim, out)
             except ArrayFormatError as exc:
                 raise ctx.error(f"malformed array text ({exc})", value) from None
         offsets[i + 1] = len(out)
-    return offsets, pa.array(out, pa.binary()), multidim
+    return offsets, pa.array(out, pa.binary()), reshaped if reshaped.any() else None
 
 
 # -- binary --------------------------------------------------------------------------------
 
 
-def _header(value: bytes) -> tuple[int, bool, int, int]:
-    """(element count, has-null flag, dimension count, offset of the first element)."""
+def _header(value: bytes) -> tuple[int, bool, bool, int]:
+    """(element count, has-null flag, reshaped: several dimensions or a lower bound other
+    than 1, offset of the first element)."""
     ndim, flags, _element_oid = _ARRAY_HEADER.unpack_from(value)
     if ndim < 0 or ndim > 6 or flags not in (0, 1):
         raise ArrayFormatError("malformed array header")
     count = 1 if ndim else 0
+    reshaped = ndim > 1
     for k in range(ndim):
-        (size,) = _I32.unpack_from(value, 12 + 8 * k)
+        size, lower = _DIMENSION.unpack_from(value, 12 + 8 * k)
         if size < 0:
             raise ArrayFormatError("negative dimension size")
         count *= size
-    return count, bool(flags), ndim, 12 + 8 * ndim
+        reshaped = reshaped or lower != 1
+    return count, bool(flags), reshaped, 12 + 8 * ndim
 
 
 def _elements_one_by_one(value: bytes, count: int, pos: int, out: list[bytes | None]) -> None:
@@ -196,8 +203,8 @@ def _one_dim_fixed_width(raw: pa.Array, width: int) -> tuple[I64, pa.Array] | No
     one = ndim == 1
     counts = np.zeros(len(starts), dtype=np.int64)
     if one.any():
-        if np.any(lengths[one] < 20):
-            return None
+        if np.any(lengths[one] < 20) or np.any(_be_int32(data, starts[one] + 16) != 1):
+            return None  # a lower bound other than 1: the general parser marks it
         counts[one] = _be_int32(data, starts[one] + 12)
     if np.any(counts < 0) or np.any(lengths != np.where(one, 20 + counts * (4 + width), 12)):
         return None
@@ -218,8 +225,8 @@ def _one_dim_fixed_width(raw: pa.Array, width: int) -> tuple[I64, pa.Array] | No
 
 def binary_array_elements(
     raw: pa.Array, width: int | None, ctx: ColumnContext
-) -> tuple[I64, pa.Array, int]:
-    """(list boundaries, flat element raw values, number of multi-dimensional arrays).
+) -> tuple[I64, pa.Array, Mask | None]:
+    """(list boundaries, flat element raw values, the reshaped rows or None).
 
     hot path: a column of 1-D arrays of a fixed-width element type without NULL elements is
     cut with numpy (:func:`_one_dim_fixed_width`); anything else is parsed array by array.
@@ -227,18 +234,17 @@ def binary_array_elements(
     if width is not None:
         fast = _one_dim_fixed_width(raw, width)
         if fast is not None:
-            return fast[0], fast[1], 0
+            return fast[0], fast[1], None
     values = raw.to_pylist()
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     out: list[bytes | None] = []
-    multidim = 0
+    reshaped = np.zeros(len(values), dtype=np.bool_)
     try:
         for i, value in enumerate(values):
             if value is not None:
-                count, _, ndim, pos = _header(value)
+                count, _, reshaped[i], pos = _header(value)
                 _elements_one_by_one(value, count, pos, out)
-                multidim += ndim > 1
             offsets[i + 1] = len(out)
     except (ArrayFormatError, struct.error) as exc:
         raise ctx.error(f"malformed binary array ({exc})") from None
-    return offsets, pa.array(out, pa.binary()), multidim
+    return offsets, pa.array(out, pa.binary()), reshaped if reshaped.any() else None

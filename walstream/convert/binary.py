@@ -15,7 +15,9 @@ hot path: once per column per flush.
 
 from __future__ import annotations
 
+import functools
 import struct
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +36,13 @@ from .buffers import (
     validity_buffer,
     variable_width_array,
 )
-from .context import CLAMPED_END_OF_DAY, CLAMPED_INFINITY, ColumnContext, Decoder
+from .context import (
+    LOSSY_END_OF_DAY,
+    LOSSY_INFINITY,
+    LOSSY_OUT_OF_RANGE,
+    ColumnContext,
+    Decoder,
+)
 from .formats import NUMERIC_NEG, NUMERIC_POS, Formatter, numeric_text
 
 
@@ -235,61 +243,73 @@ def hex_string(width: int, groups: tuple[int, ...], separator: bytes) -> Decoder
     return decode
 
 
+def _clamp(
+    values: np.ndarray,
+    valid: np.ndarray,
+    infinity: tuple[int, int],
+    bounds: tuple[int, int],
+    shown: Callable[[int], str],
+    ctx: ColumnContext,
+) -> None:
+    """Clamp ``values`` (Arrow units, in place) to the storable range ``bounds``, marking
+    ``infinity`` sentinels (PostgreSQL units) and finite values outside it (see datetimes)."""
+    low, high = bounds
+    for sentinel, end in zip(infinity, bounds, strict=True):
+        hit = valid & (values == sentinel)
+        if hit.any():
+            ctx.mark(LOSSY_INFINITY, hit, functools.partial(shown, sentinel))
+            values[hit] = end
+            valid = valid & ~hit
+    for outside, end in ((valid & (values < low)), low), ((valid & (values > high)), high):
+        if outside.any():
+            first = int(values[np.flatnonzero(outside)[0]])
+            ctx.mark(LOSSY_OUT_OF_RANGE, outside, functools.partial(shown, first))
+            values[outside] = end
+
+
 def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
-    """int32 days since 2000-01-01; INT32 min/max are -infinity/infinity (clamped, counted)."""
+    """int32 days since 2000-01-01 (INT32 min/max are -infinity/infinity) -> date32 within
+    the storable range of :mod:`.datetimes` (values outside it clamped and marked)."""
     days = _numbers(raw, ">i4", ctx).astype(np.int64)
-    valid = valid_mask(raw)
-    pos_inf = (days == dt.DATE_POS_INFINITY) & valid
-    neg_inf = (days == dt.DATE_NEG_INFINITY) & valid
+    infinity = (dt.DATE_NEG_INFINITY, dt.DATE_POS_INFINITY)
+    bounds = (dt.DATE_MIN_DAYS - dt.PG_EPOCH_DAYS, dt.DATE_MAX_DAYS - dt.PG_EPOCH_DAYS)
+    _clamp(days, valid_mask(raw), infinity, bounds, dt.date_text, ctx)
     days += dt.PG_EPOCH_DAYS
-    if pos_inf.any() or neg_inf.any():
-        ctx.stats.add(CLAMPED_INFINITY, int(pos_inf.sum() + neg_inf.sum()))
-        days[pos_inf] = dt.DATE_MAX_DAYS
-        days[neg_inf] = dt.DATE_MIN_DAYS
-    outside = valid & ((days < -(2**31)) | (days >= 2**31))
-    if outside.any():  # PostgreSQL never sends these; int32 would wrap them silently
-        value = int(days[np.flatnonzero(outside)[0]]) - dt.PG_EPOCH_DAYS
-        raise ctx.error(f"binary date {value} days from 2000-01-01 does not fit date32")
     return pa.array(days.astype(np.int32), pa.int32(), null_mask(raw)).view(pa.date32())
 
 
 def time(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
-    """int64 microseconds since midnight; 24:00:00 is clamped as in the text decoder."""
+    """int64 microseconds since midnight; 24:00:00 is clamped and marked as in the text
+    decoder."""
     us = _numbers(raw, ">i8", ctx).astype(np.int64)
     outside = ((us < 0) | (us > dt.USECS_PER_DAY)) & valid_mask(raw)
     if outside.any():  # PostgreSQL's time is 00:00:00 to 24:00:00: not a time it sent
         value = int(us[np.flatnonzero(outside)[0]])
         raise ctx.error(f"binary time of {value} microseconds is outside 00:00 to 24:00")
-    over = us >= dt.USECS_PER_DAY
+    over = (us >= dt.USECS_PER_DAY) & valid_mask(raw)
     if over.any():
-        ctx.stats.add(CLAMPED_END_OF_DAY, int(np.count_nonzero(over & valid_mask(raw))))
+        ctx.mark(LOSSY_END_OF_DAY, over, lambda: "24:00:00")
         us[over] = dt.USECS_PER_DAY - 1
     return pa.array(us, pa.time64("us"), null_mask(raw))
 
 
 def timestamp(arrow_type: pa.DataType) -> Decoder:
-    """int64 microseconds since 2000-01-01 (UTC for timestamptz); INT64 min/max are
-    -infinity/infinity (clamped, counted). Values after 294247-01-10 do not fit Arrow: error."""
+    """int64 microseconds since 2000-01-01 (UTC for timestamptz; INT64 min/max are
+    -infinity/infinity) within the storable range of :mod:`.datetimes` (values outside it,
+    up to PostgreSQL's year 294276, clamped and marked)."""
+    with_zone = arrow_type.tz is not None
+    infinity = (dt.TIMESTAMP_NEG_INFINITY, dt.TIMESTAMP_POS_INFINITY)
+    bounds = (dt.TIMESTAMP_MIN_US - dt.PG_EPOCH_US, dt.TIMESTAMP_MAX_US - dt.PG_EPOCH_US)
+
+    def shown(pg_us: int) -> str:
+        return dt.timestamp_text(pg_us, with_zone)
 
     def decode(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
         us = _numbers(raw, ">i8", ctx).astype(np.int64)
-        valid = valid_mask(raw)
-        pos_inf = (us == dt.TIMESTAMP_POS_INFINITY) & valid
-        neg_inf = (us == dt.TIMESTAMP_NEG_INFINITY) & valid
-        finite = valid & ~pos_inf & ~neg_inf
-        too_late = finite & (us > dt.INT64_MAX - dt.PG_EPOCH_US)
-        if too_late.any():
-            value = int(us[np.flatnonzero(too_late)[0]])
-            raise ctx.error(
-                dt.BEYOND_ARROW_RANGE,
-                dt.timestamp_text(value, arrow_type.tz is not None),
-                dt.BEYOND_ARROW_RANGE_FIX,
-            )
-        us[finite] += dt.PG_EPOCH_US
-        if pos_inf.any() or neg_inf.any():
-            ctx.stats.add(CLAMPED_INFINITY, int(pos_inf.sum() + neg_inf.sum()))
-            us[pos_inf] = dt.TIMESTAMP_MAX_US
-            us[neg_inf] = dt.TIMESTAMP_MIN_US
+        _clamp(
+            us, valid_mask(raw), infinity, bounds, lambda v: dt.timestamp_text(v, with_zone), ctx
+        )
+        us += dt.PG_EPOCH_US
         return pa.array(us, pa.int64(), null_mask(raw)).view(arrow_type)
 
     return decode

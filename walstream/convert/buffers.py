@@ -183,3 +183,26 @@ def numpy_to_arrow(
 ) -> pa.Array:
     """A numpy array (native byte order) as an Arrow array of ``arrow_type``."""
     return pa.array(values, type=arrow_type, mask=nulls)
+
+
+def names_column(size: int, names: Sequence[str], masks: Sequence[Mask]) -> pa.Array:
+    """``list<string>``: per row the ``names`` whose mask is true there, null when none.
+
+    Builds ``_walstream_unchanged`` and ``_walstream_lossy`` (DESIGN.md §2) from per-column row
+    masks without a Python object per row.
+    """
+    if not masks:
+        return pa.nulls(size, pa.list_(pa.string()))
+    matrix = np.zeros((size, len(masks)), dtype=np.bool_)
+    for j, mask in enumerate(masks):
+        matrix[:, j] = mask
+    _, cols = np.nonzero(matrix)  # row-major: each row's names in column order
+    counts = matrix.sum(axis=1)
+    offsets = np.zeros(size + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()),
+        pa.array(list(names), pa.string()).take(pa.array(cols, pa.int64())),
+        type=pa.list_(pa.string()),
+        mask=pa.array(counts == 0, pa.bool_()),
+    )

@@ -9,6 +9,11 @@ without ``binary 'true'``; pgoutput picks the format per type, not per column).
 Text-only types (no binary decoder): tsvector, tsquery, the geometric types, pg_lsn, xid and
 the other system types, composites, arrays of those, ranges of those, and any extension type
 other than citext. They are all strings of their text output.
+
+``as_text=True`` is the lossless choice (DESIGN.md §4, ``--as-text``): the column is a string of
+PostgreSQL's text output whatever its type (binary values are printed with :mod:`.formats`), so
+no value of it is ever lossy. ``on_lossy`` is the column's answer to a value it cannot store
+exactly (:data:`.context.ON_LOSSY_CHOICES`).
 """
 
 from __future__ import annotations
@@ -16,17 +21,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from . import binary, text
 from .arrays import binary_array_elements, text_array_elements
-from .buffers import null_mask, raw_column
+from .buffers import Mask, null_mask, raw_column
 from .catalog import PG_CATALOG, PgType, arrow_type_for
-from .context import FLATTENED_ARRAY, ColumnContext, ConversionStats, Decoder
+from .context import (
+    LOSSY_ARRAY_SHAPE,
+    ColumnContext,
+    ConversionStats,
+    Decoder,
+    RowMarks,
+)
 from .formats import (
     FORMATTERS,
     TEXT_SEND_EXTENSION_TYPES,
     Formatter,
+    array_formatter,
     multirange_formatter,
     range_formatter,
     text_utf8,
@@ -80,9 +93,18 @@ _CODECS: dict[str, _Codec] = {
 _FIXED_WIDTH = {"char": 1, "timetz": 12, "interval": 16}
 
 
+def array_delimiter(element_type: PgType) -> str:
+    """array_out's element separator: the element type's typdelim, ',' for every type but box."""
+    base = element_type.base
+    return ";" if (base.name, base.namespace) == ("box", PG_CATALOG) else ","
+
+
 def text_formatter(pg_type: PgType) -> Formatter | None:
     """binary -> PostgreSQL text for ``pg_type``, or None if its binary format is unknown."""
     t = pg_type.base
+    if t.kind == "array" and t.element is not None:
+        element = text_formatter(t.element)
+        return None if element is None else array_formatter(element, array_delimiter(t.element))
     if t.kind == "enum":
         return text_utf8
     if t.kind == "range" and t.element is not None:
@@ -96,6 +118,14 @@ def text_formatter(pg_type: PgType) -> Formatter | None:
     if t.namespace == PG_CATALOG:
         return FORMATTERS.get(t.name)
     return text_utf8 if t.name in TEXT_SEND_EXTENSION_TYPES else None
+
+
+def _text_codec(pg_type: PgType) -> _Codec:
+    """The lossless choice: PostgreSQL's text output whatever the type."""
+    fmt = text_formatter(pg_type)
+    if fmt is text_utf8:
+        return _TEXT_LIKE
+    return _STRING if fmt is None else _Codec(text.utf8, binary.formatted(fmt))
 
 
 def _codec(pg_type: PgType, arrow_type: pa.DataType) -> _Codec:
@@ -118,11 +148,11 @@ def _codec(pg_type: PgType, arrow_type: pa.DataType) -> _Codec:
 class ColumnConverter:
     """Converts one column's raw pgoutput values, a batch at a time, to ``arrow_type``.
 
-    ``stats`` counts the values that were adjusted (infinity clamped, arrays flattened; see
-    :mod:`.context`); read and reset it with ``stats.take()`` after each flush to log it. A
-    caller that decodes several batches of one column at once (the flusher encodes two jobs
-    in parallel) passes each call its own ``stats`` instead: the converter keeps no other
-    state, so it is then safe to share between threads.
+    ``stats`` counts the lossy values by kind (see :mod:`.context`); read and reset it with
+    ``stats.take()`` after each flush to log it. A caller that decodes several batches of one
+    column at once (the flusher encodes two jobs in parallel) passes each call its own
+    ``stats`` instead: the converter keeps no other state, so it is then safe to share between
+    threads. :meth:`decode_marked` also says which rows were lossy.
     """
 
     pg_type: PgType
@@ -131,19 +161,25 @@ class ColumnConverter:
     binary_width: int | None
     stats: ConversionStats
     column: str | None
+    as_text: bool
+    on_lossy: str
 
     def __init__(
         self,
         pg_type: PgType,
         column: str | None = None,
         stats: ConversionStats | None = None,
+        *,
+        as_text: bool = False,
+        on_lossy: str = "mark",
     ) -> None:
         self.pg_type = pg_type
-        self.arrow_type = arrow_type_for(pg_type)
+        self.as_text = as_text
+        self.on_lossy = on_lossy
+        self.arrow_type = pa.string() if as_text else arrow_type_for(pg_type)
         self.column = column
         self.stats = ConversionStats() if stats is None else stats
-        self._ctx = ColumnContext(pg_type, column, self.stats)
-        self._codec = _codec(pg_type, self.arrow_type)
+        self._codec = _text_codec(pg_type) if as_text else _codec(pg_type, self.arrow_type)
         self.binary_supported = self._codec.binary is not None
         self.binary_width = self._codec.binary_width
 
@@ -161,11 +197,21 @@ class ColumnConverter:
         return self.decode(raw_column(values), binary)
 
     def decode(self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None) -> pa.Array:
-        """Like :meth:`convert`, from an Arrow binary array of the raw values; adjusted values
+        """Like :meth:`convert`, from an Arrow binary array of the raw values; lossy values
         are counted in ``stats`` when given, else in ``self.stats``."""
+        return self.decode_marked(raw, binary, stats)[0]
+
+    def decode_marked(
+        self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None
+    ) -> tuple[pa.Array, Mask | None]:
+        """:meth:`decode`, and the rows whose value is lossy (None when none is)."""
+        marks = RowMarks(len(raw))
+        array = self._decode(raw, binary, self._context(stats, marks))
+        return array, marks.rows
+
+    def _decode(self, raw: pa.Array, binary: bool, ctx: ColumnContext) -> pa.Array:
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
-        ctx = self._context(stats)
         if not binary:
             return self._codec.text(raw, ctx)
         if self._codec.binary is None:
@@ -176,9 +222,11 @@ class ColumnConverter:
             )
         return self._codec.binary(raw, ctx)
 
-    def _context(self, stats: ConversionStats | None) -> ColumnContext:
-        """The column's context, counting adjusted values in ``stats`` when given."""
-        return self._ctx if stats is None else ColumnContext(self.pg_type, self.column, stats)
+    def _context(self, stats: ConversionStats | None, marks: RowMarks) -> ColumnContext:
+        """A decode call's context: lossy values counted in ``stats`` (default ``self.stats``)
+        and their rows in ``marks``."""
+        counts = self.stats if stats is None else stats
+        return ColumnContext(self.pg_type, self.column, counts, marks, self.on_lossy)
 
 
 class ArrayConverter(ColumnConverter):
@@ -191,27 +239,26 @@ class ArrayConverter(ColumnConverter):
         pg_type: PgType,
         column: str | None = None,
         stats: ConversionStats | None = None,
+        *,
+        on_lossy: str = "mark",
     ) -> None:
         element_type = pg_type.base.element
         if element_type is None:
             raise ValueError(f"array type {pg_type.display_name} without an element type")
         self.pg_type = pg_type
+        self.as_text = False
+        self.on_lossy = on_lossy
         self.column = column
         self.stats = ConversionStats() if stats is None else stats
-        self._ctx = ColumnContext(pg_type, column, self.stats)
-        self.element = converter_for(element_type, column, self.stats)
+        self.element = converter_for(element_type, column, self.stats, on_lossy=on_lossy)
         self.arrow_type = pa.list_(self.element.arrow_type)
         self.binary_supported = self.element.binary_supported
         self.binary_width = None
-        # array_out separates elements with the element type's typdelim: ',' for every type
-        # but box
-        base = element_type.base
-        self._delimiter = ";" if (base.name, base.namespace) == ("box", PG_CATALOG) else ","
+        self._delimiter = array_delimiter(element_type)
 
-    def decode(self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None) -> pa.Array:
+    def _decode(self, raw: pa.Array, binary: bool, ctx: ColumnContext) -> pa.Array:
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
-        ctx = self._context(stats)
         if binary:
             if not self.binary_supported:
                 raise ctx.error(
@@ -219,13 +266,19 @@ class ArrayConverter(ColumnConverter):
                     None,
                     "run the stream in text mode (walstream run --binary off)",
                 )
-            offsets, elements, multidim = binary_array_elements(raw, self.element.binary_width, ctx)
+            offsets, elements, reshaped = binary_array_elements(raw, self.element.binary_width, ctx)
         else:
-            offsets, elements, multidim = text_array_elements(
+            offsets, elements, reshaped = text_array_elements(
                 text.utf8(raw, ctx), self._delimiter, ctx
             )
-        ctx.stats.add(FLATTENED_ARRAY, multidim)
-        values = self.element.decode(elements, binary, ctx.stats)
+        if reshaped is not None:
+            ctx.mark(LOSSY_ARRAY_SHAPE, reshaped, lambda: raw.filter(pa.array(reshaped))[0].as_py())
+        values, lossy_elements = self.element.decode_marked(elements, binary, ctx.stats)
+        if lossy_elements is not None and ctx.marks is not None:
+            # a row is lossy when one of its elements is
+            seen = np.zeros(len(lossy_elements) + 1, dtype=np.int64)
+            np.cumsum(lossy_elements, out=seen[1:])
+            ctx.marks.add(seen[offsets[1:]] > seen[offsets[:-1]])
         nulls = null_mask(raw)
         return pa.ListArray.from_arrays(
             pa.array(offsets, pa.int32()),
@@ -236,9 +289,15 @@ class ArrayConverter(ColumnConverter):
 
 
 def converter_for(
-    pg_type: PgType, column: str | None = None, stats: ConversionStats | None = None
+    pg_type: PgType,
+    column: str | None = None,
+    stats: ConversionStats | None = None,
+    *,
+    as_text: bool = False,
+    on_lossy: str = "mark",
 ) -> ColumnConverter:
-    """The converter of a column of ``pg_type`` (``column`` names it in error messages)."""
-    if pg_type.base.kind == "array":
-        return ArrayConverter(pg_type, column, stats)
-    return ColumnConverter(pg_type, column, stats)
+    """The converter of a column of ``pg_type`` (``column`` names it in error messages);
+    ``as_text`` and ``on_lossy`` as in the module docstring."""
+    if pg_type.base.kind == "array" and not as_text:
+        return ArrayConverter(pg_type, column, stats, on_lossy=on_lossy)
+    return ColumnConverter(pg_type, column, stats, as_text=as_text, on_lossy=on_lossy)

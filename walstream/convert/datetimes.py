@@ -15,14 +15,19 @@ Two directions:
 Text formats assume the session settings of the replication connection: ``DateStyle=ISO``,
 ``IntervalStyle=postgres``, ``TimeZone=UTC``.
 
-Infinity: Arrow has no infinite date or timestamp, and Snowflake none either, so ``infinity``
-and ``-infinity`` become 9999-12-31 (23:59:59.999999) and 0001-01-01 (00:00:00), the ends of
-the range every consumer supports; callers count them (``ConversionStats``).
+The storable range: Arrow has no infinite date or timestamp and Snowflake none either, and
+Snowflake supports years 0001 to 9999 (it recommends 1582 and later for its own calendar
+functions; the values themselves are proleptic Gregorian in PostgreSQL, Parquet and Snowflake
+alike, so earlier years are still exact). So ``infinity`` / ``-infinity`` and every value
+outside 0001-01-01 .. 9999-12-31 23:59:59.999999 (BC dates, years past 9999) become the nearest
+end of that range, and the parsers say which kind of loss it was (the caller marks the row).
 """
 
 from __future__ import annotations
 
 import re
+
+from .context import LOSSY_INFINITY, LOSSY_OUT_OF_RANGE
 
 USECS_PER_SEC = 1_000_000
 USECS_PER_MINUTE = 60 * USECS_PER_SEC
@@ -61,7 +66,7 @@ def civil_from_days(days: int) -> tuple[int, int, int]:
 PG_EPOCH_DAYS = days_from_civil(2000, 1, 1)  # 10957
 PG_EPOCH_US = PG_EPOCH_DAYS * USECS_PER_DAY
 
-# Where infinity goes (see the module docstring), in Arrow units.
+# The storable range and where infinity goes (see the module docstring), in Arrow units.
 DATE_MAX_DAYS = days_from_civil(9999, 12, 31)
 DATE_MIN_DAYS = days_from_civil(1, 1, 1)
 TIMESTAMP_MAX_US = DATE_MAX_DAYS * USECS_PER_DAY + USECS_PER_DAY - 1
@@ -71,11 +76,6 @@ TIMESTAMP_MIN_US = DATE_MIN_DAYS * USECS_PER_DAY
 DATE_NEG_INFINITY, DATE_POS_INFINITY = INT32_MIN, INT32_MAX
 TIMESTAMP_NEG_INFINITY, TIMESTAMP_POS_INFINITY = INT64_MIN, INT64_MAX
 
-BEYOND_ARROW_RANGE = "timestamp after 294247-01-10, the end of Arrow's int64 microseconds"
-BEYOND_ARROW_RANGE_FIX = (
-    "such a timestamp cannot be exported; correct the value at the source (PostgreSQL accepts "
-    "years up to 294276, Arrow, Parquet and Snowflake do not)"
-)
 
 # -- text -> Arrow integers (the slow path for irregular values) -------------------------------
 
@@ -91,27 +91,36 @@ def _year(digits: str, bc: str | None) -> int:
     return 1 - year if bc else year
 
 
-def parse_date(text: str) -> tuple[int, bool]:
-    """(days since 1970, clamped) of PostgreSQL's ISO date output; ValueError if malformed."""
+def clamp(value: int, low: int, high: int) -> tuple[int, str | None]:
+    """``value`` within [low, high], and LOSSY_OUT_OF_RANGE when it had to move."""
+    if value < low:
+        return low, LOSSY_OUT_OF_RANGE
+    if value > high:
+        return high, LOSSY_OUT_OF_RANGE
+    return value, None
+
+
+def parse_date(text: str) -> tuple[int, str | None]:
+    """(days since 1970, kind of loss or None) of PostgreSQL's ISO date output, within the
+    storable range; ValueError if malformed."""
     if text == "infinity":
-        return DATE_MAX_DAYS, True
+        return DATE_MAX_DAYS, LOSSY_INFINITY
     if text == "-infinity":
-        return DATE_MIN_DAYS, True
+        return DATE_MIN_DAYS, LOSSY_INFINITY
     m = _DATE_RE.fullmatch(text)
     if m is None:
         raise ValueError("not an ISO date")
-    return days_from_civil(_year(m[1], m[4]), int(m[2]), int(m[3])), False
+    days = days_from_civil(_year(m[1], m[4]), int(m[2]), int(m[3]))
+    return clamp(days, DATE_MIN_DAYS, DATE_MAX_DAYS)
 
 
-def parse_timestamp(text: str) -> tuple[int, bool]:
-    """(microseconds since 1970 UTC, clamped) of ISO timestamp[tz] output.
-
-    Raises ValueError if malformed or outside Arrow's int64 range (after 294247-01-10).
-    """
+def parse_timestamp(text: str) -> tuple[int, str | None]:
+    """(microseconds since 1970 UTC, kind of loss or None) of ISO timestamp[tz] output, within
+    the storable range; ValueError if malformed."""
     if text == "infinity":
-        return TIMESTAMP_MAX_US, True
+        return TIMESTAMP_MAX_US, LOSSY_INFINITY
     if text == "-infinity":
-        return TIMESTAMP_MIN_US, True
+        return TIMESTAMP_MIN_US, LOSSY_INFINITY
     m = _TIMESTAMP_RE.fullmatch(text)
     if m is None:
         raise ValueError("not an ISO timestamp")
@@ -122,9 +131,7 @@ def parse_timestamp(text: str) -> tuple[int, bool]:
     if m[8]:
         offset = int(m[9]) * 3600 + int(m[10] or 0) * 60 + int(m[11] or 0)
         us -= (offset if m[8] == "+" else -offset) * USECS_PER_SEC
-    if not INT64_MIN <= us <= INT64_MAX:
-        raise ValueError(BEYOND_ARROW_RANGE)
-    return us, False
+    return clamp(us, TIMESTAMP_MIN_US, TIMESTAMP_MAX_US)
 
 
 # -- binary -> PostgreSQL text --------------------------------------------------------------

@@ -359,6 +359,61 @@ def multirange_formatter(bound: Formatter) -> Formatter:
     return format_multirange
 
 
+_ARRAY_QUOTE_CHARS = frozenset('{}"\\ \t\n\r\v\f')
+
+
+def _array_element_text(text: str, delimiter: str) -> str:
+    """array_out's quoting: empty, ``NULL``-like or special-character elements are quoted."""
+    if (
+        text
+        and text.upper() != "NULL"
+        and delimiter not in text
+        and not any(c in _ARRAY_QUOTE_CHARS for c in text)
+    ):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def array_formatter(element: Formatter, delimiter: str = ",") -> Formatter:
+    """array_out of array_send's format: ndim, flags, element OID, (size, lower bound) per
+    dimension, then int32-length-prefixed elements; ``[lo:hi]=`` when a lower bound is not 1.
+
+    Used when an array column is typed as text (the lossless choice) in a binary stream.
+    """
+
+    def format_array(value: bytes) -> str:
+        ndim, flags, _oid = struct.unpack_from(">iiI", value)
+        if ndim < 0 or ndim > 6 or flags not in (0, 1):
+            raise ValueError("malformed array header")
+        if ndim == 0:
+            return "{}"
+        dims = [struct.unpack_from(">ii", value, 12 + 8 * k) for k in range(ndim)]
+        pos = 12 + 8 * ndim
+        items: list[str] = []
+        for _ in range(math.prod(size for size, _ in dims)):
+            (length,) = _I32.unpack_from(value, pos)
+            pos += 4
+            if length == -1:
+                items.append("NULL")
+                continue
+            if length < 0 or pos + length > len(value):
+                raise ValueError("element length beyond the value")
+            items.append(_array_element_text(element(value[pos : pos + length]), delimiter))
+            pos += length
+        if pos != len(value):
+            raise ValueError("trailing bytes after the last element")
+        for size, _ in reversed(dims):  # innermost dimension first
+            items = [
+                "{" + delimiter.join(items[i : i + size]) + "}" for i in range(0, len(items), size)
+            ] or ["{}"]
+        prefix = ""
+        if any(lower != 1 for _, lower in dims):
+            prefix = "".join(f"[{lower}:{lower + size - 1}]" for size, lower in dims) + "="
+        return prefix + items[0]
+
+    return format_array
+
+
 # Built-in (pg_catalog) base types whose binary format we can print; the rest is text-only.
 FORMATTERS: dict[str, Formatter] = {
     "bool": bool_text,

@@ -26,7 +26,7 @@ from .buffers import (
     valid_mask,
     variable_width_array,
 )
-from .context import CLAMPED_END_OF_DAY, CLAMPED_INFINITY, ColumnContext, Decoder
+from .context import LOSSY_END_OF_DAY, LOSSY_NAN, ColumnContext, Decoder
 
 
 def _first_invalid_utf8(raw: pa.Array) -> bytes | None:
@@ -95,18 +95,16 @@ _NON_FINITE = pa.array(["NaN", "Infinity", "-Infinity"])
 
 def decimal(arrow_type: pa.DataType) -> Decoder:
     """numeric(p,s) -> decimal128. PostgreSQL prints exactly s fraction digits, so the cast
-    never rounds; ``NaN`` (allowed in any numeric column) has no decimal and is an error."""
+    never rounds; ``NaN`` (allowed in any numeric column; infinity is not, in a constrained
+    one) has no decimal: it is stored as NULL and marked lossy (``numeric_nan``)."""
 
     def decode(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
         strings = utf8(raw, ctx)
         special = pc.is_in(strings, value_set=_NON_FINITE)
         if pc.any(special).as_py():
-            raise ctx.error(
-                f"{_first_where(strings, special)} has no {arrow_type} representation",
-                None,
-                "alter the column to unconstrained numeric (exported losslessly as text), "
-                "or replace the value at the source",
-            )
+            mask = np.asarray(special.to_numpy(zero_copy_only=False), dtype=np.bool_)
+            ctx.mark(LOSSY_NAN, mask, lambda: _first_where(strings, special))
+            strings = pc.if_else(special, pa.scalar(None, pa.string()), strings)
         # Arrow's cast turns text of more than 38 digits into 0 without an error (fuzz
         # finding), so text longer than numeric(p,s) can print is refused first
         too_long = pc.greater(pc.utf8_length(strings), longest)
@@ -186,7 +184,8 @@ _DATE_REGULAR = r"^\d{4}-\d\d-\d\d$"
 
 
 def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
-    """ISO dates; ``BC``, 5+ digit years and infinity (clamped, counted) go the slow way."""
+    """ISO dates; ``BC``, 5+ digit years and infinity go the slow way (clamped to the storable
+    range of :mod:`.datetimes` and marked lossy)."""
     strings = utf8(raw, ctx)
     try:
         cast, irregular = _fast_and_slow(strings, _DATE_REGULAR, pa.date32())
@@ -195,15 +194,13 @@ def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     if len(irregular) == 0:
         return cast
     days: list[int] = []
-    for text in strings.take(pa.array(irregular)).to_pylist():
+    for i, text in zip(irregular, strings.take(pa.array(irregular)).to_pylist(), strict=True):
         try:
-            value, clamped = dt.parse_date(text)
+            value, loss = dt.parse_date(text)
         except ValueError as exc:
             raise ctx.error(f"invalid date ({exc})", text) from None
-        if not -(2**31) <= value < 2**31:
-            raise ctx.error("date is outside the range of date32 and of PostgreSQL", text)
-        if clamped:
-            ctx.stats.add(CLAMPED_INFINITY)
+        if loss:
+            ctx.mark_positions(loss, np.array([i]), len(strings), text)
         days.append(value)
     return _patch(cast, irregular, days, "int32", pa.date32(), null_mask(raw))
 
@@ -213,8 +210,7 @@ _TIMESTAMPTZ_REGULAR = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d
 
 
 def timestamp(arrow_type: pa.DataType) -> Decoder:
-    """ISO timestamps (``+00`` offsets for timestamptz); irregular values as for dates.
-    Values past Arrow's int64 microseconds (after 294247-01-10) raise."""
+    """ISO timestamps (``+00`` offsets for timestamptz); irregular values as for dates."""
     pattern = _TIMESTAMPTZ_REGULAR if arrow_type.tz is not None else _TIMESTAMP_REGULAR
 
     def decode(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
@@ -226,14 +222,13 @@ def timestamp(arrow_type: pa.DataType) -> Decoder:
         if len(irregular) == 0:
             return cast
         micros: list[int] = []
-        for text in strings.take(pa.array(irregular)).to_pylist():
+        for i, text in zip(irregular, strings.take(pa.array(irregular)).to_pylist(), strict=True):
             try:
-                value, clamped = dt.parse_timestamp(text)
+                value, loss = dt.parse_timestamp(text)
             except ValueError as exc:
-                fix = dt.BEYOND_ARROW_RANGE_FIX if str(exc) == dt.BEYOND_ARROW_RANGE else ""
-                raise ctx.error(str(exc), text, fix) from None
-            if clamped:
-                ctx.stats.add(CLAMPED_INFINITY)
+                raise ctx.error(f"invalid timestamp ({exc})", text) from None
+            if loss:
+                ctx.mark_positions(loss, np.array([i]), len(strings), text)
             micros.append(value)
         return _patch(cast, irregular, micros, "int64", arrow_type, null_mask(raw))
 
@@ -266,7 +261,7 @@ _TIME_PLACES = np.array(
 def time(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     """``HH:MM:SS[.ffffff]`` -> time64(us) with numpy over a fixed-width layout.
 
-    ``24:00:00`` (valid in PostgreSQL, not in Arrow) becomes 23:59:59.999999, counted.
+    ``24:00:00`` (valid in PostgreSQL, not in Arrow) becomes 23:59:59.999999, marked lossy.
     """
     strings = utf8(raw, ctx)
     _check(strings, pc.match_substring_regex(strings, _TIME_RE), ctx, "invalid time", "")
@@ -276,8 +271,8 @@ def time(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     padded = pc.utf8_rpad(dotted, width=15, padding="0").fill_null("00:00:00.000000")
     _, data = offsets_and_data(padded)
     digits = (data.reshape(len(strings), 15).astype(np.int64) - ord("0")) @ _TIME_PLACES
-    over = digits >= dt.USECS_PER_DAY
+    over = (digits >= dt.USECS_PER_DAY) & valid_mask(raw)
     if np.any(over):
-        ctx.stats.add(CLAMPED_END_OF_DAY, int(np.count_nonzero(over & valid_mask(raw))))
+        ctx.mark(LOSSY_END_OF_DAY, over, lambda: "24:00:00")
         digits[over] = dt.USECS_PER_DAY - 1
     return pa.array(digits, type=pa.time64("us"), mask=null_mask(raw))

@@ -41,6 +41,7 @@ from ..metrics import METRICS
 from ..sink import DurableSink
 from .checkpoint import Checkpoint
 from .files import change_file_key, encode_parquet
+from .lossy import report_lossy
 from .manifest import ManifestChain, ManifestFile
 
 log = logging.getLogger("walstream.flush")
@@ -282,17 +283,8 @@ class Flusher:
         """Convert and encode one batch (in the encoder pool)."""
         began = time.monotonic()
         data = encode_parquet(batch.to_arrow(release=True))
-        for column, stats in zip(batch.table.columns, batch.adjusted, strict=True):
-            for reason, count in stats.take().items():
-                # DESIGN §4: a value that had to be adjusted is counted and logged, never silent
-                log.warning(
-                    "event=values_adjusted table=%s column=%s reason=%s count=%d key=%s",
-                    batch.table.qualified_name,
-                    column.name,
-                    reason,
-                    count,
-                    key,
-                )
+        table = batch.table
+        report_lossy(table.qualified_name, (c.name for c in table.columns), batch.adjusted, key)
         return EncodedFile(batch, key, data, began, time.monotonic())
 
     def _put(self, file: EncodedFile) -> StoredFile:

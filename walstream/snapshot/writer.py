@@ -9,7 +9,8 @@ are stored. A new snapshot has a new snapshot LSN, so a key never names two cont
 The columns are the change files' columns (:func:`walstream.batch.arrow_schema`, with the
 relation metadata): ``Op = 'I'``, the data converted by the table's converters from the text
 values, ``_walstream_commit_ts`` = snapshot time, ``_walstream_lsn`` = snapshot LSN,
-``_walstream_seq`` from the row's ctid, ``_walstream_xid`` and ``_walstream_unchanged`` null.
+``_walstream_seq`` from the row's ctid, ``_walstream_xid`` and ``_walstream_unchanged`` null,
+``_walstream_lossy`` marked by the converters exactly as in change files.
 
 Bounded memory: a :class:`LoadFileWriter` writes each block of rows as a row group into an
 in-memory Parquet file and stores the file (``DurableSink.put`` takes whole objects) once it
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
+from ..convert.buffers import Mask, names_column
 from ..faults import fault_point
 from ..pipeline.files import (
     COMPRESSION,
@@ -39,6 +41,7 @@ from ..pipeline.files import (
     load_file_key,
     write_batch_rows,
 )
+from ..pipeline.lossy import report_lossy
 from ..sink import DurableSink
 from .reader import RawRows
 from .tables import LoadTable
@@ -102,15 +105,21 @@ def load_rows(
         [None, pa.py_buffer(np.arange(n + 1, dtype=np.int32)), pa.py_buffer(b"I" * n)],
     )
     arrays: list[pa.Array] = [ops]
-    arrays += [
-        conv.decode(values, False) for conv, values in zip(converters, raw.columns, strict=True)
-    ]
+    lossy: list[Mask] = []
+    names: list[str] = []
+    for conv, values, column in zip(converters, raw.columns, table.schema.columns, strict=True):
+        array, lossy_rows = conv.decode_marked(values, False)
+        arrays.append(array)
+        if lossy_rows is not None:
+            lossy.append(lossy_rows)
+            names.append(column.name)
     arrays += [
         pa.array(np.full(n, position.snapshot_ts_us, dtype=np.int64)).cast(_COMMIT_TS),
         pa.array(np.full(n, position.snapshot_lsn, dtype=np.int64)),
         raw.seq,
         pa.nulls(n, pa.int64()),
         pa.nulls(n, _UNCHANGED),
+        names_column(n, names, lossy),
         pa.nulls(n, pa.bool_()),  # _walstream_key_change
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -185,17 +194,8 @@ class LoadFileWriter:
             self._numbers.take(self.table.qualified_name),
             self._position.snapshot_lsn,
         )
-        for column, converter in zip(schema.columns, self.converters, strict=True):
-            for reason, count in converter.stats.take().items():
-                # DESIGN §4: a value that had to be adjusted is counted and logged, never silent
-                log.warning(
-                    "event=values_adjusted table=%s column=%s reason=%s count=%d key=%s",
-                    schema.qualified_name,
-                    column.name,
-                    reason,
-                    count,
-                    key,
-                )
+        stats = [converter.stats for converter in self.converters]
+        report_lossy(schema.qualified_name, (c.name for c in schema.columns), stats, key)
         self._sink.put(key, data)
         log.info(
             "event=load_file_stored table=%s key=%s rows=%d bytes=%d",

@@ -50,6 +50,7 @@ def staging_columns(model: TableModel, dialect: Dialect) -> list[tuple[str, str]
         ("_walstream_seq", dialect.position_type),
         ("_walstream_xid", dialect.position_type),
         ("_walstream_unchanged", dialect.text_list_type),
+        ("_walstream_lossy", dialect.text_list_type),
         ("_walstream_key_change", dialect.boolean_type),
         ("_walstream_file", dialect.text_type),
         ("_walstream_file_row", dialect.position_type),
@@ -60,7 +61,8 @@ def staging_columns(model: TableModel, dialect: Dialect) -> list[tuple[str, str]
 def final_columns(
     model: TableModel, dialect: Dialect, options: MergeOptions
 ) -> list[tuple[str, str]]:
-    """(name, type) of FINAL: the source columns and the position of the change each row shows."""
+    """(name, type) of FINAL: the source columns, which of them are lossy, and the position of
+    the change each row shows."""
     cols = [(dialect.ident(c.name), dialect.final_type(c)) for c in model.columns]
     if not model.has_key:
         cols += [
@@ -68,6 +70,7 @@ def final_columns(
             ("_walstream_unchanged", dialect.text_list_type),
         ]
     cols += [
+        ("_walstream_lossy", dialect.text_list_type),
         ("_walstream_lsn", dialect.position_type),
         ("_walstream_seq", dialect.position_type),
         ("_walstream_commit_ts", dialect.commit_ts_type),
@@ -81,6 +84,7 @@ def changes_columns(model: TableModel, dialect: Dialect) -> list[tuple[str, str]
     cols = [("_walstream_op", dialect.text_type)]
     cols += [(dialect.ident(c.name), dialect.final_type(c)) for c in model.columns]
     cols += [
+        ("_walstream_lossy", dialect.text_list_type),
         ("_walstream_lsn", dialect.position_type),
         ("_walstream_seq", dialect.position_type),
         ("_walstream_commit_ts", dialect.commit_ts_type),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import textwrap
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import (
@@ -85,6 +85,16 @@ class Dialect(ABC):
 
     @abstractmethod
     def last_value_ignore_nulls(self, expr: str, window: str) -> str: ...
+
+    @abstractmethod
+    def list_has(self, names: str, name: str) -> str:
+        """True when the name list ``names`` (``_walstream_lossy``) holds ``name``; false when
+        it does not or is null."""
+
+    @abstractmethod
+    def name_list(self, named: Sequence[tuple[str, str]]) -> str:
+        """The list of the names of ``(condition, name)`` whose condition holds, in order;
+        null when none does (``_walstream_lossy`` of a FINAL row)."""
 
     @abstractmethod
     def literal(self, text: str) -> str:
@@ -196,6 +206,15 @@ class SnowflakeDialect(Dialect):
     def last_value_ignore_nulls(self, expr: str, window: str) -> str:
         return f"LAST_VALUE({expr}) IGNORE NULLS OVER ({window})"
 
+    def list_has(self, names: str, name: str) -> str:
+        return f"COALESCE(ARRAY_CONTAINS({self.literal(name)}::VARIANT, {names}), FALSE)"
+
+    def name_list(self, named: Sequence[tuple[str, str]]) -> str:
+        if not named:
+            return "CAST(NULL AS ARRAY)"
+        items = ", ".join(f"IFF({cond}, {self.literal(name)}, NULL)" for cond, name in named)
+        return f"NULLIF(ARRAY_CONSTRUCT_COMPACT({items}), ARRAY_CONSTRUCT())"
+
     def literal(self, text: str) -> str:
         # Snowflake string literals treat the backslash as an escape character
         return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -267,6 +286,16 @@ class DuckDBDialect(Dialect):
 
     def last_value_ignore_nulls(self, expr: str, window: str) -> str:
         return f"LAST_VALUE({expr} IGNORE NULLS) OVER ({window})"
+
+    def list_has(self, names: str, name: str) -> str:
+        return f"COALESCE(list_contains({names}, {self.literal(name)}), FALSE)"
+
+    def name_list(self, named: Sequence[tuple[str, str]]) -> str:
+        if not named:
+            return "CAST(NULL AS VARCHAR[])"
+        items = ", ".join(f"CASE WHEN {cond} THEN {self.literal(name)} END" for cond, name in named)
+        # a list comprehension: DuckDB's lambda syntax changed between versions, this did not
+        return f"NULLIF([x FOR x IN [{items}] IF x IS NOT NULL], [])"
 
     def literal(self, text: str) -> str:
         return "'" + text.replace("'", "''") + "'"

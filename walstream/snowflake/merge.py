@@ -171,6 +171,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "_walstream_seq",
         "_walstream_commit_ts",
         "_walstream_unchanged",
+        "_walstream_lossy",
         "_walstream_key_change",
     ]
     incoming = [
@@ -180,6 +181,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "COALESCE(s._walstream_seq, 0) AS _walstream_seq",
         "s._walstream_commit_ts",
         "s._walstream_unchanged",
+        "s._walstream_lossy",
         "s._walstream_key_change",
         # a replay repeats positions with the same content: keep one copy; rows of files
         # without positions (DMS full load) are all distinct
@@ -292,7 +294,8 @@ def _lineage_ctes(model: TableModel, dialect: Dialect, soft: bool) -> list[Cte]:
 
 def _carried_ctes(dialect: Dialect, resolvable: Sequence[ColumnModel]) -> list[Cte]:
     """Per row and resolvable column: the latest row of its lineage that carried the column
-    (``_walstream_source_<i>``), whether that value is not null, and the value itself."""
+    (``_walstream_source_<i>``), whether that value is not null, the value itself, and (for a
+    column that may be lossy) whether that row's ``_walstream_lossy`` named it."""
     flags = [
         f"MAX(CASE WHEN _walstream_column = {dialect.literal(c.name)} THEN 1 ELSE 0 END) "
         f"AS _walstream_unchanged_{i}"
@@ -314,6 +317,12 @@ def _carried_ctes(dialect: Dialect, resolvable: Sequence[ColumnModel]) -> list[C
             dialect.last_value_ignore_nulls(f"CASE WHEN {carries} THEN lg.{col} END", window)
             + f" AS _walstream_value_{i}",
         ]
+        if c.may_be_lossy:
+            lossy = dialect.list_has("lg._walstream_lossy", c.name)
+            carried.append(
+                dialect.last_value_ignore_nulls(f"CASE WHEN {carries} THEN {lossy} END", window)
+                + f" AS _walstream_lossy_{i}"
+            )
     return [
         ("_walstream_unchanged_names", dialect.unchanged_names("_walstream_numbered")),
         (
@@ -339,6 +348,28 @@ def _winner_select(
     key = [dialect.ident(c.name) for c in model.key]
     index = {c.name: i for i, c in enumerate(resolvable)}
     select = ["w._walstream_op", *(f"w.{k}" for k in key)]
+    # _walstream_lossy of the FINAL row: a column is lossy when the change its value comes from
+    # named it (the winner, the lineage row that carried it, or the FINAL row it continues)
+    lossy = [
+        (dialect.list_has("w._walstream_lossy", c.name), c.name)
+        for c in model.key
+        if c.may_be_lossy
+    ]
+    for c in model.values:
+        if not c.may_be_lossy:
+            continue
+        if c.name in index:
+            i = index[c.name]
+            lossy.append(
+                (
+                    f"CASE WHEN w._walstream_source_{i} IS NULL "
+                    f"THEN {dialect.list_has('b._walstream_lossy', c.name)} "
+                    f"ELSE w._walstream_lossy_{i} END",
+                    c.name,
+                )
+            )
+        else:
+            lossy.append((dialect.list_has("w._walstream_lossy", c.name), c.name))
     for c in model.values:
         col = dialect.ident(c.name)
         if c.name in index:
@@ -354,6 +385,7 @@ def _winner_select(
         else:
             value = f"w.{col}"
             select.append(f"{dialect.parse_json(value)} AS {col}" if c.is_json else value)
+    select.append(f"{dialect.name_list(lossy)} AS _walstream_lossy")
     select += ["w._walstream_lsn", "w._walstream_seq", "w._walstream_commit_ts"]
     where = [f"(f.{key[0]} IS NULL OR {_after('w', 'f')})"]
     joins = [
@@ -380,7 +412,7 @@ def _merge_final(model: TableModel, dialect: Dialect, soft: bool) -> str:
     n = dialect.names(model)
     key = [dialect.ident(c.name) for c in model.key]
     values = [dialect.ident(c.name) for c in model.values]
-    meta = ["_walstream_lsn", "_walstream_seq", "_walstream_commit_ts"]
+    meta = ["_walstream_lossy", "_walstream_lsn", "_walstream_seq", "_walstream_commit_ts"]
     sets = [f"{c} = c.{c}" for c in [*values, *meta]]
     inserts = [*key, *values, *meta]
     insert_values = [f"c.{c}" for c in inserts]
@@ -434,6 +466,7 @@ def _append_only(model: TableModel, dialect: Dialect, source: str) -> str:
         *data,
         "_walstream_op",
         "_walstream_unchanged",
+        "_walstream_lossy",
         "_walstream_lsn",
         "_walstream_seq",
         "_walstream_commit_ts",
@@ -447,6 +480,7 @@ def _append_only(model: TableModel, dialect: Dialect, source: str) -> str:
         ),
         "COALESCE(s._walstream_op, 'I')",
         "s._walstream_unchanged",
+        "s._walstream_lossy",
         "s._walstream_lsn",
         "s._walstream_seq",
         "s._walstream_commit_ts",

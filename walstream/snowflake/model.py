@@ -37,8 +37,16 @@ FILE_META_COLUMNS = (
     "_walstream_seq",
     "_walstream_xid",
     "_walstream_unchanged",
+    "_walstream_lossy",
     "_walstream_key_change",
 )
+
+#: Snowflake's largest VARCHAR (also VARIANT, ARRAY) and BINARY, in characters and bytes. A
+#: column declared without a length gets 16 MB / 8 MB, and a longer value makes Snowpipe skip
+#: its whole file; a BINARY's length cannot be raised later. So every column is declared with
+#: the maximum, and ``--max-value-size`` stays within BINARY's (DESIGN.md §4).
+SNOWFLAKE_MAX_VARCHAR = 134_217_728
+SNOWFLAKE_MAX_BINARY = 67_108_864
 
 # PostgreSQL types whose values have a fixed size: they are never TOASTed, so an UPDATE always
 # sends them and they never appear in ``_walstream_unchanged``. Every other type may.
@@ -89,6 +97,20 @@ class ColumnModel:
         return self.pg_type in _JSON_TYPES and pa.types.is_string(self.arrow_type)
 
     @property
+    def may_be_lossy(self) -> bool:
+        """True when a value of this column may be stored inexactly (DESIGN.md §4): dates,
+        times, timestamps, numeric(p,s), arrays, and json objects with duplicate keys."""
+        t = self.arrow_type
+        return (
+            pa.types.is_date(t)
+            or pa.types.is_time(t)
+            or pa.types.is_timestamp(t)
+            or pa.types.is_decimal(t)
+            or pa.types.is_list(t)
+            or (self.pg_type == "json" and self.is_json)
+        )
+
+    @property
     def may_be_unchanged(self) -> bool:
         """True when an UPDATE may leave this column out as unchanged TOAST."""
         return not self.is_key and self.pg_type not in _FIXED_WIDTH_TYPES
@@ -106,7 +128,7 @@ def snowflake_type(column: ColumnModel) -> str:
 def snowflake_staging_type(column: ColumnModel) -> str:
     """The STAGING column type: FINAL's, except JSON stays text until the MERGE parses it."""
     if column.is_json:
-        return "VARCHAR"
+        return f"VARCHAR({SNOWFLAKE_MAX_VARCHAR})"
     return snowflake_type(column)
 
 
@@ -124,9 +146,9 @@ def _snowflake_arrow_type(t: pa.DataType, name: str) -> str:
     if pa.types.is_decimal(t):
         return f"NUMBER({t.precision},{t.scale})"
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "VARCHAR"
+        return f"VARCHAR({SNOWFLAKE_MAX_VARCHAR})"
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "BINARY"
+        return f"BINARY({SNOWFLAKE_MAX_BINARY})"
     if pa.types.is_date32(t):
         return "DATE"
     if pa.types.is_time64(t):

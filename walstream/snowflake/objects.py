@@ -154,6 +154,7 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
         f"$1:{quote('_walstream_seq')}::{dialect.position_type}",
         f"$1:{quote('_walstream_xid')}::{dialect.position_type}",
         f"$1:{quote('_walstream_unchanged')}::{dialect.text_list_type}",
+        f"$1:{quote('_walstream_lossy')}::{dialect.text_list_type}",
         f"$1:{quote('_walstream_key_change')}::{dialect.boolean_type}",
         "METADATA$FILENAME",
         "METADATA$FILE_ROW_NUMBER",
