@@ -19,7 +19,7 @@ from .config import config_option, secret_options
 from .errors import WalstreamError
 from .logs import setup_logging
 from .lsn import format_lsn
-from .options import LsnType, SizeType, envopt
+from .options import LsnType, SizeType, envopt, type_choice_options
 from .snowflake.evolve_options import snowflake_evolve_options
 
 
@@ -207,6 +207,7 @@ def imports_done() -> None:
     help="largest single value written (Snowflake loads at most 128 MB per value; "
     "PostgreSQL allows 1 GB)",
 )
+@type_choice_options
 @envopt(
     "--oversized-values",
     env="OVERSIZED_VALUES",

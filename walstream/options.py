@@ -61,3 +61,27 @@ class LsnType(click.ParamType):  # type: ignore[type-arg]
             return parse_lsn(str(value))
         except WalstreamError as exc:
             self.fail(str(exc), param, ctx)
+
+
+def type_choice_options(func: F) -> F:
+    """``--as-text`` and ``--on-lossy`` (walstream.convert.choices): every command that types
+    columns (run, snapshot, the Snowflake commands) takes them, so all sides agree."""
+    func = envopt(
+        "--on-lossy",
+        env="ON_LOSSY",
+        default="mark",
+        show_default=True,
+        type=click.Choice(["mark", "fail"]),
+        help="a value the files cannot hold exactly (infinity, NaN in numeric(p,s), years "
+        "outside 0001-9999, time 24:00, reshaped arrays): mark stores the nearest value and "
+        "names the column in _walstream_lossy; fail stops (exit 5), nothing acknowledged",
+    )(func)
+    func = envopt(
+        "--as-text",
+        env="AS_TEXT",
+        multiple=True,
+        help="type these columns as PostgreSQL's text output, exactly: schema.table.column "
+        "(shell patterns allowed) or a kind: numeric, temporal, array, json (repeat or "
+        "separate with commas)",
+    )(func)
+    return func

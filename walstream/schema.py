@@ -21,6 +21,9 @@ class ColumnSchema:
     type_name: str
     typmod: int
     is_key: bool
+    # typed as PostgreSQL's text output by the user's choice (--as-text, DESIGN.md §4): a
+    # string in the files whatever the type, so changing it changes the table's shape
+    as_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class TableSchema:
                     "type": c.type_name,
                     "typmod": c.typmod,
                     "key": c.is_key,
+                    **({"as_text": True} if c.as_text else {}),
                 }
                 for c in self.columns
             ],
@@ -79,7 +83,14 @@ class TableSchema:
             name=doc["table"],
             replica_identity=doc["replica_identity"],
             columns=tuple(
-                ColumnSchema(c["name"], int(c["type_oid"]), c["type"], int(c["typmod"]), c["key"])
+                ColumnSchema(
+                    c["name"],
+                    int(c["type_oid"]),
+                    c["type"],
+                    int(c["typmod"]),
+                    c["key"],
+                    bool(c.get("as_text", False)),
+                )
                 for c in doc["columns"]
             ),
         )

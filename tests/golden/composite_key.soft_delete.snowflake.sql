@@ -130,7 +130,7 @@ FROM (
         $1:"sku"::VARCHAR(134217728),
         $1:"qty"::NUMBER(10,0),
         $1:"note"::VARCHAR(134217728),
-        $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
+        CONVERT_TIMEZONE('UTC', $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6)),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),

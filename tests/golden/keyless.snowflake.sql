@@ -100,7 +100,7 @@ FROM (
         $1:"kind"::VARCHAR(134217728),
         $1:"payload"::VARCHAR(134217728),
         $1:"at"::TIMESTAMP_NTZ(6),
-        $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
+        CONVERT_TIMEZONE('UTC', $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6)),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
@@ -274,7 +274,7 @@ BEGIN
     INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     SELECT
         s."KIND",
-        PARSE_JSON(s."PAYLOAD"),
+        PARSE_JSON(s."PAYLOAD", 'd'),
         s."AT",
         COALESCE(s._walstream_op, 'I'),
         s._walstream_unchanged,
@@ -306,7 +306,7 @@ BEGIN
     INSERT INTO "EVENTS" ("KIND", "PAYLOAD", "AT", _walstream_op, _walstream_unchanged, _walstream_lossy, _walstream_lsn, _walstream_seq, _walstream_commit_ts)
     SELECT
         s."KIND",
-        PARSE_JSON(s."PAYLOAD"),
+        PARSE_JSON(s."PAYLOAD", 'd'),
         s."AT",
         COALESCE(s._walstream_op, 'I'),
         s._walstream_unchanged,

@@ -138,7 +138,7 @@ FROM (
         $1:"say ""hi"""::VARCHAR(134217728),
         $1:"it's"::VARCHAR(134217728),
         $1:"lower_case"::VARCHAR(134217728),
-        $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
+        CONVERT_TIMEZONE('UTC', $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6)),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
@@ -617,7 +617,7 @@ BEGIN
             WHEN w._walstream_nonnull_2 = w._walstream_source_2 THEN w._walstream_value_2
         END AS "say ""hi""",
         CASE WHEN w._walstream_source_3 IS NULL THEN b."it's"
-            WHEN w._walstream_nonnull_3 = w._walstream_source_3 THEN PARSE_JSON(w._walstream_value_3)
+            WHEN w._walstream_nonnull_3 = w._walstream_source_3 THEN PARSE_JSON(w._walstream_value_3, 'd')
         END AS "it's",
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
@@ -954,7 +954,7 @@ BEGIN
             WHEN w._walstream_nonnull_2 = w._walstream_source_2 THEN w._walstream_value_2
         END AS "say ""hi""",
         CASE WHEN w._walstream_source_3 IS NULL THEN b."it's"
-            WHEN w._walstream_nonnull_3 = w._walstream_source_3 THEN PARSE_JSON(w._walstream_value_3)
+            WHEN w._walstream_nonnull_3 = w._walstream_source_3 THEN PARSE_JSON(w._walstream_value_3, 'd')
         END AS "it's",
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4

@@ -296,14 +296,14 @@ FROM (
         $1:"clock"::TIME(6),
         $1:"clock_tz"::VARCHAR(134217728),
         $1:"local_ts"::TIMESTAMP_NTZ(6),
-        $1:"instant"::TIMESTAMP_TZ(6),
+        CONVERT_TIMEZONE('UTC', $1:"instant"::TIMESTAMP_TZ(6)),
         $1:"numbers"::ARRAY,
         $1:"labels"::ARRAY,
         $1:"prices"::ARRAY,
         $1:"documents"::ARRAY,
         $1:"instants"::ARRAY,
         $1:"mood"::VARCHAR(134217728),
-        $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6),
+        CONVERT_TIMEZONE('UTC', $1:"_walstream_commit_ts"::TIMESTAMP_TZ(6)),
         $1:"_walstream_lsn"::NUMBER(19,0),
         $1:"_walstream_seq"::NUMBER(19,0),
         $1:"_walstream_xid"::NUMBER(19,0),
@@ -1031,10 +1031,10 @@ BEGIN
         END AS "BITS",
         w."UID",
         CASE WHEN w._walstream_source_13 IS NULL THEN b."DOCUMENT"
-            WHEN w._walstream_nonnull_13 = w._walstream_source_13 THEN PARSE_JSON(w._walstream_value_13)
+            WHEN w._walstream_nonnull_13 = w._walstream_source_13 THEN PARSE_JSON(w._walstream_value_13, 'd')
         END AS "DOCUMENT",
         CASE WHEN w._walstream_source_14 IS NULL THEN b."BINARY_DOCUMENT"
-            WHEN w._walstream_nonnull_14 = w._walstream_source_14 THEN PARSE_JSON(w._walstream_value_14)
+            WHEN w._walstream_nonnull_14 = w._walstream_source_14 THEN PARSE_JSON(w._walstream_value_14, 'd')
         END AS "BINARY_DOCUMENT",
         CASE WHEN w._walstream_source_15 IS NULL THEN b."PAYLOAD"
             WHEN w._walstream_nonnull_15 = w._walstream_source_15 THEN w._walstream_value_15
@@ -1677,10 +1677,10 @@ BEGIN
         END AS "BITS",
         w."UID",
         CASE WHEN w._walstream_source_13 IS NULL THEN b."DOCUMENT"
-            WHEN w._walstream_nonnull_13 = w._walstream_source_13 THEN PARSE_JSON(w._walstream_value_13)
+            WHEN w._walstream_nonnull_13 = w._walstream_source_13 THEN PARSE_JSON(w._walstream_value_13, 'd')
         END AS "DOCUMENT",
         CASE WHEN w._walstream_source_14 IS NULL THEN b."BINARY_DOCUMENT"
-            WHEN w._walstream_nonnull_14 = w._walstream_source_14 THEN PARSE_JSON(w._walstream_value_14)
+            WHEN w._walstream_nonnull_14 = w._walstream_source_14 THEN PARSE_JSON(w._walstream_value_14, 'd')
         END AS "BINARY_DOCUMENT",
         CASE WHEN w._walstream_source_15 IS NULL THEN b."PAYLOAD"
             WHEN w._walstream_nonnull_15 = w._walstream_source_15 THEN w._walstream_value_15

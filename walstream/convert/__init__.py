@@ -64,6 +64,7 @@ from .context import (
     LOSSY_KINDS,
     LOSSY_NAN,
     LOSSY_OUT_OF_RANGE,
+    LOSSY_TOO_LARGE,
     ON_LOSSY_CHOICES,
     ConversionStats,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "LOSSY_KINDS",
     "LOSSY_NAN",
     "LOSSY_OUT_OF_RANGE",
+    "LOSSY_TOO_LARGE",
     "ON_LOSSY_CHOICES",
     "ArrayConverter",
     "ColumnConverter",

@@ -35,6 +35,7 @@ LOSSY_END_OF_DAY = "time_24_00"  # time 24:00:00 -> 23:59:59.999999
 LOSSY_NAN = "numeric_nan"  # NaN in numeric(p,s) -> NULL
 LOSSY_ARRAY_SHAPE = "array_shape"  # several dimensions flattened / lower bound other than 1 dropped
 LOSSY_JSON_DUPLICATE_KEYS = "json_duplicate_keys"  # json object with a repeated key: last one wins
+LOSSY_TOO_LARGE = "too_large"  # bytea over 64 MB (Snowflake's BINARY maximum) -> NULL
 
 LOSSY_KINDS = (
     LOSSY_INFINITY,
@@ -43,6 +44,7 @@ LOSSY_KINDS = (
     LOSSY_NAN,
     LOSSY_ARRAY_SHAPE,
     LOSSY_JSON_DUPLICATE_KEYS,
+    LOSSY_TOO_LARGE,
 )
 
 # The names older code and tests used for the same kinds.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import binary, text
 from .arrays import binary_array_elements, text_array_elements
@@ -30,6 +31,7 @@ from .buffers import Mask, null_mask, raw_column
 from .catalog import PG_CATALOG, PgType, arrow_type_for
 from .context import (
     LOSSY_ARRAY_SHAPE,
+    LOSSY_TOO_LARGE,
     ColumnContext,
     ConversionStats,
     Decoder,
@@ -86,7 +88,7 @@ _CODECS: dict[str, _Codec] = {
     "varchar": _TEXT_LIKE,
     "bpchar": _TEXT_LIKE,
     "name": _TEXT_LIKE,
-    "json": _TEXT_LIKE,
+    "json": _Codec(text.json_duplicate_keys(text.utf8), text.json_duplicate_keys(binary.utf8)),
     "xml": _TEXT_LIKE,
 }
 
@@ -213,14 +215,14 @@ class ColumnConverter:
         if len(raw) == 0:
             return pa.array([], type=self.arrow_type)
         if not binary:
-            return self._codec.text(raw, ctx)
+            return _within_warehouse_size(self._codec.text(raw, ctx), ctx)
         if self._codec.binary is None:
             raise ctx.error(
                 "the binary format of this type is not decoded",
                 None,
                 "run the stream in text mode (walstream run --binary off)",
             )
-        return self._codec.binary(raw, ctx)
+        return _within_warehouse_size(self._codec.binary(raw, ctx), ctx)
 
     def _context(self, stats: ConversionStats | None, marks: RowMarks) -> ColumnContext:
         """A decode call's context: lossy values counted in ``stats`` (default ``self.stats``)
@@ -286,6 +288,36 @@ class ArrayConverter(ColumnConverter):
             type=self.arrow_type,
             mask=None if nulls is None else pa.array(nulls, pa.bool_()),
         )
+
+
+#: The largest value Snowflake holds: VARCHAR (and VARIANT) 128 MB, BINARY 64 MB (documented
+#: maxima; the warehouse DDL declares them, walstream.snowflake.model). Text is kept within
+#: its maximum by --max-value-size (default 128 MB), but a bytea of 64 to 128 MB passes it (in
+#: binary mode; its hex text would be over 128 MB): such a value would make Snowpipe skip its
+#: whole file, so it is stored as NULL and marked (``too_large``).
+MAX_VARCHAR_BYTES = 128 * 1024 * 1024
+MAX_BINARY_BYTES = 64 * 1024 * 1024
+
+
+def _within_warehouse_size(array: pa.Array, ctx: ColumnContext) -> pa.Array:
+    """``array`` with each binary value over the warehouse's maximum NULL, marked.
+
+    hot path: one buffer size check per column; values are measured only when the column's
+    data as a whole is over the limit, which no value can be otherwise.
+    """
+    if not pa.types.is_binary(array.type):
+        return array
+    limit = MAX_BINARY_BYTES
+    data = array.buffers()[2]
+    if data is None or data.size <= limit:
+        return array
+    over = pc.greater(pc.binary_length(array), limit).fill_null(False)
+    if not pc.any(over).as_py():
+        return array
+    mask = np.asarray(over.to_numpy(zero_copy_only=False), dtype=np.bool_)
+    sizes = pc.binary_length(array.filter(over))
+    ctx.mark(LOSSY_TOO_LARGE, mask, lambda: f"<{sizes[0].as_py():,} bytes, over {limit:,}>")
+    return pc.if_else(over, pa.scalar(None, array.type), array)
 
 
 def converter_for(

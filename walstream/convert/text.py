@@ -13,6 +13,8 @@ values only for rare irregular ones (BC dates, years past 9999, infinity).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +28,13 @@ from .buffers import (
     valid_mask,
     variable_width_array,
 )
-from .context import LOSSY_END_OF_DAY, LOSSY_NAN, ColumnContext, Decoder
+from .context import (
+    LOSSY_END_OF_DAY,
+    LOSSY_JSON_DUPLICATE_KEYS,
+    LOSSY_NAN,
+    ColumnContext,
+    Decoder,
+)
 
 
 def _first_invalid_utf8(raw: pa.Array) -> bytes | None:
@@ -51,6 +59,44 @@ def utf8(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
             _first_invalid_utf8(raw),
             "walstream expects a UTF8 server_encoding",
         ) from None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey
+    return out
+
+
+def json_duplicate_keys(decode: Decoder) -> Decoder:
+    """``json`` (not jsonb) keeps an object's repeated keys as written, and Snowflake's VARIANT
+    (PARSE_JSON with 'd') keeps only the last one: such a value is stored exactly in the files
+    but not in FINAL, so its row is marked (``json_duplicate_keys``). Only values with at least
+    two ``:`` can repeat a key, so scalars and arrays of scalars are never parsed."""
+
+    def check(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
+        strings = decode(raw, ctx)
+        maybe = pc.greater_equal(pc.count_substring(strings, ":"), 2).fill_null(False)
+        positions = np.flatnonzero(np.asarray(maybe.to_numpy(zero_copy_only=False)))
+        if len(positions) == 0:
+            return strings
+        hit = np.zeros(len(strings), dtype=np.bool_)
+        for i, text in zip(positions, strings.take(pa.array(positions)).to_pylist(), strict=True):
+            try:
+                json.loads(text, object_pairs_hook=_no_duplicates)
+            except _DuplicateKey:
+                hit[i] = True
+            except ValueError:
+                pass  # PostgreSQL checked it is JSON; a parser difference is not a duplicate
+        if hit.any():
+            ctx.mark(LOSSY_JSON_DUPLICATE_KEYS, hit, lambda: strings.filter(pa.array(hit))[0])
+        return strings
+
+    return check
 
 
 def _first_where(strings: pa.Array, mask: pa.Array) -> object:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..convert import ColumnConverter, PgType, builtin_type, converter_for
+from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import SourceError
 from ..schema import ColumnSchema, TableSchema
 from .pgoutput import Relation, TypeInfo
@@ -31,9 +32,15 @@ class CachedRelation:
 class RelationCache:
     """Relation OID -> the table's current schema and column converters."""
 
-    def __init__(self, primary_key: PrimaryKeyLookup, resolve_type: TypeLookup) -> None:
+    def __init__(
+        self,
+        primary_key: PrimaryKeyLookup,
+        resolve_type: TypeLookup,
+        choices: TypeChoices = DEFAULT_CHOICES,
+    ) -> None:
         self._primary_key = primary_key
         self._resolve_type = resolve_type
+        self._choices = choices
         self._relations: dict[int, CachedRelation] = {}
         self._type_names: dict[int, str] = {}
 
@@ -63,10 +70,15 @@ class RelationCache:
             pg_type = builtin_type(col.type_oid, col.typmod) or self._resolve_type(
                 col.type_oid, col.typmod
             )
+            as_text = self._choices.as_text(msg.namespace, msg.name, col.name, pg_type)
             columns.append(
-                ColumnSchema(col.name, col.type_oid, pg_type.name, col.typmod, col.name in keys)
+                ColumnSchema(
+                    col.name, col.type_oid, pg_type.name, col.typmod, col.name in keys, as_text
+                )
             )
-            converters.append(converter_for(pg_type, col.name))
+            converters.append(
+                converter_for(pg_type, col.name, as_text=as_text, on_lossy=self._choices.on_lossy)
+            )
         table = TableSchema(
             oid=msg.oid,
             namespace=msg.namespace,

@@ -46,7 +46,7 @@ PG_EPOCH_US = 946_684_800_000_000
 # the same on every server whatever its postgresql.conf says (our text decoders assume these).
 SESSION_OPTIONS = (
     "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC "
-    "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8"
+    "-c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8 -c lc_monetary=C"
 )
 
 # Reading in bulk when the reader is ahead of the walsender (see ReplicationStream._wait): after

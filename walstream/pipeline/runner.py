@@ -29,6 +29,7 @@ import psycopg
 
 from ..batch import KEY_CHANGE_DELETE, KEY_CHANGE_UPDATE, Txn
 from ..convert import PgType
+from ..convert.choices import TypeChoices
 from ..errors import ProtocolError, SourceError, TypeConversionError
 from ..faults import any_armed, fault_point
 from ..lsn import format_lsn, parse_lsn
@@ -102,6 +103,13 @@ class RunConfig:
     before_write: Callable[[list[Any]], None] | None = None  # called with list[ChangeBatch]
     max_value_size: int = 128 * MiB  # larger values: see oversized_values
     oversized_values: str = "fail"  # fail | null
+    as_text: tuple[str, ...] = ()  # --as-text: columns or kinds typed as PostgreSQL's text
+    on_lossy: str = "mark"  # --on-lossy: mark | fail
+
+    @property
+    def choices(self) -> TypeChoices:
+        """--as-text and --on-lossy (DESIGN.md §4); a bad value is a ConfigError."""
+        return TypeChoices.parse(self.as_text, self.on_lossy)
 
 
 @dataclass
@@ -146,6 +154,7 @@ class Runner:
     def run(self) -> RunSummary:
         cfg = self.cfg
         socket_rcvbuf()  # a bad WALSTREAM_SOCKET_RCVBUF fails here, before anything connects
+        log.info("event=type_choices %s", cfg.choices.describe())  # a bad one fails here too
         sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
         sink.check()
         self.sink = sink
@@ -176,7 +185,9 @@ class Runner:
             )
             self._types = CatalogTypes(self._sql)
             self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
-            self._relations = RelationCache(self._lookup_primary_key, self._lookup_type)
+            self._relations = RelationCache(
+                self._lookup_primary_key, self._lookup_type, cfg.choices
+            )
             services: RunServices | None = None
             try:
                 services = RunServices.start(cfg, self.summary, self._dsn)

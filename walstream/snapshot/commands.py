@@ -11,9 +11,10 @@ import logging
 
 import click
 
+from ..convert.choices import TypeChoices
 from ..logs import setup_logging
 from ..lsn import format_lsn
-from ..options import LsnType, SizeType, envopt
+from ..options import LsnType, SizeType, envopt, type_choice_options
 from .load import SnapshotConfig, run_snapshot
 
 
@@ -85,6 +86,7 @@ from .load import SnapshotConfig, run_snapshot
     type=float,
     help="seconds between progress log lines",
 )
+@type_choice_options
 def snapshot(
     dsn: str,
     slot: str,
@@ -99,6 +101,8 @@ def snapshot(
     snapshot_lsn: int | None,
     json_logs: bool,
     progress_interval: float,
+    as_text: tuple[str, ...],
+    on_lossy: str,
 ) -> None:
     """Load tables from a snapshot consistent with the slot (initial load or reload).
 
@@ -124,6 +128,7 @@ def snapshot(
         consistent_point=snapshot_lsn,
         progress="log" if json_logs else "auto",
         progress_interval=progress_interval,
+        choices=TypeChoices.parse(as_text, on_lossy),
     )
     summary = run_snapshot(config)
     if not summary.tables:

@@ -35,6 +35,7 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
 from ..lsn import format_lsn
 from ..pg import source
@@ -86,6 +87,7 @@ class SnapshotConfig:
     consistent_point: int | None = None  # ...and the consistent point of its slot
     progress: str = "auto"  # auto | bar | log | none
     progress_interval: float = 10.0
+    choices: TypeChoices = DEFAULT_CHOICES  # --as-text / --on-lossy, as the stream has them
 
     def buffer_sizes(self) -> tuple[int, int]:
         """(block_bytes, file_bytes) per worker from the memory budget.
@@ -250,6 +252,7 @@ def initial_load(
         resume=slot_exists,
         create_slot=True,
         progress=progress,
+        choices=getattr(settings, "choices", DEFAULT_CHOICES),
     )
     if sink is None:  # the same destination settings as the stream (RunConfig.sink_options)
         sink = open_sink(settings.dest, **(getattr(settings, "sink_options", None) or {}))
@@ -388,7 +391,9 @@ class _Load:
         publication = self.config.publication
         published = published_tables(conn, publication)
         for namespace, name in self.names:
-            table = describe_table(conn, publication, namespace, name, types, published)
+            table = describe_table(
+                conn, publication, namespace, name, types, published, self.config.choices
+            )
             chunks = table.chunks(tid_range_scan)
             work = _TableWork(table, len(chunks), result=TableResult(table.qualified_name))
             self._work[table.qualified_name] = work

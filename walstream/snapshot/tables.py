@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from ..convert import ColumnConverter, PgType, converter_for
+from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
 from ..pg import source
 from ..pg.pgoutput import Relation, RelationColumn
@@ -84,6 +85,7 @@ class LoadTable:
     pg_types: tuple[PgType, ...]
     row_filter: str | None
     blocks: int
+    on_lossy: str = "mark"  # --on-lossy (the --as-text choice is in schema.columns)
 
     @property
     def qualified_name(self) -> str:
@@ -96,7 +98,7 @@ class LoadTable:
     def converters(self) -> tuple[ColumnConverter, ...]:
         """Fresh converters (they keep statistics, so each worker needs its own)."""
         return tuple(
-            converter_for(t, c.name)
+            converter_for(t, c.name, as_text=c.as_text, on_lossy=self.on_lossy)
             for t, c in zip(self.pg_types, self.schema.columns, strict=True)
         )
 
@@ -257,6 +259,7 @@ def describe_table(
     table: str,
     types: CatalogTypes,
     published: dict[tuple[str, str], Published] | None = None,
+    choices: TypeChoices = DEFAULT_CHOICES,
 ) -> LoadTable:
     """The table as the stream would describe it (see module docstring), read on ``conn``.
 
@@ -310,7 +313,9 @@ def describe_table(
         ),
     )
     cache = RelationCache(
-        lambda oid: source.primary_key_columns(conn, oid), lambda oid, mod: types.resolve(oid, mod)
+        lambda oid: source.primary_key_columns(conn, oid),
+        lambda oid, mod: types.resolve(oid, mod),
+        choices,
     )
     cached = cache.update(relation)
     return LoadTable(
@@ -320,6 +325,7 @@ def describe_table(
         pg_types=tuple(c.pg_type for c in cached.converters),
         row_filter=entry.row_filter,
         blocks=blocks if relkind == "r" else 0,
+        on_lossy=choices.on_lossy,
     )
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
+from ..convert.choices import TypeChoices
 from ..errors import ConfigError
-from ..options import F, envopt
+from ..options import F, envopt, type_choice_options
 from .model import TableModel
 from .options import (
     DEFAULT_LOAD_SLICE_ROWS,
@@ -106,6 +107,7 @@ def _script_options(f: F) -> F:
             help="name FINAL tables <schema>_<table> (when two schemas share table names)",
         ),
         _merge_options,
+        type_choice_options,  # --as-text must match the stream's, for tables read from --dsn
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
@@ -116,10 +118,19 @@ def _tables(values: tuple[str, ...]) -> list[str]:
     return [t.strip() for item in values for t in item.split(",") if t.strip()]
 
 
-def _models(dest: str, dsn: str | None, publication: str, tables: list[str]) -> list[TableModel]:
+def _models(kw: dict[str, Any]) -> list[TableModel]:
+    """The tables: from the source (``--dsn``, typed with ``--as-text`` as the stream types
+    them) or from the files under ``--dest`` (which record how they were typed)."""
     from .discover import models_from_dest, models_from_source
 
-    models = models_from_source(dsn, publication, tables) if dsn else models_from_dest(dest, tables)
+    dest, dsn, publication = kw["dest"], kw["dsn"], kw["publication"]
+    tables = _tables(kw["tables"])
+    choices = TypeChoices.parse(kw["as_text"], kw["on_lossy"])
+    models = (
+        models_from_source(dsn, publication, tables, choices)
+        if dsn
+        else models_from_dest(dest, tables)
+    )
     if not models:
         raise ConfigError(
             f"no tables found under {dest}: stream some changes first, or pass --dsn to read "
@@ -162,7 +173,7 @@ def sql_command(output: Any, **kw: Any) -> None:
     """Print the whole Snowflake script: stage, tables, streams, pipes, MERGE tasks."""
     from .objects import snowflake_script
 
-    models = _models(kw["dest"], kw["dsn"], kw["publication"], _tables(kw["tables"]))
+    models = _models(kw)
     output.write(snowflake_script(models, _options(kw)))
 
 
@@ -188,7 +199,7 @@ def apply_command(**kw: Any) -> None:
     """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
     from .apply import ConnectionSettings, apply, connect
 
-    models = _models(kw["dest"], kw["dsn"], kw["publication"], _tables(kw["tables"]))
+    models = _models(kw)
     settings = ConnectionSettings(
         account=kw["account"],
         user=kw["user"],

@@ -195,7 +195,9 @@ class SnowflakeDialect(Dialect):
         return snowflake_staging_type(column)
 
     def parse_json(self, expr: str) -> str:
-        return f"PARSE_JSON({expr})"
+        # 'd': allow duplicate object keys (the last wins), which PostgreSQL's json keeps; the
+        # default fails the whole MERGE on such a value. The files mark the row lossy.
+        return f"PARSE_JSON({expr}, 'd')"
 
     def unchanged_names(self, rows: str) -> str:
         return (

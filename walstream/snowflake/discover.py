@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..convert import arrow_type_for
+from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
 from ..pg.types import read_types
 from ..schema import ColumnSchema, TableSchema
@@ -97,8 +99,14 @@ WHERE i.indrelid = ANY (%s) AND (i.indisprimary OR i.indisreplident)
 """
 
 
-def models_from_source(dsn: str, publication: str, tables: Iterable[str] = ()) -> list[TableModel]:
-    """One model per table of ``publication``, read from the source catalog."""
+def models_from_source(
+    dsn: str,
+    publication: str,
+    tables: Iterable[str] = (),
+    choices: TypeChoices = DEFAULT_CHOICES,
+) -> list[TableModel]:
+    """One model per table of ``publication``, read from the source catalog, each column typed
+    as the stream types it with ``choices`` (``--as-text``)."""
     wanted = list(tables)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -130,10 +138,13 @@ def models_from_source(dsn: str, publication: str, tables: Iterable[str] = ()) -
         types = {}
         for _, _, _, _, column, type_oid, typmod in cols:
             pg_type = catalog.resolve(int(type_oid), int(typmod))
+            as_text = choices.as_text(namespace, name, str(column), pg_type)
             columns.append(
-                ColumnSchema(str(column), int(type_oid), pg_type.name, int(typmod), column in key)
+                ColumnSchema(
+                    str(column), int(type_oid), pg_type.name, int(typmod), column in key, as_text
+                )
             )
-            types[str(column)] = arrow_type_for(pg_type)
+            types[str(column)] = pa.string() if as_text else arrow_type_for(pg_type)
         schema = TableSchema(relid, namespace, name, tuple(columns), replident)
         models.append(TableModel.from_schema(schema, types))
     missing = sorted(set(wanted) - {m.qualified_name for m in models})

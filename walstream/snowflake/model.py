@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..convert.converter import MAX_BINARY_BYTES, MAX_VARCHAR_BYTES
 from ..errors import ConfigError
 from ..schema import METADATA_KEY, TableSchema
 
@@ -45,8 +46,8 @@ FILE_META_COLUMNS = (
 #: column declared without a length gets 16 MB / 8 MB, and a longer value makes Snowpipe skip
 #: its whole file; a BINARY's length cannot be raised later. So every column is declared with
 #: the maximum, and ``--max-value-size`` stays within BINARY's (DESIGN.md §4).
-SNOWFLAKE_MAX_VARCHAR = 134_217_728
-SNOWFLAKE_MAX_BINARY = 67_108_864
+SNOWFLAKE_MAX_VARCHAR = MAX_VARCHAR_BYTES
+SNOWFLAKE_MAX_BINARY = MAX_BINARY_BYTES
 
 # PostgreSQL types whose values have a fixed size: they are never TOASTed, so an UPDATE always
 # sends them and they never appear in ``_walstream_unchanged``. Every other type may.
@@ -90,19 +91,25 @@ class ColumnModel:
     pg_type: str
     arrow_type: pa.DataType
     is_key: bool
+    as_text: bool = False  # --as-text: PostgreSQL's text output, VARCHAR whatever the type
 
     @property
     def is_json(self) -> bool:
-        """json/jsonb: text in the files, VARIANT (Snowflake) or JSON (DuckDB) in FINAL."""
-        return self.pg_type in _JSON_TYPES and pa.types.is_string(self.arrow_type)
+        """json/jsonb: text in the files, VARIANT (Snowflake) or JSON (DuckDB) in FINAL (not
+        when typed as text: a json value with duplicate keys then stays exactly as it was)."""
+        return (
+            self.pg_type in _JSON_TYPES and not self.as_text and pa.types.is_string(self.arrow_type)
+        )
 
     @property
     def may_be_lossy(self) -> bool:
         """True when a value of this column may be stored inexactly (DESIGN.md §4): dates,
-        times, timestamps, numeric(p,s), arrays, and json objects with duplicate keys."""
+        times, timestamps, numeric(p,s), arrays, json objects with duplicate keys, and bytea
+        over Snowflake's 64 MB."""
         t = self.arrow_type
         return (
-            pa.types.is_date(t)
+            pa.types.is_binary(t)
+            or pa.types.is_date(t)
             or pa.types.is_time(t)
             or pa.types.is_timestamp(t)
             or pa.types.is_decimal(t)
@@ -257,7 +264,9 @@ class TableModel:
                     f"{schema.qualified_name}: no Arrow type for column {col.name!r}; "
                     "the file's schema and its walstream.relation metadata disagree"
                 )
-            columns.append(ColumnModel(col.name, col.type_name, arrow_types[col.name], col.is_key))
+            columns.append(
+                ColumnModel(col.name, col.type_name, arrow_types[col.name], col.is_key, col.as_text)
+            )
         return cls(schema, tuple(columns))
 
     @classmethod

@@ -147,9 +147,9 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
     n = dialect.names(model)
     targets = [c for c, _ in staging_columns(model, dialect)]
     casts = [f"$1:{quote('Op')}::{dialect.text_type}"]
-    casts += [f"$1:{quote(c.name)}::{dialect.staging_type(c)}" for c in model.columns]
+    casts += [_cast(f"$1:{quote(c.name)}", dialect.staging_type(c)) for c in model.columns]
     casts += [
-        f"$1:{quote('_walstream_commit_ts')}::{dialect.commit_ts_type}",
+        _cast(f"$1:{quote('_walstream_commit_ts')}", dialect.commit_ts_type),
         f"$1:{quote('_walstream_lsn')}::{dialect.position_type}",
         f"$1:{quote('_walstream_seq')}::{dialect.position_type}",
         f"$1:{quote('_walstream_xid')}::{dialect.position_type}",
@@ -181,6 +181,16 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
         f"{pattern_clause}"
         f"FILE_FORMAT = (FORMAT_NAME = {SNOWFLAKE.literal(options.file_format)})"
     )
+
+
+def _cast(value: str, sql_type: str) -> str:
+    """A file value cast to its STAGING type. A Parquet UTC timestamp cast to TIMESTAMP_TZ
+    takes the session's TIMEZONE as its offset (the instant is right, the offset varies by
+    account): CONVERT_TIMEZONE fixes it to UTC, the offset the source's timestamptz had on the
+    wire, so every account stores the same value."""
+    if sql_type.startswith("TIMESTAMP_TZ"):
+        return f"CONVERT_TIMEZONE('UTC', {value}::{sql_type})"
+    return f"{value}::{sql_type}"
 
 
 def _regex_escape(text: str) -> str:
