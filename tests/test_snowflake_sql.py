@@ -509,6 +509,31 @@ def test_apply_adds_new_columns_and_never_replaces_a_changed_pipe() -> None:
     assert [a.verb for a in procedure] == ["replace"] and '"DISCOUNT"' in str(procedure[0].sql)
 
 
+def test_apply_widens_text_columns_created_shorter_and_points_out_binary_ones() -> None:
+    """Tables created before walstream declared Snowflake's maximum sizes hold VARCHAR(16 MB)
+    and BINARY(8 MB): a longer value would make Snowpipe skip its file."""
+    zoo = type_zoo()
+    existing = _existing([zoo], OPTIONS)
+    for d in table_definitions(zoo, SNOWFLAKE, MergeOptions()):
+        sizes = existing.lengths.setdefault(_unquote(d.name), {})
+        for column, typ in d.columns:
+            if typ.startswith("VARCHAR(134217728)"):
+                sizes[_unquote(column)] = ("TEXT", 16_777_216)
+            elif typ.startswith("BINARY"):
+                sizes[_unquote(column)] = ("BINARY", 8_388_608)
+            elif typ == "VARCHAR(36)":
+                sizes[_unquote(column)] = ("TEXT", 36)
+    actions = plan([zoo], OPTIONS, existing)
+    alters = [a.sql for a in actions if a.verb == "alter"]
+    assert 'ALTER TABLE "TYPE_ZOO" ALTER COLUMN "BODY" SET DATA TYPE VARCHAR(134217728)' in alters
+    assert not [a for a in alters if a and '"UID"' in a]  # already at its generated size
+    binary = [a for a in actions if a.verb == "attention" and '"PAYLOAD"' in a.note]
+    assert binary and "cannot widen a BINARY" in binary[0].note and binary[0].sql is None
+    # nothing when the sizes are unknown (or already the maximum)
+    current = plan([zoo], OPTIONS, _existing([zoo], OPTIONS))
+    assert {a.verb for a in current if a.what.startswith("table ")} == {"keep"}
+
+
 def test_apply_resumes_a_suspended_task_without_replacing_it() -> None:
     models = [composite_key()]
     existing = _existing(models, OPTIONS)

@@ -139,6 +139,8 @@ class Existing:
 
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     columns: dict[str, set[str]] = field(default_factory=dict)  # table -> column names
+    # table -> column -> (DATA_TYPE, CHARACTER_MAXIMUM_LENGTH) of its text and binary columns
+    lengths: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
 
     def get(self, kind: str, quoted: str) -> dict[str, Any] | None:
         return self.objects.get(kind, {}).get(SNOWFLAKE.reported_name(quoted))
@@ -175,12 +177,45 @@ def inspect(cursor: Any, kinds: set[str] | None = None) -> Existing:
             record = dict(zip(names, row, strict=False))
             existing.objects[kind][str(record["name"])] = record
     cursor.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = CURRENT_SCHEMA()"
+        "SELECT table_name, column_name, data_type, character_maximum_length "
+        "FROM information_schema.columns WHERE table_schema = CURRENT_SCHEMA()"
     )
-    for table, column in cursor.fetchall():
+    for table, column, data_type, length in cursor.fetchall():
         existing.columns.setdefault(str(table), set()).add(str(column))
+        if length is not None:
+            sized = existing.lengths.setdefault(str(table), {})
+            sized[str(column)] = (str(data_type).upper(), int(length))
     return existing
+
+
+_SIZED = re.compile(r"(VARCHAR|BINARY)\((\d+)\)")
+
+
+def _widen_actions(definition: Any, sizes: dict[str, tuple[str, int]], what: str) -> list[Action]:
+    """Text columns created shorter than the generated size (before walstream declared
+    Snowflake's maximum, DESIGN.md §4) are widened in place; a BINARY cannot be, so it is
+    pointed out with the way to do it."""
+    actions = []
+    for name, typ in definition.columns:
+        wanted = _SIZED.fullmatch(typ)
+        have = sizes.get(SNOWFLAKE.reported_name(name))
+        if wanted is None or have is None or have[1] >= int(wanted.group(2)):
+            continue
+        if wanted.group(1) == "VARCHAR":
+            sql = f"ALTER TABLE {definition.name} ALTER COLUMN {name} SET DATA TYPE {typ}"
+            actions.append(Action("alter", what, sql, f"widen {name} to {typ}"))
+        else:
+            actions.append(
+                Action(
+                    "attention",
+                    what,
+                    None,
+                    f"{name} is {have[0]}({have[1]}): a longer value fails to load and "
+                    f"Snowflake cannot widen a BINARY; recreate it as {typ} "
+                    "(docs/operations.md#widening-text-and-binary-columns)",
+                )
+            )
+    return actions
 
 
 def _same_sql(a: str, b: str) -> bool:
@@ -249,11 +284,14 @@ def _plan_one(
         return [Action("create", what, statement.sql)]
     if kind == "table":
         definition = definitions[name]
-        have = existing.columns.get(SNOWFLAKE.reported_name(name), set())
-        alters = add_column_statements(definition, have, SNOWFLAKE)
-        if alters:
-            return [Action("alter", what, sql, "add column") for sql in alters]
-        return [Action("keep", what)]
+        reported = SNOWFLAKE.reported_name(name)
+        have = existing.columns.get(reported, set())
+        alters = [
+            Action("alter", what, sql, "add column")
+            for sql in add_column_statements(definition, have, SNOWFLAKE)
+        ]
+        alters += _widen_actions(definition, existing.lengths.get(reported, {}), what)
+        return alters or [Action("keep", what)]
     if kind == "pipe":
         definition = str(found.get("definition") or "")
         if definition and not any(_same_sql(definition, c) for c in copies[name]):
