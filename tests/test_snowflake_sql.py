@@ -670,3 +670,22 @@ def test_renames_are_recognized_by_place_and_type_not_by_a_dropped_column_in_the
     assert renamed_columns(before, schema(("id", 23), ("qty", 23), ("note", 25))) == {}
     # a new name at the place of a column of another type: a drop and an add
     assert renamed_columns(before, schema(("id", 23), ("price", 1700), ("qty", 23))) == {}
+
+
+def test_pipes_push_load_errors_to_a_notification_integration_when_given_one() -> None:
+    """Snowpipe skips a whole file on an error (DESIGN §4): with --error-integration every pipe
+    reports it; an existing pipe gets it by ALTER PIPE, once."""
+    options = SnowflakeOptions(dest=OPTIONS.dest, error_integration="cdc_errors")
+    statements = snowflake_statements([composite_key()], options)
+    pipes = [s for s in statements if s.kind == "pipe"]
+    assert len(pipes) == 2 and all("ERROR_INTEGRATION = cdc_errors\nAS\n" in s.sql for s in pipes)
+    for statement in statements:
+        parse_snowflake(statement.sql)
+    existing = _existing([composite_key()], OPTIONS)  # pipes created without it
+    alters = [a.sql for a in plan([composite_key()], options, existing) if a.verb == "alter"]
+    assert 'ALTER PIPE "STAGING_ORDER_LINES_PIPE" SET ERROR_INTEGRATION = cdc_errors' in alters
+    for pipe in existing.objects["pipe"].values():
+        pipe["error_integration"] = "CDC_ERRORS"
+    again = plan([composite_key()], options, existing)
+    assert not [a for a in again if "ERROR_INTEGRATION" in (a.sql or "")]
+    assert "ERROR_INTEGRATION" not in snowflake_script([composite_key()], OPTIONS)

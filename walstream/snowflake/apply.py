@@ -262,6 +262,16 @@ def _plan_one(
     if kind == "bookkeeping":
         found = existing.get("table", name)
         return [Action("keep", what)] if found else [Action("create", what, statement.sql)]
+    if kind == "pipe_errors":
+        pipe = existing.get("pipe", name)
+        wanted = statement.sql.rsplit("= ", 1)[1]
+        if name in created_pipes or (
+            pipe is not None
+            and SNOWFLAKE.reported_name(str(pipe.get("error_integration") or "")).upper()
+            == SNOWFLAKE.reported_name(wanted).upper()
+        ):
+            return []
+        return [Action("alter", f"pipe {name}", statement.sql, "send load errors")]
     if kind == "pipe_refresh":
         if name in created_pipes:
             return [Action("refresh", f"pipe {name}", statement.sql, "load files already staged")]
@@ -345,6 +355,7 @@ def apply(
     """Plan, and unless ``dry_run`` run the planned statements in order; returns the plan."""
     kinds = {statement.kind for statement in snowflake_statements(models, options)}
     kinds = {"table" if kind == "bookkeeping" else kind for kind in kinds}
+    kinds = {"pipe" if kind == "pipe_errors" else kind for kind in kinds}
     actions = plan(models, options, inspect(cursor, kinds))
     if dry_run:
         return actions

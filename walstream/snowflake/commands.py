@@ -101,6 +101,12 @@ def _script_options(f: F) -> F:
             help="triggered tasks: run as soon as a stream has data, no --schedule",
         ),
         envopt(
+            "--error-integration",
+            env="SNOWFLAKE_ERROR_INTEGRATION",
+            help="notification integration (SNS, Pub/Sub, Event Grid) the pipes push load "
+            "errors to: Snowpipe skips a whole file on an error",
+        ),
+        envopt(
             "--prefix-schema",
             env="SNOWFLAKE_PREFIX_SCHEMA",
             is_flag=True,
@@ -156,6 +162,7 @@ def _options(kw: dict[str, Any]) -> SnowflakeOptions:
         database=kw.get("database"),
         schema=kw.get("schema"),
         triggered=bool(kw.get("triggered")),
+        error_integration=kw.get("error_integration") or None,
     )
 
 

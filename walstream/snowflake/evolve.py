@@ -185,6 +185,9 @@ class SnowflakeEvolver:
                     created_pipes.add(st.name)
                 elif st.table is not None:  # the manifest pipe's COPY never changes
                     self._follow_pipe(cursor, st, found, model)
+            elif st.kind == "pipe_errors":
+                if st.name not in created_pipes:  # idempotent: the integration may be new
+                    self._run(cursor, st.sql, f"set error integration of pipe {st.name}", model)
             elif st.kind == "pipe_refresh":
                 if st.name in created_pipes:  # files already staged for a table new to Snowflake
                     self._run(cursor, st.sql, f"refresh pipe {st.name}", model)
@@ -579,6 +582,7 @@ def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
         prefix_schema=bool(values["prefix_schema"]),
         database=values["database"],
         schema=values["schema"],
+        error_integration=values["error_integration"] or None,
         merge=MergeOptions(
             bool(values["soft_delete"]),
             int(values["tombstone_retention_days"] or DEFAULT_TOMBSTONE_RETENTION_DAYS),

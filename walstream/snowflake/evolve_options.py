@@ -68,6 +68,7 @@ PARAMS = (
     "task_warehouse",
     "schedule",
     "prefix_schema",
+    "error_integration",
     "soft_delete",
     "tombstone_retention_days",
 )
@@ -179,6 +180,12 @@ def snowflake_evolve_options(f: F) -> F:
             "prefix_schema",
             env="SNOWFLAKE_PREFIX_SCHEMA",
             is_flag=True,
+        ),
+        envopt(
+            "--snowflake-error-integration",
+            "error_integration",
+            env="SNOWFLAKE_ERROR_INTEGRATION",
+            help="notification integration the pipes push load errors to",
         ),
         envopt("--snowflake-soft-delete", "soft_delete", env="SOFT_DELETE", is_flag=True),
         envopt(

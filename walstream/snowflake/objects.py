@@ -45,7 +45,7 @@ class Statement:
     """One statement of the script; ``kind`` and ``name`` let ``apply`` decide what to run.
 
     Kinds: ``integration``, ``file_format``, ``stage``, ``table``, ``stream``, ``pipe``,
-    ``pipe_refresh``, ``task``, ``task_resume``.
+    ``pipe_errors`` (its ERROR_INTEGRATION), ``pipe_refresh``, ``task``, ``task_resume``.
     """
 
     kind: str
@@ -113,13 +113,30 @@ def account_statements(options: SnowflakeOptions) -> list[Statement]:
         Statement(
             "pipe",
             pipe,
-            f"CREATE PIPE IF NOT EXISTS {pipe}\n    AUTO_INGEST = TRUE\nAS\n"
-            f"{manifest_copy_statement(options)}",
+            f"{_create_pipe(pipe, options)}{manifest_copy_statement(options)}",
         )
     )
+    out += _pipe_errors(pipe, options)
     out.append(Statement("pipe_refresh", pipe, f"ALTER PIPE {pipe} REFRESH"))
     assert b.manifests_raw
     return out
+
+
+def _create_pipe(pipe: str, options: SnowflakeOptions) -> str:
+    """The head of a pipe's CREATE, up to its COPY (never OR REPLACE: see table_statements)."""
+    errors = options.error_integration
+    notify = f"    ERROR_INTEGRATION = {object_name(errors)}\n" if errors else ""
+    return f"CREATE PIPE IF NOT EXISTS {pipe}\n    AUTO_INGEST = TRUE\n{notify}AS\n"
+
+
+def _pipe_errors(pipe: str, options: SnowflakeOptions, table: str | None = None) -> list[Statement]:
+    """With --error-integration, a pipe created without it gets it (load errors, which make
+    Snowpipe skip a whole file, are then pushed to the integration's queue or topic)."""
+    errors = options.error_integration
+    if not errors:
+        return []
+    sql = f"ALTER PIPE {pipe} SET ERROR_INTEGRATION = {object_name(errors)}"
+    return [Statement("pipe_errors", pipe, sql, table)]
 
 
 def _stage(options: SnowflakeOptions) -> str:
@@ -265,12 +282,11 @@ def table_statements(model: TableModel, options: SnowflakeOptions) -> list[State
         Statement(
             "pipe",
             n.pipe,
-            f"CREATE PIPE IF NOT EXISTS {n.pipe}\n"
-            "    AUTO_INGEST = TRUE\n"
-            f"AS\n{copy_statement(model, options)}",
+            f"{_create_pipe(n.pipe, options)}{copy_statement(model, options)}",
             table,
         )
     )
+    out += _pipe_errors(n.pipe, options, table)
     out.append(Statement("pipe_refresh", n.pipe, f"ALTER PIPE {n.pipe} REFRESH", table))
     out.append(
         Statement(

@@ -53,6 +53,9 @@ class SnowflakeOptions:
     database: str | None = None  # both given: every object name is qualified with them
     schema: str | None = None
     triggered: bool = False  # tasks run when a stream has data, not on a schedule
+    # a notification integration for the pipes' load errors (Snowpipe skips a whole file on an
+    # error; this pushes each one to SNS / Pub/Sub / Event Grid)
+    error_integration: str | None = None
 
     @property
     def qualifier(self) -> str:
