@@ -573,20 +573,32 @@ def test_tables_with_odd_names_get_load_and_change_files_in_one_escaped_folder(
 ) -> None:
     """A ``/`` in a table name would add a level to the layout and ``..`` would walk out of it:
     full-load keys escape them like change keys (pipeline/files.py key_segment), so the table's
-    one pipe (and the local warehouse) finds both, and FINAL equals the source."""
+    one pipe (and the local warehouse) finds both, and FINAL equals the source. With the other
+    hostile names of tests/test_hostile.py: quotes, spaces, unicode, 63 characters."""
+    long = "t" * 63
+    odd = '"Odd Schema"."we""ird tåble 🎉"'
+    db.execute('CREATE SCHEMA "Odd Schema"')
     db.execute(
-        'CREATE TABLE "a/b" (id int PRIMARY KEY, v text); CREATE TABLE ".." (id int PRIMARY KEY)'
+        'CREATE TABLE "a/b" (id int PRIMARY KEY, v text); CREATE TABLE ".." (id int PRIMARY KEY);'
+        f'CREATE TABLE {odd} ("Key Col" int PRIMARY KEY, "naïve ""quoted"" col" text);'
+        f'CREATE TABLE "{long}" (id int PRIMARY KEY, "{long}" text)'
     )
     db.execute("INSERT INTO \"a/b\" VALUES (1, 'x'), (2, 'y'); INSERT INTO \"..\" VALUES (7)")
-    db.execute('CREATE PUBLICATION walstream FOR TABLE "a/b", ".."')
+    db.execute(f"INSERT INTO {odd} VALUES (1, 'ü'); INSERT INTO \"{long}\" VALUES (1, 'l')")
+    db.execute(f'CREATE PUBLICATION walstream FOR TABLE "a/b", "..", {odd}, "{long}"')
     db.create_slot()
     dest = f"file://{tmp_path}/dest"
     run_snapshot(SnapshotConfig(db.dsn, "sf_sync", "walstream", dest, progress="none"))
     db.execute('UPDATE "a/b" SET v = \'z\' WHERE id = 2; INSERT INTO ".." VALUES (8)')
+    db.execute(f"INSERT INTO {odd} VALUES (2, 'v'); UPDATE \"{long}\" SET \"{long}\" = 'm'")
     Runner(run_config(db, dest, until_lsn=parse_lsn(db.current_lsn()))).run()
     files = change_files(dest)
-    assert sorted(files) == ["public.%2E%2E", "public.a%2Fb"]
+    assert sorted(files) == sorted(
+        ["public.%2E%2E", "public.a%2Fb", 'Odd Schema.we"ird tåble 🎉', f"public.{long}"]
+    )
     for keys in files.values():
+        # one folder per table holds its full-load and its change files
+        assert len({k.rsplit("/", 1)[0] for k in keys}) == 1, keys
         assert any("/LOAD" in k for k in keys) and any("/LOAD" not in k for k in keys), keys
     with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
         wh.load(dest)
@@ -595,3 +607,10 @@ def test_tables_with_odd_names_get_load_and_change_files_in_one_escaped_folder(
             (2, "z"),
         ]
         assert wh.conn.execute('SELECT id FROM public.".." ORDER BY 1').fetchall() == [(7,), (8,)]
+        sql = f'SELECT "Key Col", "naïve ""quoted"" col" FROM {odd} ORDER BY 1'
+        assert wh.conn.execute(sql).fetchall() == [
+            (1, "ü"),
+            (2, "v"),
+        ]
+        sql = f'SELECT id, "{long}" FROM public."{long}"'
+        assert wh.conn.execute(sql).fetchall() == [(1, "m")]
