@@ -622,7 +622,7 @@ BEGIN
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
         END AS "LOWER_CASE",
-        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
+        CASE WHEN (CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END) THEN ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)) END AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts
@@ -959,7 +959,7 @@ BEGIN
         CASE WHEN w._walstream_source_4 IS NULL THEN b."LOWER_CASE"
             WHEN w._walstream_nonnull_4 = w._walstream_source_4 THEN w._walstream_value_4
         END AS "LOWER_CASE",
-        NULLIF(ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)), ARRAY_CONSTRUCT()) AS _walstream_lossy,
+        CASE WHEN (CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END) THEN ARRAY_CONSTRUCT_COMPACT(IFF(CASE WHEN w._walstream_source_0 IS NULL THEN COALESCE(ARRAY_CONTAINS('Unit Price'::VARIANT, b._walstream_lossy), FALSE) ELSE w._walstream_lossy_0 END, 'Unit Price', NULL)) END AS _walstream_lossy,
         w._walstream_lsn,
         w._walstream_seq,
         w._walstream_commit_ts

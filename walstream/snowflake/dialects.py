@@ -215,7 +215,9 @@ class SnowflakeDialect(Dialect):
         if not named:
             return "CAST(NULL AS ARRAY)"
         items = ", ".join(f"IFF({cond}, {self.literal(name)}, NULL)" for cond, name in named)
-        return f"NULLIF(ARRAY_CONSTRUCT_COMPACT({items}), ARRAY_CONSTRUCT())"
+        # NULL rather than an empty ARRAY when no condition holds (no ARRAY comparison needed)
+        anyone = " OR ".join(f"({cond})" for cond, _ in named)
+        return f"CASE WHEN {anyone} THEN ARRAY_CONSTRUCT_COMPACT({items}) END"
 
     def literal(self, text: str) -> str:
         # Snowflake string literals treat the backslash as an escape character
