@@ -21,6 +21,7 @@ META = [
     "_walstream_seq",
     "_walstream_xid",
     "_walstream_unchanged",
+    "_walstream_lossy",
     "_walstream_key_change",
 ]
 

@@ -19,7 +19,7 @@ from .config import config_option, secret_options
 from .errors import WalstreamError
 from .logs import setup_logging
 from .lsn import format_lsn
-from .options import LsnType, SizeType, envopt, type_choice_options
+from .options import DurationType, LsnType, SizeType, envopt, type_choice_options
 from .snowflake.evolve_options import snowflake_evolve_options
 
 
@@ -109,6 +109,13 @@ def imports_done() -> None:
     help="create the slot (pgoutput) and, if missing, the publication",
 )
 @envopt(
+    "--accept-gap",
+    env="ACCEPT_GAP",
+    is_flag=True,
+    help="go on from a slot that is ahead of what walstream stored (dropped and recreated, or "
+    "advanced by hand), leaving the changes in between out of FINAL; logged as event=gap_accepted",
+)
+@envopt(
     "--tables",
     env="TABLES",
     multiple=True,
@@ -125,7 +132,7 @@ def imports_done() -> None:
 @envopt(
     "--metrics-port",
     env="METRICS_PORT",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=None,
     help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
 )
@@ -133,7 +140,7 @@ def imports_done() -> None:
 @envopt(
     "--heartbeat-interval",
     env="HEARTBEAT_INTERVAL",
-    type=float,
+    type=DurationType(),
     default=None,
     help="seconds between pg_logical_emit_message heartbeats (keeps restart_lsn moving)",
 )
@@ -146,20 +153,26 @@ def imports_done() -> None:
     type=click.Choice(["never", "initial"]),
     help="initial: first load every published table not loaded yet, then stream",
 )
-@envopt("--snapshot-workers", env="SNAPSHOT_WORKERS", default=4, show_default=True, type=int)
+@envopt(
+    "--snapshot-workers",
+    env="SNAPSHOT_WORKERS",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+)
 @envopt(
     "--snapshot-memory-budget",
     env="SNAPSHOT_MEMORY_BUDGET",
     default="256MB",
     show_default=True,
-    type=SizeType(),
+    type=SizeType(minimum=1024**2),
 )
 @envopt(
     "--s3-multipart-threshold",
     env="S3_MULTIPART_THRESHOLD",
     default="64MB",
     show_default=True,
-    type=SizeType(),
+    type=SizeType(minimum=5 * 1024**2),
     help="files larger than this are uploaded to S3 in parts (at least 5MB)",
 )
 @envopt(
@@ -181,7 +194,7 @@ def imports_done() -> None:
     env="SPILL_BUDGET",
     default="20GB",
     show_default=True,
-    type=SizeType(),
+    type=SizeType(minimum=1024**2),
     help="local disk streamed transactions may use before walstream stops with an error",
 )
 @envopt(
@@ -195,7 +208,7 @@ def imports_done() -> None:
     env="FLUSH_INTERVAL",
     default=60.0,
     show_default=True,
-    type=float,
+    type=DurationType(),
     help="seconds from the first buffered change to its flush",
 )
 @envopt(
@@ -203,7 +216,7 @@ def imports_done() -> None:
     env="MAX_VALUE_SIZE",
     default="128MB",
     show_default=True,
-    type=SizeType(),
+    type=SizeType(minimum=1024),
     help="largest single value written (Snowflake loads at most 128 MB per value; "
     "PostgreSQL allows 1 GB)",
 )
@@ -217,14 +230,26 @@ def imports_done() -> None:
     help="a value over --max-value-size: stop with an error (nothing acknowledged), or "
     "write NULL and log event=value_nulled",
 )
-@envopt("--flush-bytes", env="FLUSH_BYTES", default="32MB", show_default=True, type=SizeType())
-@envopt("--flush-rows", env="FLUSH_ROWS", default=1_000_000, show_default=True, type=int)
+@envopt(
+    "--flush-bytes",
+    env="FLUSH_BYTES",
+    default="32MB",
+    show_default=True,
+    type=SizeType(minimum=64 * 1024),
+)
+@envopt(
+    "--flush-rows",
+    env="FLUSH_ROWS",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+)
 @envopt(
     "--status-interval",
     env="STATUS_INTERVAL",
     default=10.0,
     show_default=True,
-    type=float,
+    type=DurationType(),
     help="seconds between standby status updates",
 )
 @envopt(
@@ -232,16 +257,22 @@ def imports_done() -> None:
     env="MAX_IN_FLIGHT",
     default=2,
     show_default=True,
-    type=int,
+    type=click.IntRange(1, 64),
     help="flushes encoding/uploading at once before reading pauses",
 )
-@envopt("--upload-workers", env="UPLOAD_WORKERS", default=4, show_default=True, type=int)
+@envopt(
+    "--upload-workers",
+    env="UPLOAD_WORKERS",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+)
 @envopt(
     "--reconnect-attempts",
     env="RECONNECT_ATTEMPTS",
     default=0,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=0),
     help="give up after this many failed reconnects (0: never)",
 )
 @envopt(
@@ -254,7 +285,7 @@ def imports_done() -> None:
 @envopt(
     "--exit-when-idle",
     env="EXIT_WHEN_IDLE",
-    type=float,
+    type=DurationType(),
     default=None,
     help="exit 0 after this many seconds with nothing buffered and nothing received",
 )
@@ -315,6 +346,15 @@ def _register() -> None:
 _register()
 
 
+def _command_of(ctx: click.Context | None) -> str:
+    """``walstream snowflake apply``, however the program was started."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["walstream", *names])
+
+
 def cli() -> None:
     """Entry point with the error contract: one line, an exit code, no traceback."""
     try:
@@ -323,6 +363,11 @@ def cli() -> None:
             sys.exit(code)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.UsageError as exc:
+        # one line, like every other error: what is wrong and with which setting
+        message = " ".join(exc.format_message().split())
+        click.echo(f"walstream: error: {message} (see {_command_of(exc.ctx)} --help)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -38,6 +38,7 @@ Use: ``@config_option`` on the root group (and, optionally, on a single command)
 from __future__ import annotations
 
 import functools
+import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -68,6 +69,8 @@ def read_config(path: str) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path!r} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path!r} is not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path!r}: {exc.strerror or exc}") from None
 
@@ -89,6 +92,37 @@ def _norm(key: str) -> str:
     return key.replace("-", "_")
 
 
+def _scalar_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a setting's value, or None (TOML gives tables, dates, arrays,
+    and floats such as 1e400 = inf that no option takes)."""
+    if isinstance(value, bool | str | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value} is not a finite number"
+    if isinstance(value, dict):
+        kind = "a table"
+    elif isinstance(value, list):
+        kind = "an array"
+    else:
+        kind = type(value).__name__
+    return f"{kind} is not a value this setting takes"
+
+
+def _check_value(command: click.Command, key: str, value: Any, where: str, section: str) -> None:
+    """A config value must have a shape the option can take; its range and units are checked
+    by the option's own type when click converts it."""
+    param = next(p for p in command.params if p.name == key)
+    values = value if isinstance(value, list) and getattr(param, "multiple", False) else [value]
+    for item in values:
+        problem = _scalar_problem(item)
+        if problem is not None:
+            raise ConfigError(
+                f"{where}: setting {key!r} in [{section}]: {problem} (give "
+                f"{'a list of ' if getattr(param, 'multiple', False) else ''}"
+                "a string, a number or true/false, as for --" + key.replace("_", "-") + ")"
+            )
+
+
 def build_default_map(root: click.Command, doc: Mapping[str, Any], where: str) -> dict[str, Any]:
     """click ``default_map`` for ``root`` and its subcommands from a config document."""
     commands = dict(_commands(root))
@@ -108,6 +142,7 @@ def build_default_map(root: click.Command, doc: Mapping[str, Any], where: str) -
                 f"{where}: unknown setting {key!r} in [{section}] ({'walstream ' + ' '.join(path)}"
                 f" takes: {known})"
             )
+        _check_value(command, key, value, where, section)
         node(path)[key] = value
 
     def walk_section(path: tuple[str, ...], table: Mapping[str, Any]) -> None:
@@ -136,6 +171,7 @@ def build_default_map(root: click.Command, doc: Mapping[str, Any], where: str) -
             )
         for path, command in commands.items():
             if key in _param_names(command):
+                _check_value(command, key, value, where, "top level")
                 target = node(path)
                 target.setdefault(key, value)  # a command's own section wins over top level
     return default_map

@@ -1,12 +1,16 @@
 """Click building blocks every walstream command shares: env-backed options, sizes, LSNs.
 
 One place so that every command spells a setting the same way: ``--flag`` with a
-``WALSTREAM_<NAME>`` variable (shown in ``--help``), sizes as ``64MB`` / ``1GiB`` / bytes, LSNs
-as PostgreSQL writes them (``16/B374D848``).
+``WALSTREAM_<NAME>`` variable (shown in ``--help``), sizes as ``64MB`` / ``1GiB`` / bytes,
+durations as ``500ms`` / ``30s`` / ``2m`` / bare seconds, LSNs as PostgreSQL writes them
+(``16/B374D848``). Each type checks its range where it parses, so a bad value, from a flag, the
+environment or a config file, is one line and exit 2 (DESIGN.md §1 guarantee 9).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,23 +36,100 @@ def envopt(*names: str, env: str, also_env: str | None = None, **kwargs: Any) ->
 
 def parse_size(value: str | int) -> int:
     """'64MB', '512KiB', '1GB', '2TB' or a plain byte count, in bytes."""
+    if isinstance(value, bool):
+        raise ValueError("not a size")
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("not a size")
+        return int(value)
+    if not isinstance(value, str):
+        raise ValueError("not a size")
     text = value.strip().upper().replace("IB", "B")
     for suffix, mult in _UNITS:
         if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * mult)
+            number = float(text[: -len(suffix)])
+            if not math.isfinite(number):
+                raise ValueError("not a size")
+            return int(number * mult)
     return int(text)
 
 
 class SizeType(click.ParamType):  # type: ignore[type-arg]
+    """A size in bytes (``64MB``, ``1GiB``, ``1048576``), at least ``minimum``."""
+
     name = "size"
+
+    def __init__(self, minimum: int = 1) -> None:
+        self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         try:
-            return parse_size(value)
-        except ValueError:
+            size = parse_size(value)
+        except (ValueError, OverflowError):
             self.fail(f"{value!r} is not a size (e.g. 64MB, 2GB, 1048576)", param, ctx)
+        if size < self.minimum:
+            self.fail(f"{value!r} is less than the minimum, {_size_text(self.minimum)}", param, ctx)
+        return size
+
+
+def _size_text(size: int) -> str:
+    for suffix, mult in _UNITS:
+        if size >= mult and size % mult == 0:
+            return f"{size // mult}{suffix}"
+    return f"{size}B"
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|m|h|d)?\s*")
+
+
+def parse_duration(value: str | float | int) -> float:
+    """'500ms', '1s', '2m', '1h', '1d' or bare seconds ('1.5', 30), in seconds; ValueError if
+    it is not one, or not finite."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        m = _DURATION.fullmatch(value.lower())
+        if m is None:
+            raise ValueError("not a duration")
+        seconds = float(m[1]) * _DURATION_UNITS[m[2] or "s"]
+    else:
+        raise ValueError("not a duration")
+    if not math.isfinite(seconds):
+        raise ValueError("not a finite duration")
+    return seconds
+
+
+class DurationType(click.ParamType):  # type: ignore[type-arg]
+    """A duration in seconds (``500ms``, ``30s``, ``2m``, ``1h`` or bare seconds), more than
+    zero unless ``zero_ok``, at most ``maximum``."""
+
+    name = "duration"
+
+    def __init__(self, zero_ok: bool = False, maximum: float = 366 * 86400.0) -> None:
+        self.zero_ok = zero_ok
+        self.maximum = maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = parse_duration(value)
+        except (ValueError, OverflowError):
+            self.fail(f"{value!r} is not a duration (e.g. 500ms, 30s, 2m, 1h, 1.5)", param, ctx)
+        if seconds < 0 or (seconds == 0 and not self.zero_ok):
+            self.fail(
+                f"{value!r}: must be more than {'or equal to ' if self.zero_ok else ''}0",
+                param,
+                ctx,
+            )
+        if seconds > self.maximum:
+            self.fail(f"{value!r} is longer than {self.maximum:g} s", param, ctx)
+        return seconds
 
 
 class LsnType(click.ParamType):  # type: ignore[type-arg]

@@ -25,7 +25,7 @@ from ..config import (
     secret_options,
 )
 from ..errors import ConfigError
-from ..options import F, SizeType, envopt
+from ..options import DurationType, F, SizeType, envopt
 from ..secrets import DsnSource
 from ..snowflake.evolve_options import connection_options, connection_settings, connection_values
 
@@ -75,12 +75,22 @@ def _exit(code: int) -> None:
 @envopt(
     "--max-lag-bytes", env="MAX_LAG_BYTES", type=SizeType(), default=None, help="critical above"
 )
-@envopt("--max-lag-seconds", env="MAX_LAG_SECONDS", type=float, default=None, help="critical above")
+@envopt(
+    "--max-lag-seconds",
+    env="MAX_LAG_SECONDS",
+    type=DurationType(),
+    default=None,
+    help="critical above",
+)
 @envopt(
     "--warn-lag-bytes", env="WARN_LAG_BYTES", type=SizeType(), default=None, help="warning above"
 )
 @envopt(
-    "--warn-lag-seconds", env="WARN_LAG_SECONDS", type=float, default=None, help="warning above"
+    "--warn-lag-seconds",
+    env="WARN_LAG_SECONDS",
+    type=DurationType(),
+    default=None,
+    help="warning above",
 )
 @envopt(
     "--warehouse",
@@ -92,12 +102,14 @@ def _exit(code: int) -> None:
 @envopt(
     "--max-waiting",
     env="MAX_WAITING",
-    type=float,
+    type=DurationType(),
     default=900.0,
     show_default=True,
     help="critical when a table's watermark has waited longer for a file (seconds)",
 )
-@envopt("--warn-waiting", env="WARN_WAITING", type=float, default=None, help="warning above")
+@envopt(
+    "--warn-waiting", env="WARN_WAITING", type=DurationType(), default=None, help="warning above"
+)
 @envopt(
     "--snowflake",
     env="STATUS_SNOWFLAKE",
@@ -422,13 +434,25 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
 @click.option(
     "--wait",
     "wait_seconds",
-    type=float,
+    type=DurationType(zero_ok=True),
     default=60.0,
     show_default=True,
     help="seconds to wait for the slot to ack the snapshot LSN",
 )
-@click.option("--chunk-rows", type=int, default=10_000, show_default=True, help="keys per range")
-@click.option("--max-ranges", type=int, default=5, show_default=True, help="ranges to detail")
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="keys per range",
+)
+@click.option(
+    "--max-ranges",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="ranges to detail",
+)
 @click.option("--json", "as_json", is_flag=True)
 @secret_options
 def verify(

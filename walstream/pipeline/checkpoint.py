@@ -1,7 +1,13 @@
 """``DEST/_walstream/<slot>/checkpoint.json``: what is stored, written before each ack.
 
 It is the consumer's account of its progress for ``walstream status`` and for humans; the slot,
-not this file, decides where a restart resumes, so a stale or missing checkpoint is harmless.
+not this file, decides where a restart resumes. It is also the record that makes a gap loud
+(DESIGN.md §1 guarantee 8): walstream confirms nothing to the slot that the checkpoint does not
+record as stored, idle positions included (version 2), so a slot found ahead of the record at
+start-up was dropped and recreated, or advanced by hand, and the changes in between were never
+stored: :func:`check_continuity` refuses to run (exit 3) unless told to accept the gap. A
+checkpoint that cannot be read is kept aside (``checkpoint.json.corrupt-<time>``), reported,
+and treated as no record at all, which the same check refuses.
 
 Each table entry may also hold a ``snapshot`` section, written by :mod:`walstream.snapshot`:
 ``state`` (``not_started``, ``loading``, ``loaded``), ``snapshot_lsn``, ``files`` and ``rows``.
@@ -13,11 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lsn import format_lsn
+from ..errors import SourceError
+from ..lsn import format_lsn, parse_lsn
 from ..sink import DurableSink
+
+log = logging.getLogger("walstream.checkpoint")
+
+#: Version 2: every position confirmed to the slot was recorded here first (idle ones too).
+VERSION = 2
 
 
 def checkpoint_key(slot: str) -> str:
@@ -35,6 +48,10 @@ class Checkpoint:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: end of the last flush manifest written (walstream.pipeline.manifest): the next one's start
     manifest_end_lsn: int | None = None
+    #: how the stored checkpoint was found: ``new`` (none stored), ``ok``, ``corrupt``
+    found: str = "new"
+    #: the stored checkpoint's version (2: it records every confirmed position)
+    version: int = VERSION
 
     def record_file(
         self,
@@ -64,8 +81,6 @@ class Checkpoint:
     def snapshot_positions(self) -> list[tuple[str, int]]:
         """(table, snapshot LSN) of every table whose full load started or finished: the loads a
         new chain of manifests names (walstream.pipeline.manifest)."""
-        from ..lsn import parse_lsn
-
         out = []
         for table in sorted(self.tables):
             section = self.snapshot_state(table)
@@ -88,7 +103,7 @@ class Checkpoint:
 
     def to_json(self) -> bytes:
         doc = {
-            "version": 1,
+            "version": VERSION,
             "slot": self.slot,
             "acked_lsn": format_lsn(self.acked_lsn),
             "written_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -103,20 +118,87 @@ class Checkpoint:
 
     @classmethod
     def load(cls, sink: DurableSink, slot: str) -> Checkpoint:
-        """The stored checkpoint, or an empty one (per-table counters continue across runs)."""
-        raw = sink.get(checkpoint_key(slot))
+        """The stored checkpoint (per-table counters continue across runs); an empty one with
+        ``found="new"`` when there is none, or ``"corrupt"`` when it cannot be read (the bytes
+        are kept aside next to it and the problem logged)."""
+        key = checkpoint_key(slot)
+        raw = sink.get(key)
         if raw is None:
             return cls(slot)
         try:
             doc = json.loads(raw)
-            from ..lsn import parse_lsn
-
+            if not isinstance(doc, dict) or doc.get("slot", slot) != slot:
+                raise ValueError("not this slot's checkpoint")
+            tables = doc.get("tables", {})
+            if not isinstance(tables, dict):
+                raise ValueError("tables is not an object")
             end = doc.get("manifest_end_lsn")
             return cls(
                 slot,
-                parse_lsn(doc["acked_lsn"]),
-                dict(doc.get("tables", {})),
-                None if end is None else parse_lsn(end),
+                parse_lsn(str(doc["acked_lsn"])),
+                dict(tables),
+                None if end is None else parse_lsn(str(end)),
+                found="ok",
+                version=int(doc.get("version", 1)),
             )
-        except (ValueError, KeyError, TypeError):
-            return cls(slot)
+        except (ValueError, KeyError, TypeError) as exc:
+            aside = f"{key}.corrupt-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
+            sink.put(aside, raw)
+            log.error(
+                "event=checkpoint_corrupt key=%s kept_as=%s error=%s",
+                sink.describe(key),
+                sink.describe(aside),
+                " ".join(str(exc).split()) or type(exc).__name__,
+            )
+            return cls(slot, found="corrupt")
+
+
+def check_continuity(
+    checkpoint: Checkpoint, slot_lsn: int, where: str, accept_gap: bool = False
+) -> None:
+    """Refuse (SourceError, exit 3) a slot whose confirmed position is past what walstream
+    recorded as stored: the changes in between were never stored (module docstring).
+
+    ``where`` names the checkpoint for the message. With ``accept_gap`` the gap is logged and
+    accepted. A first run (no checkpoint) has nothing to compare; a version-1 checkpoint did
+    not record idle positions, so a slot ahead of it is only warned about.
+    """
+    if checkpoint.found == "new":
+        return
+    recorded = checkpoint.acked_lsn
+    if checkpoint.found == "ok" and recorded == 0:
+        # the stream never ran: only full loads are recorded, each standing for its table up
+        # to its snapshot; the stream must start no later than the earliest of them
+        loads = [lsn + 1 for _, lsn in checkpoint.snapshot_positions()]
+        if not loads:
+            return  # nothing recorded at all: a first run
+        recorded = min(loads)
+    if checkpoint.found == "ok" and slot_lsn <= recorded:
+        return
+    if checkpoint.found == "corrupt":
+        problem = (
+            f"the checkpoint {where} could not be read (kept aside, see event=checkpoint_corrupt), "
+            f"so nothing shows what was stored before the slot's position {format_lsn(slot_lsn)}"
+        )
+    else:
+        problem = (
+            f"slot {checkpoint.slot!r} is at {format_lsn(slot_lsn)} but walstream recorded "
+            f"changes as stored only up to {format_lsn(recorded)} ({where}): the changes in "
+            "between were never stored (the slot was dropped and recreated, or advanced by hand)"
+        )
+    if accept_gap:
+        log.warning("event=gap_accepted slot=%s problem=%s", checkpoint.slot, problem)
+        return
+    if checkpoint.found == "ok" and checkpoint.version < VERSION:
+        log.warning(
+            "event=gap_possible slot=%s problem=%s note=the checkpoint was written by a version "
+            "that did not record idle positions; from now on such a gap stops walstream",
+            checkpoint.slot,
+            problem,
+        )
+        return
+    raise SourceError(
+        f"{problem}. Re-load the published tables from a snapshot (walstream snapshot ... "
+        "--create-slot with a new slot, see docs/operations.md#slot-lost-or-invalidated), or run "
+        "with --accept-gap to go on from the slot's position and leave the gap in FINAL"
+    )

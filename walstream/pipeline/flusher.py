@@ -223,7 +223,9 @@ class Flusher:
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
         chain = self._manifests
-        if chain is not None:
+        # a job without batches records an idle position (the runner's _maybe_record_idle): the
+        # checkpoint only; the next flush's manifest covers the interval (the chain stays whole)
+        if chain is not None and job.batches:
             listed = [ManifestFile(f.table, f.key, f.rows, f.last_lsn) for f in files]
             manifest = chain.next_manifest(job.end_lsn, listed)
             if manifest is not None:

@@ -52,8 +52,8 @@ from ..pg.types import CatalogTypes, publication_supports_binary
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
-from .checkpoint import Checkpoint
-from .flusher import Flusher, FlushResult
+from .checkpoint import Checkpoint, check_continuity, checkpoint_key
+from .flusher import Flusher, FlushJob, FlushResult
 from .manifest import LoadRef, ManifestChain
 from .spill import LENGTH, SpillStore
 
@@ -103,6 +103,7 @@ class RunConfig:
     before_write: Callable[[list[Any]], None] | None = None  # called with list[ChangeBatch]
     max_value_size: int = 128 * MiB  # larger values: see oversized_values
     oversized_values: str = "fail"  # fail | null
+    accept_gap: bool = False  # --accept-gap: go on from a slot ahead of the checkpoint
     as_text: tuple[str, ...] = ()  # --as-text: columns or kinds typed as PostgreSQL's text
     on_lossy: str = "mark"  # --on-lossy: mark | fail
 
@@ -155,6 +156,8 @@ class Runner:
         cfg = self.cfg
         socket_rcvbuf()  # a bad WALSTREAM_SOCKET_RCVBUF fails here, before anything connects
         log.info("event=type_choices %s", cfg.choices.describe())  # a bad one fails here too
+        self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
+        self._spill.check()  # an unusable --spill-dir too; dead processes' spill dirs go
         sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
         sink.check()
         self.sink = sink
@@ -166,6 +169,11 @@ class Runner:
             self.acked_lsn = parse_lsn(info.confirmed_flush_lsn or "0/0")
             self.summary.acked_lsn = self.acked_lsn
             checkpoint = Checkpoint.load(sink, cfg.slot)
+            where = sink.describe(checkpoint_key(cfg.slot))
+            check_continuity(checkpoint, self.acked_lsn, where, cfg.accept_gap)
+            # the slot is where the stream resumes: a record ahead of it (a crash between the
+            # checkpoint and the ack, or a forged file) is not kept
+            checkpoint.acked_lsn = self.acked_lsn
             self._value_limit = cfg.max_value_size
             self._flusher = Flusher(
                 sink,
@@ -184,7 +192,6 @@ class Runner:
                 ),
             )
             self._types = CatalogTypes(self._sql)
-            self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
             self._relations = RelationCache(
                 self._lookup_primary_key, self._lookup_type, cfg.choices
             )
@@ -303,6 +310,7 @@ class Runner:
             self._spill.start()
             self._stream_xid: int | None = None
             self._idle_lsn = 0
+            self._last_idle_record = 0.0
             self._received_lsn = self.acked_lsn
             self._last_status = 0.0
             self._last_activity = time.monotonic()
@@ -398,6 +406,7 @@ class Runner:
             if count:
                 self._last_activity = time.monotonic()
             self._maybe_flush()
+            self._maybe_record_idle()
             self._maybe_send_status(stream)
             if self._done():
                 return
@@ -752,14 +761,17 @@ class Runner:
             if result.error is not None:
                 METRICS.errors.labels("flush").inc()
                 raise result.error
-            METRICS.observe_flush(result.seconds, result.files, result.job.batches)
+            if result.job.batches:
+                METRICS.observe_flush(result.seconds, result.files, result.job.batches)
             self.summary.files += [f.key for f in result.files]
             for f in result.files:
                 self.summary.rows_by_table[f.table] = (
                     self.summary.rows_by_table.get(f.table, 0) + f.rows
                 )
             self._advance_ack(result.job.end_lsn)
-            log.info(
+            # an idle position recorded every status interval is not news
+            log.log(
+                logging.INFO if result.job.batches else logging.DEBUG,
                 "event=flush_durable files=%d rows=%d end_lsn=%s seconds=%.3f",
                 len(result.files),
                 result.job.rows,
@@ -774,10 +786,32 @@ class Runner:
             self.acked_lsn = lsn
 
     def _ack_candidate(self) -> int:
-        """The highest LSN we may confirm right now."""
-        if self._txn is None and self._buffer.empty() and self._flusher.in_flight == 0:
-            return max(self.acked_lsn, self._idle_lsn)
+        """The highest LSN we may confirm right now: what the checkpoint records as stored.
+
+        An idle position (a keepalive's, or the commit of a transaction with no published
+        rows) is confirmed only once recorded (:meth:`_maybe_record_idle`), so the slot is
+        never ahead of the checkpoint and a slot that is ahead of it at start-up means changes
+        were skipped (DESIGN.md §1 guarantee 8, :func:`.checkpoint.check_continuity`).
+        """
         return self.acked_lsn
+
+    def _maybe_record_idle(self) -> None:
+        """With nothing buffered or in flight, record the idle position in the checkpoint (an
+        empty flush job: no files, no manifest) at most every status interval, or at once when
+        it reaches --until-lsn; its result advances the ack like any flush's."""
+        if (
+            self._idle_lsn <= self.acked_lsn
+            or self._txn is not None
+            or not self._buffer.empty()
+            or self._flusher.in_flight
+        ):
+            return
+        cfg = self.cfg
+        now = time.monotonic()
+        due = now - self._last_idle_record >= cfg.status_interval
+        if due or (cfg.until_lsn is not None and self._idle_lsn >= cfg.until_lsn):
+            self._last_idle_record = now
+            self._flusher.submit(FlushJob([], self._idle_lsn, 0, 0))
 
     def _maybe_send_status(self, stream: ReplicationStream) -> None:
         if (

@@ -9,19 +9,23 @@ order, at Stream Abort it is deleted (or, for an aborted subtransaction, the sub
 xid is remembered and its messages are skipped at replay).
 
 Spill files only ever hold what the slot will send again after a restart, so they are deleted
-at start-up and on reconnect; they are never needed for correctness after a crash.
+at start-up and on reconnect; they are never needed for correctness after a crash. The spill
+directories of walstream processes that no longer run (killed, or on a reused disk) are swept
+at start-up too. A directory that cannot be used is a ConfigError (exit 2); a disk that fills up
+while spilling is a ResourceError (exit 6), like the budget: the spill files are removed first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
-from ..errors import ResourceError
+from ..errors import ConfigError, ResourceError
 
 LENGTH = struct.Struct("!I")  # before each message in a spill file (big-endian, as C writes it)
 
@@ -70,26 +74,59 @@ class SpillStore:
 
     def __init__(self, spill_dir: str | None, budget_bytes: int) -> None:
         base = Path(spill_dir) if spill_dir else Path(tempfile.gettempdir()) / "walstream-spill"
+        self.base = base
         self.dir = base / f"pid-{os.getpid()}"
         self.budget = budget_bytes
         self.used = 0
         self._open: dict[int, SpilledTransaction] = {}
 
+    def check(self) -> None:
+        """The directory can be created and written (at start, before anything connects);
+        the spill directories of dead walstream processes are removed."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            probe = self.dir / ".probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"--spill-dir {str(self.base)!r} cannot be used: {exc.strerror or exc}; point "
+                "--spill-dir (WALSTREAM_SPILL_DIR) at a writable local directory"
+            ) from None
+        for stale in self.base.glob("pid-*"):
+            pid = stale.name[4:]
+            if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+
     def start(self) -> None:
         """Start empty: anything spilled before is streamed again by the slot."""
         self.clear()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.check()
 
     def append(self, xid: int, payload: bytes | memoryview) -> None:
-        txn = self._transaction(xid)
-        self.used += txn.append(payload)
+        try:
+            txn = self._transaction(xid)
+            self.used += txn.append(payload)
+        except OSError as exc:
+            self._disk_failed(exc)
         self._check_budget(txn)
 
     def append_block(self, xid: int, block: bytes | bytearray, messages: int) -> None:
         """Messages framed as in the file, in one write (see SpilledTransaction.append_block)."""
-        txn = self._transaction(xid)
-        self.used += txn.append_block(block, messages)
+        try:
+            txn = self._transaction(xid)
+            self.used += txn.append_block(block, messages)
+        except OSError as exc:
+            self._disk_failed(exc)
         self._check_budget(txn)
+
+    def _disk_failed(self, exc: OSError) -> NoReturn:
+        self.clear()
+        raise ResourceError(
+            f"cannot write a streamed transaction to {self.dir}: {exc.strerror or exc} (after "
+            f"{self.used} bytes); free space or point --spill-dir at a larger disk; the spill "
+            "files were removed and nothing was acknowledged"
+        ) from None
 
     def _transaction(self, xid: int) -> SpilledTransaction:
         txn = self._open.get(xid)
@@ -133,5 +170,20 @@ class SpillStore:
 
     def clear(self) -> None:
         for xid in list(self._open):
-            self._discard(xid)
+            # a full disk can fail the close's flush; the directory goes below anyway
+            with contextlib.suppress(OSError):
+                self._discard(xid)
+        self._open.clear()
+        self.used = 0
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """True when a process ``pid`` exists (it may be another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

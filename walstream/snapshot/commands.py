@@ -14,7 +14,7 @@ import click
 from ..convert.choices import TypeChoices
 from ..logs import setup_logging
 from ..lsn import format_lsn
-from ..options import LsnType, SizeType, envopt, type_choice_options
+from ..options import DurationType, LsnType, SizeType, envopt, type_choice_options
 from .load import SnapshotConfig, run_snapshot
 
 
@@ -35,7 +35,7 @@ from .load import SnapshotConfig, run_snapshot
     env="SNAPSHOT_WORKERS",
     default=4,
     show_default=True,
-    type=int,
+    type=click.IntRange(1, 64),
     help="connections reading ctid ranges in parallel",
 )
 @envopt(
@@ -43,7 +43,7 @@ from .load import SnapshotConfig, run_snapshot
     env="SNAPSHOT_MEMORY_BUDGET",
     default="256MB",
     show_default=True,
-    type=SizeType(),
+    type=SizeType(minimum=1024**2),
     help="memory for buffered rows and files, shared by the workers",
 )
 @envopt(
@@ -83,7 +83,7 @@ from .load import SnapshotConfig, run_snapshot
     env="SNAPSHOT_PROGRESS_INTERVAL",
     default=10.0,
     show_default=True,
-    type=float,
+    type=DurationType(),
     help="seconds between progress log lines",
 )
 @type_choice_options

@@ -190,6 +190,9 @@ def run_snapshot(
     # --resume (and run --snapshot initial) loads them, even those loaded by an earlier run.
     for schema, table in tables:
         checkpoint.record_snapshot(f"{schema}.{table}", NOT_STARTED, 0, 0, 0)
+    if config.use_snapshot is not None and config.consistent_point is not None:
+        # the caller's slot starts at the consistent point: the load stands for what is before
+        checkpoint.acked_lsn = max(checkpoint.acked_lsn, config.consistent_point)
     checkpoint.write(sink)
     if config.use_snapshot is not None:
         assert config.consistent_point is not None
@@ -201,6 +204,11 @@ def run_snapshot(
     with SlotSnapshot(config.dsn, slot, temporary=not created) as held:
         assert held.snapshot is not None
         summary.slot, summary.created_slot = slot, created
+        if created:
+            # the pipeline's new slot starts at the consistent point: the load stands for what
+            # is before it, so the stream's continuity check (checkpoint.py) starts there
+            checkpoint.acked_lsn = max(checkpoint.acked_lsn, held.snapshot.consistent_point)
+            checkpoint.write(sink)
         try:
             _Load(config, sink, checkpoint, held.snapshot, tables, summary, progress).run()
         except BaseException:

@@ -44,7 +44,7 @@ def _merge_options(f: F) -> F:
     return envopt(
         "--tombstone-retention-days",
         env="TOMBSTONE_RETENTION_DAYS",
-        type=int,
+        type=click.IntRange(min=1),
         default=DEFAULT_TOMBSTONE_RETENTION_DAYS,
         show_default=True,
         help="keep delete tombstones this long (longer than any replay)",

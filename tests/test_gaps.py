@@ -1,0 +1,130 @@
+"""Nothing is skipped without notice (DESIGN.md §1 guarantee 8): a slot that is ahead of what
+walstream recorded as stored is refused, loudly, with both positions and the ways out.
+
+The record is the checkpoint, written before every ack, idle positions included, so the slot
+can never legitimately be ahead of it. Each test streams, then does what an operator (or an
+accident) does to the slot, and starts walstream again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.changes import read_table
+from tests.cli_run import walstream
+from tests.conftest import PgDatabase
+from tests.streaming import run_to_current
+from walstream.errors import SourceError
+from walstream.lsn import format_lsn, parse_lsn
+from walstream.pipeline.checkpoint import Checkpoint, checkpoint_key
+from walstream.sink import open_sink
+
+
+def _setup(db: PgDatabase) -> None:
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    db.execute("CREATE PUBLICATION walstream FOR TABLE t")
+    db.create_slot()
+
+
+def _insert(db: PgDatabase, first: int, count: int) -> None:
+    db.execute(
+        "INSERT INTO t SELECT g, 'v' || g FROM generate_series(%s::int, %s::int) g",
+        (first, first + count - 1),
+    )
+
+
+def _stored_ids(dest: str) -> set[int]:
+    return {int(r["id"]) for r in read_table(dest, "public.t")}
+
+
+def test_a_recreated_slot_is_refused_with_both_positions_and_nothing_is_written(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    _setup(db)
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 10)
+    run_to_current(db, dest)
+    recorded = Checkpoint.load(open_sink(dest), "sf_sync").acked_lsn
+    _insert(db, 11, 50)  # never streamed: lost with the old slot
+    db.execute("SELECT pg_drop_replication_slot('sf_sync')")
+    db.create_slot()
+    _insert(db, 61, 5)
+    slot = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
+    files_before = sorted(p.name for p in (tmp_path / "dest").rglob("*.parquet"))
+    with pytest.raises(SourceError) as refused:
+        run_to_current(db, dest)
+    message = str(refused.value)
+    assert format_lsn(slot) in message and format_lsn(recorded) in message
+    assert "--accept-gap" in message and "snapshot" in message
+    assert refused.value.exit_code == 3
+    assert sorted(p.name for p in (tmp_path / "dest").rglob("*.parquet")) == files_before
+    assert parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0") == slot  # nothing acked
+
+
+def test_the_cli_exits_3_with_one_line_and_accept_gap_goes_on_and_logs_it(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    _setup(db)
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 10)
+    run_to_current(db, dest)
+    _insert(db, 11, 50)
+    # advanced by hand past the 50 rows: they are never streamed
+    db.execute("SELECT pg_replication_slot_advance('sf_sync', pg_current_wal_lsn())")
+    _insert(db, 61, 5)
+    until = db.current_lsn()
+    args = ["run", "--dsn", db.dsn, "--dest", dest, "--until-lsn", until]
+    result = walstream(*args)
+    assert result.returncode == 3, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("walstream: error")]
+    assert len(errors) == 1 and "advanced by hand" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    accepted = walstream(*args, "--accept-gap", env={"WALSTREAM_FLUSH_INTERVAL": "200ms"})
+    assert accepted.returncode == 0, accepted.stderr
+    assert "event=gap_accepted" in accepted.stderr
+    assert _stored_ids(dest) == set(range(1, 11)) | set(range(61, 66))
+    # accepted once: the next start has nothing to complain about
+    again = walstream(*args)
+    assert again.returncode == 0, again.stderr
+
+
+def test_an_idle_slot_is_recorded_before_it_is_confirmed(db: PgDatabase, tmp_path: Path) -> None:
+    """Writes outside the publication move the slot by keepalives alone: each confirmed
+    position was recorded first, so the next start sees no gap."""
+    _setup(db)
+    db.execute("CREATE TABLE other (id int)")
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 3)
+    run_to_current(db, dest)
+    db.execute("INSERT INTO other SELECT generate_series(1, 1000)")
+    run_to_current(db, dest)  # the position of the unpublished writes is confirmed
+    slot = parse_lsn(db.confirmed_flush_lsn("sf_sync") or "0/0")
+    recorded = Checkpoint.load(open_sink(dest), "sf_sync").acked_lsn
+    assert recorded >= slot
+    _insert(db, 4, 2)
+    run_to_current(db, dest)  # no refusal
+    assert _stored_ids(dest) == set(range(1, 6))
+
+
+def test_a_corrupt_checkpoint_is_kept_aside_and_refused_and_a_forged_one_is_not_trusted(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    _setup(db)
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 3)
+    run_to_current(db, dest)
+    path = tmp_path / "dest" / checkpoint_key("sf_sync")
+    doc = json.loads(path.read_text())
+    doc["acked_lsn"] = "FF/0"  # forged: far ahead of the slot
+    path.write_text(json.dumps(doc))
+    _insert(db, 4, 2)
+    run_to_current(db, dest)  # the slot decides where the stream resumes
+    assert _stored_ids(dest) == set(range(1, 6))
+    assert parse_lsn(json.loads(path.read_text())["acked_lsn"]) < parse_lsn("FF/0")
+    path.write_text('{"acked_lsn": 5')  # torn
+    with pytest.raises(SourceError, match="could not be read"):
+        run_to_current(db, dest)
+    assert list(path.parent.glob("checkpoint.json.corrupt-*"))
