@@ -67,7 +67,7 @@ def final(wh: LocalWarehouse, table: str) -> dict[tuple[Any, ...], dict[str, Any
     ).fetchall()
     if not exists[0][0]:
         return {}
-    meta = "_walstream_lsn, _walstream_seq, _walstream_commit_ts"
+    meta = "_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_lossy"
     cur = wh.conn.execute(f'SELECT * EXCLUDE ({meta}) FROM public."{table}"')
     assert cur.description is not None
     return keyed([d[0] for d in cur.description], cur.fetchall(), TABLES[table], JSON_COLUMNS)

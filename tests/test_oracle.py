@@ -44,11 +44,14 @@ def stream(
 
 def final_table(wh: LocalWarehouse, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """FINAL's source columns; with soft deletes, only the rows not marked deleted."""
-    meta = "_walstream_lsn, _walstream_seq, _walstream_commit_ts"
+    meta = "_walstream_lsn, _walstream_seq, _walstream_commit_ts, _walstream_lossy"
     where = ""
     if wh.options.soft_delete:
         meta += ", _walstream_deleted"
         where = " WHERE NOT _walstream_deleted"
+    # the workload's values are all exact: no row may be marked lossy
+    marked = f'SELECT count(*) FROM public."{table}" WHERE _walstream_lossy IS NOT NULL'
+    assert wh.conn.execute(marked).fetchall() == [(0,)]
     cur = wh.conn.execute(f'SELECT * EXCLUDE ({meta}) FROM public."{table}"{where}')
     assert cur.description is not None
     return [d[0] for d in cur.description], cur.fetchall()

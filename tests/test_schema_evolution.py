@@ -21,8 +21,8 @@ from walstream.warehouse import LocalWarehouse
 
 def final(wh: LocalWarehouse, table: str) -> list[dict[str, Any]]:
     cur = wh.conn.execute(
-        f"SELECT * EXCLUDE (_walstream_lsn, _walstream_seq, _walstream_commit_ts) "
-        f'FROM public."{table}" ORDER BY 1'
+        "SELECT * EXCLUDE (_walstream_lsn, _walstream_seq, _walstream_commit_ts, "
+        f'_walstream_lossy) FROM public."{table}" ORDER BY 1'
     )
     assert cur.description is not None
     names = [d[0] for d in cur.description]
