@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.changes import read_table
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
-from tests.streaming import run_to_current
+from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.errors import SourceError
 from walstream.lsn import format_lsn, parse_lsn
 from walstream.pipeline.checkpoint import Checkpoint, checkpoint_key
@@ -128,3 +129,39 @@ def test_a_corrupt_checkpoint_is_kept_aside_and_refused_and_a_forged_one_is_not_
     with pytest.raises(SourceError, match="could not be read"):
         run_to_current(db, dest)
     assert list(path.parent.glob("checkpoint.json.corrupt-*"))
+
+
+def test_a_slot_dropped_while_walstream_runs_stops_it_with_exit_3(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """Not retried forever while looking healthy: on reconnect the slot is checked as at
+    start-up."""
+    _setup(db)
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 3)
+    bg = BackgroundRunner.start(db, dest, reconnect_attempts=0)
+    try:
+        wait_for(lambda: bool(_active_pid(db)), 30, "the slot to be streamed", bg)
+
+        def dropped() -> bool:
+            pid = _active_pid(db)
+            if pid:
+                db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                return False
+            try:
+                db.execute("SELECT pg_drop_replication_slot('sf_sync')")
+            except psycopg.Error:
+                return False
+            return True
+
+        wait_for(dropped, 30, "the slot to be dropped")
+        with pytest.raises(SourceError, match="was dropped while walstream ran") as stopped:
+            bg.join(timeout=60)
+        assert stopped.value.exit_code == 3
+    finally:
+        bg.runner.request_stop()
+
+
+def _active_pid(db: PgDatabase) -> int | None:
+    rows = db.execute("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'sf_sync'")
+    return None if not rows or rows[0][0] is None else int(str(rows[0][0]))

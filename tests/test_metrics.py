@@ -163,6 +163,28 @@ def test_metrics_server_serves_health_and_readiness_transitions() -> None:
         server.close()
 
 
+def test_a_loop_that_ticks_while_its_flush_cannot_complete_is_unhealthy() -> None:
+    """A destination outage: the read loop keeps reporting (backpressure), a flush stays in
+    flight and nothing is acknowledged; that is not progress (DESIGN.md §1 guarantee 9)."""
+    metrics = Metrics()
+    metrics.stall_seconds = 0.4
+    metrics.progress(acked_lsn=10, received_lsn=30, server_wal_end=30, in_flight=1)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:  # the loop keeps ticking, the flush never completes
+        metrics.progress(acked_lsn=10, received_lsn=30, server_wal_end=30, in_flight=1)
+        time.sleep(0.05)
+    healthy, detail = metrics.health()
+    assert not healthy and float(str(detail["seconds_since_flush"])) > 0.4
+    metrics.progress(acked_lsn=20, received_lsn=30, server_wal_end=30, in_flight=1)
+    assert metrics.health()[0]  # a flush completed: healthy again
+    # idle, nothing in flight: no flush is expected, so none is late
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:
+        metrics.progress(acked_lsn=30, received_lsn=30, server_wal_end=30, in_flight=0)
+        time.sleep(0.05)
+    assert metrics.health()[0]
+
+
 def test_flush_observation_counts_ops_files_and_latency() -> None:
     @dataclass
     class Table:

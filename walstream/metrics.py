@@ -210,6 +210,9 @@ class Metrics:
         r.register(self._totals)
         self._lock = threading.Lock()
         self._progress_at = time.monotonic()
+        # the last time a flush completed, or nothing was in flight (see health)
+        self._flushed_at = time.monotonic()
+        self._last_acked = 0
         self._is_streaming = False
         self._failed: str | None = None
         self.stall_seconds = 120.0
@@ -273,7 +276,11 @@ class Metrics:
         self.in_flight.set(in_flight)
         self.last_progress.set(time.time())
         with self._lock:
-            self._progress_at = time.monotonic()
+            now = time.monotonic()
+            self._progress_at = now
+            if in_flight == 0 or acked_lsn > self._last_acked:
+                self._flushed_at = now
+            self._last_acked = max(self._last_acked, acked_lsn)
 
     def set_streaming(self, streaming: bool) -> None:
         """The replication stream is connected and streaming (True) or not (False)."""
@@ -303,20 +310,28 @@ class Metrics:
         with self._lock:
             self._failed = None
             self._is_streaming = False
-            self._progress_at = time.monotonic()
+            self._progress_at = self._flushed_at = time.monotonic()
+            self._last_acked = 0
             self._on_ready.clear()
 
     # -- health -----------------------------------------------------------------------------
     def health(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details) for ``/healthz``: alive, not failed, progress reported recently."""
+        """(healthy, details) for ``/healthz``: alive, not failed, the read loop reported
+        recently, and a flush in flight completed recently. A loop that ticks while its flushes
+        cannot complete (a destination outage) is not progress: it reads nothing, the slot
+        keeps WAL, and after ``stall_seconds`` the health check (and the systemd watchdog) says
+        so."""
         with self._lock:
-            idle = time.monotonic() - self._progress_at
+            now = time.monotonic()
+            idle = now - self._progress_at
+            flush_stalled = now - self._flushed_at
             failed = self._failed
             streaming = self._is_streaming
-        ok = failed is None and idle <= self.stall_seconds
+        ok = failed is None and idle <= self.stall_seconds and flush_stalled <= self.stall_seconds
         detail: dict[str, object] = {
             "status": "ok" if ok else "unhealthy",
             "seconds_since_progress": round(idle, 3),
+            "seconds_since_flush": round(flush_stalled, 3),
             "stall_seconds": self.stall_seconds,
             "streaming": streaming,
         }

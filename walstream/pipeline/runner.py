@@ -246,6 +246,38 @@ class Runner:
                 self._sql = source.connect(self._dsn())
             except SourceError as exc:
                 log.warning("event=reconnect_sql_failed error=%s", _one_line(exc))
+                continue
+            self._check_slot_still_ours()
+
+    def _check_slot_still_ours(self) -> None:
+        """Before streaming again: a slot that was dropped, invalidated or moved past what was
+        stored while walstream ran is not retried forever (it would stay "healthy" while
+        nothing can ever be read): exit 3, as at start-up (DESIGN.md §1 guarantees 8, 9)."""
+        if source.in_recovery(self._sql):
+            return  # a failover in progress: the writer's slot is checked on the next attempt
+        slot = self.cfg.slot
+        info = source.slot_info(self._sql, slot)
+        if info is None:
+            raise SourceError(
+                f"replication slot {slot!r} was dropped while walstream ran: changes after "
+                f"{format_lsn(self.acked_lsn)} are no longer available. Create the slot again "
+                "and re-load the tables (walstream snapshot), see docs/operations.md#slot-lost-or-"
+                "invalidated"
+            )
+        source.check_slot(
+            self._sql,
+            info,
+            lost_fix="changes after the last acknowledged position were lost. Drop the slot, "
+            "create it again and re-load the tables (walstream snapshot)",
+        )
+        confirmed = parse_lsn(info.confirmed_flush_lsn or "0/0")
+        if confirmed > self.acked_lsn:
+            raise SourceError(
+                f"slot {slot!r} moved to {format_lsn(confirmed)} while walstream ran, past what "
+                f"it stored ({format_lsn(self.acked_lsn)}): something else advanced or consumed "
+                "it, and the changes in between were never stored. Re-load the tables, or start "
+                "again with --accept-gap"
+            )
 
     def _dsn(self) -> str:
         """The DSN for the next connection (fresh credentials from ``dsn_provider`` if set)."""
