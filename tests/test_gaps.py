@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 
 from tests.changes import read_table
@@ -22,6 +23,7 @@ from walstream.errors import SourceError
 from walstream.lsn import format_lsn, parse_lsn
 from walstream.pipeline.checkpoint import Checkpoint, checkpoint_key
 from walstream.sink import open_sink
+from walstream.warehouse import LocalWarehouse
 
 
 def _setup(db: PgDatabase) -> None:
@@ -165,3 +167,28 @@ def test_a_slot_dropped_while_walstream_runs_stops_it_with_exit_3(
 def _active_pid(db: PgDatabase) -> int | None:
     rows = db.execute("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'sf_sync'")
     return None if not rows or rows[0][0] is None else int(str(rows[0][0]))
+
+
+def test_two_slots_on_one_dest_never_overwrite_each_others_files(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """A blue/green move, or tables split over slots: two slots whose publications share a
+    table write the same table at the same LSNs. Each file keeps its own key (the slot is in
+    it), every file is intact, and FINAL equals the source."""
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    db.execute("CREATE PUBLICATION walstream FOR TABLE t")
+    db.execute("CREATE PUBLICATION green FOR TABLE t WHERE (id > 10)")
+    db.create_slot("blue")
+    db.create_slot("green")
+    _insert(db, 1, 30)
+    dest = f"file://{tmp_path}/dest"
+    run_to_current(db, dest, slot="blue")
+    run_to_current(db, dest, slot="green", publication="green")
+    files = sorted((tmp_path / "dest" / "public" / "t").glob("*.parquet"))
+    assert {f.name.rsplit("-", 1)[1] for f in files} == {"blue.parquet", "green.parquet"}
+    rows = {f.name: pq.read_table(f).num_rows for f in files}
+    assert sorted(rows.values()) == [20, 30], rows  # neither replaced the other
+    with LocalWarehouse(str(tmp_path / "wh.duckdb")) as wh:
+        wh.load(dest)
+        final = wh.conn.execute("SELECT id, v FROM public.t ORDER BY id").fetchall()
+    assert final == [(i, f"v{i}") for i in range(1, 31)]

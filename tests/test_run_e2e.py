@@ -14,7 +14,9 @@ from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.lsn import parse_lsn
 from walstream.sink import open_sink
 
-KEY_RE = re.compile(r"^public/(\w+)/\d{8}-\d{9}-[0-9A-F]{16}-[0-9A-F]{16}(\.\d+_\d+)?\.parquet$")
+KEY_RE = re.compile(
+    r"^public/(\w+)/\d{8}-\d{9}-[0-9A-F]{16}-[0-9A-F]{16}(\.\d+_\d+)?-sf_sync\.parquet$"
+)
 META = [
     "_walstream_commit_ts",
     "_walstream_lsn",
@@ -195,8 +197,8 @@ def test_schema_change_cuts_the_batch_and_new_files_carry_the_new_columns(
     assert ["Op", "id", "name", "amount", "region", *META] in schemas
     assert len(keys) == len(set(keys)) == 3
     # the transaction that changed the shape is cut in two files, each named by its seq range
-    split = sorted(k for k in keys if re.search(r"\.\d+_\d+\.parquet$", k))
-    assert [k.rsplit(".", 2)[1] for k in split] == ["0_0", "1_1"], keys
+    split = sorted(k for k in keys if re.search(r"\.\d+_\d+-sf_sync\.parquet$", k))
+    assert [k.rsplit(".", 2)[1].split("-")[0] for k in split] == ["0_0", "1_1"], keys
     rows = read_table(dest, "public.accounts")
     assert [r["id"] for r in rows] == [1, 2, 3, 4]
     assert rows[3]["region"] == "us" and "big" not in rows[3]

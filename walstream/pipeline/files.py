@@ -54,18 +54,24 @@ def change_file_key(
     first_lsn: int,
     last_lsn: int,
     split_seqs: tuple[int, int] | None = None,
+    writer: str | None = None,
 ) -> str:
-    """``<schema>/<table>/<YYYYMMDD-HHMMSSmmm>-<first_lsn:016X>-<last_lsn:016X>.parquet``.
+    """``<schema>/<table>/<YYYYMMDD-HHMMSSmmm>-<first_lsn:016X>-<last_lsn:016X>[-<slot>].parquet``.
 
     ``split_seqs`` (first and last ``_walstream_seq``) is given for a file whose first or last
     transaction is cut, and appears as ``.<first_seq>_<last_seq>`` before ``.parquet``.
+    ``writer`` is the slot that wrote the file: two slots that write the same DEST (a
+    blue/green move, tables split over slots with row filters) store the same table at the same
+    LSNs, and without it one file would replace the other (DESIGN.md §2, guarantee 8). Slot
+    names are ``[a-z0-9_]``, so it needs no escaping; names sort by commit time as before.
     """
     ts = dt.datetime.fromtimestamp(first_commit_ts_us / 1_000_000, tz=dt.UTC)
     stamp = ts.strftime("%Y%m%d-%H%M%S") + f"{ts.microsecond // 1000:03d}"
     suffix = f".{split_seqs[0]}_{split_seqs[1]}" if split_seqs else ""
+    by = f"-{writer}" if writer else ""
     return (
         f"{key_segment(namespace)}/{key_segment(table)}/"
-        f"{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}.parquet"
+        f"{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}{by}.parquet"
     )
 
 

@@ -152,7 +152,8 @@ class Flusher:
         encodes = []
         if not self._failed:  # nothing after a failed job is stored: do not encode it either
             encodes = [
-                self._encoders.submit(self._encode, batch, file_key(batch)) for batch in job.batches
+                self._encoders.submit(self._encode, batch, file_key(batch, self._checkpoint.slot))
+                for batch in job.batches
             ]
         self._jobs.put((job, encodes))
 
@@ -311,8 +312,8 @@ class Flusher:
         )
 
 
-def file_key(batch: ChangeBatch) -> str:
-    """The key of ``batch``'s file (DESIGN §2: the DMS layout)."""
+def file_key(batch: ChangeBatch, slot: str | None = None) -> str:
+    """The key of ``batch``'s file, written by ``slot`` (DESIGN §2: the DMS layout)."""
     return change_file_key(
         batch.table.namespace,
         batch.table.name,
@@ -320,4 +321,5 @@ def file_key(batch: ChangeBatch) -> str:
         batch.first_lsn,
         batch.last_lsn,
         (batch.first_seq, batch.last_seq) if batch.split else None,
+        slot,
     )

@@ -90,7 +90,8 @@ def manifest_keys(sink: DurableSink) -> list[str]:
 
 
 _CHANGE_FILE = re.compile(
-    r"\d{8}-\d{9}-(?P<first>[0-9A-F]{16})-[0-9A-F]{16}(?:\.(?P<seq>\d+)_\d+)?\.parquet"
+    r"\d{8}-\d{9}-(?P<first>[0-9A-F]{16})-[0-9A-F]{16}(?:\.(?P<seq>\d+)_\d+)?"
+    r"(?:-[a-z0-9_]+)?\.parquet"
 )
 _LOAD_FILE = re.compile(r"LOAD(?P<number>[0-9A-F]{8})-(?P<lsn>[0-9A-F]{16})\.parquet")
 
