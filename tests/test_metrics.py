@@ -303,3 +303,36 @@ def test_run_sends_ready_when_streaming_starts(
         messages.append(sock.recv(1024))
     assert b"STOPPING=1" in messages
     assert not METRICS.readiness()[0]
+
+
+def test_the_metrics_server_is_local_capped_timed_out_and_can_require_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Safe by default (DESIGN.md §1 guarantee 9): 127.0.0.1, idle clients dropped, a bounded
+    number of connections (1000 half-open ones made 990 threads before), an optional token."""
+    from walstream import metrics as metrics_module
+
+    monkeypatch.setattr(metrics_module._Handler, "timeout", 0.5)
+    server = MetricsServer(Metrics(), 0, token="s3cret").start()
+    assert server.host == "127.0.0.1"
+    base = f"http://127.0.0.1:{server.port}"
+    idle: list[socket.socket] = []
+    try:
+        assert get(f"{base}/metrics")[0] == 401
+        request = urllib.request.Request(
+            f"{base}/metrics", headers={"Authorization": "Bearer s3cret"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        assert get(f"{base}/healthz")[0] == 200  # health stays open for probes
+        before = threading.active_count()
+        for _ in range(3 * metrics_module.MAX_CONNECTIONS):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        time.sleep(0.2)
+        assert threading.active_count() - before <= metrics_module.MAX_CONNECTIONS
+        # the idle clients are dropped after the timeout: the server answers again
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, timeout=10, what="slots freed")
+    finally:
+        for sock in idle:
+            sock.close()
+        server.close()

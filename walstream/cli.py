@@ -136,7 +136,20 @@ def imports_done() -> None:
     default=None,
     help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
 )
-@envopt("--metrics-host", env="METRICS_HOST", default="0.0.0.0", show_default=True)
+@envopt(
+    "--metrics-host",
+    env="METRICS_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="address of the metrics server; 0.0.0.0 where Prometheus scrapes from outside "
+    "(a container)",
+)
+@envopt(
+    "--metrics-token",
+    env="METRICS_TOKEN",
+    default=None,
+    help="serve /metrics only with Authorization: Bearer <token> (/healthz, /readyz stay open)",
+)
 @envopt(
     "--heartbeat-interval",
     env="HEARTBEAT_INTERVAL",

@@ -23,6 +23,7 @@ update. LSN gauges are floats: exact up to 2**53 bytes of WAL (8 PiB).
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -33,7 +34,7 @@ from collections import Counter as CountOf
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -353,13 +354,26 @@ class Metrics:
 METRICS = Metrics()
 
 
+#: Seconds a client may take to send its request (a half-open or idle connection is dropped).
+REQUEST_TIMEOUT = 10.0
+#: Connections served at once; more are closed at once (a scraper needs one or two).
+MAX_CONNECTIONS = 16
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = REQUEST_TIMEOUT
 
     def do_GET(self) -> None:
         metrics = self.server.metrics
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
+            token = self.server.token
+            if token and not hmac.compare_digest(
+                self.headers.get("Authorization", ""), f"Bearer {token}"
+            ):
+                self._send(401, b"unauthorized: send Authorization: Bearer <token>\n", "text/plain")
+                return
             self._send(200, metrics.scrape(), CONTENT_TYPE_LATEST)
         elif path in ("/healthz", "/readyz"):
             ok, detail = metrics.health() if path == "/healthz" else metrics.readiness()
@@ -380,19 +394,48 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most :data:`MAX_CONNECTIONS` of them."""
+
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics) -> None:
+    def __init__(self, address: tuple[str, int], metrics: Metrics, token: str | None) -> None:
         self.metrics = metrics
+        self.token = token
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # over the cap: closed, never a thread
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class MetricsServer:
-    """``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port`` in a daemon thread."""
+    """``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port`` in a daemon thread.
 
-    def __init__(self, metrics: Metrics, port: int, host: str = "0.0.0.0") -> None:
+    Safe by default: it listens on 127.0.0.1 unless told otherwise (a container that is scraped
+    from outside sets ``--metrics-host 0.0.0.0``), drops a client that sends no request within
+    :data:`REQUEST_TIMEOUT`, serves at most :data:`MAX_CONNECTIONS` at once, and with a
+    ``token`` answers ``/metrics`` only to ``Authorization: Bearer <token>`` (the health
+    endpoints stay open for load balancers and the container's health check).
+    """
+
+    def __init__(
+        self, metrics: Metrics, port: int, host: str = "127.0.0.1", token: str | None = None
+    ) -> None:
         try:
-            self._server = _Server((host, port), metrics)
+            self._server = _Server((host, port), metrics, token or None)
         except OSError as exc:
             raise ConfigError(
                 f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}; choose another "

@@ -71,8 +71,9 @@ class RunServices:
         try:
             port = getattr(cfg, "metrics_port", None)
             if port is not None:
-                host = str(getattr(cfg, "metrics_host", None) or "0.0.0.0")
-                server = MetricsServer(metrics, int(port), host).start()
+                host = str(getattr(cfg, "metrics_host", None) or "127.0.0.1")
+                token = getattr(cfg, "metrics_token", None)
+                server = MetricsServer(metrics, int(port), host, token).start()
             interval = getattr(cfg, "heartbeat_interval", None)
             if interval:
                 from ..pg import source

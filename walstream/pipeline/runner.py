@@ -97,7 +97,8 @@ class RunConfig:
     sink_retry_cap: float = 30.0  # longest wait between attempts during a destination outage
     dsn_provider: Callable[[], str] | None = None  # called per connection (secrets, IAM tokens)
     metrics_port: int | None = None  # serve /metrics, /healthz, /readyz (0: any free port)
-    metrics_host: str = "0.0.0.0"
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 where a scraper reaches it from outside
+    metrics_token: str | None = None  # /metrics only with Authorization: Bearer <token>
     heartbeat_interval: float | None = None  # seconds between pg_logical_emit_message
     # runs with a flush's batches before their files are stored (--snowflake-evolve)
     before_write: Callable[[list[Any]], None] | None = None  # called with list[ChangeBatch]
