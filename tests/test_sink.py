@@ -576,3 +576,33 @@ def test_s3_without_credentials_says_where_to_set_them(
     with pytest.raises(SinkError, match=r"no usable AWS credentials .* AWS_ACCESS_KEY_ID"):
         sink.put("public/t/x.parquet", b"data")
     assert sleeps == []
+
+
+# -- clean restarts ------------------------------------------------------------------------------
+def test_local_sweep_removes_a_killed_writers_temp_files_only(tmp_path: Path) -> None:
+    sink = LocalSink(tmp_path.as_uri(), tmp_path)
+    sink.put("public/t/a.parquet", b"data")
+    folder = tmp_path / "public" / "t"
+    stale = folder / ".b.parquet.0123456789ab.tmp"  # a SIGKILL between write and rename
+    fresh = folder / ".c.parquet.ba9876543210.tmp"  # another process, writing right now
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    old = os.stat(stale).st_mtime - 3600
+    os.utime(stale, (old, old))
+    assert sink.sweep() == 1
+    assert not stale.exists() and fresh.exists() and (folder / "a.parquet").exists()
+
+
+def test_s3_sweep_aborts_old_multipart_uploads_under_its_prefix_only(
+    bucket: str, moto_server: MotoServer
+) -> None:
+    sink, _ = s3_sink()
+    client = sink.client
+    mine = client.create_multipart_upload(Bucket=bucket, Key="dms/public/t/x.parquet")
+    other = client.create_multipart_upload(Bucket=bucket, Key="elsewhere/x.parquet")
+    # moto reports every upload as started in 2010: a younger cutoff keeps it
+    assert sink.sweep(older_than=1e10) == 0  # younger than 300 years: maybe a live writer's
+    assert sink.sweep(older_than=0) == 1
+    left = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert [u["UploadId"] for u in left] == [other["UploadId"]]
+    assert mine["UploadId"] not in {u["UploadId"] for u in left}

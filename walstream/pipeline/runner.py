@@ -161,6 +161,9 @@ class Runner:
         self._spill.check()  # an unusable --spill-dir too; dead processes' spill dirs go
         sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
         sink.check()
+        sweep = getattr(sink, "sweep", None)
+        if sweep is not None:
+            sweep()  # a killed run's temp files and multipart uploads (DESIGN.md §1.9)
         self.sink = sink
         self._sql = source.connect(self._dsn())
         try:

@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 
 from ..errors import SinkError
@@ -23,6 +24,8 @@ from .base import INTERNAL_PREFIX, validate_key, validate_prefix
 log = logging.getLogger(__name__)
 
 _TMP_SUFFIX = ".tmp"
+#: A temp file this old is a dead writer's (sweep): a write takes a moment, not minutes.
+STALE_SECONDS = 900.0
 
 
 def _is_temp_name(name: str) -> bool:
@@ -173,6 +176,25 @@ class LocalSink:
                     keys.append(key)
         keys.sort()
         return keys
+
+    def sweep(self, older_than: float = STALE_SECONDS) -> int:
+        """Remove the temp files a killed writer left (``.<name>.<random>.tmp``), older than
+        ``older_than`` seconds (a live writer's exist for a moment only, but another process
+        may share the destination); returns how many were removed."""
+        removed = 0
+        cutoff = time.time() - older_than
+        for dirpath, _dirs, names in os.walk(self.root):
+            for name in names:
+                if not _is_temp_name(name):
+                    continue
+                path = Path(dirpath) / name
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        if removed:
+            log.info("event=sink_swept temp_files=%d sink=%s", removed, self.url)
+        return removed
 
     def check(self) -> None:
         try:

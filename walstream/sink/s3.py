@@ -24,6 +24,7 @@ profiles, instance and task roles.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import logging
 import math
@@ -584,7 +585,31 @@ class S3Sink:
         keys.sort()
         return keys
 
-    # -- startup probe -------------------------------------------------------------------------
+    # -- startup sweep and probe ---------------------------------------------------------------
+
+    def sweep(self, older_than: float = 86400.0) -> int:
+        """Abort the multipart uploads under this destination's prefix (and only there) that
+        were started more than ``older_than`` seconds ago: a killed writer's parts are billed
+        until aborted. Best effort: a policy without ListBucketMultipartUploads is logged."""
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than)
+        aborted = 0
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self._root
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] <= cutoff:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        except Exception as exc:  # botocore's errors: nothing is lost by not sweeping
+            log.warning("event=s3_sweep_skipped sink=%s error=%s", self.url, exc)
+            return aborted
+        if aborted:
+            log.info("event=sink_swept multipart_uploads=%d sink=%s", aborted, self.url)
+        return aborted
 
     def check(self) -> None:
         self._call("HeadBucket", None, partial(self.client.head_bucket, Bucket=self.bucket))
