@@ -115,11 +115,14 @@ def _check_value(command: click.Command, key: str, value: Any, where: str, secti
     values = value if isinstance(value, list) and getattr(param, "multiple", False) else [value]
     for item in values:
         problem = _scalar_problem(item)
+        if problem is None and isinstance(item, bool) and not getattr(param, "is_flag", False):
+            problem = f"{str(item).lower()} is not a value this setting takes"
         if problem is not None:
+            wanted = "true or false" if getattr(param, "is_flag", False) else "a string or a number"
+            many = "a list of them, or " if getattr(param, "multiple", False) else ""
             raise ConfigError(
-                f"{where}: setting {key!r} in [{section}]: {problem} (give "
-                f"{'a list of ' if getattr(param, 'multiple', False) else ''}"
-                "a string, a number or true/false, as for --" + key.replace("_", "-") + ")"
+                f"{where}: setting {key!r} in [{section}]: {problem} (give {many}{wanted}, as "
+                "for --" + key.replace("_", "-") + ")"
             )
 
 
