@@ -188,3 +188,14 @@ def test_filter_blanks_secrets_that_reach_a_log_call_anyway() -> None:
     assert (
         redact_text("Action=connect&X-Amz-Signature=abc123") == "Action=connect&X-Amz-Signature=***"
     )
+
+
+def test_other_secret_spellings_are_redacted_in_text() -> None:
+    from walstream.secrets import redact_text
+
+    text = redact_text(
+        "PGPASSWORD=hunter22 aws_secret_access_key=AbCdEf123 "
+        "Authorization: Bearer eyJhbGciOi.payload.sig private_key_passphrase=pass1234"
+    )
+    for secret in ("hunter22", "AbCdEf123", "eyJhbGciOi.payload.sig", "pass1234"):
+        assert secret not in text, text

@@ -237,7 +237,15 @@ def test_rds_iam_token_is_fresh_per_connection_and_requires_tls() -> None:
     first, second = conninfo_to_dict(source()), conninfo_to_dict(source())
     assert first["password"] != second["password"]  # a new token each connection
     assert calls == [(host, 5432, "cdc", "eu-central-1")] * 2  # region read from the host
-    assert first["sslmode"] == "require"
+    # no sslmode of the user's: the token only goes to a server whose certificate is checked
+    assert first["sslmode"] == "verify-full"
+    prefer = DsnSource(
+        f"host={host} user=cdc sslmode=prefer",
+        SecretSettings("rds-iam", aws_region="eu-central-1"),
+        token_generator=generate,
+        environ={},
+    )()
+    assert conninfo_to_dict(prefer)["sslmode"] == "require"  # never in clear (and warned)
     verify_full = DsnSource(
         f"host={host} user=cdc sslmode=verify-full sslrootcert=/etc/rds/global-bundle.pem",
         SecretSettings("rds-iam", aws_region="eu-central-1"),

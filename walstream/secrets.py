@@ -71,11 +71,13 @@ _known_secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 _PASSWORD_PAIR = re.compile(
-    r"(?i)\b(password|passwd|pwd|token|secret_id|secret|vault_token)(\s*[=:]\s*)"
+    r"(?i)\b(password|passwd|pwd|pgpassword|token|secret_id|secret|vault_token|passphrase"
+    r"|private_key_passphrase|aws_secret_access_key|secret_access_key|session_token)(\s*[=:]\s*)"
     r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&'\"]+)"
 )
 _URI_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):([^@\s/]*)@")
 _RDS_TOKEN = re.compile(r"X-Amz-Signature=[0-9a-f]+|X-Amz-Security-Token=[^&\s]+")
+_BEARER = re.compile(r"(?i)\b(Bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
 def register_secret(value: str | None) -> None:
@@ -94,6 +96,7 @@ def redact_text(text: str) -> str:
             text = text.replace(secret, REDACTED)
     text = _PASSWORD_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _URI_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _RDS_TOKEN.sub(lambda m: m.group(0).split("=", 1)[0] + "=" + REDACTED, text)
 
 
@@ -363,8 +366,7 @@ class DsnSource:
                 "--password-from rds-iam: RDS IAM authentication needs TLS, but the DSN says "
                 "sslmode=disable; use sslmode=verify-full sslrootcert=<RDS CA bundle>"
             )
-        if sslmode in _WEAK_SSLMODES or not sslmode:
-            params["sslmode"] = "require"
+        _secure_transport(params, "--password-from rds-iam")
         region = self._region()
         if not region:
             raise ConfigError(
@@ -382,6 +384,34 @@ class DsnSource:
         register_secret(token)
         params["password"] = token
         return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+#: Where the walstream image keeps Amazon's RDS CA bundle (deploy/Dockerfile).
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+
+
+def _secure_transport(params: dict[str, Any], what: str) -> None:
+    """A token or password is about to be sent: without an ``sslmode`` of the user's, verify
+    the server's certificate and name (``verify-full``, with the image's RDS CA bundle when
+    no ``sslrootcert`` is given); a weaker mode is raised to ``require`` and warned about, so
+    the secret never goes out in clear or to a server nobody checked without a word."""
+    sslmode = str(params.get("sslmode") or "")
+    if not sslmode:
+        params["sslmode"] = "verify-full"
+        if not params.get("sslrootcert") and os.path.exists(RDS_CA_BUNDLE):
+            params["sslrootcert"] = RDS_CA_BUNDLE
+        return
+    if sslmode in ("verify-full", "verify-ca"):
+        return
+    if sslmode in _WEAK_SSLMODES:
+        params["sslmode"] = "require"
+    log.warning(
+        "event=tls_unverified what=%s sslmode=%s hint=the server's certificate is not checked; "
+        "use sslmode=verify-full sslrootcert=<CA bundle> (the RDS bundle: %s)",
+        what,
+        params["sslmode"],
+        RDS_CA_BUNDLE,
+    )
 
 
 def _boto3_auth_token(host: str, port: int, user: str, region: str) -> str:
