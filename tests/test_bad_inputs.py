@@ -171,3 +171,17 @@ def test_a_bad_input_is_one_line_and_exit_2(bad: Bad, tmp_path: Path) -> None:
 
 def test_the_table_is_as_large_as_promised() -> None:
     assert len(BAD) >= 80
+
+
+def test_config_show_reaches_the_lazily_loaded_commands_and_redacts_their_secrets() -> None:
+    result = walstream(
+        "config",
+        "show",
+        "--json",
+        "snowflake",
+        "apply",
+        env={"WALSTREAM_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "topsecret-passphrase"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "topsecret-passphrase" not in result.stdout
+    assert '"private_key_passphrase"' in result.stdout

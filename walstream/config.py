@@ -342,9 +342,11 @@ def effective_settings(ctx: click.Context, path: tuple[str, ...]) -> list[dict[s
     command: click.Command = root.command
     parent = root
     for name in path:
-        if not isinstance(command, click.Group) or name not in command.commands:
+        # get_command, not .commands: the heavier commands are added when first asked for
+        found = command.get_command(parent, name) if isinstance(command, click.Group) else None
+        if found is None:
             raise ConfigError(f"no command 'walstream {' '.join(path)}'")
-        command = command.commands[name]
+        command = found
         sub = command.make_context(name, [], parent=parent, resilient_parsing=True)
         parent = sub
     out = []
