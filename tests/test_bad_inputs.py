@@ -185,3 +185,20 @@ def test_config_show_reaches_the_lazily_loaded_commands_and_redacts_their_secret
     assert result.returncode == 0, result.stderr
     assert "topsecret-passphrase" not in result.stdout
     assert '"private_key_passphrase"' in result.stdout
+
+
+def test_a_secret_given_as_a_flag_is_warned_about_and_never_printed() -> None:
+    result = walstream(
+        "run",
+        "--dsn",
+        DSN,
+        "--dest",
+        "file:///nonexistent-dest",
+        "--metrics-token",
+        "flag-secret-value",
+        "--flush-rows",
+        "0",
+    )
+    assert "event=secret_on_command_line option=--metrics-token" in result.stderr
+    assert "WALSTREAM_METRICS_TOKEN" in result.stderr
+    assert "flag-secret-value" not in result.stderr + result.stdout

@@ -47,15 +47,11 @@ import click
 from click.core import ParameterSource
 
 from .errors import ConfigError
-from .options import F, envopt
+from .options import F, envopt, is_secret_param
 from .secrets import REDACTED, DsnSource, SecretSettings, VaultSettings, redact_dsn
 
 CONFIG_ENV = "WALSTREAM_CONFIG"
 _META_PATH = "walstream.config_path"
-
-#: Parameters whose value is a secret: printed as ``***`` (DSNs: password blanked).
-_SECRET_WORDS = ("password", "passphrase", "token", "secret")
-_SECRET_EXCEPTIONS = {"password_from"}  # a reference to a secret, not one
 
 
 def read_config(path: str) -> dict[str, Any]:
@@ -317,10 +313,6 @@ _SOURCE_NAMES = {
     ParameterSource.DEFAULT: "default",
     ParameterSource.PROMPT: "prompt",
 }
-
-
-def is_secret_param(name: str) -> bool:
-    return name not in _SECRET_EXCEPTIONS and any(word in name for word in _SECRET_WORDS)
 
 
 def display_value(name: str, value: Any) -> Any:

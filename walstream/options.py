@@ -9,29 +9,65 @@ environment or a config file, is one line and exit 2 (DESIGN.md §1 guarantee 9)
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from .errors import WalstreamError
 from .lsn import parse_lsn
+
+log = logging.getLogger("walstream")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _UNITS = (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024), ("B", 1))
 
 
+#: Parameters whose value is a secret (``config show`` and the logs print ``***``).
+SECRET_WORDS = ("password", "passphrase", "token", "secret")
+SECRET_EXCEPTIONS = frozenset({"password_from"})  # a reference to a secret, not one
+
+
+def is_secret_param(name: str) -> bool:
+    return name not in SECRET_EXCEPTIONS and any(word in name for word in SECRET_WORDS)
+
+
+def _warn_secret_flag(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A secret given as a flag is visible to every user of the machine (``ps``): say so."""
+    name = param.name or ""
+    if value and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+        flag = param.opts[0] if param.opts else name
+        envvar = param.envvar[0] if isinstance(param.envvar, list | tuple) else param.envvar
+        log.warning(
+            "event=secret_on_command_line option=%s hint=other users can read it with ps; "
+            "set %s in the environment (or a file only you can read) instead",
+            flag,
+            envvar,
+        )
+    return value
+
+
 def envopt(*names: str, env: str, also_env: str | None = None, **kwargs: Any) -> Callable[[F], F]:
     """``click.option`` read from ``WALSTREAM_<env>``, then from ``also_env`` if given.
 
     ``also_env`` is for settings that have a well-known variable of their own (``VAULT_ADDR``).
+    A secret option (:func:`is_secret_param`) warns when it is given as a flag.
     """
     ours = f"WALSTREAM_{env}"
     envvar: str | list[str] = [ours, also_env] if also_env else ours
-    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
+    option = click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
+    declared = [n for n in names if not n.startswith("-")]
+    name = declared[0] if declared else names[0].lstrip("-").replace("-", "_")
+    if is_secret_param(name) and "callback" not in kwargs:
+        option = click.option(
+            *names, envvar=envvar, show_envvar=True, callback=_warn_secret_flag, **kwargs
+        )
+    return option
 
 
 def parse_size(value: str | int) -> int:
