@@ -138,7 +138,7 @@ BAD: list[Bad] = [
     # other commands
     Bad(("--max-lag-seconds", "-1"), "--max-lag-seconds", command=STATUS),
     Bad(("--max-lag-bytes", "abc"), "--max-lag-bytes", command=STATUS),
-    Bad(("--max-waiting", "0"), "--max-waiting", command=STATUS),
+    Bad(("--max-waiting", "nan"), "--max-waiting", command=STATUS),
     Bad(("--warn-waiting", "-5"), "--warn-waiting", command=STATUS),
     Bad(("--workers", "0"), "--workers", command=SNAPSHOT),
     Bad(("--memory-budget", "1KB"), "--memory-budget", command=SNAPSHOT),

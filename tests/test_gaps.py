@@ -192,3 +192,17 @@ def test_two_slots_on_one_dest_never_overwrite_each_others_files(
         wh.load(dest)
         final = wh.conn.execute("SELECT id, v FROM public.t ORDER BY id").fetchall()
     assert final == [(i, f"v{i}") for i in range(1, 31)]
+
+
+def test_status_reports_the_gap_as_critical(db: PgDatabase, tmp_path: Path) -> None:
+    _setup(db)
+    dest = f"file://{tmp_path}/dest"
+    _insert(db, 1, 3)
+    run_to_current(db, dest)
+    assert walstream("status", "--dsn", db.dsn, "--dest", dest).returncode != 2
+    _insert(db, 4, 20)
+    db.execute("SELECT pg_replication_slot_advance('sf_sync', pg_current_wal_lsn())")
+    result = walstream("status", "--dsn", db.dsn, "--dest", dest, "--json")
+    assert result.returncode == 2, result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["code"] for p in problems if p["severity"] == "critical"] == ["gap"], problems

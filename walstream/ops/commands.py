@@ -78,7 +78,7 @@ def _exit(code: int) -> None:
 @envopt(
     "--max-lag-seconds",
     env="MAX_LAG_SECONDS",
-    type=DurationType(),
+    type=DurationType(zero_ok=True),
     default=None,
     help="critical above",
 )
@@ -88,7 +88,7 @@ def _exit(code: int) -> None:
 @envopt(
     "--warn-lag-seconds",
     env="WARN_LAG_SECONDS",
-    type=DurationType(),
+    type=DurationType(zero_ok=True),
     default=None,
     help="warning above",
 )
@@ -102,13 +102,17 @@ def _exit(code: int) -> None:
 @envopt(
     "--max-waiting",
     env="MAX_WAITING",
-    type=DurationType(),
+    type=DurationType(zero_ok=True),
     default=900.0,
     show_default=True,
     help="critical when a table's watermark has waited longer for a file (seconds)",
 )
 @envopt(
-    "--warn-waiting", env="WARN_WAITING", type=DurationType(), default=None, help="warning above"
+    "--warn-waiting",
+    env="WARN_WAITING",
+    type=DurationType(zero_ok=True),
+    default=None,
+    help="warning above",
 )
 @envopt(
     "--snowflake",

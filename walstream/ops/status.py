@@ -57,8 +57,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from ..errors import ConfigError, SourceError
-from ..lsn import parse_lsn
-from ..pipeline.checkpoint import checkpoint_key
+from ..lsn import format_lsn, parse_lsn
+from ..pipeline.checkpoint import Checkpoint, checkpoint_key
 from ..sink import DurableSink
 
 if TYPE_CHECKING:
@@ -239,6 +239,9 @@ STATUS_SCHEMA: dict[str, Any] = {
                         "location": {"type": "string"},
                         "found": {"type": "boolean"},
                         "acked_lsn": _LSN_OR_NULL,
+                        # how far the slot may be (walstream.pipeline.checkpoint): a slot past
+                        # it has a gap
+                        "recorded_lsn": _LSN_OR_NULL,
                         "written_at": _nullable("string"),
                         "age_seconds": _nullable("number"),
                         "freshness_seconds": _nullable("number"),
@@ -490,6 +493,7 @@ def read_checkpoint(sink: DurableSink, slot: str, now: dt.datetime) -> dict[str,
         "location": sink.describe(key),
         "found": False,
         "acked_lsn": None,
+        "recorded_lsn": None,
         "written_at": None,
         "age_seconds": None,
         "freshness_seconds": None,
@@ -506,6 +510,12 @@ def read_checkpoint(sink: DurableSink, slot: str, now: dt.datetime) -> dict[str,
         doc["error"] = f"unreadable: {exc}"
         return doc
     doc["found"] = True
+    try:
+        record = Checkpoint.parse(raw, slot)
+        recorded = record.recorded_lsn() if record.version >= 2 else None
+        doc["recorded_lsn"] = None if recorded is None else format_lsn(recorded)
+    except ValueError:
+        doc["recorded_lsn"] = None
     acked = stored.get("acked_lsn")
     doc["acked_lsn"] = acked if isinstance(acked, str) else None
     written = _parse_time(stored.get("written_at"))
@@ -676,6 +686,17 @@ def judge(
                     f"lag {lag_seconds:.1f} s > --{what}-lag-seconds {limit_s:g}",
                 )
                 break
+    recorded = None if checkpoint is None else checkpoint.get("recorded_lsn")
+    confirmed = None if slot is None else slot.get("confirmed_flush_lsn")
+    if recorded is not None and confirmed and parse_lsn(str(confirmed)) > parse_lsn(recorded):
+        add(
+            "critical",
+            "gap",
+            f"slot {slot_name!r} is at {confirmed} but the checkpoint records changes as stored "
+            f"only up to {recorded}: the changes in between were never stored "
+            "(slot dropped and recreated, or advanced by hand); walstream run refuses to start. "
+            "Re-load the tables, or run once with --accept-gap",
+        )
     if checkpoint is not None and not checkpoint["found"]:
         reason = checkpoint.get("error") or "not found"
         add(

@@ -117,14 +117,8 @@ class Checkpoint:
         sink.put(checkpoint_key(self.slot), self.to_json())
 
     @classmethod
-    def load(cls, sink: DurableSink, slot: str) -> Checkpoint:
-        """The stored checkpoint (per-table counters continue across runs); an empty one with
-        ``found="new"`` when there is none, or ``"corrupt"`` when it cannot be read (the bytes
-        are kept aside next to it and the problem logged)."""
-        key = checkpoint_key(slot)
-        raw = sink.get(key)
-        if raw is None:
-            return cls(slot)
+    def parse(cls, raw: bytes, slot: str) -> Checkpoint:
+        """A stored checkpoint's bytes (no side effects); ValueError when they are not one."""
         try:
             doc = json.loads(raw)
             if not isinstance(doc, dict) or doc.get("slot", slot) != slot:
@@ -141,7 +135,32 @@ class Checkpoint:
                 found="ok",
                 version=int(doc.get("version", 1)),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"missing or malformed field: {exc}") from None
+
+    def recorded_lsn(self) -> int | None:
+        """How far this record says the slot may be (see :func:`check_continuity`): the acked
+        position, or with no stream yet the earliest full load's; None when nothing is
+        recorded."""
+        if self.found != "ok":
+            return None
+        if self.acked_lsn:
+            return self.acked_lsn
+        loads = [lsn + 1 for _, lsn in self.snapshot_positions()]
+        return min(loads) if loads else None
+
+    @classmethod
+    def load(cls, sink: DurableSink, slot: str) -> Checkpoint:
+        """The stored checkpoint (per-table counters continue across runs); an empty one with
+        ``found="new"`` when there is none, or ``"corrupt"`` when it cannot be read (the bytes
+        are kept aside next to it and the problem logged)."""
+        key = checkpoint_key(slot)
+        raw = sink.get(key)
+        if raw is None:
+            return cls(slot)
+        try:
+            return cls.parse(raw, slot)
+        except ValueError as exc:
             aside = f"{key}.corrupt-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
             sink.put(aside, raw)
             log.error(
@@ -165,16 +184,11 @@ def check_continuity(
     """
     if checkpoint.found == "new":
         return
-    recorded = checkpoint.acked_lsn
-    if checkpoint.found == "ok" and recorded == 0:
-        # the stream never ran: only full loads are recorded, each standing for its table up
-        # to its snapshot; the stream must start no later than the earliest of them
-        loads = [lsn + 1 for _, lsn in checkpoint.snapshot_positions()]
-        if not loads:
-            return  # nothing recorded at all: a first run
-        recorded = min(loads)
-    if checkpoint.found == "ok" and slot_lsn <= recorded:
-        return
+    # with no stream yet, each full load stands for its table up to its snapshot
+    recorded = checkpoint.recorded_lsn()
+    if checkpoint.found == "ok" and (recorded is None or slot_lsn <= recorded):
+        return  # nothing recorded at all (a first run), or no gap
+    recorded = recorded or 0
     if checkpoint.found == "corrupt":
         problem = (
             f"the checkpoint {where} could not be read (kept aside, see event=checkpoint_corrupt), "
