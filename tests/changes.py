@@ -62,6 +62,7 @@ def apply_changes(
         "_walstream_seq",
         "_walstream_xid",
         "_walstream_unchanged",
+        "_walstream_lossy",
         "_walstream_key_change",
     }
     state: dict[tuple[Any, ...], dict[str, Any]] = {}

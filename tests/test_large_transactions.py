@@ -22,7 +22,7 @@ from walstream.faults import KILL_EXIT_CODE
 from walstream.lsn import format_lsn, parse_lsn
 from walstream.pipeline.runner import Runner
 
-SPLIT_RE = re.compile(r"\.(\d+)_(\d+)\.parquet$")
+SPLIT_RE = re.compile(r"\.(\d+)_(\d+)(?:-[a-z0-9_]+)?\.parquet$")
 
 
 def setup(db: PgDatabase) -> None:
