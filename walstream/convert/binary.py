@@ -245,26 +245,34 @@ def hex_string(width: int, groups: tuple[int, ...], separator: bytes) -> Decoder
 
 def _clamp(
     values: np.ndarray,
-    valid: np.ndarray,
+    raw: pa.Array,
     infinity: tuple[int, int],
     bounds: tuple[int, int],
     shown: Callable[[int], str],
     ctx: ColumnContext,
 ) -> None:
-    """Clamp ``values`` (Arrow units, in place) to the storable range ``bounds``, marking
-    ``infinity`` sentinels (PostgreSQL units) and finite values outside it (see datetimes)."""
+    """Clamp ``values`` (PostgreSQL units, in place) to the storable range ``bounds``, marking
+    the ``infinity`` sentinels and finite values outside it (see datetimes).
+
+    hot path: one pass over the column when every value is in range (the usual case); the
+    sentinels are outside the range, so they are found in that pass too.
+    """
     low, high = bounds
+    outside = (values < low) | (values > high)
+    if not outside.any():
+        return
+    outside &= valid_mask(raw)
     for sentinel, end in zip(infinity, bounds, strict=True):
-        hit = valid & (values == sentinel)
+        hit = outside & (values == sentinel)
         if hit.any():
             ctx.mark(LOSSY_INFINITY, hit, functools.partial(shown, sentinel))
             values[hit] = end
-            valid = valid & ~hit
-    for outside, end in ((valid & (values < low)), low), ((valid & (values > high)), high):
-        if outside.any():
-            first = int(values[np.flatnonzero(outside)[0]])
-            ctx.mark(LOSSY_OUT_OF_RANGE, outside, functools.partial(shown, first))
-            values[outside] = end
+            outside &= ~hit
+    for beyond, end in ((outside & (values < low)), low), ((outside & (values > high)), high):
+        if beyond.any():
+            first = int(values[np.flatnonzero(beyond)[0]])
+            ctx.mark(LOSSY_OUT_OF_RANGE, beyond, functools.partial(shown, first))
+            values[beyond] = end
 
 
 def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
@@ -273,7 +281,7 @@ def date(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     days = _numbers(raw, ">i4", ctx).astype(np.int64)
     infinity = (dt.DATE_NEG_INFINITY, dt.DATE_POS_INFINITY)
     bounds = (dt.DATE_MIN_DAYS - dt.PG_EPOCH_DAYS, dt.DATE_MAX_DAYS - dt.PG_EPOCH_DAYS)
-    _clamp(days, valid_mask(raw), infinity, bounds, dt.date_text, ctx)
+    _clamp(days, raw, infinity, bounds, dt.date_text, ctx)
     days += dt.PG_EPOCH_DAYS
     return pa.array(days.astype(np.int32), pa.int32(), null_mask(raw)).view(pa.date32())
 
@@ -306,9 +314,7 @@ def timestamp(arrow_type: pa.DataType) -> Decoder:
 
     def decode(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
         us = _numbers(raw, ">i8", ctx).astype(np.int64)
-        _clamp(
-            us, valid_mask(raw), infinity, bounds, lambda v: dt.timestamp_text(v, with_zone), ctx
-        )
+        _clamp(us, raw, infinity, bounds, shown, ctx)
         us += dt.PG_EPOCH_US
         return pa.array(us, pa.int64(), null_mask(raw)).view(arrow_type)
 
