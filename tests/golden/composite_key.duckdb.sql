@@ -112,7 +112,6 @@ _walstream_incoming AS (
         COALESCE(s._walstream_seq, 0) AS _walstream_seq,
         s._walstream_commit_ts,
         s._walstream_unchanged,
-        s._walstream_lossy,
         s._walstream_key_change,
         ROW_NUMBER() OVER (
             PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -123,7 +122,7 @@ _walstream_incoming AS (
     FROM "public"."_walstream_pending_order_lines" AS s
 ),
 _walstream_staged AS (
-    SELECT i._walstream_op, i."order_id", i."line_no", i."sku", i."qty", i."note", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
+    SELECT i._walstream_op, i."order_id", i."line_no", i."sku", i."qty", i."note", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
     FROM _walstream_incoming AS i
     LEFT JOIN _walstream_watermark AS w ON TRUE
     WHERE i._walstream_copy = 1
@@ -142,7 +141,6 @@ _walstream_numbered AS (
         st._walstream_seq,
         st._walstream_commit_ts,
         st._walstream_unchanged,
-        st._walstream_lossy,
         st._walstream_key_change,
         ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
         SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (

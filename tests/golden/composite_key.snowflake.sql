@@ -371,7 +371,6 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
-            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -393,7 +392,7 @@ BEGIN
             AND NOT EXISTS (SELECT 1 FROM "WALSTREAM_LOADS" AS d WHERE d.table_name = 'public.order_lines' AND d.lsn = m.start_lsn + 1)) AS l)) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -412,7 +411,6 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
-            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (
@@ -677,7 +675,6 @@ BEGIN
             COALESCE(s._walstream_seq, 0) AS _walstream_seq,
             s._walstream_commit_ts,
             s._walstream_unchanged,
-            s._walstream_lossy,
             s._walstream_key_change,
             ROW_NUMBER() OVER (
                 PARTITION BY s._walstream_lsn, s._walstream_seq,
@@ -695,7 +692,7 @@ BEGIN
                         AND COALESCE(s._walstream_seq, 0) <= w.hi_seq))) AS s
     ),
     _walstream_staged AS (
-        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_lossy, i._walstream_key_change
+        SELECT i._walstream_op, i."ORDER_ID", i."LINE_NO", i."SKU", i."QTY", i."NOTE", i._walstream_lsn, i._walstream_seq, i._walstream_commit_ts, i._walstream_unchanged, i._walstream_key_change
         FROM _walstream_incoming AS i
         LEFT JOIN _walstream_watermark AS w ON TRUE
         WHERE i._walstream_copy = 1
@@ -714,7 +711,6 @@ BEGIN
             st._walstream_seq,
             st._walstream_commit_ts,
             st._walstream_unchanged,
-            st._walstream_lossy,
             st._walstream_key_change,
             ROW_NUMBER() OVER (ORDER BY _walstream_lsn, _walstream_seq) AS _walstream_ord,
             SUM(CASE WHEN _walstream_op = 'D' THEN 1 ELSE 0 END) OVER (

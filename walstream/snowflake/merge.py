@@ -160,8 +160,13 @@ def _changes_query(model: TableModel, dialect: Dialect, source: str, soft: bool)
 
 
 def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
-    """The staged rows to merge: one copy per position, after the watermark, in lives."""
+    """The staged rows to merge: one copy per position, after the watermark, in lives.
+
+    ``_walstream_lossy`` is carried only for a table with a column that may be lossy: a list
+    column in every window's rows costs ~10% of a large load's MERGE (bench/README.md).
+    """
     n = dialect.names(model)
+    lossy = any(c.may_be_lossy for c in model.columns)
     key = [dialect.ident(c.name) for c in model.key]
     data = [dialect.ident(c.name) for c in model.columns]
     staged_cols = [
@@ -171,7 +176,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "_walstream_seq",
         "_walstream_commit_ts",
         "_walstream_unchanged",
-        "_walstream_lossy",
+        *(["_walstream_lossy"] if lossy else []),
         "_walstream_key_change",
     ]
     incoming = [
@@ -181,7 +186,7 @@ def _batch_ctes(model: TableModel, dialect: Dialect, source: str) -> list[Cte]:
         "COALESCE(s._walstream_seq, 0) AS _walstream_seq",
         "s._walstream_commit_ts",
         "s._walstream_unchanged",
-        "s._walstream_lossy",
+        *(["s._walstream_lossy"] if lossy else []),
         "s._walstream_key_change",
         # a replay repeats positions with the same content: keep one copy; rows of files
         # without positions (DMS full load) are all distinct
