@@ -28,6 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import pq, sql
 
+from tests.pg_oracles import DATE_DAYS, NATIVE, TIME_US, TS_US
+from tests.pg_oracles import FLOAT as FLOAT4
 from walstream.convert import (
     CATALOG_SQL,
     CLAMPED_END_OF_DAY,
@@ -42,8 +44,6 @@ from walstream.convert import (
     converter_for,
 )
 from walstream.convert.datetimes import (
-    DATE_MAX_DAYS,
-    DATE_MIN_DAYS,
     TIMESTAMP_MAX_US,
     TIMESTAMP_MIN_US,
     USECS_PER_DAY,
@@ -148,24 +148,7 @@ def canonical_oracle(values: Sequence[Any]) -> list[Any]:
 
 # Oracle expressions over ``x`` (the value, or each element of an array): what the Arrow value
 # must equal, computed by PostgreSQL. The infinity and 24:00 cases spell out the clamping.
-NATIVE = "x"
 TEXT = "CASE WHEN num_nulls(x) = 0 THEN format('%s', x) END"  # the output function, like pgoutput
-FLOAT4 = "x::float8"
-# dates and timestamps outside 0001-01-01 .. 9999-12-31 (and infinity) go to the nearest end
-DATE_DAYS = (
-    f"CASE WHEN x = 'infinity' THEN {DATE_MAX_DAYS} WHEN x = '-infinity' THEN {DATE_MIN_DAYS}"
-    f" WHEN x IS NOT NULL THEN LEAST(GREATEST(x - date '1970-01-01', {DATE_MIN_DAYS}),"
-    f" {DATE_MAX_DAYS}) END"
-)
-TS_US = (
-    f"CASE WHEN x = 'infinity' THEN {TIMESTAMP_MAX_US} WHEN x = '-infinity' THEN"
-    f" {TIMESTAMP_MIN_US} WHEN x IS NOT NULL THEN LEAST(GREATEST(extract(epoch FROM x) * 1000000,"
-    f" {TIMESTAMP_MIN_US}), {TIMESTAMP_MAX_US})::int8 END"
-)
-TIME_US = (
-    "CASE WHEN x IS NOT NULL THEN"
-    f" LEAST((extract(epoch FROM x) * 1000000)::int8, {USECS_PER_DAY - 1}) END"
-)
 
 
 @dataclass

@@ -35,14 +35,8 @@ import pytest
 
 from tests.changes import read_table
 from tests.conftest import PgDatabase
+from tests.pg_oracles import DATE_DAYS, FLOAT, NATIVE, TIME_US, TS_US
 from tests.streaming import run_to_current
-from walstream.convert.datetimes import (
-    DATE_MAX_DAYS,
-    DATE_MIN_DAYS,
-    TIMESTAMP_MAX_US,
-    TIMESTAMP_MIN_US,
-    USECS_PER_DAY,
-)
 from walstream.errors import TypeConversionError
 from walstream.lsn import parse_lsn
 from walstream.sink import open_sink
@@ -51,23 +45,7 @@ from walstream.warehouse import LocalWarehouse
 
 # -- oracles, in PostgreSQL (x is the value) and in Python (the FINAL value) -------------------
 TEXT = "CASE WHEN x IS NOT NULL THEN format('%s', x) END"  # the output function, like pgoutput
-NATIVE = "x"
-FLOAT = "x::float8"
 DECIMAL = "CASE WHEN x <> 'NaN' THEN x::numeric END"  # NaN has no decimal: NULL (marked)
-DATE_DAYS = (
-    f"CASE WHEN x = 'infinity' THEN {DATE_MAX_DAYS} WHEN x = '-infinity' THEN {DATE_MIN_DAYS}"
-    f" WHEN x IS NOT NULL THEN LEAST(GREATEST(x - date '1970-01-01', {DATE_MIN_DAYS}),"
-    f" {DATE_MAX_DAYS}) END"
-)
-TS_US = (
-    f"CASE WHEN x = 'infinity' THEN {TIMESTAMP_MAX_US} WHEN x = '-infinity' THEN"
-    f" {TIMESTAMP_MIN_US} WHEN x IS NOT NULL THEN LEAST(GREATEST(extract(epoch FROM x)"
-    f" * 1000000, {TIMESTAMP_MIN_US}), {TIMESTAMP_MAX_US})::int8 END"
-)
-TIME_US = (
-    f"CASE WHEN x IS NOT NULL THEN LEAST((extract(epoch FROM x) * 1000000)::int8,"
-    f" {USECS_PER_DAY - 1}) END"
-)
 JSONB = "x::text"
 MONEY = "x::numeric"
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from .convert.context import ON_LOSSY_CHOICES
 from .errors import WalstreamError
 from .lsn import parse_lsn
 
@@ -60,14 +61,11 @@ def envopt(*names: str, env: str, also_env: str | None = None, **kwargs: Any) ->
     """
     ours = f"WALSTREAM_{env}"
     envvar: str | list[str] = [ours, also_env] if also_env else ours
-    option = click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
     declared = [n for n in names if not n.startswith("-")]
     name = declared[0] if declared else names[0].lstrip("-").replace("-", "_")
-    if is_secret_param(name) and "callback" not in kwargs:
-        option = click.option(
-            *names, envvar=envvar, show_envvar=True, callback=_warn_secret_flag, **kwargs
-        )
-    return option
+    if is_secret_param(name):
+        kwargs.setdefault("callback", _warn_secret_flag)
+    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
 
 
 def parse_size(value: str | int) -> int:
@@ -188,7 +186,7 @@ def type_choice_options(func: F) -> F:
         env="ON_LOSSY",
         default="mark",
         show_default=True,
-        type=click.Choice(["mark", "fail"]),
+        type=click.Choice(ON_LOSSY_CHOICES),
         help="a value the files cannot hold exactly (infinity, NaN in numeric(p,s), years "
         "outside 0001-9999, time 24:00, reshaped arrays): mark stores the nearest value and "
         "names the column in _walstream_lossy; fail stops (exit 5), nothing acknowledged",
