@@ -825,6 +825,8 @@ def test_iam_policies_grant_nothing_outside_the_prefix_key_secret_user_and_logs(
                 or resource == BUCKET
             ), f"{st['Sid']}: {resource}"
         if "s3:ListBucket" in st["Action"]:
+            # StringLike, not StringLikeIfExists: a listing with no prefix must be refused too.
+            assert set(st["Condition"]) == {"StringLike"}, st
             prefixes = [v for test in st["Condition"].values() for v in test.get("s3:prefix", [])]
             assert prefixes and all(p == "dms" or p.startswith("dms/") for p in prefixes), st
 

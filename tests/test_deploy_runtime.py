@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -190,13 +191,78 @@ def test_dockerfile_final_stage_is_slim_unprivileged_and_uses_the_entrypoint() -
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
     assert len(stages) == 2, "a build stage and a final stage"
     final = stages[-1]
-    assert final.startswith("python:3.11-slim")
+    assert final.startswith("${PYTHON_IMAGE}\n")
     assert re.search(r"^USER 10001:10001$", final, re.M)
     assert not re.search(r"apt-get|gcc|build-essential|pip install", final)
     assert 'ENTRYPOINT ["/usr/local/bin/walstream-entrypoint"]' in final
     assert "HEALTHCHECK" in final and "EXPOSE 9187" in final
     for source in re.findall(r"^COPY (?:--chmod=\S+ )?(?!--from)(\S+) ", text, re.M):
         assert (ROOT / source).exists(), f"COPY source {source} does not exist"
+
+
+def dockerfile_instructions() -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    text = (DEPLOY / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return [i.strip() for i in re.split(r"\n(?=[A-Z]+ )", "\n".join(lines).replace("\\\n", " "))]
+
+
+def test_dockerfile_pins_the_base_image_by_digest_and_installs_only_hashed_packages() -> None:
+    instructions = dockerfile_instructions()
+    image = next(i for i in instructions if i.startswith("ARG PYTHON_IMAGE="))
+    assert re.fullmatch(
+        r"ARG PYTHON_IMAGE=docker\.io/library/python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}",
+        image,
+    )
+    froms = [i for i in instructions if i.startswith("FROM ")]
+    assert froms == ["FROM ${PYTHON_IMAGE} AS build", "FROM ${PYTHON_IMAGE}"]
+    installs = [
+        part.strip()
+        for i in instructions
+        for part in i.split("&&")
+        if re.search(r"pip install", part)
+    ]
+    assert installs[0].endswith("pip install --require-hashes -r requirements/runtime.txt")
+    assert all("--no-deps" in i for i in installs[1:]), installs
+
+
+def _ca_bundle_step() -> str:
+    """The shell of the RUN that fetches and checks the RDS CA bundle, for ``sh -c``."""
+    run = next(
+        i for i in dockerfile_instructions() if i.startswith("RUN") and "RDS_CA_BUNDLE_URL" in i
+    )
+    return run.removeprefix("RUN ")
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_dockerfile_refuses_an_rds_ca_bundle_whose_checksum_is_not_the_pinned_one(
+    tmp_path: Path, tampered: bool
+) -> None:
+    """Runs the image's own download-and-check step against a local file (file:// URL) in a
+    shell, the way docker build would with the ARGs in the environment."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    pinned = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    if tampered:
+        bundle.write_bytes(bundle.read_bytes() + b"# one more certificate\n")
+    step = _ca_bundle_step().replace("/tmp/rds-global-bundle.pem", str(tmp_path / "out.pem"))
+    env = {
+        **os.environ,
+        "RDS_CA_BUNDLE_URL": bundle.as_uri(),
+        "RDS_CA_BUNDLE_SHA256": pinned,
+    }
+    result = subprocess.run(["sh", "-c", step], env=env, capture_output=True, text=True)
+    if tampered:
+        assert result.returncode == 1
+        found = hashlib.sha256(bundle.read_bytes()).hexdigest()
+        assert f"SHA-256 is {found}, not the pinned {pinned}" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "out.pem").read_bytes() == bundle.read_bytes()
+    default = next(
+        i for i in dockerfile_instructions() if i.startswith("ARG RDS_CA_BUNDLE_SHA256=")
+    )
+    assert re.fullmatch(r"ARG RDS_CA_BUNDLE_SHA256=[0-9a-f]{64}", default)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -388,10 +388,61 @@ def test_s3_check_on_a_missing_bucket_names_it(aws_env: None, moto_server: MotoS
 
 def test_s3_check_without_list_permission_says_what_to_grant(bucket: str) -> None:
     sink, sleeps = s3_sink()
-    Injector(sink, "HeadBucket", s3_response(403))
-    with pytest.raises(SinkError, match=r"grant s3:ListBucket on arn:aws:s3:::walstream-test$"):
+    lists = Injector(sink, "ListObjectsV2", s3_response(403, "AccessDenied"))
+    with pytest.raises(
+        SinkError, match=r"grant s3:ListBucket on arn:aws:s3:::walstream-test for s3:prefix dms/\*$"
+    ):
         sink.check()
     assert sleeps == []
+    # The check lists under the prefix only (a policy confined to the prefix allows that).
+    assert "prefix=dms%2F" in lists.requests[0].url and "max-keys=1" in lists.requests[0].url
+
+
+class PrefixOnlyPolicy:
+    """What S3 answers a caller whose s3:ListBucket carries ``StringLike s3:prefix dms/*`` (our
+    Terraform policy), emulated on moto, which does not evaluate IAM conditions: a listing
+    without that prefix is denied, and so is a GetObject of a missing key, since S3 reveals
+    NoSuchKey only to callers that may list the bucket unconditioned (S3 API reference,
+    GetObject, "Permissions")."""
+
+    def __init__(self, sink: S3Sink) -> None:
+        self.denied: list[str] = []
+        events = sink.client.meta.events
+        events.register("before-send.s3.ListObjectsV2", self._list)
+        events.register("needs-retry.s3.GetObject", self._get, unique_id="prefix-only-get")
+
+    def _list(self, request: Any, **_: Any) -> AWSResponse | None:
+        if "prefix=dms%2F" not in request.url:
+            self.denied.append(request.url)
+            return s3_response(403, "AccessDenied")
+        return None
+
+    def _get(self, response: Any, **_: Any) -> None:
+        _, parsed = response
+        if parsed.get("Error", {}).get("Code") == "NoSuchKey":
+            self.denied.append("GetObject")
+            parsed["Error"] = {"Code": "AccessDenied", "Message": "Access Denied"}
+            parsed["ResponseMetadata"]["HTTPStatusCode"] = 403
+        return None
+
+
+def test_s3_under_a_prefix_only_policy_reads_missing_keys_as_missing(bucket: str) -> None:
+    sink, sleeps = s3_sink()
+    policy = PrefixOnlyPolicy(sink)
+    sink.check()
+    assert sink.get("_walstream/slot/checkpoint.json") is None  # a first run: no checkpoint yet
+    assert policy.denied == ["GetObject"]
+    sink.put("_walstream/slot/checkpoint.json", b"{}")
+    assert sink.get("_walstream/slot/checkpoint.json") == b"{}"
+    assert sleeps == []
+
+
+def test_s3_a_real_denial_of_a_stored_key_stays_a_denial(bucket: str) -> None:
+    sink, _ = s3_sink()
+    sink.put("public/orders/x.parquet", b"data")
+    Injector(sink, "GetObject", s3_response(403, "AccessDenied"))
+    with pytest.raises(SinkError, match=r"access denied .*x\.parquet.*grant s3:GetObject"):
+        sink.get("public/orders/x.parquet")
 
 
 def test_s3_multipart_roundtrips_byte_identical(

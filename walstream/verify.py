@@ -44,7 +44,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import duckdb
 import psycopg
 import pyarrow as pa
 from psycopg import sql
@@ -52,10 +51,16 @@ from psycopg import sql
 from .batch import ChangeBatch
 from .convert import converter_for
 from .errors import ConfigError, SourceError
+from .extras import missing_extra
 from .lsn import format_lsn, parse_lsn
 from .pg import source
 from .pg.types import resolve_catalog_type
 from .schema import ColumnSchema, TableSchema
+
+try:
+    import duckdb
+except ImportError as exc:  # the runtime install has no DuckDB: walstream[local]
+    raise missing_extra("duckdb", "local") from exc
 
 log = logging.getLogger("walstream.verify")
 

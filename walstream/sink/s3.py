@@ -91,7 +91,6 @@ _PERMISSION: dict[str, tuple[str, str, bool]] = {
     "HeadObject": ("reading", "s3:GetObject", True),
     "DeleteObject": ("deleting", "s3:DeleteObject", True),
     "ListObjectsV2": ("listing", "s3:ListBucket", False),
-    "HeadBucket": ("accessing", "s3:ListBucket", False),
 }
 
 
@@ -340,7 +339,7 @@ class S3Sink:
         code, status, message = _error_details(exc)
         endpoint = self.endpoint_url
         target = self._target(key)
-        if code == "NoSuchBucket" or (operation == "HeadBucket" and status == 404):
+        if code == "NoSuchBucket":
             return SinkError(
                 f"S3 bucket {self.bucket!r} does not exist (NoSuchBucket) at endpoint "
                 f"{endpoint}: create it or fix --dest"
@@ -351,6 +350,8 @@ class S3Sink:
             if on_object:
                 resource += f"/{self._root}*"
             hint = f"grant {action} on {resource}"
+            if operation == "ListObjectsV2" and self._root:
+                hint += f" for s3:prefix {self._root}*"
             if operation in ("GetObject", "HeadObject"):
                 hint += f" (and s3:ListBucket on arn:aws:s3:::{self.bucket}, so that a missing "
                 hint += "key reads as missing instead of denied)"
@@ -544,7 +545,29 @@ class S3Sink:
     # -- reads ---------------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        return self._call("GetObject", key, partial(self._get_once, self._full_key(key)))
+        try:
+            return self._call("GetObject", key, partial(self._get_once, self._full_key(key)))
+        except SinkError as exc:
+            # A policy that allows ListBucket only under the prefix (as ours does: no listing of
+            # the whole bucket) makes S3 answer 403, not 404, for a key that does not exist: S3
+            # says NoSuchKey only to callers that may list the bucket unconditioned. A listing of
+            # exactly this key tells the two apart; a key that is there stays a denial.
+            if not isinstance(exc.__cause__, botocore.exceptions.ClientError) or (
+                _error_details(exc.__cause__)[0] not in _ACCESS_DENIED_CODES
+            ):
+                raise
+            if self._exists(key):
+                raise
+            return None
+
+    def _exists(self, key: str) -> bool:
+        """Whether ``key`` is stored, by a listing of that one key (ListBucket with a prefix)."""
+        full_key = self._full_key(key)
+        request = partial(
+            self.client.list_objects_v2, Bucket=self.bucket, Prefix=full_key, MaxKeys=1
+        )
+        page = self._call("ListObjectsV2", key, request)
+        return any(item["Key"] == full_key for item in page.get("Contents", ()))
 
     def _get_once(self, full_key: str) -> bytes | None:
         try:
@@ -612,7 +635,12 @@ class S3Sink:
         return aborted
 
     def check(self) -> None:
-        self._call("HeadBucket", None, partial(self.client.head_bucket, Bucket=self.bucket))
+        # A listing under the prefix, not HeadBucket: HeadBucket is authorised as a ListBucket
+        # without s3:prefix, which a policy confined to the prefix (ours) rightly refuses.
+        probe_list = partial(
+            self.client.list_objects_v2, Bucket=self.bucket, Prefix=self._root, MaxKeys=1
+        )
+        self._call("ListObjectsV2", None, probe_list)
         probe_key = f"{INTERNAL_PREFIX}probe-{secrets.token_hex(8)}"
         self.put(probe_key, b"walstream write probe\n")
         delete = partial(

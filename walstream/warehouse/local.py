@@ -32,10 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
-import duckdb
 import pyarrow as pa
 
 from ..errors import ConfigError, SinkError
+from ..extras import missing_extra
 from ..pipeline.files import decode_parquet
 from ..pipeline.manifest import parse_manifest
 from ..schema import TableSchema
@@ -54,6 +54,11 @@ from ..snowflake.dialects import DUCKDB
 from ..snowflake.model import TableModel
 from ..snowflake.options import MergeOptions
 from ..snowflake.watermark import RUN_COLUMNS, bookkeeping, bookkeeping_ddl, merge_run_passes
+
+try:
+    import duckdb
+except ImportError as exc:  # the runtime install has no DuckDB: walstream[local]
+    raise missing_extra("duckdb", "local") from exc
 
 log = logging.getLogger("walstream.warehouse")
 

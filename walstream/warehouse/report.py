@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..extras import missing_extra
 from ..lsn import format_lsn
 
 if TYPE_CHECKING:
@@ -105,7 +106,10 @@ def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dic
     A load running meanwhile holds the file's lock: wait up to ``lock_wait`` seconds for it.
     A warehouse written by an older walstream may lack columns (``load_lsn``): they read None.
     """
-    import duckdb
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise missing_extra("duckdb", "local") from exc
 
     if not os.path.isfile(path):
         raise ConfigError(

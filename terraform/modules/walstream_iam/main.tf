@@ -67,9 +67,10 @@ data "aws_iam_policy_document" "task" {
     resources = ["${var.bucket_arn}/${var.prefix}/_walstream/*"]
   }
 
-  # ListBucket is also the permission of HeadBucket, which walstream's start-up check sends and
-  # which carries no s3:prefix: "IfExists" lets it through while every listing that names a
-  # prefix must stay under var.prefix.
+  # Listing only under var.prefix, a listing without a prefix included (no "IfExists": that
+  # would let the whole bucket be listed). walstream's start-up check lists under the prefix
+  # instead of HeadBucket, and reads a 403 on a key it then finds absent by a listing of that
+  # key as "missing" (S3 says 404 only to callers that may list the whole bucket).
   statement {
     sid       = "ListWalstreamPrefix"
     effect    = "Allow"
@@ -77,7 +78,7 @@ data "aws_iam_policy_document" "task" {
     resources = [var.bucket_arn]
 
     condition {
-      test     = "StringLikeIfExists"
+      test     = "StringLike"
       variable = "s3:prefix"
       values   = [var.prefix, "${var.prefix}/*"]
     }
