@@ -120,6 +120,22 @@ def _fresh_database(pg_server: PgServer) -> Iterator[PgDatabase]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="module")
+def tiny_wal_server() -> Iterator[LocalPostgres]:
+    """A server whose slots may retain at most 1 MB of WAL: easy to invalidate."""
+    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-lost-"))
+    base.chmod(0o755)
+    server = LocalPostgres(
+        base / "data",
+        settings={"fsync": "off", "max_slot_wal_keep_size": "1MB", "max_wal_size": "32MB"},
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     server = MotoServer()

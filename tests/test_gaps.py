@@ -19,9 +19,11 @@ from tests.changes import read_table
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
 from tests.streaming import BackgroundRunner, run_to_current, wait_for
+from walstream.embedded import LocalPostgres
 from walstream.errors import SourceError
 from walstream.lsn import format_lsn, parse_lsn
 from walstream.pipeline.checkpoint import Checkpoint, checkpoint_key
+from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
 from walstream.warehouse import LocalWarehouse
 
@@ -206,3 +208,60 @@ def test_status_reports_the_gap_as_critical(db: PgDatabase, tmp_path: Path) -> N
     assert result.returncode == 2, result.stderr
     problems = json.loads(result.stdout)["problems"]
     assert [p["code"] for p in problems if p["severity"] == "critical"] == ["gap"], problems
+
+
+def test_a_slot_invalidated_while_walstream_runs_stops_it_with_exit_3(
+    tiny_wal_server: LocalPostgres, tmp_path: Path
+) -> None:
+    """max_slot_wal_keep_size removes the WAL a lagging slot holds, and the server ends its
+    walsender: walstream must not retry START_REPLICATION forever while /healthz says 200.
+    The long status interval keeps walstream's acks (and so the slot's restart_lsn) behind
+    the WAL written to an unpublished table, as a slow consumer's would be."""
+    dsn = tiny_wal_server.dsn()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP PUBLICATION IF EXISTS walstream")
+        conn.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY)")
+        conn.execute("CREATE TABLE IF NOT EXISTS filler (id serial, pad text)")
+        conn.execute("CREATE PUBLICATION walstream FOR TABLE t")
+        conn.execute("SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput')")
+        cfg = RunConfig(
+            dsn=dsn,
+            slot="sf_sync",
+            publication="walstream",
+            dest=f"file://{tmp_path}/dest",
+            flush_interval=0.3,
+            status_interval=600,
+            reconnect_attempts=3,
+        )
+        bg = BackgroundRunner(Runner(cfg))
+        try:
+
+            def streaming() -> bool:
+                row = conn.execute(
+                    "SELECT active FROM pg_replication_slots WHERE slot_name = 'sf_sync'"
+                ).fetchone()
+                return row is not None and bool(row[0])
+
+            wait_for(streaming, 30, "the slot to be streamed", bg)
+
+            def lost() -> bool:
+                if bg.error is not None or not bg.thread.is_alive():
+                    return True
+                conn.execute(
+                    "INSERT INTO filler (pad) SELECT repeat('x', 100) FROM generate_series(1, 99)"
+                )
+                conn.execute("SELECT pg_switch_wal()")
+                conn.execute("CHECKPOINT")
+                row = conn.execute(
+                    "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'sf_sync'"
+                ).fetchone()
+                return row is not None and row[0] == "lost"
+
+            wait_for(lost, 60, "the slot to be invalidated")
+            with pytest.raises(SourceError, match="sf_sync") as stopped:
+                bg.join(timeout=60)
+            assert stopped.value.exit_code == 3
+            assert "re-load the tables" in str(stopped.value) or "snapshot" in str(stopped.value)
+        finally:
+            bg.runner.request_stop()

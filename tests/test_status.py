@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,22 +173,6 @@ def test_checkpoint_snapshot_state_and_freshness_are_reported(tmp_path: Path) ->
     sink.put("_walstream/s/checkpoint.json", b"{not json")
     broken = read_checkpoint(sink, "s", now)
     assert broken["found"] is False and "unreadable" in broken["error"]
-
-
-@pytest.fixture(scope="module")
-def tiny_wal_server() -> Iterator[LocalPostgres]:
-    """A server whose slots may retain at most 1 MB of WAL: easy to invalidate."""
-    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-lost-"))
-    base.chmod(0o755)
-    server = LocalPostgres(
-        base / "data",
-        settings={"fsync": "off", "max_slot_wal_keep_size": "1MB", "max_wal_size": "32MB"},
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 def test_slot_invalidated_by_max_slot_wal_keep_size_is_critical(
