@@ -23,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from tests import fakesnow_compat
 from tests.s3server import MOTO_ENV_UNSET, MotoServer, moto_env
 from walstream.embedded import LocalPostgres
+from walstream.warehouse import LocalWarehouse
 
 fakesnow_compat.install()
 
@@ -134,6 +135,16 @@ def tiny_wal_server() -> Iterator[LocalPostgres]:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture
+def wh(tmp_path: Path) -> Iterator[LocalWarehouse]:
+    """A local DuckDB warehouse in the test's directory."""
+    warehouse = LocalWarehouse(str(tmp_path / "wh.duckdb"))
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
 
 
 @pytest.fixture(scope="session")

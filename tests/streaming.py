@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import PgDatabase
+from tests.waiting import wait_for
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import RunConfig, Runner
+
+__all__ = ["BackgroundRunner", "run_config", "run_to_current", "wait_for"]
 
 
 def run_config(
@@ -76,19 +77,3 @@ class BackgroundRunner:
     def stop(self) -> None:
         self.runner.request_stop()
         self.thread.join(30)
-
-
-def wait_for(
-    condition: Callable[[], bool],
-    timeout: float = 30.0,
-    what: str = "condition",
-    bg: BackgroundRunner | None = None,
-) -> None:
-    """Poll ``condition`` until true; fail after ``timeout`` or as soon as ``bg`` failed."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if bg is not None and bg.error is not None:
-            raise bg.error
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)

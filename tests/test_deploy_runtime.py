@@ -21,10 +21,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -33,6 +32,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import PgDatabase
+from tests.waiting import wait_for
 from walstream.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,14 +107,6 @@ PENDING_METRICS = {
     "walstream_slot_wal_status": "pg_replication_slots.wal_status of the slot, one series per "
     "status with value 1 for the current one (requested from issue 5)",
 }
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def free_port() -> int:

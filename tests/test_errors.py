@@ -12,6 +12,7 @@ import pytest
 
 from tests.cli_run import walstream
 from tests.conftest import PgDatabase
+from tests.waiting import wait_for
 from walstream.embedded import LocalPostgres
 from walstream.pipeline.runner import RunConfig, Runner
 
@@ -153,14 +154,14 @@ def test_slot_already_active(db: PgDatabase, tmp_path: Path) -> None:
     thread = threading.Thread(target=runner.run)
     thread.start()
     try:
-        import time
-
-        deadline = time.monotonic() + 30
-        while not db.execute(
-            "SELECT 1 FROM pg_replication_slots WHERE slot_name='sf_sync' AND active"
-        ):
-            assert time.monotonic() < deadline, "first consumer never became active"
-            time.sleep(0.05)
+        wait_for(
+            lambda: bool(
+                db.execute(
+                    "SELECT 1 FROM pg_replication_slots WHERE slot_name='sf_sync' AND active"
+                )
+            ),
+            what="the first consumer to be active",
+        )
         proc = walstream(*run_args(db.dsn, f"file://{tmp_path}/b"))
     finally:
         runner.request_stop()

@@ -51,8 +51,10 @@ def test_the_runtime_imports_no_extra(without_extras: dict[str, str]) -> None:
         (["warehouse", "load", "--db", "{tmp}/wh.duckdb", "--dest", "file://{tmp}/dest"], "local"),
         (["status", "--warehouse", "{tmp}/wh.duckdb"], "local"),
         (
-            ["verify", "--dsn", "host=127.0.0.1", "--warehouse", "{tmp}/wh.duckdb"]
-            + ["--dest", "file://{tmp}/dest"],
+            [
+                *("verify", "--dsn", "host=127.0.0.1", "--warehouse", "{tmp}/wh.duckdb"),
+                *("--dest", "file://{tmp}/dest"),
+            ],
             "local",
         ),
         (["demo", "--workdir", "{tmp}/demo"], "demo"),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_for
 from walstream.batch import ChangeBatch
 from walstream.convert import LOSSY_INFINITY, builtin_type, converter_for
 from walstream.errors import TypeConversionError
@@ -74,10 +74,7 @@ def results(flusher: Flusher, count: int) -> list[FlushResult]:
 
 def wait_converted(b: ChangeBatch, timeout: float = 30.0) -> None:
     """Until ``b`` is converted: to_arrow(release=True) empties its row buffer."""
-    deadline = time.monotonic() + timeout
-    while b.data and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not b.data, "the batch was not converted while the job before it was held"
+    wait_for(lambda: not b.data, timeout, "the batch's conversion while the job before it is held")
 
 
 ROW = ("1", "2026-11-22 10:00:00+00")

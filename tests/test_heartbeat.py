@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from tests.conftest import PgDatabase
-from tests.test_run_e2e import wait_for
+from tests.waiting import wait_for
 from walstream.heartbeat import Heartbeat
 from walstream.lsn import parse_lsn
 from walstream.metrics import Metrics

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import PgDatabase
-from tests.test_run_e2e import wait_for
+from tests.waiting import wait_for
 from walstream.config import config_option
 from walstream.errors import SourceError
 from walstream.lsn import parse_lsn

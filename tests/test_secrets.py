@@ -175,22 +175,12 @@ def test_vault_failures_are_one_line_config_errors(httpserver: HTTPServer) -> No
         DsnSource("host=h", SecretSettings("vault:secret/x", vault(httpserver)), environ={})()
 
 
-@pytest.fixture(scope="module")
-def moto() -> Any:
-    server = MotoServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_secrets_manager_rds_secret_through_moto(
-    moto: MotoServer, db: PgDatabase, monkeypatch: pytest.MonkeyPatch
+    moto_server: MotoServer, db: PgDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in MOTO_ENV_UNSET:
         monkeypatch.delenv(name, raising=False)
-    for name, value in moto_env(moto.endpoint_url).items():
+    for name, value in moto_env(moto_server.endpoint_url).items():
         monkeypatch.setenv(name, value)
     import boto3
 

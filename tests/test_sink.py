@@ -34,12 +34,6 @@ MiB = 1024 * 1024
 # -- fixtures and fault injection -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
 @pytest.fixture
 def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in MOTO_ENV_UNSET:

@@ -189,13 +189,6 @@ def load_rows(sink: DurableSink, table: str) -> list[dict[str, Any]]:
     return rows
 
 
-@pytest.fixture
-def wh(tmp_path: Path) -> Any:
-    warehouse = LocalWarehouse(str(tmp_path / "wh.duckdb"))
-    yield warehouse
-    warehouse.close()
-
-
 # -- initial load + stream under a concurrent workload ----------------------------------------
 
 

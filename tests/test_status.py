@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PgDatabase
-from tests.test_run_e2e import wait_for
+from tests.waiting import wait_for
 from walstream.config import config_option
 from walstream.embedded import LocalPostgres
 from walstream.lsn import parse_lsn

@@ -64,13 +64,6 @@ def sink(tmp_path: Path) -> DurableSink:
     return open_sink(f"file://{tmp_path}/dest")
 
 
-@pytest.fixture
-def wh(tmp_path: Path) -> LocalWarehouse:
-    warehouse = LocalWarehouse(str(tmp_path / "wh.duckdb"))
-    yield warehouse  # type: ignore[misc]
-    warehouse.close()
-
-
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("batching", ["all-at-once", "file-by-file", "random"])
 def test_final_equals_source_for_random_histories_in_any_batching(
