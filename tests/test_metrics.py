@@ -330,6 +330,7 @@ def test_the_metrics_server_is_local_capped_timed_out_and_can_require_a_token(
             idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
         time.sleep(0.2)
         assert threading.active_count() - before <= metrics_module.MAX_CONNECTIONS
+
         # the idle clients are dropped after the timeout: the server answers again
         def answers() -> bool:
             try:
