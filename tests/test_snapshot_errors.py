@@ -149,9 +149,13 @@ def test_success_without_a_terminal_logs_json_progress_and_a_summary(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     *logs, summary = proc.stderr.strip().splitlines()
-    events = [json.loads(line)["msg"] for line in logs]
-    loaded = [e for e in events if e.startswith("event=snapshot_table_loaded")]
-    assert len(loaded) == 2 and any("table=public.accounts rows=300 " in e for e in loaded)
+    events = [json.loads(line) for line in logs]  # each field a JSON field, numbers as numbers
+    loaded = [e for e in events if e["event"] == "snapshot_table_loaded"]
+    assert len(loaded) == 2
+    assert {(e["table"], e["rows"]) for e in loaded} == {
+        ("public.accounts", 300),
+        ("public.lines", 200),
+    }
     assert summary.startswith("walstream: snapshot done; tables=2 rows=500 ")
     assert "slot=sf_sync (created)" in summary
     assert slots(db) == ["sf_sync"]

@@ -116,12 +116,23 @@ def redact_dsn(dsn: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites every record's message through :func:`redact_text` (never drops a record)."""
+    """Rewrites every record through :func:`redact_text` (never drops a record).
+
+    Each string argument is redacted in place, so that the record keeps its format string and
+    the log formatters can still write its fields one by one. Should a secret only show in the
+    rendered message (a ``password=%s`` format, say), the record is collapsed to its redacted
+    message instead: a field is never worth a leak."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a log call whose arguments do not fit its format:
+            message = f"{record.msg} {record.args!r}"  # logged as it is, never raised
+            record.msg, record.args = message, None
         cleaned = redact_text(message)
-        if cleaned != message or record.args:
+        if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
 

@@ -97,9 +97,8 @@ class TypeChoices:
         return any(fnmatchcase(name, pattern) for pattern in self.columns)
 
     def describe(self) -> str:
-        """For logs: what was chosen."""
-        parts = sorted(self.kinds) + list(self.columns)
-        return f"as_text={','.join(parts) or '-'} on_lossy={self.on_lossy}"
+        """For logs: what ``--as-text`` chose (``-``: nothing)."""
+        return ",".join(sorted(self.kinds) + list(self.columns)) or "-"
 
 
 DEFAULT_CHOICES = TypeChoices()

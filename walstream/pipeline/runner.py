@@ -156,7 +156,10 @@ class Runner:
     def run(self) -> RunSummary:
         cfg = self.cfg
         socket_rcvbuf()  # a bad WALSTREAM_SOCKET_RCVBUF fails here, before anything connects
-        log.info("event=type_choices %s", cfg.choices.describe())  # a bad one fails here too
+        choices = cfg.choices
+        log.info(  # a bad choice fails here too
+            "event=type_choices as_text=%s on_lossy=%s", choices.describe(), choices.on_lossy
+        )
         self._spill = SpillStore(cfg.spill_dir, cfg.spill_budget)
         self._spill.check()  # an unusable --spill-dir too; dead processes' spill dirs go
         sink = self.sink or open_sink(cfg.dest, **cfg.sink_options)
