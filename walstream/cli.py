@@ -19,7 +19,14 @@ from .config import config_option, secret_options
 from .errors import WalstreamError
 from .logs import setup_logging
 from .lsn import format_lsn
-from .options import DurationType, LsnType, SizeType, envopt, type_choice_options
+from .options import (
+    DurationType,
+    LsnType,
+    SectionedCommand,
+    SizeType,
+    envopt,
+    type_choice_options,
+)
 from .snowflake.evolve_options import snowflake_evolve_options
 
 
@@ -44,10 +51,14 @@ class LazyGroup(click.Group):
             module, _, attribute = target.partition(":")
             try:
                 self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
-            except ImportError:
+            except ImportError as exc:
                 if not module.startswith("bench."):
                     raise
                 # the benchmark suite lives in the source checkout (bench/), not in the wheel
+                raise click.UsageError(
+                    "the benchmark suite is not installed, it lives in a source checkout of "
+                    "walstream: run python -m bench (or python -m walstream bench) in its root"
+                ) from exc
         return super().get_command(ctx, cmd_name)
 
 
@@ -95,7 +106,42 @@ def imports_done() -> None:
         gc.enable()
 
 
-@main.command()
+#: ``walstream run --help``: the options people look for first come first
+RUN_SECTIONS = [
+    (heading, names.split())
+    for heading, names in [
+        (
+            "Source",
+            "dsn slot publication create_slot tables accept_gap binary streaming "
+            "decoding_work_mem heartbeat_interval reconnect_attempts",
+        ),
+        ("Destination", "dest s3_multipart_threshold upload_workers"),
+        (
+            "Flushing and memory",
+            "flush_interval flush_bytes flush_rows max_in_flight spill_dir spill_budget "
+            "status_interval",
+        ),
+        ("Values and types", "as_text on_lossy max_value_size oversized_values"),
+        ("Initial load", "snapshot_mode snapshot_workers snapshot_memory_budget"),
+        ("Operations", "metrics_port metrics_host metrics_token until_lsn exit_when_idle help"),
+        (
+            "Snowflake (--snowflake-evolve)",
+            "snowflake_evolve account user role warehouse database schema password "
+            "password_secret private_key_file private_key_passphrase authenticator stage "
+            "file_format storage_integration aws_role_arn task_warehouse schedule prefix_schema "
+            "error_integration soft_delete tombstone_retention_days",
+        ),
+        (
+            "Secrets (the source's password)",
+            "password_from vault_addr vault_auth vault_token vault_role_id vault_secret_id "
+            "vault_aws_role vault_aws_header vault_kv_version vault_namespace vault_ca_cert "
+            "aws_region",
+        ),
+    ]
+]
+
+
+@main.command(cls=SectionedCommand, sections=RUN_SECTIONS)
 @secret_options
 @snowflake_evolve_options
 @envopt("--dsn", env="DSN", required=True, help="libpq connection string or URI of the source")
