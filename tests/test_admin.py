@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PgDatabase
-from walstream.config import config_option
+from walstream.commands.config import config_option
+from walstream.commands.ops import COMMANDS
 from walstream.embedded import LocalPostgres
 from walstream.errors import SourceError
 from walstream.lsn import parse_lsn
-from walstream.ops.commands import COMMANDS
 from walstream.pg import admin
 
 

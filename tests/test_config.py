@@ -11,9 +11,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from walstream.config import build_default_map, config_option, read_config
+from walstream.commands.config import build_default_map, config_option, read_config
+from walstream.commands.ops import COMMANDS
 from walstream.errors import ConfigError
-from walstream.ops.commands import COMMANDS
 
 
 def make_cli(seen: dict[str, Any]) -> click.Group:

@@ -58,7 +58,7 @@ def planned_commands() -> dict[str, tuple[str, click.Command | None]]:
     for name in ("status", "doctor", "slot", "publication", "config", "verify"):
         found[name] = ("5", None)
     try:
-        from walstream.ops.commands import COMMANDS
+        from walstream.commands.ops import COMMANDS
 
         for command in COMMANDS:
             assert command.name is not None
@@ -66,13 +66,14 @@ def planned_commands() -> dict[str, tuple[str, click.Command | None]]:
     except ImportError:
         pass
     try:
-        from walstream.snapshot.commands import snapshot
+        from walstream.commands.snapshot import snapshot
 
         found["snapshot"] = ("4", snapshot)
     except ImportError:
         pass
     try:
-        from walstream.snowflake.commands import snowflake, warehouse
+        from walstream.commands.snowflake import snowflake
+        from walstream.commands.warehouse import warehouse
 
         found["snowflake"] = ("3", snowflake)
         found["warehouse"] = ("3", warehouse)

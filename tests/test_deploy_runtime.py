@@ -69,15 +69,16 @@ def _planned_settings() -> dict[str, str]:
         "WALSTREAM_CONFIG": "issue 5",
     }
     with contextlib.suppress(ImportError):
-        from walstream.ops.commands import COMMANDS
+        from walstream.commands.ops import COMMANDS
 
         planned.update(dict.fromkeys(_settings_of(COMMANDS), "issue 5"))
     with contextlib.suppress(ImportError):
-        from walstream.snapshot.commands import snapshot
+        from walstream.commands.snapshot import snapshot
 
         planned.update(dict.fromkeys(_settings_of(snapshot), "issue 4"))
     with contextlib.suppress(ImportError):
-        from walstream.snowflake.commands import snowflake, warehouse
+        from walstream.commands.snowflake import snowflake
+        from walstream.commands.warehouse import warehouse
 
         planned.update(dict.fromkeys(_settings_of([snowflake, warehouse]), "issue 3"))
     return planned

@@ -18,10 +18,11 @@ RUNTIME_MODULES = [
     "walstream.cli",
     "walstream.pipeline.runner",
     "walstream.snapshot",
-    "walstream.ops.commands",
+    "walstream.commands.ops",
     "walstream.ops.status",
     "walstream.snowflake.apply",
-    "walstream.snowflake.commands",
+    "walstream.commands.snowflake",
+    "walstream.commands.warehouse",
 ]
 
 
@@ -76,3 +77,16 @@ def test_a_command_needing_a_missing_extra_names_it_in_one_line(
     errors = [line for line in result.stderr.splitlines() if line.startswith("walstream: error")]
     assert len(errors) == 1 and f"pip install 'walstream[{extra}]'" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["warehouse", "load", "--help"], ["demo", "--help"]])
+def test_help_works_without_the_extras(without_extras: dict[str, str], args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "walstream", *args],
+        env=without_extras,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout

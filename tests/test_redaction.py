@@ -16,10 +16,10 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import PgDatabase
 from tests.waiting import wait_for
-from walstream.config import config_option
+from walstream.commands.config import config_option
+from walstream.commands.ops import COMMANDS
 from walstream.errors import SourceError
 from walstream.lsn import parse_lsn
-from walstream.ops.commands import COMMANDS
 from walstream.pg import source
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.secrets import (

@@ -413,7 +413,7 @@ def test_reload_while_streaming_with_concurrent_deletes_and_updates_makes_final_
 SNAPSHOT_CLI = (
     "import sys\n"
     "from walstream.cli import cli, main\n"
-    "from walstream.snapshot.commands import snapshot\n"
+    "from walstream.commands.snapshot import snapshot\n"
     "main.add_command(snapshot)\n"
     "sys.argv[0] = 'walstream'\n"
     "cli()\n"

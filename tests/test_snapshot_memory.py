@@ -27,7 +27,7 @@ CHILD = (
     "atexit.register(lambda: sys.stderr.write("
     "'maxrss_kb=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
     "from walstream.cli import cli, main\n"
-    "from walstream.snapshot.commands import snapshot\n"
+    "from walstream.commands.snapshot import snapshot\n"
     "main.add_command(snapshot)\n"
     "sys.argv[0] = 'walstream'\n"
     "cli()\n"

@@ -35,6 +35,7 @@ from click.testing import CliRunner
 from tests.conftest import PgDatabase
 from tests.streaming import run_config
 from tests.test_fakesnow import _strip_json_extract_quoted
+from walstream.commands.snowflake_options import evolver_from, snowflake_evolve_options
 from walstream.errors import SinkError
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import Runner
@@ -47,9 +48,7 @@ from walstream.snowflake.evolve import (
     SnowflakeEvolver,
     TransientSnowflakeError,
     _classified,
-    evolver_from,
 )
-from walstream.snowflake.evolve_options import snowflake_evolve_options
 from walstream.snowflake.model import TableModel
 from walstream.snowflake.objects import table_statements
 from walstream.snowflake.options import SnowflakeOptions

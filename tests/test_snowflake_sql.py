@@ -27,13 +27,13 @@ from tests.oracle_workload import setup_source
 from tests.simulated_source import SimSource, SimTable
 from tests.snowflake_parse import parse_snowflake
 from tests.test_oracle import stream
+from walstream.commands.snowflake import snowflake as snowflake_group
+from walstream.commands.warehouse import warehouse as warehouse_group
 from walstream.convert import arrow_type_for, builtin_type
 from walstream.errors import ConfigError
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink import open_sink
 from walstream.snowflake.apply import ConnectionSettings, Existing, plan
-from walstream.snowflake.commands import snowflake as snowflake_group
-from walstream.snowflake.commands import warehouse as warehouse_group
 from walstream.snowflake.credentials import load_private_key, resolve_secret
 from walstream.snowflake.ddl import renamed_columns, table_definitions
 from walstream.snowflake.dialects import DUCKDB, SNOWFLAKE

@@ -21,10 +21,10 @@ from click.testing import CliRunner
 
 from tests.conftest import PgDatabase
 from tests.waiting import wait_for
-from walstream.config import config_option
+from walstream.commands.config import config_option
+from walstream.commands.ops import COMMANDS
 from walstream.embedded import LocalPostgres
 from walstream.lsn import parse_lsn
-from walstream.ops.commands import COMMANDS
 from walstream.ops.status import STATUS_SCHEMA, read_checkpoint
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from tests.conftest import PgDatabase, PgServer
 from tests.streaming import run_to_current
-from walstream.config import config_option
+from walstream.commands.config import config_option
+from walstream.commands.ops import COMMANDS
 from walstream.lsn import parse_lsn
-from walstream.ops.commands import COMMANDS
 from walstream.verify import BEHIND, DIFFERS, MATCH, SKIPPED, VerifyOptions, verify
 from walstream.warehouse import LocalWarehouse
 

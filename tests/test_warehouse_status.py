@@ -276,7 +276,7 @@ def test_the_warehouse_section_comes_with_the_source_status(db: PgDatabase, stuc
 
 
 def test_warehouse_load_writes_the_metrics_file(stuck: Stuck, tmp_path: Path) -> None:
-    from walstream.snowflake.commands import warehouse
+    from walstream.commands.warehouse import warehouse
 
     load = warehouse.commands["load"]
     if not any("--metrics-file" in getattr(p, "opts", ()) for p in load.params):

@@ -15,11 +15,8 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import config_option, secret_options
-from .errors import WalstreamError
-from .logs import setup_logging
-from .lsn import format_lsn
-from .options import (
+from .commands.config import config_option, secret_options
+from .commands.options import (
     DurationType,
     LsnType,
     SectionedCommand,
@@ -27,7 +24,10 @@ from .options import (
     envopt,
     type_choice_options,
 )
-from .snowflake.evolve_options import snowflake_evolve_options
+from .commands.snowflake_options import snowflake_evolve_options
+from .errors import WalstreamError
+from .logs import setup_logging
+from .lsn import format_lsn
 
 
 class LazyGroup(click.Group):
@@ -51,23 +51,37 @@ class LazyGroup(click.Group):
             module, _, attribute = target.partition(":")
             try:
                 self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
-            except ImportError as exc:
+            except ImportError:
                 if not module.startswith("bench."):
                     raise
                 # the benchmark suite lives in the source checkout (bench/), not in the wheel
-                raise click.UsageError(
-                    "the benchmark suite is not installed, it lives in a source checkout of "
-                    "walstream: run python -m bench (or python -m walstream bench) in its root"
-                ) from exc
+                self.add_command(_not_installed(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+
+def _not_installed(name: str) -> click.Command:
+    """A stand-in for a command that lives in the source checkout only: it says where to run it."""
+
+    def explain(**_: Any) -> None:
+        raise click.UsageError(
+            f"the benchmark suite is not installed, it lives in a source checkout of walstream: "
+            f"run python -m walstream {name} (or python -m bench) in its root"
+        )
+
+    return click.Command(
+        name,
+        callback=explain,
+        help="Benchmarks (from a source checkout).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 @click.group(
     cls=LazyGroup,
     lazy={
-        "snapshot": "walstream.snapshot.commands:snapshot",
-        "snowflake": "walstream.snowflake.commands:snowflake",
-        "warehouse": "walstream.snowflake.commands:warehouse",
+        "snapshot": "walstream.commands.snapshot:snapshot",
+        "snowflake": "walstream.commands.snowflake:snowflake",
+        "warehouse": "walstream.commands.warehouse:warehouse",
         "bench": "bench.cli:bench_command",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -396,7 +410,7 @@ def demo(workdir: str, transactions: int, seed: int) -> None:
 
 def _register() -> None:
     """The ops commands (light; the heavier ones are LazyGroup's)."""
-    from .ops.commands import COMMANDS
+    from .commands.ops import COMMANDS
 
     for command in COMMANDS:
         main.add_command(command)

@@ -1,8 +1,6 @@
-"""Operating walstream: status, doctor, slot and publication tools, config, verify.
+"""Operating walstream: the status of the slot, the checkpoint and the warehouses (:mod:`.status`).
 
-The click commands live in :mod:`.commands` (registered by :mod:`walstream.cli`); the work is
-done in :mod:`.status`, :mod:`walstream.pg.admin`, :mod:`walstream.verify`,
-:mod:`walstream.config` and :mod:`walstream.secrets`. :mod:`.services` starts what
-``walstream run`` needs besides the stream (metrics server, heartbeat, systemd notifications).
-This package imports nothing on import, so the pipeline can use :mod:`.services` cheaply.
+Its commands (status, doctor, slot and publication tools, config, verify) are in
+:mod:`walstream.commands.ops`; what ``walstream run`` starts beside the stream (metrics server,
+heartbeat, systemd notifications) is :mod:`walstream.pipeline.services`.
 """

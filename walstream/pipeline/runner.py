@@ -34,7 +34,6 @@ from ..errors import ProtocolError, SourceError, TypeConversionError
 from ..faults import any_armed, fault_point
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
-from ..ops.services import RunServices
 from ..pg import fastpath, source
 from ..pg import pgoutput as m
 from ..pg.fastpath import Drained, FastPath, Handoff
@@ -55,6 +54,7 @@ from .buffer import ChangeBuffer
 from .checkpoint import Checkpoint, check_continuity, checkpoint_key
 from .flusher import Flusher, FlushJob, FlushResult
 from .manifest import LoadRef, ManifestChain
+from .services import RunServices, ServiceSettings
 from .spill import LENGTH, SpillStore
 
 log = logging.getLogger("walstream.run")
@@ -204,7 +204,7 @@ class Runner:
             )
             services: RunServices | None = None
             try:
-                services = RunServices.start(cfg, self.summary, self._dsn)
+                services = RunServices.start(self._service_settings(), self.summary, self._dsn)
                 self._run_sessions()
             finally:
                 if services is not None:
@@ -285,6 +285,16 @@ class Runner:
                 "it, and the changes in between were never stored. Re-load the tables, or start "
                 "again with --accept-gap"
             )
+
+    def _service_settings(self) -> ServiceSettings:
+        cfg = self.cfg
+        return ServiceSettings(
+            status_interval=cfg.status_interval,
+            metrics_port=cfg.metrics_port,
+            metrics_host=cfg.metrics_host or "127.0.0.1",
+            metrics_token=cfg.metrics_token,
+            heartbeat_interval=cfg.heartbeat_interval,
+        )
 
     def _dsn(self) -> str:
         """The DSN for the next connection (fresh credentials from ``dsn_provider`` if set)."""

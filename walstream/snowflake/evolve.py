@@ -52,10 +52,9 @@ from ..schema import TableSchema
 from .apply import ConnectionSettings, Existing, SnowflakeError, inspect
 from .ddl import add_column_statements, renamed_columns, table_definitions
 from .dialects import SNOWFLAKE
-from .evolve_options import PARAMS, connection_settings
 from .model import RESERVED_PREFIX, ColumnModel, TableModel
 from .objects import Statement, account_statements, table_statements
-from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS, MergeOptions, SnowflakeOptions
+from .options import SnowflakeOptions
 
 if TYPE_CHECKING:
     from ..batch import ChangeBatch
@@ -562,30 +561,3 @@ def _classified(exc: BaseException, doing: str) -> SnowflakeError:
         "format) and restart, or run without --snowflake-evolve and follow "
         "docs/operations.md#schema-changes"
     )
-
-
-# -- command line --------------------------------------------------------------------------------
-def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
-    """Pop :func:`snowflake_evolve_options`'s options out of ``kwargs``: the evolver, or None."""
-    values = {name: kwargs.pop(name, None) for name in PARAMS}
-    if not values["snowflake_evolve"]:
-        return None
-    settings = connection_settings(values, "--snowflake-evolve")
-    options = SnowflakeOptions(
-        dest=str(kwargs["dest"]),
-        stage=values["stage"] or "WALSTREAM_STAGE",
-        file_format=values["file_format"] or "WALSTREAM_PARQUET",
-        storage_integration=values["storage_integration"] or None,
-        aws_role_arn=values["aws_role_arn"],
-        task_warehouse=values["task_warehouse"],
-        schedule=values["schedule"] or "1 MINUTE",
-        prefix_schema=bool(values["prefix_schema"]),
-        database=values["database"],
-        schema=values["schema"],
-        error_integration=values["error_integration"] or None,
-        merge=MergeOptions(
-            bool(values["soft_delete"]),
-            int(values["tombstone_retention_days"] or DEFAULT_TOMBSTONE_RETENTION_DAYS),
-        ),
-    )
-    return SnowflakeEvolver.from_settings(settings, options)

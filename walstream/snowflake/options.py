@@ -1,7 +1,7 @@
 """What the generated SQL depends on besides the table models: MERGE and Snowflake options.
 
-Kept apart from the click options (:mod:`.evolve_options`), which import the defaults from here:
-the SQL generator never imports the command line.
+Kept apart from the click options (:mod:`walstream.commands.snowflake_options`), which import
+the defaults from here: the SQL generator never imports the command line.
 """
 
 from __future__ import annotations

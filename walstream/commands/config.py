@@ -46,9 +46,9 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..secrets import REDACTED, DsnSource, SecretSettings, VaultSettings, redact_dsn
 from .options import F, envopt, is_secret_param
-from .secrets import REDACTED, DsnSource, SecretSettings, VaultSettings, redact_dsn
 
 CONFIG_ENV = "WALSTREAM_CONFIG"
 _META_PATH = "walstream.config_path"

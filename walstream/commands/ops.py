@@ -18,16 +18,16 @@ from typing import Any
 
 import click
 
-from ..config import (
+from ..errors import ConfigError
+from ..secrets import DsnSource
+from .config import (
     config_option,
     config_path,
     effective_settings,
     secret_options,
 )
-from ..errors import ConfigError
-from ..options import DurationType, F, SizeType, envopt
-from ..secrets import DsnSource
-from ..snowflake.evolve_options import connection_options, connection_settings, connection_values
+from .options import DurationType, F, SizeType, envopt
+from .snowflake_options import connection_options, connection_settings, connection_values
 
 #: The parameters of status's ``--snowflake-*`` options: ``snowflake_`` + the setting, apart
 #: from its ``--warehouse`` (the DuckDB file).
@@ -143,8 +143,8 @@ def status(
     """Slot lag, WAL retention, consumer progress and, with --warehouse or --snowflake, the
     tables waiting for a file; exit 0 ok, 1 warning, 2 critical. Without --dsn, only the
     warehouse (and --dest) are read."""
+    from ..ops.status import STATUS_SCHEMA, Thresholds, collect_status, render
     from ..sink import open_sink
-    from .status import STATUS_SCHEMA, Thresholds, collect_status, render
 
     if json_schema:
         click.echo(json.dumps(STATUS_SCHEMA, indent=2))

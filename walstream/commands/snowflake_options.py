@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError
-from ..options import F, envopt
-from .options import DEFAULT_TOMBSTONE_RETENTION_DAYS
+from ..snowflake.options import DEFAULT_TOMBSTONE_RETENTION_DAYS
+from .options import F, envopt
 
 if TYPE_CHECKING:
-    from .apply import ConnectionSettings
+    from ..snowflake.apply import ConnectionSettings
+    from ..snowflake.evolve import SnowflakeEvolver
 
 #: An option: a decorator of a click command.
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -115,7 +116,7 @@ def connection_settings(
     """The :class:`~walstream.snowflake.apply.ConnectionSettings` of ``values`` (by the names
     in :data:`CONNECTION`); a :class:`ConfigError` naming the flags ``needed_by`` lacks: the
     :data:`REQUIRED` ones, and with ``credentials`` one of :data:`CREDENTIALS`."""
-    from .apply import ConnectionSettings
+    from ..snowflake.apply import ConnectionSettings
 
     missing = [f"{flag} (WALSTREAM_{env})" for name, flag, env in REQUIRED if not values[name]]
     if missing:
@@ -201,8 +202,6 @@ def snowflake_evolve_options(f: F) -> F:
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("snowflake_evolve"):
-            from .evolve import evolver_from  # the Snowflake machinery: only when asked for
-
             kwargs["before_write"] = evolver_from(kwargs)
         else:
             for name in PARAMS:
@@ -214,3 +213,33 @@ def snowflake_evolve_options(f: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command  # type: ignore[return-value]
+
+
+def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
+    """Pop :func:`snowflake_evolve_options`'s options out of ``kwargs``: the evolver, or None."""
+    # the Snowflake machinery is imported only when asked for
+    from ..snowflake.evolve import SnowflakeEvolver
+    from ..snowflake.options import MergeOptions, SnowflakeOptions
+
+    values = {name: kwargs.pop(name, None) for name in PARAMS}
+    if not values["snowflake_evolve"]:
+        return None
+    settings = connection_settings(values, "--snowflake-evolve")
+    options = SnowflakeOptions(
+        dest=str(kwargs["dest"]),
+        stage=values["stage"] or "WALSTREAM_STAGE",
+        file_format=values["file_format"] or "WALSTREAM_PARQUET",
+        storage_integration=values["storage_integration"] or None,
+        aws_role_arn=values["aws_role_arn"],
+        task_warehouse=values["task_warehouse"],
+        schedule=values["schedule"] or "1 MINUTE",
+        prefix_schema=bool(values["prefix_schema"]),
+        database=values["database"],
+        schema=values["schema"],
+        error_integration=values["error_integration"] or None,
+        merge=MergeOptions(
+            bool(values["soft_delete"]),
+            int(values["tombstone_retention_days"] or DEFAULT_TOMBSTONE_RETENTION_DAYS),
+        ),
+    )
+    return SnowflakeEvolver.from_settings(settings, options)

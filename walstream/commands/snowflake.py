@@ -16,17 +16,18 @@ import click
 
 from ..convert.choices import TypeChoices
 from ..errors import ConfigError
-from ..options import F, envopt, type_choice_options
-from .model import TableModel
-from .options import (
+from ..snowflake.model import TableModel
+from ..snowflake.options import (
     DEFAULT_LOAD_SLICE_ROWS,
     DEFAULT_TOMBSTONE_RETENTION_DAYS,
     MergeOptions,
     SnowflakeOptions,
 )
+from .options import F, envopt, type_choice_options
 
 
-def _merge_options(f: F) -> F:
+def merge_options(f: F) -> F:
+    """The MERGE settings shared by the Snowflake objects and the local warehouse."""
     f = envopt(
         "--soft-delete",
         env="SOFT_DELETE",
@@ -112,7 +113,7 @@ def _script_options(f: F) -> F:
             is_flag=True,
             help="name FINAL tables <schema>_<table> (when two schemas share table names)",
         ),
-        _merge_options,
+        merge_options,
         type_choice_options,  # --as-text must match the stream's, for tables read from --dsn
     ]
     for decorator in reversed(decorators):
@@ -127,7 +128,7 @@ def _tables(values: tuple[str, ...]) -> list[str]:
 def _models(kw: dict[str, Any]) -> list[TableModel]:
     """The tables: from the source (``--dsn``, typed with ``--as-text`` as the stream types
     them) or from the files under ``--dest`` (which record how they were typed)."""
-    from .discover import models_from_dest, models_from_source
+    from ..snowflake.discover import models_from_dest, models_from_source
 
     dest, dsn, publication = kw["dest"], kw["dsn"], kw["publication"]
     tables = _tables(kw["tables"])
@@ -178,7 +179,7 @@ def snowflake() -> None:
 )
 def sql_command(output: Any, **kw: Any) -> None:
     """Print the whole Snowflake script: stage, tables, streams, pipes, MERGE tasks."""
-    from .objects import snowflake_script
+    from ..snowflake.objects import snowflake_script
 
     models = _models(kw)
     output.write(snowflake_script(models, _options(kw)))
@@ -204,7 +205,7 @@ def sql_command(output: Any, **kw: Any) -> None:
 @envopt("--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing")
 def apply_command(**kw: Any) -> None:
     """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
-    from .apply import ConnectionSettings, apply, connect
+    from ..snowflake.apply import ConnectionSettings, apply, connect
 
     models = _models(kw)
     settings = ConnectionSettings(
@@ -233,59 +234,3 @@ def apply_command(**kw: Any) -> None:
     if attention:
         click.echo(f"walstream: {len(attention)} object(s) need attention (see above)", err=True)
         sys.exit(1)
-
-
-@click.group()
-def warehouse() -> None:
-    """The local DuckDB warehouse: the Snowflake MERGE on one machine."""
-
-
-@warehouse.command("load")
-@envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix or file:///path")
-@envopt(
-    "--db",
-    env="WAREHOUSE_DB",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="the DuckDB file (created if missing)",
-)
-@envopt(
-    "--files-per-batch",
-    env="WAREHOUSE_FILES_PER_BATCH",
-    type=click.IntRange(min=1),
-    default=None,
-    help="merge this many files of a table at a time (default: all new files at once)",
-)
-@envopt(
-    "--metrics-file",
-    env="WAREHOUSE_METRICS_FILE",
-    default=None,
-    help="after the load, write each table's watermark and wait here (Prometheus text, for "
-    "node_exporter's textfile collector)",
-)
-@_merge_options
-def load_command(
-    dest: str,
-    db: str,
-    files_per_batch: int | None,
-    metrics_file: str | None,
-    soft_delete: bool,
-    tombstone_retention_days: int,
-    load_slice_rows: int,
-) -> None:
-    """Load the files not loaded yet and merge them into FINAL tables."""
-    from ..warehouse import LocalWarehouse
-
-    options = MergeOptions(soft_delete, tombstone_retention_days, load_slice_rows)
-    with LocalWarehouse(db, options) as wh:
-        report = wh.load(dest, files_per_batch=files_per_batch)
-        if metrics_file:
-            from ..warehouse.report import write_metrics_file
-
-            write_metrics_file(metrics_file, wh.watermarks())
-    tables = " ".join(f"{t}={n}" for t, n in sorted(report.tables.items()))
-    click.echo(
-        f"walstream: loaded files={report.files} rows={report.rows} "
-        f"skipped={report.skipped} {tables}".rstrip(),
-        err=True,
-    )

@@ -2,21 +2,32 @@
 
 The runner calls :meth:`RunServices.start` once the destination and source checks passed and
 :meth:`RunServices.close` when it stops, and otherwise only reports to
-:data:`walstream.metrics.METRICS`. Settings are read from the run configuration by name
-(``metrics_port``, ``metrics_host``, ``heartbeat_interval``, ``status_interval``) with defaults
-that start nothing, so a configuration without them behaves as before.
+:data:`walstream.metrics.METRICS`. What to start comes as typed :class:`ServiceSettings`, whose
+defaults start nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..heartbeat import Heartbeat
 from ..metrics import METRICS, Metrics, MetricsServer, RunTotals, SystemdNotifier, Watchdog
 
 log = logging.getLogger("walstream.run")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What ``walstream run`` serves beside the stream (the run's own settings of these names)."""
+
+    status_interval: float = 10.0  # the stall threshold is 6 of these (at least 60 s)
+    metrics_port: int | None = None  # None: no server; 0: any free port
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
+    heartbeat_interval: float | None = None  # None or 0: no heartbeat
 
 
 class SummaryLike(Protocol):
@@ -46,14 +57,13 @@ class RunServices:
     @classmethod
     def start(
         cls,
-        cfg: object,
+        settings: ServiceSettings,
         summary: SummaryLike,
         dsn: Callable[[], str],
         metrics: Metrics = METRICS,
     ) -> RunServices:
-        status_interval = float(getattr(cfg, "status_interval", 10.0))
         metrics.reset_health()
-        metrics.stall_seconds = max(60.0, 6 * status_interval)
+        metrics.stall_seconds = max(60.0, 6 * settings.status_interval)
         metrics.watch_totals(
             lambda: RunTotals(
                 summary.changes, summary.transactions, int(getattr(summary, "bytes_received", 0))
@@ -69,12 +79,11 @@ class RunServices:
         server: MetricsServer | None = None
         heartbeat: Heartbeat | None = None
         try:
-            port = getattr(cfg, "metrics_port", None)
-            if port is not None:
-                host = str(getattr(cfg, "metrics_host", None) or "127.0.0.1")
-                token = getattr(cfg, "metrics_token", None)
-                server = MetricsServer(metrics, int(port), host, token).start()
-            interval = getattr(cfg, "heartbeat_interval", None)
+            if settings.metrics_port is not None:
+                server = MetricsServer(
+                    metrics, settings.metrics_port, settings.metrics_host, settings.metrics_token
+                ).start()
+            interval = settings.heartbeat_interval
             if interval:
                 from ..pg import source
 

@@ -14,8 +14,8 @@ import click
 from ..convert.choices import TypeChoices
 from ..logs import setup_logging
 from ..lsn import format_lsn
-from ..options import DurationType, LsnType, SizeType, envopt, type_choice_options
-from .load import SnapshotConfig, run_snapshot
+from ..snapshot.load import SnapshotConfig, run_snapshot
+from .options import DurationType, LsnType, SizeType, envopt, type_choice_options
 
 
 @click.command()

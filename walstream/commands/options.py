@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from .convert.context import ON_LOSSY_CHOICES
-from .errors import WalstreamError
-from .lsn import parse_lsn
+from ..convert.context import ON_LOSSY_CHOICES
+from ..errors import WalstreamError
+from ..lsn import parse_lsn
 
 log = logging.getLogger("walstream")
 
