@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from walstream.batch import ChangeBatch
 from walstream.convert import builtin_type, converter_for
-from walstream.pipeline.files import encode_parquet
+from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import ColumnSchema, TableSchema
 
 Shape = tuple[list[ColumnSchema], bytes, list[list[bytes | None]]]

@@ -53,7 +53,8 @@ import pyarrow as pa
 
 import walstream
 from walstream.batch import META_COLUMNS
-from walstream.pipeline.files import change_file_key, encode_parquet
+from walstream.layout import change_file_key
+from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink, open_sink
 from walstream.warehouse import LocalWarehouse

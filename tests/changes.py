@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from walstream.pipeline.files import decode_parquet
+from walstream.pipeline.parquet import decode_parquet
 from walstream.sink import DurableSink, open_sink
 
 

@@ -21,8 +21,9 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from walstream.batch import META_COLUMNS
-from walstream.pipeline.files import change_file_key, decode_parquet, encode_parquet, load_file_key
+from walstream.layout import change_file_key, load_file_key
 from walstream.pipeline.manifest import LoadRef, Manifest, ManifestFile, load_manifest
+from walstream.pipeline.parquet import decode_parquet, encode_parquet
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema
 from walstream.sink import DurableSink
 

@@ -18,8 +18,8 @@ from walstream.convert import LOSSY_INFINITY, builtin_type, converter_for
 from walstream.errors import TypeConversionError
 from walstream.metrics import METRICS
 from walstream.pipeline.checkpoint import Checkpoint
-from walstream.pipeline.files import decode_parquet
 from walstream.pipeline.flusher import Flusher, FlushJob, FlushResult
+from walstream.pipeline.parquet import decode_parquet
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink.local import LocalSink
 

@@ -21,8 +21,9 @@ from tests.conftest import PgDatabase
 from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.embedded import LocalPostgres
 from walstream.errors import SourceError
+from walstream.layout import checkpoint_key
 from walstream.lsn import format_lsn, parse_lsn
-from walstream.pipeline.checkpoint import Checkpoint, checkpoint_key
+from walstream.pipeline.checkpoint import Checkpoint
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
 from walstream.warehouse import LocalWarehouse

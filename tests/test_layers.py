@@ -94,3 +94,30 @@ def test_no_import_cycles_even_through_lazy_imports() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_keys_under_dest_are_spelled_only_in_the_layout_module() -> None:
+    """walstream/layout.py is the one home of the DEST layout (DESIGN.md §2): no other module
+    builds or matches a ``_walstream/`` key itself (docstrings may describe it)."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "_walstream/" in node.value
+                and id(node) not in docstrings
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -17,8 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from tests.simulated_source import SimSource, SimTable, to_arrow
-from walstream.pipeline.files import encode_parquet, load_file_key
+from walstream.layout import load_file_key
 from walstream.pipeline.manifest import ManifestFile, load_manifest
+from walstream.pipeline.parquet import encode_parquet
 from walstream.sink import open_sink
 from walstream.snowflake.options import MergeOptions
 from walstream.warehouse import LocalWarehouse

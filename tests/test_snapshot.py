@@ -29,8 +29,8 @@ from tests.changes import change_files, read_file, read_table
 from tests.conftest import PgDatabase
 from tests.streaming import run_config, wait_for
 from walstream.faults import KILL_EXIT_CODE
+from walstream.layout import load_file_key
 from walstream.lsn import parse_lsn
-from walstream.pipeline.files import load_file_key
 from walstream.pipeline.runner import Runner
 from walstream.sink import DurableSink, open_sink
 from walstream.snapshot import LOADED, SnapshotConfig, initial_load, run_snapshot
@@ -565,7 +565,7 @@ def test_tables_with_odd_names_get_load_and_change_files_in_one_escaped_folder(
     db: PgDatabase, tmp_path: Path
 ) -> None:
     """A ``/`` in a table name would add a level to the layout and ``..`` would walk out of it:
-    full-load keys escape them like change keys (pipeline/files.py key_segment), so the table's
+    full-load keys escape them like change keys (walstream/layout.py key_segment), so the table's
     one pipe (and the local warehouse) finds both, and FINAL equals the source. With the other
     hostile names of tests/test_hostile.py: quotes, spaces, unicode, 63 characters."""
     long = "t" * 63

@@ -263,7 +263,7 @@ def test_identifiers_are_upper_case_when_plain_and_exact_when_quoted() -> None:
 
 
 def test_the_pipe_reads_the_folder_the_pipeline_writes_for_odd_table_names() -> None:
-    """Keys percent-encode '/', '%' and control characters of names (pipeline/files.py)."""
+    """Keys percent-encode '/', '%' and control characters of names (walstream/layout.py)."""
     odd = model("public", "a/b%c", [("id", 23, -1, True)])
     copy = copy_statement(odd, OPTIONS)
     assert "FROM @WALSTREAM_STAGE/public/\n" in copy

@@ -28,7 +28,7 @@ from tests.test_snowflake_evolve import (
     snowpipe_copy,
 )
 from tests.test_snowflake_evolve import stand_in as stand_in  # the fixture
-from walstream.pipeline.files import decode_parquet, encode_parquet
+from walstream.pipeline.parquet import decode_parquet, encode_parquet
 from walstream.sink import open_sink
 from walstream.snowflake.apply import apply
 from walstream.snowflake.dialects import SNOWFLAKE

@@ -19,7 +19,8 @@ import pytest
 from tests.changes import apply_changes
 from tests.simulated_source import EPOCH_US, SimSource, SimTable, cover_with_a_manifest, to_arrow
 from walstream.errors import ConfigError
-from walstream.pipeline.files import change_file_key, encode_parquet
+from walstream.layout import change_file_key
+from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink import DurableSink, open_sink
 from walstream.snowflake.options import MergeOptions

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from .embedded import LocalPostgres
 from .lsn import format_lsn, parse_lsn
-from .pipeline.files import decode_parquet
+from .pipeline.parquet import decode_parquet
 from .pipeline.runner import RunConfig, Runner
 from .sink import open_sink
 

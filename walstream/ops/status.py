@@ -57,8 +57,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from ..errors import ConfigError, SourceError
+from ..layout import checkpoint_key
 from ..lsn import format_lsn, parse_lsn
-from ..pipeline.checkpoint import Checkpoint, checkpoint_key
+from ..pipeline.checkpoint import Checkpoint
 from ..sink import DurableSink
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Normally a flush takes whole transactions. A transaction too large for the memory budget is
 cut: the flush takes what is buffered so far and the rest follows in later flushes. Files of a
-cut transaction say so in their names (see :func:`walstream.pipeline.files.change_file_key`),
+cut transaction say so in their names (see :func:`walstream.layout.change_file_key`),
 and the acknowledged LSN never moves past the last *complete* transaction, so a crash between
 the pieces makes the slot send the whole transaction again.
 """

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SourceError
+from ..layout import checkpoint_key
 from ..lsn import format_lsn, parse_lsn
 from ..sink import DurableSink
 
@@ -31,10 +32,6 @@ log = logging.getLogger("walstream.checkpoint")
 
 #: Version 2: every position confirmed to the slot was recorded here first (idle ones too).
 VERSION = 2
-
-
-def checkpoint_key(slot: str) -> str:
-    return f"_walstream/{slot}/checkpoint.json"
 
 
 def _iso_us(ts_us: int) -> str:

@@ -37,12 +37,13 @@ from typing import TypeVar
 from ..batch import ChangeBatch
 from ..errors import TransientSinkError
 from ..faults import fault_point
+from ..layout import change_file_key
 from ..metrics import METRICS
 from ..sink import DurableSink
 from .checkpoint import Checkpoint
-from .files import change_file_key, encode_parquet
 from .lossy import report_lossy
 from .manifest import ManifestChain, ManifestFile
+from .parquet import encode_parquet
 
 log = logging.getLogger("walstream.flush")
 

@@ -44,13 +44,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..layout import manifest_key
 from ..sink import DurableSink
 
 MANIFEST_VERSION = 1
-
-
-def manifest_prefix(slot: str) -> str:
-    return f"_walstream/{slot}/manifests/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +98,7 @@ class Manifest:
     def key(self) -> str:
         """``_walstream/<slot>/manifests/<end:016X>-<start:016X>-<kind>-<digest>.json``."""
         digest = hashlib.sha256(self.body()).hexdigest()[:16]
-        return (
-            f"{manifest_prefix(self.slot)}{self.end_lsn:016X}-{self.start_lsn:016X}-"
-            f"{self.kind}-{digest}.json"
-        )
+        return manifest_key(self.slot, self.end_lsn, self.start_lsn, self.kind, digest)
 
     def write(self, sink: DurableSink) -> str:
         key = self.key

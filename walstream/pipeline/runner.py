@@ -32,6 +32,7 @@ from ..convert import PgType
 from ..convert.choices import TypeChoices
 from ..errors import ProtocolError, SourceError, TypeConversionError
 from ..faults import any_armed, fault_point
+from ..layout import checkpoint_key
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
 from ..pg import fastpath, source
@@ -51,7 +52,7 @@ from ..pg.types import CatalogTypes, publication_supports_binary
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
-from .checkpoint import Checkpoint, check_continuity, checkpoint_key
+from .checkpoint import Checkpoint, check_continuity
 from .flusher import Flusher, FlushJob, FlushResult
 from .manifest import LoadRef, ManifestChain
 from .services import RunServices, ServiceSettings

@@ -19,7 +19,6 @@ from typing import Protocol, runtime_checkable
 from ..errors import SinkError
 
 #: Keys under this top-level folder belong to walstream itself (checkpoints, probes).
-INTERNAL_PREFIX = "_walstream/"
 
 
 @runtime_checkable

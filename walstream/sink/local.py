@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from ..errors import SinkError
-from .base import INTERNAL_PREFIX, validate_key, validate_prefix
+from ..layout import probe_key as make_probe_key
+from .base import validate_key, validate_prefix
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class LocalSink:
                 f"cannot create destination directory {self.root}: {_os_error_text(exc)}: "
                 f"{_os_error_hint(exc, self.root)}"
             ) from exc
-        probe_key = f"{INTERNAL_PREFIX}probe-{secrets.token_hex(8)}"
+        probe_key = make_probe_key(secrets.token_hex(8))
         self.put(probe_key, b"walstream write probe\n")
         probe = self._path(probe_key)
         try:

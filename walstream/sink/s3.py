@@ -44,7 +44,8 @@ from botocore.config import Config
 
 from ..errors import ConfigError, SinkError, TransientSinkError
 from ..faults import fault_point
-from .base import INTERNAL_PREFIX, validate_key, validate_prefix
+from ..layout import probe_key as make_probe_key
+from .base import validate_key, validate_prefix
 
 log = logging.getLogger(__name__)
 
@@ -641,7 +642,7 @@ class S3Sink:
             self.client.list_objects_v2, Bucket=self.bucket, Prefix=self._root, MaxKeys=1
         )
         self._call("ListObjectsV2", None, probe_list)
-        probe_key = f"{INTERNAL_PREFIX}probe-{secrets.token_hex(8)}"
+        probe_key = make_probe_key(secrets.token_hex(8))
         self.put(probe_key, b"walstream write probe\n")
         delete = partial(
             self.client.delete_object, Bucket=self.bucket, Key=self._full_key(probe_key)

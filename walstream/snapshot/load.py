@@ -37,11 +37,11 @@ from psycopg import sql
 
 from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
+from ..layout import load_file_key
 from ..lsn import format_lsn
 from ..pg import source
 from ..pg.types import CatalogTypes
 from ..pipeline.checkpoint import Checkpoint
-from ..pipeline.files import load_file_key
 from ..pipeline.manifest import ManifestFile, load_manifest
 from ..sink import DurableSink, open_sink
 from .exported import ExportedSnapshot, SlotSnapshot, temporary_slot_name

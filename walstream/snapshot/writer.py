@@ -33,15 +33,15 @@ from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
 from ..convert.buffers import Mask, names_column
 from ..faults import fault_point
-from ..pipeline.files import (
+from ..layout import load_file_key
+from ..pipeline.lossy import report_lossy
+from ..pipeline.parquet import (
     COMPRESSION,
     ROW_GROUP_ROWS,
     dictionary_columns,
     encode_parquet,
-    load_file_key,
     write_batch_rows,
 )
-from ..pipeline.lossy import report_lossy
 from ..sink import DurableSink
 from .reader import RawRows
 from .tables import LoadTable

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote
 
 import psycopg
 import pyarrow as pa
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from ..convert import arrow_type_for
 from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
+from ..layout import is_data_key, table_of
 from ..pg.types import read_types
 from ..schema import ColumnSchema, TableSchema
 from ..sink import DurableSink, open_sink
@@ -43,10 +43,10 @@ def models_from_dest(dest: str | DurableSink, tables: Iterable[str] = ()) -> lis
     wanted = list(tables)
     newest: dict[str, str] = {}
     for key in sink.list(""):
-        if key.startswith("_walstream/") or not key.endswith(".parquet") or key.count("/") < 2:
+        if not is_data_key(key):
             continue
-        schema, table, name = key.split("/", 2)
-        qualified = f"{unquote(schema)}.{unquote(table)}"  # folders percent-encode odd names
+        qualified = table_of(key)  # folders percent-encode odd names
+        name = key.rsplit("/", 1)[1]
         if not _wanted(qualified, wanted):
             continue
         # change files sort by commit time; full-load files (LOAD...) come before them

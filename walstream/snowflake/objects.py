@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..pipeline.files import key_segment
+from ..layout import INTERNAL_PREFIX, MANIFEST_PATTERN, key_segment
 from .ddl import check_names, staging_columns, table_definitions
 from .dialects import SNOWFLAKE, indent, join_lines, object_name, quote
 from .model import TableModel
@@ -149,10 +149,11 @@ def _stage(options: SnowflakeOptions) -> str:
 def manifest_copy_statement(options: SnowflakeOptions) -> str:
     """The manifest pipe's COPY: each manifest whole, as one VARIANT, with its key."""
     raw = bookkeeping(options.dialect).manifests_raw
-    pattern = SNOWFLAKE.literal(r"^(.*/)?_walstream/[^/]+/manifests/[^/]+[.]json$")
+    pattern = SNOWFLAKE.literal(MANIFEST_PATTERN)
     return (
         f"COPY INTO {raw} (manifest, body)\n"
-        f"FROM (\n    SELECT METADATA$FILENAME, $1\n    FROM @{_stage(options)}/_walstream/\n)\n"
+        "FROM (\n    SELECT METADATA$FILENAME, $1\n"
+        f"    FROM @{_stage(options)}/{INTERNAL_PREFIX}\n)\n"
         f"PATTERN = {pattern}\n"
         "FILE_FORMAT = (TYPE = JSON)"
     )

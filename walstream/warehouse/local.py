@@ -30,14 +30,20 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from urllib.parse import unquote
 
 import pyarrow as pa
 
 from ..errors import ConfigError, SinkError
 from ..extras import missing_extra
-from ..pipeline.files import decode_parquet
+from ..layout import (
+    INTERNAL_PREFIX,
+    arrival_order,
+    is_data_key,
+    is_manifest_key,
+    table_of,
+)
 from ..pipeline.manifest import parse_manifest
+from ..pipeline.parquet import decode_parquet
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from ..snowflake.ddl import (
@@ -78,45 +84,12 @@ class LoadReport:
 
 def change_file_keys(sink: DurableSink) -> list[str]:
     """Keys of change and full-load files under the sink's root (checkpoints excluded)."""
-    return [
-        key
-        for key in sink.list("")
-        if not key.startswith("_walstream/") and key.endswith(".parquet") and key.count("/") >= 2
-    ]
-
-
-def is_manifest_key(key: str) -> bool:
-    return key.startswith("_walstream/") and "/manifests/" in key and key.endswith(".json")
+    return [key for key in sink.list("") if is_data_key(key)]
 
 
 def manifest_keys(sink: DurableSink) -> list[str]:
     """Keys of flush and load manifests (walstream.pipeline.manifest) of every slot."""
-    return sorted(key for key in sink.list("_walstream/") if is_manifest_key(key))
-
-
-_CHANGE_FILE = re.compile(
-    r"\d{8}-\d{9}-(?P<first>[0-9A-F]{16})-[0-9A-F]{16}(?:\.(?P<seq>\d+)_\d+)?"
-    r"(?:-[a-z0-9_]+)?\.parquet"
-)
-_LOAD_FILE = re.compile(r"LOAD(?P<number>[0-9A-F]{8})-(?P<lsn>[0-9A-F]{16})\.parquet")
-
-
-def arrival_order(key: str) -> tuple[str, int, int, int, str]:
-    """Sort key that merges a table's files in stream order: full-load files (at their
-    snapshot LSN, the T marker first), then change files by first LSN and first seq."""
-    folder, _, name = key.rpartition("/")
-    load = _LOAD_FILE.fullmatch(name)
-    if load:
-        return (folder, int(load["lsn"], 16), 0, int(load["number"], 16), name)
-    change = _CHANGE_FILE.fullmatch(name)
-    if change:
-        return (folder, int(change["first"], 16), 1, int(change["seq"] or 0), name)
-    return (folder, 0, 2, 0, name)
-
-
-def _table_of(key: str) -> str:
-    schema, table, _ = key.split("/", 2)
-    return f"{unquote(schema)}.{unquote(table)}"  # folders percent-encode odd names
+    return sorted(key for key in sink.list(INTERNAL_PREFIX) if is_manifest_key(key))
 
 
 class LocalWarehouse:
@@ -198,7 +171,7 @@ class LocalWarehouse:
         manifests: list[tuple[str, str]] = []
         by_table: dict[str, list[tuple[str, str]]] = {}
         for key in wanted:
-            if key.startswith("_walstream/") and not is_manifest_key(key):
+            if key.startswith(INTERNAL_PREFIX) and not is_manifest_key(key):
                 continue  # checkpoints and other state: no pipe's pattern matches them
             url = sink.describe(key)
             if url in loaded:
@@ -208,7 +181,7 @@ class LocalWarehouse:
             if is_manifest_key(key):
                 manifests.append((key, url))
             else:
-                by_table.setdefault(_table_of(key), []).append((key, url))
+                by_table.setdefault(table_of(key), []).append((key, url))
         self.conn.execute("BEGIN TRANSACTION")
         try:
             for key, url in manifests:

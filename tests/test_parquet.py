@@ -1,4 +1,4 @@
-"""Parquet encoding choices (walstream.pipeline.files): dictionaries only where values repeat.
+"""Parquet encoding choices (walstream.pipeline.parquet): dictionaries only where values repeat.
 
 Why it matters: a dictionary over mostly distinct values costs hashing and makes the file
 larger under zstd (bench: wide-update 27 -> 16 MB, and ~half the encoding CPU, without them).
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from walstream.pipeline.files import (
+from walstream.pipeline.parquet import (
     DICTIONARY_SAMPLE,
     WRITE_BATCH_ROWS,
     decode_parquet,

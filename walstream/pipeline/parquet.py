@@ -1,16 +1,10 @@
-"""Parquet files in the AWS DMS layout: their keys and their bytes (DESIGN.md §2).
+"""Parquet bytes: how a batch becomes a file and back (compression, dictionaries, row groups).
 
-A key is never reused for different content, because Snowpipe skips a file name it has already
-loaded. Keys are built from the commit LSNs of the first and last transaction in the file; a
-batch holds one contiguous stretch of the stream, so a file of whole transactions is fully
-determined by that LSN range. When a transaction is cut across files (it was too large for one
-flush, or the table's shape changed inside it), the file's exact position range is added:
-``.<first_seq>_<last_seq>``. Either way the same key always means the same rows.
+Where each file goes is :mod:`walstream.layout`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import numpy as np
@@ -20,59 +14,6 @@ import pyarrow.parquet as pq
 
 ROW_GROUP_ROWS = 1_000_000
 COMPRESSION = "zstd"
-
-
-def key_segment(name: str) -> str:
-    """A schema or table name as one path segment of a key, unchanged unless it must not be.
-
-    PostgreSQL allows any character in a quoted identifier; a ``/`` would add a level to the
-    DMS layout and ``.``/``..`` would walk out of it, so those (and ``%``, which escapes them,
-    and control characters) are percent-encoded. Ordinary names, unicode included, stay as
-    they are so existing Snowpipe paths keep matching.
-    """
-    if name in (".", ".."):
-        return name.replace(".", "%2E")
-    if not any(c in name for c in "/%") and name.isprintable():
-        return name
-    return "".join(
-        f"%{ord(c):02X}" if c in "/%" or (not c.isprintable() and ord(c) < 128) else c for c in name
-    )
-
-
-def load_file_key(namespace: str, table: str, number: int, snapshot_lsn: int) -> str:
-    """``<schema>/<table>/LOAD<number:08X>-<snapshot_lsn:016X>.parquet``: a full load's files sit
-    under the same folder as the table's change files (the same :func:`key_segment` escaping),
-    so the table's one pipe loads both."""
-    folder = f"{key_segment(namespace)}/{key_segment(table)}"
-    return f"{folder}/LOAD{number:08X}-{snapshot_lsn:016X}.parquet"
-
-
-def change_file_key(
-    namespace: str,
-    table: str,
-    first_commit_ts_us: int,
-    first_lsn: int,
-    last_lsn: int,
-    split_seqs: tuple[int, int] | None = None,
-    writer: str | None = None,
-) -> str:
-    """``<schema>/<table>/<YYYYMMDD-HHMMSSmmm>-<first_lsn:016X>-<last_lsn:016X>[-<slot>].parquet``.
-
-    ``split_seqs`` (first and last ``_walstream_seq``) is given for a file whose first or last
-    transaction is cut, and appears as ``.<first_seq>_<last_seq>`` before ``.parquet``.
-    ``writer`` is the slot that wrote the file: two slots that write the same DEST (a
-    blue/green move, tables split over slots with row filters) store the same table at the same
-    LSNs, and without it one file would replace the other (DESIGN.md §2, guarantee 8). Slot
-    names are ``[a-z0-9_]``, so it needs no escaping; names sort by commit time as before.
-    """
-    ts = dt.datetime.fromtimestamp(first_commit_ts_us / 1_000_000, tz=dt.UTC)
-    stamp = ts.strftime("%Y%m%d-%H%M%S") + f"{ts.microsecond // 1000:03d}"
-    suffix = f".{split_seqs[0]}_{split_seqs[1]}" if split_seqs else ""
-    by = f"-{writer}" if writer else ""
-    return (
-        f"{key_segment(namespace)}/{key_segment(table)}/"
-        f"{stamp}-{first_lsn:016X}-{last_lsn:016X}{suffix}{by}.parquet"
-    )
 
 
 # Above this mean value size a string or binary column is written without a dictionary.
