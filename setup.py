@@ -12,7 +12,15 @@ FLAGS = ["-O2", "-Wall", "-Werror=implicit-function-declaration"]
 
 setup(
     ext_modules=[
-        Extension(name, [path], optional=True, extra_compile_args=FLAGS)
+        # wire.h: the protocol's bytes, named once for both (walstream/pg/wire.py for Python)
+        Extension(
+            name,
+            [path],
+            depends=["walstream/wire.h"],
+            include_dirs=["walstream"],
+            optional=True,
+            extra_compile_args=FLAGS,
+        )
         for name, path in (
             ("walstream._accel", "walstream/_accel.c"),
             ("walstream._columns", "walstream/_columns.c"),

@@ -34,7 +34,8 @@ import pyarrow as pa
 
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import Insert, PgOutputDecoder, TupleData
-from walstream.pg.tuples import KIND_NULL, TupleColumns, native
+from walstream.pg.tuples import TupleColumns, native
+from walstream.pg.wire import KIND_NULL
 
 from .inputs import split_chunks
 

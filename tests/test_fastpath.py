@@ -27,6 +27,7 @@ from tests.oracle_workload import Workload, setup_source
 from tests.streaming import run_to_current
 from walstream.batch import Txn
 from walstream.pg import fastpath
+from walstream.pg.wire import PG_EPOCH_US
 
 TABLES = ("public.accounts", "public.lines", "public.Mixed Case", "public.events")
 
@@ -51,6 +52,9 @@ class CountingAccel:
         self.handoffs = 0
         self.spilled = 0
         self.replayed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)  # the constants (DRAIN_*, WIRE_*)
 
     def drain(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
         result: tuple[int, bytes | None, int, int, int] = self.real.drain(*args)
@@ -204,7 +208,7 @@ def test_drain_takes_fast_changes_and_returns_the_rest(accel: Any) -> None:
     t = target()
     txn = Txn(5, 0x100, 0, seq=40)
     status, frame, count, payload, end = accel.drain(0, 256, 1 << 20, {7: t}, txn)
-    assert (status, count, end) == (fastpath.DRAIN_FRAME, 2, 0x3000)
+    assert (status, count, end) == (accel.DRAIN_FRAME, 2, 0x3000)
     assert frame == frames[2] and payload == 2 * (len(frames[0]) - 25)
     data, offsets, ops, seqs = t
     assert bytes(data) == row * 2 and bytes(ops) == b"ID"
@@ -220,12 +224,12 @@ def test_drain_stops_at_its_limit_when_empty_and_at_the_end(accel: Any) -> None:
     accel.init(*fake.addresses())
     t = target()
     txn = Txn(None, 1, 0)
-    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_LIMIT, None, 3)
-    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_END, None, 2)
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (accel.DRAIN_LIMIT, None, 3)
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (accel.DRAIN_END, None, 2)
     assert txn.seq == 5 and len(t[2]) == 5
     empty = FakeLibpq([])
     accel.init(*empty.addresses())
-    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (fastpath.DRAIN_EMPTY, None, 0)
+    assert accel.drain(0, 3, 100, {1: t}, txn)[:3] == (accel.DRAIN_EMPTY, None, 0)
     assert txn.seq == 5  # nothing taken: seq untouched
 
 
@@ -274,7 +278,7 @@ def test_drain_agrees_with_the_python_rule_on_any_frames(
         taken += 1
     status, returned, count, _, _ = accel.drain(0, 256, limit, targets, txn)
     assert count == taken and returned == stop
-    assert status == (fastpath.DRAIN_FRAME if stop is not None else fastpath.DRAIN_EMPTY)
+    assert status == (accel.DRAIN_FRAME if stop is not None else accel.DRAIN_EMPTY)
     for oid, rows in expected.items():
         data, offsets, ops, _ = targets[oid]
         assert bytes(ops) == bytes(kind for kind, _ in rows)
@@ -286,7 +290,6 @@ def test_drain_agrees_with_the_python_rule_on_any_frames(
 # -- drain_txns(): whole transactions in C ----------------------------------------------------
 BEGIN = struct.Struct("!cQqI")
 COMMIT = struct.Struct("!cBQQq")
-PG_EPOCH_US = 946_684_800_000_000
 
 
 def begin(final_lsn: int, xid: int, ts: int = 5) -> bytes:
@@ -320,7 +323,7 @@ def test_drain_txns_commits_whole_transactions(accel: Any) -> None:
         0, 256, 1 << 20, tables, 1000, 1 << 30
     )
     assert (status, frame, count, commits, commit_end, handoff) == (
-        fastpath.DRAIN_EMPTY,
+        accel.DRAIN_EMPTY,
         None,
         4,
         2,
@@ -350,13 +353,13 @@ def test_drain_txns_hands_a_transaction_to_python_where_it_stops(accel: Any) -> 
     tables = {7: entry(), 8: entry()}
     result = accel.drain_txns(0, 256, 1 << 20, tables, 1000, 1 << 30)
     status, frame, count, _, _, commits, _, handoff = result
-    assert (status, frame, count, commits) == (fastpath.DRAIN_FRAME, other, 1, 0)
+    assert (status, frame, count, commits) == (accel.DRAIN_FRAME, other, 1, 0)
     assert handoff == (77, 0x500, 5 + PG_EPOCH_US, 1, 1, [(7, tables[7], 0)])
     # stopping at its frame limit inside a transaction hands it over as well
     fake = FakeLibpq([begin(0x900, 78), xlog(change(b"I", 8, b"N", row))] * 2)
     accel.init(*fake.addresses())
     result = accel.drain_txns(0, 2, 1 << 20, tables, 1000, 1 << 30)
-    assert result[0] == fastpath.DRAIN_LIMIT and result[7] == (
+    assert result[0] == accel.DRAIN_LIMIT and result[7] == (
         78,
         0x900,
         5 + PG_EPOCH_US,
@@ -381,7 +384,7 @@ def test_drain_txns_leaves_anything_unusual_to_python(accel: Any, odd: bytes) ->
     fake = FakeLibpq([begin(0x500, 77), xlog(change(b"I", 7, b"N", row)), odd])
     accel.init(*fake.addresses())
     result = accel.drain_txns(0, 256, 1 << 20, {7: entry()}, 1000, 1 << 30)
-    assert result[0] == fastpath.DRAIN_FRAME and result[1] == odd and result[5] == 0
+    assert result[0] == accel.DRAIN_FRAME and result[1] == odd and result[5] == 0
     assert result[7] is not None and result[7][4] == 1
     # an empty transaction's Commit is Python's too (it moves the idle position instead)
     fake = FakeLibpq([begin(0x500, 77), commit(0x500, 0x600)])
@@ -397,7 +400,7 @@ def test_drain_txns_stops_after_the_commit_that_fills_the_budget(accel: Any) -> 
         fake = FakeLibpq(txn * 2)
         accel.init(*fake.addresses())
         result = accel.drain_txns(0, 256, 1 << 20, {7: entry(100)}, row_room, byte_room)
-        assert result[0] == fastpath.DRAIN_LIMIT and result[5] == 1 and result[7] is None
+        assert result[0] == accel.DRAIN_LIMIT and result[5] == 1 and result[7] is None
         assert len(fake.frames) == 3
     with pytest.raises(TypeError, match="drain_txns table"):
         fake = FakeLibpq(txn)
@@ -450,7 +453,7 @@ def test_drain_txns_agrees_with_a_model_on_any_frames(
         0, 256, limit, tables, 1 << 30, 1 << 40
     )
     assert (count, done, returned) == (taken, commits, stop)
-    assert status == (fastpath.DRAIN_FRAME if stop is not None else fastpath.DRAIN_EMPTY)
+    assert status == (accel.DRAIN_FRAME if stop is not None else accel.DRAIN_EMPTY)
     if open_lsn is None:
         assert handoff is None
     else:
@@ -478,15 +481,15 @@ def test_spill_frames_stream_messages_as_the_spill_file_does(accel: Any) -> None
     accel.init(*fake.addresses())
     out = bytearray()
     status, frame, messages, payload, end = accel.spill(0, 256, out, 1 << 20)
-    assert (status, frame, messages, end) == (fastpath.DRAIN_FRAME, stop, 2, 0x1000)
+    assert (status, frame, messages, end) == (accel.DRAIN_FRAME, stop, 2, 0x1000)
     assert bytes(out) == spilled(message) + spilled(b"R" + bytes(30))
     assert payload == len(message) + 31
-    assert accel.spill(0, 256, out, 1 << 20)[:2] == (fastpath.DRAIN_FRAME, keepalive)
+    assert accel.spill(0, 256, out, 1 << 20)[:2] == (accel.DRAIN_FRAME, keepalive)
     # a full buffer stops it: the pipeline writes it out and looks at the spill budget
     fake = FakeLibpq([xlog(message)] * 3)
     accel.init(*fake.addresses())
     out = bytearray()
-    assert accel.spill(0, 256, out, 1)[:3] == (fastpath.DRAIN_LIMIT, None, 1)
+    assert accel.spill(0, 256, out, 1)[:3] == (accel.DRAIN_LIMIT, None, 1)
     assert fake.outstanding == 0
 
 

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from walstream.errors import ProtocolError
 from walstream.lsn import parse_lsn
 from walstream.pg.pgoutput import (
-    PG_EPOCH_US,
     Begin,
     BeginPrepare,
     Commit,
@@ -47,6 +46,7 @@ from walstream.pg.pgoutput import (
     TypeInfo,
     Update,
 )
+from walstream.pg.wire import PG_EPOCH_US
 
 T = TypeVar("T")
 DATA = Path(__file__).parent / "data"

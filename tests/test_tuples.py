@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import read_tuple
-from walstream.pg.tuples import KIND_NULL, PAD, TupleColumns, encode_tuple, native
+from walstream.pg.tuples import PAD, TupleColumns, encode_tuple, native
+from walstream.pg.wire import KIND_NULL
 
 KINDS = b"ntub"
 PATHS = [

@@ -21,20 +21,21 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "wire.h"
+
 typedef int (*get_copy_data_fn)(void *conn, char **buffer, int async);
 typedef void (*freemem_fn)(void *ptr);
 
 static get_copy_data_fn get_copy_data = NULL;
 static freemem_fn freemem = NULL;
 
-/* drain() statuses (mirrored in walstream/pg/fastpath.py) */
+/* drain() statuses (exported to Python as DRAIN_*, which pg/replication.py reads from here) */
 enum { DRAIN_LIMIT = 0, DRAIN_EMPTY = 1, DRAIN_FRAME = 2, DRAIN_END = 3 };
 
-/* An XLogData frame: 'w', start LSN, end LSN, send time (25 bytes), then the pgoutput
- * message. A fast change message: kind (1), relation OID (4), 'N'/'K'/'O' (1), TupleData
- * (at least its Int16 column count). */
-#define XLOG_PAYLOAD 25
-#define ROW_AT (XLOG_PAYLOAD + 6)
+/* A fast change message in an XLogData frame (wire.h): its TupleData starts at ROW_AT and holds
+ * at least its Int16 column count. */
+#define XLOG_PAYLOAD WIRE_XLOG_PAYLOAD
+#define ROW_AT (XLOG_PAYLOAD + WIRE_CHANGE_OID + WIRE_OID_TO_TUPLE)
 #define MIN_FAST (ROW_AT + 2)
 
 static inline uint32_t be32(const unsigned char *p) {
@@ -114,11 +115,10 @@ static int check_target(PyObject *target) {
 /* The fast-path rule of Runner._change: an Insert or an Update carrying only its new row, or a
  * Delete carrying its key or old row, of at most value_limit bytes of message. */
 static inline int fast_change(const unsigned char *u, int n, Py_ssize_t value_limit) {
-    if (n < MIN_FAST || u[0] != 'w' || (Py_ssize_t)(n - XLOG_PAYLOAD) > value_limit) {
+    if (n < MIN_FAST || u[0] != WIRE_XLOG_DATA || (Py_ssize_t)(n - XLOG_PAYLOAD) > value_limit) {
         return 0;
     }
-    unsigned char kind = u[XLOG_PAYLOAD], part = u[ROW_AT - 1];
-    return (kind == 'I' || kind == 'U') ? part == 'N' : (kind == 'D' && (part == 'K' || part == 'O'));
+    return wire_fast_shape(u[XLOG_PAYLOAD], u[ROW_AT - 1]);
 }
 
 /* ChangeBatch.append for one fast change: its TupleData, end offset, op and seq. */
@@ -290,11 +290,7 @@ static int check_table(PyObject *entry) {
     return 0;
 }
 
-/* Begin: 'B', final LSN, commit time (PostgreSQL epoch), xid. Commit: 'C', flags, commit LSN,
- * end LSN, commit time. Anything of another length is left to the Python decoder's checks. */
-#define BEGIN_SIZE (1 + 8 + 8 + 4)
-#define COMMIT_SIZE (1 + 1 + 8 + 8 + 8)
-#define PG_EPOCH_US 946684800000000LL
+/* Begin and Commit of another length than wire.h's are left to the Python decoder's checks. */
 /* tables one C transaction may touch before it is handed to Python */
 #define MAX_TOUCHED 64
 
@@ -362,28 +358,28 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
         const unsigned char *u = (const unsigned char *)buf;
         const unsigned char *msg = u + XLOG_PAYLOAD;
         int size = n - XLOG_PAYLOAD;
-        int is_w = n > XLOG_PAYLOAD && u[0] == 'w';
+        int is_w = n > XLOG_PAYLOAD && u[0] == WIRE_XLOG_DATA;
         int taken = 0;
         if (!open) {
-            if (is_w && msg[0] == 'B' && size == BEGIN_SIZE) {
-                final_lsn = be64(msg + 1);
-                ts_us = (long long)be64(msg + 9) + PG_EPOCH_US;
-                xid = be32(msg + 17);
+            if (is_w && msg[0] == WIRE_BEGIN && size == WIRE_BEGIN_SIZE) {
+                final_lsn = be64(msg + WIRE_BEGIN_FINAL_LSN);
+                ts_us = (long long)be64(msg + WIRE_BEGIN_COMMIT_TS) + WIRE_PG_EPOCH_US;
+                xid = be32(msg + WIRE_BEGIN_XID);
                 open = 1;
                 seq = rows_txn = bytes_txn = 0;
                 ntouched = 0;
                 taken = 1;
             }
-        } else if (is_w && msg[0] == 'C' && size == COMMIT_SIZE && rows_txn > 0 &&
-                   be64(msg + 2) == final_lsn) {
-            commit_end = be64(msg + 10);
+        } else if (is_w && msg[0] == WIRE_COMMIT && size == WIRE_COMMIT_SIZE && rows_txn > 0 &&
+                   be64(msg + WIRE_COMMIT_LSN) == final_lsn) {
+            commit_end = be64(msg + WIRE_COMMIT_END_LSN);
             open = 0;
             commits++;
             rows_done += rows_txn;
             bytes_done += bytes_txn;
             taken = 2;
         } else if (fast_change(u, n, value_limit)) {
-            uint32_t oid = be32(msg + 1);
+            uint32_t oid = be32(msg + WIRE_CHANGE_OID);
             if ((cached == NULL || oid != cached_oid) &&
                 lookup(tables, oid, check_table, &cached, &cached_oid) < 0) {
                 free_keeping_error(buf);
@@ -515,7 +511,7 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
             break;
         }
         const unsigned char *u = (const unsigned char *)buf;
-        if (n <= XLOG_PAYLOAD || u[0] != 'w' || u[XLOG_PAYLOAD] == 'E') {
+        if (n <= XLOG_PAYLOAD || u[0] != WIRE_XLOG_DATA || u[XLOG_PAYLOAD] == WIRE_STREAM_STOP) {
             frame = hand_back(buf, n);
             if (frame == NULL) {
                 return NULL;
@@ -541,10 +537,10 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iNnLK)", status, frame, count, payload, last_end);
 }
 
-/* A change message as spilled inside a stream: kind, xid, relation OID, part, TupleData. */
-#define S_OID 5
-#define S_PART 9
-#define S_ROW 10
+/* A change message as spilled inside a stream (wire.h): kind, xid, relation OID, part, TupleData. */
+#define S_OID WIRE_STREAM_CHANGE_OID
+#define S_PART (S_OID + WIRE_OID_TO_PART)
+#define S_ROW (S_OID + WIRE_OID_TO_TUPLE)
 #define S_MIN (S_ROW + 2)
 
 /*
@@ -585,10 +581,7 @@ static PyObject *accel_replay(PyObject *self, PyObject *args) {
         if (end - pos - 4 < size || size < S_MIN || size > value_limit) {
             break;
         }
-        unsigned char kind = m[0], part = m[S_PART];
-        int fast = (kind == 'I' || kind == 'U') ? part == 'N'
-                                                 : (kind == 'D' && (part == 'K' || part == 'O'));
-        if (!fast) {
+        if (!wire_fast_shape(m[0], m[S_PART])) {
             break;
         }
         uint32_t oid = be32(m + S_OID);
@@ -607,7 +600,7 @@ static PyObject *accel_replay(PyObject *self, PyObject *args) {
             }
             have_seq = 1;
         }
-        if (append_row(cached, (char)kind, m + S_ROW, size - S_ROW, seq) < 0) {
+        if (append_row(cached, (char)m[0], m + S_ROW, size - S_ROW, seq) < 0) {
             failed = 1;
             break;
         }
@@ -652,7 +645,41 @@ PyMODINIT_FUNC PyInit__accel(void) {
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddIntConstant(m, "DRAIN_LIMIT", DRAIN_LIMIT) < 0 ||
+    PyObject *epoch = PyLong_FromLongLong(WIRE_PG_EPOCH_US);
+    int added = epoch != NULL && PyModule_AddObjectRef(m, "WIRE_PG_EPOCH_US", epoch) == 0;
+    Py_XDECREF(epoch);
+    if (!added) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    /* the wire constants too, so that tests/test_wire.py can hold them to walstream/pg/wire.py */
+    if (PyModule_AddIntConstant(m, "WIRE_XLOG_DATA", WIRE_XLOG_DATA) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_XLOG_PAYLOAD", WIRE_XLOG_PAYLOAD) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_BEGIN", WIRE_BEGIN) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_COMMIT", WIRE_COMMIT) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_INSERT", WIRE_INSERT) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_UPDATE", WIRE_UPDATE) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_DELETE", WIRE_DELETE) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_STREAM_STOP", WIRE_STREAM_STOP) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_BEGIN_SIZE", WIRE_BEGIN_SIZE) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_COMMIT_SIZE", WIRE_COMMIT_SIZE) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_BEGIN_FINAL_LSN", WIRE_BEGIN_FINAL_LSN) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_BEGIN_COMMIT_TS", WIRE_BEGIN_COMMIT_TS) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_BEGIN_XID", WIRE_BEGIN_XID) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_COMMIT_LSN", WIRE_COMMIT_LSN) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_COMMIT_END_LSN", WIRE_COMMIT_END_LSN) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_CHANGE_OID", WIRE_CHANGE_OID) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_STREAM_CHANGE_OID", WIRE_STREAM_CHANGE_OID) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_OID_TO_PART", WIRE_OID_TO_PART) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_OID_TO_TUPLE", WIRE_OID_TO_TUPLE) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_PART_NEW", WIRE_PART_NEW) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_PART_KEY", WIRE_PART_KEY) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_PART_OLD", WIRE_PART_OLD) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_KIND_NULL", WIRE_KIND_NULL) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_KIND_UNCHANGED", WIRE_KIND_UNCHANGED) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_KIND_TEXT", WIRE_KIND_TEXT) < 0 ||
+        PyModule_AddIntConstant(m, "WIRE_KIND_BINARY", WIRE_KIND_BINARY) < 0 ||
+        PyModule_AddIntConstant(m, "DRAIN_LIMIT", DRAIN_LIMIT) < 0 ||
         PyModule_AddIntConstant(m, "DRAIN_EMPTY", DRAIN_EMPTY) < 0 ||
         PyModule_AddIntConstant(m, "DRAIN_FRAME", DRAIN_FRAME) < 0 ||
         PyModule_AddIntConstant(m, "DRAIN_END", DRAIN_END) < 0) {

@@ -22,10 +22,12 @@
 /* Error codes (mirrored in walstream/pg/tuples.py). */
 enum { OK = 0, E_PAST = 1, E_KIND = 2, E_CUT = 3, E_LONG = 4, E_REST = 5 };
 
-#define KIND_NULL 'n'
-#define KIND_UNCHANGED 'u'
-#define KIND_TEXT 't'
-#define KIND_BINARY 'b'
+#include "wire.h"
+
+#define KIND_NULL WIRE_KIND_NULL
+#define KIND_UNCHANGED WIRE_KIND_UNCHANGED
+#define KIND_TEXT WIRE_KIND_TEXT
+#define KIND_BINARY WIRE_KIND_BINARY
 
 static inline int64_t be32s(const unsigned char *p) {
     uint32_t v = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];

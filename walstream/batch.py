@@ -26,14 +26,8 @@ from .convert.buffers import Mask, names_column
 from .errors import ProtocolError
 from .lsn import format_lsn
 from .pg.fastpath import TableEntry, Target
-from .pg.tuples import (
-    KIND_BINARY,
-    KIND_TEXT,
-    KIND_UNCHANGED,
-    PAD,
-    TupleColumns,
-    encode_tuple,
-)
+from .pg.tuples import PAD, TupleColumns, encode_tuple
+from .pg.wire import KIND_BINARY, KIND_TEXT, KIND_UNCHANGED
 from .schema import METADATA_KEY, TableSchema
 
 # What a buffered row costs beyond its TupleData bytes, counted against --flush-bytes: its op,

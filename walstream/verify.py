@@ -55,6 +55,7 @@ from .extras import missing_extra
 from .lsn import format_lsn, parse_lsn
 from .pg import source
 from .pg.types import resolve_catalog_type
+from .pg.wire import KIND_NULL, KIND_TEXT
 from .schema import ColumnSchema, TableSchema
 
 try:
@@ -65,8 +66,6 @@ except ImportError as exc:  # the runtime install has no DuckDB: walstream[local
 log = logging.getLogger("walstream.verify")
 
 MATCH, DIFFERS, BEHIND, SKIPPED = "match", "differs", "behind", "skipped"
-_TEXT = 0x74  # pgoutput tuple kind 't'
-_NULL = 0x6E
 
 
 def _q(name: str) -> str:
@@ -313,7 +312,7 @@ class Verifier:
                 batch = ChangeBatch(table, converters)
                 for row in rows:
                     values = [None if v is None else str(v).encode() for v in row]
-                    kinds = bytes(_NULL if v is None else _TEXT for v in values)
+                    kinds = bytes(KIND_NULL if v is None else KIND_TEXT for v in values)
                     batch.add("I", kinds, values, 0, 0, None, 0)
                 arrow = batch.to_arrow(release=True).select(list(ordered))
                 self._insert_source_chunk(arrow, keys, casts, ordered)

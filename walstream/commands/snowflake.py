@@ -10,6 +10,7 @@ table under ``--dest``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,43 +18,13 @@ import click
 from ..convert.choices import TypeChoices
 from ..errors import ConfigError
 from ..snowflake.model import TableModel
-from ..snowflake.options import (
-    DEFAULT_LOAD_SLICE_ROWS,
-    DEFAULT_TOMBSTONE_RETENTION_DAYS,
-    MergeOptions,
-    SnowflakeOptions,
-)
+from ..snowflake.options import SnowflakeOptions
 from .options import F, envopt, type_choice_options
-
-
-def merge_options(f: F) -> F:
-    """The MERGE settings shared by the Snowflake objects and the local warehouse."""
-    f = envopt(
-        "--soft-delete",
-        env="SOFT_DELETE",
-        is_flag=True,
-        help="keep deleted rows in FINAL with _walstream_deleted = TRUE",
-    )(f)
-    f = envopt(
-        "--load-slice-rows",
-        env="LOAD_SLICE_ROWS",
-        type=click.IntRange(min=1),
-        default=DEFAULT_LOAD_SLICE_ROWS,
-        show_default=True,
-        help="merge a larger full load over several task runs, this many rows per run",
-    )(f)
-    return envopt(
-        "--tombstone-retention-days",
-        env="TOMBSTONE_RETENTION_DAYS",
-        type=click.IntRange(min=1),
-        default=DEFAULT_TOMBSTONE_RETENTION_DAYS,
-        show_default=True,
-        help="keep delete tombstones this long (longer than any replay)",
-    )(f)
+from .snowflake_options import OBJECT_SETTINGS, merge_options, objects_from
 
 
 def _script_options(f: F) -> F:
-    decorators = [
+    decorators: list[Callable[[Any], Any]] = [
         envopt("--dest", env="DEST", required=True, help="s3://bucket/prefix the stage points at"),
         envopt("--dsn", env="DSN", help="read the tables from the source (else from DEST's files)"),
         envopt("--publication", env="PUBLICATION", default="walstream", show_default=True),
@@ -64,54 +35,12 @@ def _script_options(f: F) -> F:
             multiple=True,
             help="schema.table to include (repeatable or comma-separated; default all)",
         ),
-        envopt("--stage", env="SNOWFLAKE_STAGE", default="WALSTREAM_STAGE", show_default=True),
-        envopt(
-            "--file-format",
-            env="SNOWFLAKE_FILE_FORMAT",
-            default="WALSTREAM_PARQUET",
-            show_default=True,
-        ),
-        envopt(
-            "--storage-integration",
-            env="SNOWFLAKE_STORAGE_INTEGRATION",
-            default="WALSTREAM_S3",
-            show_default=True,
-            help="storage integration of the stage ('' for none)",
-        ),
-        envopt(
-            "--aws-role-arn",
-            env="SNOWFLAKE_AWS_ROLE_ARN",
-            help="create the storage integration with this IAM role",
-        ),
-        envopt(
-            "--task-warehouse",
-            env="SNOWFLAKE_TASK_WAREHOUSE",
-            help="warehouse of the MERGE tasks (default: serverless tasks)",
-        ),
-        envopt(
-            "--schedule",
-            env="SNOWFLAKE_SCHEDULE",
-            default="1 MINUTE",
-            show_default=True,
-            help="how often a task checks its streams",
-        ),
+        *(s.option() for s in OBJECT_SETTINGS if not s.merge),
         envopt(
             "--triggered",
             env="SNOWFLAKE_TRIGGERED",
             is_flag=True,
             help="triggered tasks: run as soon as a stream has data, no --schedule",
-        ),
-        envopt(
-            "--error-integration",
-            env="SNOWFLAKE_ERROR_INTEGRATION",
-            help="notification integration (SNS, Pub/Sub, Event Grid) the pipes push load "
-            "errors to: Snowpipe skips a whole file on an error",
-        ),
-        envopt(
-            "--prefix-schema",
-            env="SNOWFLAKE_PREFIX_SCHEMA",
-            is_flag=True,
-            help="name FINAL tables <schema>_<table> (when two schemas share table names)",
         ),
         merge_options,
         type_choice_options,  # --as-text must match the stream's, for tables read from --dsn
@@ -147,23 +76,13 @@ def _models(kw: dict[str, Any]) -> list[TableModel]:
 
 
 def _options(kw: dict[str, Any]) -> SnowflakeOptions:
-    return SnowflakeOptions(
-        dest=kw["dest"],
-        stage=kw["stage"],
-        file_format=kw["file_format"],
-        storage_integration=kw["storage_integration"] or None,
-        aws_role_arn=kw["aws_role_arn"],
-        task_warehouse=kw["task_warehouse"],
-        schedule=kw["schedule"],
-        prefix_schema=kw["prefix_schema"],
-        merge=MergeOptions(
-            kw["soft_delete"], kw["tombstone_retention_days"], kw["load_slice_rows"]
-        ),
+    return objects_from(
+        kw,
+        kw["dest"],
         # apply knows where it creates the objects: every name in them is qualified
         database=kw.get("database"),
         schema=kw.get("schema"),
         triggered=bool(kw.get("triggered")),
-        error_integration=kw.get("error_integration") or None,
     )
 
 

@@ -11,6 +11,7 @@ flags and environment variables.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ConfigError
-from ..snowflake.options import DEFAULT_TOMBSTONE_RETENTION_DAYS
+from ..snowflake.options import DEFAULT_LOAD_SLICE_ROWS, MergeOptions, SnowflakeOptions
 from .options import F, envopt
 
 if TYPE_CHECKING:
@@ -27,6 +28,131 @@ if TYPE_CHECKING:
 
 #: An option: a decorator of a click command.
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectSetting:
+    """One setting of the generated Snowflake objects, declared once for ``snowflake sql`` /
+    ``apply`` (flag ``--<name>``) and ``run --snowflake-evolve`` (``--snowflake-<name>``), with
+    the same environment variable; its default is the field's in :class:`SnowflakeOptions` (or
+    :class:`MergeOptions`), so the SQL generator and every command agree."""
+
+    name: str  # the field, and the click parameter
+    env: str  # after WALSTREAM_
+    help: str | None = None
+    flag: bool = False
+    merge: bool = False  # a field of MergeOptions
+
+    def default(self) -> Any:
+        owner = MergeOptions if self.merge else SnowflakeOptions
+        (found,) = [f for f in dataclasses.fields(owner) if f.name == self.name]
+        return found.default
+
+    def option(self, flag_prefix: str = "") -> Decorator:
+        flag = f"--{flag_prefix}{self.name.replace('_', '-')}"
+        if self.flag:
+            return envopt(flag, self.name, env=self.env, is_flag=True, help=self.help)
+        default = self.default()
+        extra: dict[str, Any] = {"default": default, "show_default": default is not None}
+        if isinstance(default, int):
+            extra["type"] = click.IntRange(min=1)
+        return envopt(flag, self.name, env=self.env, help=self.help, **extra)
+
+
+OBJECT_SETTINGS = (
+    ObjectSetting("stage", "SNOWFLAKE_STAGE", "the external stage of DEST"),
+    ObjectSetting("file_format", "SNOWFLAKE_FILE_FORMAT", "the Parquet file format"),
+    ObjectSetting(
+        "storage_integration",
+        "SNOWFLAKE_STORAGE_INTEGRATION",
+        "storage integration of the stage ('' for none)",
+    ),
+    ObjectSetting(
+        "aws_role_arn",
+        "SNOWFLAKE_AWS_ROLE_ARN",
+        "create the storage integration with this IAM role",
+    ),
+    ObjectSetting(
+        "task_warehouse",
+        "SNOWFLAKE_TASK_WAREHOUSE",
+        "warehouse of the MERGE tasks (default: serverless tasks)",
+    ),
+    ObjectSetting("schedule", "SNOWFLAKE_SCHEDULE", "how often a task checks its streams"),
+    ObjectSetting(
+        "error_integration",
+        "SNOWFLAKE_ERROR_INTEGRATION",
+        "notification integration (SNS, Pub/Sub, Event Grid) the pipes push load errors to: "
+        "Snowpipe skips a whole file on an error",
+    ),
+    ObjectSetting(
+        "prefix_schema",
+        "SNOWFLAKE_PREFIX_SCHEMA",
+        "name FINAL tables <schema>_<table> (when two schemas share table names)",
+        flag=True,
+    ),
+    ObjectSetting(
+        "soft_delete",
+        "SOFT_DELETE",
+        "keep deleted rows in FINAL with _walstream_deleted = TRUE",
+        flag=True,
+        merge=True,
+    ),
+    ObjectSetting(
+        "tombstone_retention_days",
+        "TOMBSTONE_RETENTION_DAYS",
+        "keep delete tombstones this long (longer than any replay)",
+        merge=True,
+    ),
+)
+
+#: The MERGE's own settings (the local warehouse has only these).
+MERGE_SETTINGS = tuple(s for s in OBJECT_SETTINGS if s.merge)
+
+
+def load_slice_rows_option() -> Decorator:
+    return envopt(
+        "--load-slice-rows",
+        env="LOAD_SLICE_ROWS",
+        type=click.IntRange(min=1),
+        default=DEFAULT_LOAD_SLICE_ROWS,
+        show_default=True,
+        help="merge a larger full load over several task runs, this many rows per run",
+    )
+
+
+def merge_options(f: F) -> F:
+    """The MERGE settings shared by the Snowflake objects and the local warehouse."""
+    command: Callable[..., Any] = f
+    for option in reversed([*(s.option() for s in MERGE_SETTINGS), load_slice_rows_option()]):
+        command = option(command)
+    return command  # type: ignore[return-value]
+
+
+def _value(values: Mapping[str, Any], setting: ObjectSetting) -> Any:
+    """The parsed value, or the setting's default where none was given (None)."""
+    value = values.get(setting.name)
+    return setting.default() if value is None else value
+
+
+def merge_from(values: Mapping[str, Any]) -> MergeOptions:
+    """The :class:`MergeOptions` of the parsed :data:`MERGE_SETTINGS` (and load slices)."""
+    merge = {s.name: _value(values, s) for s in MERGE_SETTINGS}
+    return MergeOptions(
+        bool(merge["soft_delete"]),
+        int(merge["tombstone_retention_days"]),
+        int(values.get("load_slice_rows") or DEFAULT_LOAD_SLICE_ROWS),
+    )
+
+
+def objects_from(values: Mapping[str, Any], dest: str, **more: Any) -> SnowflakeOptions:
+    """The :class:`SnowflakeOptions` of the parsed :data:`OBJECT_SETTINGS` (``more``: the
+    fields that only some commands have, e.g. ``triggered``, ``database``)."""
+    fields = {s.name: _value(values, s) for s in OBJECT_SETTINGS if not s.merge}
+    fields["storage_integration"] = fields["storage_integration"] or None
+    fields["error_integration"] = fields["error_integration"] or None
+    fields["prefix_schema"] = bool(fields["prefix_schema"])
+    return SnowflakeOptions(dest=dest, merge=merge_from(values), **fields, **more)
+
 
 REQUIRED = (
     ("account", "--snowflake-account", "SNOWFLAKE_ACCOUNT"),
@@ -59,20 +185,7 @@ CREDENTIALS = (
     ("authenticator", "--snowflake-authenticator", "SNOWFLAKE_AUTHENTICATOR"),
 )
 
-PARAMS = (
-    "snowflake_evolve",
-    *CONNECTION,
-    "stage",
-    "file_format",
-    "storage_integration",
-    "aws_role_arn",
-    "task_warehouse",
-    "schedule",
-    "prefix_schema",
-    "error_integration",
-    "soft_delete",
-    "tombstone_retention_days",
-)
+PARAMS = ("snowflake_evolve", *CONNECTION, *(s.name for s in OBJECT_SETTINGS))
 
 
 def connection_options(prefix: str = "") -> list[Decorator]:
@@ -146,57 +259,7 @@ def snowflake_evolve_options(f: F) -> F:
             "logged for a human",
         ),
         *connection_options(),
-        envopt(
-            "--snowflake-stage",
-            "stage",
-            env="SNOWFLAKE_STAGE",
-            default="WALSTREAM_STAGE",
-            show_default=True,
-        ),
-        envopt(
-            "--snowflake-file-format",
-            "file_format",
-            env="SNOWFLAKE_FILE_FORMAT",
-            default="WALSTREAM_PARQUET",
-            show_default=True,
-        ),
-        envopt(
-            "--snowflake-storage-integration",
-            "storage_integration",
-            env="SNOWFLAKE_STORAGE_INTEGRATION",
-            default="WALSTREAM_S3",
-            show_default=True,
-        ),
-        envopt("--snowflake-aws-role-arn", "aws_role_arn", env="SNOWFLAKE_AWS_ROLE_ARN"),
-        envopt("--snowflake-task-warehouse", "task_warehouse", env="SNOWFLAKE_TASK_WAREHOUSE"),
-        envopt(
-            "--snowflake-schedule",
-            "schedule",
-            env="SNOWFLAKE_SCHEDULE",
-            default="1 MINUTE",
-            show_default=True,
-        ),
-        envopt(
-            "--snowflake-prefix-schema",
-            "prefix_schema",
-            env="SNOWFLAKE_PREFIX_SCHEMA",
-            is_flag=True,
-        ),
-        envopt(
-            "--snowflake-error-integration",
-            "error_integration",
-            env="SNOWFLAKE_ERROR_INTEGRATION",
-            help="notification integration the pipes push load errors to",
-        ),
-        envopt("--snowflake-soft-delete", "soft_delete", env="SOFT_DELETE", is_flag=True),
-        envopt(
-            "--snowflake-tombstone-retention-days",
-            "tombstone_retention_days",
-            env="TOMBSTONE_RETENTION_DAYS",
-            type=click.IntRange(min=1),
-            default=DEFAULT_TOMBSTONE_RETENTION_DAYS,
-            show_default=True,
-        ),
+        *(setting.option("snowflake-") for setting in OBJECT_SETTINGS),
     ]
 
     @functools.wraps(f)
@@ -217,29 +280,13 @@ def snowflake_evolve_options(f: F) -> F:
 
 def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
     """Pop :func:`snowflake_evolve_options`'s options out of ``kwargs``: the evolver, or None."""
-    # the Snowflake machinery is imported only when asked for
-    from ..snowflake.evolve import SnowflakeEvolver
-    from ..snowflake.options import MergeOptions, SnowflakeOptions
+    from ..snowflake.evolve import SnowflakeEvolver  # the machinery: only when asked for
 
     values = {name: kwargs.pop(name, None) for name in PARAMS}
     if not values["snowflake_evolve"]:
         return None
     settings = connection_settings(values, "--snowflake-evolve")
-    options = SnowflakeOptions(
-        dest=str(kwargs["dest"]),
-        stage=values["stage"] or "WALSTREAM_STAGE",
-        file_format=values["file_format"] or "WALSTREAM_PARQUET",
-        storage_integration=values["storage_integration"] or None,
-        aws_role_arn=values["aws_role_arn"],
-        task_warehouse=values["task_warehouse"],
-        schedule=values["schedule"] or "1 MINUTE",
-        prefix_schema=bool(values["prefix_schema"]),
-        database=values["database"],
-        schema=values["schema"],
-        error_integration=values["error_integration"] or None,
-        merge=MergeOptions(
-            bool(values["soft_delete"]),
-            int(values["tombstone_retention_days"] or DEFAULT_TOMBSTONE_RETENTION_DAYS),
-        ),
+    options = objects_from(
+        values, str(kwargs["dest"]), database=values["database"], schema=values["schema"]
     )
     return SnowflakeEvolver.from_settings(settings, options)

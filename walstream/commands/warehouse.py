@@ -6,7 +6,7 @@ import click
 
 from ..snowflake.options import MergeOptions
 from .options import envopt
-from .snowflake import merge_options
+from .snowflake_options import merge_options
 
 
 @click.group()

@@ -21,8 +21,6 @@ from typing import Any
 
 from .tuples import accel_enabled
 
-# drain() statuses, as in walstream/_accel.c
-DRAIN_LIMIT, DRAIN_EMPTY, DRAIN_FRAME, DRAIN_END = 0, 1, 2, 3
 # frames per drain() call: the read loop looks at its memory budget between calls
 DRAIN_FRAMES = 256
 # bytes of stream-block messages spill() gathers before the pipeline writes them to disk

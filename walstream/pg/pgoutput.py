@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ..errors import ProtocolError
+from . import wire as w
 
 __all__ = [
-    "PG_EPOCH_US",
     "Begin",
     "BeginPrepare",
     "Commit",
@@ -71,8 +71,6 @@ __all__ = [
     "Update",
 ]
 
-PG_EPOCH_US = 946_684_800_000_000
-"""2000-01-01 00:00:00 UTC (PostgreSQL's timestamp epoch) in Unix-epoch microseconds."""
 
 MIN_PROTO_VERSION = 1
 MAX_PROTO_VERSION = 4
@@ -326,12 +324,11 @@ Message: TypeAlias = (
 # TransactionId/Oid are unsigned; TimestampTz, typmod and lengths are signed.
 
 _U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
-U32 = _U32  # the relation OID of a change, for readers of raw messages
+_U32 = w.U32
 _I32 = struct.Struct(">i")
 _U32_U32 = struct.Struct(">II")  # leading xid + relation OID of a streamed change
-_BEGIN = struct.Struct(">QqI")  # final_lsn, commit_ts, xid
-_COMMIT = struct.Struct(">BQQq")  # flags, commit_lsn, end_lsn, commit_ts
+_BEGIN = w.BEGIN_BODY  # final_lsn, commit_ts, xid
+_COMMIT = w.COMMIT_BODY  # flags, commit_lsn, end_lsn, commit_ts
 _ORIGIN_LSN = struct.Struct(">Q")
 _RELATION_COLUMN_TAIL = struct.Struct(">Ii")  # type OID, typmod (after the column name)
 _MESSAGE_HEAD = struct.Struct(">BQ")  # flags, lsn
@@ -344,35 +341,34 @@ _BEGIN_PREPARE = struct.Struct(">QQqI")  # prepare_lsn, end_lsn, prepare_ts, xid
 _PREPARE = struct.Struct(">BQQqI")  # flags, lsn, end_lsn, ts, xid (Prepare, Commit/Stream Prep.)
 _ROLLBACK_PREPARED = struct.Struct(">BQQqqI")  # flags, prep end, rb end, prep ts, rb ts, xid
 
-# Sub-message markers as the ints that indexing bytes returns (tuple kinds are inlined as
-# literals in _read_tuple).
-_PART_NEW = 0x4E  # 'N'
-_PART_KEY = 0x4B  # 'K'
-_PART_OLD = 0x4F  # 'O'
+_PART_NEW = w.PART_NEW
+_PART_KEY = w.PART_KEY
+_PART_OLD = w.PART_OLD
+_VALUED = (w.KIND_TEXT, w.KIND_BINARY)
 
 _REPLICA_IDENTITIES = frozenset("dnfi")
 
 # Message type byte -> (name for errors, first protocol version that has it).
 _MESSAGE_TYPES: dict[int, tuple[str, int]] = {
-    ord("B"): ("Begin", 1),
-    ord("C"): ("Commit", 1),
-    ord("O"): ("Origin", 1),
-    ord("R"): ("Relation", 1),
-    ord("Y"): ("Type", 1),
-    ord("I"): ("Insert", 1),
-    ord("U"): ("Update", 1),
-    ord("D"): ("Delete", 1),
-    ord("T"): ("Truncate", 1),
-    ord("M"): ("Message", 1),
-    ord("S"): ("Stream Start", 2),
-    ord("E"): ("Stream Stop", 2),
-    ord("c"): ("Stream Commit", 2),
-    ord("A"): ("Stream Abort", 2),
-    ord("b"): ("Begin Prepare", 3),
-    ord("P"): ("Prepare", 3),
-    ord("K"): ("Commit Prepared", 3),
-    ord("r"): ("Rollback Prepared", 3),
-    ord("p"): ("Stream Prepare", 3),
+    w.BEGIN: ("Begin", 1),
+    w.COMMIT: ("Commit", 1),
+    w.ORIGIN: ("Origin", 1),
+    w.RELATION: ("Relation", 1),
+    w.TYPE: ("Type", 1),
+    w.INSERT: ("Insert", 1),
+    w.UPDATE: ("Update", 1),
+    w.DELETE: ("Delete", 1),
+    w.TRUNCATE: ("Truncate", 1),
+    w.MESSAGE: ("Message", 1),
+    w.STREAM_START: ("Stream Start", 2),
+    w.STREAM_STOP: ("Stream Stop", 2),
+    w.STREAM_COMMIT: ("Stream Commit", 2),
+    w.STREAM_ABORT: ("Stream Abort", 2),
+    w.BEGIN_PREPARE: ("Begin Prepare", 3),
+    w.PREPARE: ("Prepare", 3),
+    w.COMMIT_PREPARED: ("Commit Prepared", 3),
+    w.ROLLBACK_PREPARED: ("Rollback Prepared", 3),
+    w.STREAM_PREPARE: ("Stream Prepare", 3),
 }
 
 
@@ -425,10 +421,11 @@ def _read_tuple(buf: bytes, pos: int) -> tuple[TupleData, int]:
     unpack_len = _I32.unpack_from
     kinds = bytearray(ncols)
     values: list[bytes | None] = [None] * ncols
+    valued, not_sent = _VALUED, w.NOT_SENT  # locals: no global lookups per column
     for i in range(ncols):
         kind = buf[pos]
         kinds[i] = kind
-        if kind in (0x74, 0x62):  # 't', 'b': a literal tuple is a constant, no global lookups
+        if kind in valued:
             (length,) = unpack_len(buf, pos + 1)
             pos += 5
             stop = pos + length
@@ -440,7 +437,7 @@ def _read_tuple(buf: bytes, pos: int) -> tuple[TupleData, int]:
                 )
             values[i] = buf[pos:stop]
             pos = stop
-        elif kind in (0x6E, 0x75):  # 'n', 'u'
+        elif kind in not_sent:
             pos += 1
         else:
             raise _Malformed(
@@ -474,25 +471,25 @@ class PgOutputDecoder:
         self.proto_version = proto_version
         self._in_stream = False
         handlers: dict[int, Callable[[bytes], Message]] = {
-            ord("B"): self._begin,
-            ord("C"): self._commit,
-            ord("O"): self._origin,
-            ord("R"): self._relation,
-            ord("Y"): self._type,
-            ord("I"): self._insert,
-            ord("U"): self._update,
-            ord("D"): self._delete,
-            ord("T"): self._truncate,
-            ord("M"): self._message,
-            ord("S"): self._stream_start,
-            ord("E"): self._stream_stop,
-            ord("c"): self._stream_commit,
-            ord("A"): self._stream_abort,
-            ord("b"): self._begin_prepare,
-            ord("P"): self._prepare,
-            ord("K"): self._commit_prepared,
-            ord("r"): self._rollback_prepared,
-            ord("p"): self._stream_prepare,
+            w.BEGIN: self._begin,
+            w.COMMIT: self._commit,
+            w.ORIGIN: self._origin,
+            w.RELATION: self._relation,
+            w.TYPE: self._type,
+            w.INSERT: self._insert,
+            w.UPDATE: self._update,
+            w.DELETE: self._delete,
+            w.TRUNCATE: self._truncate,
+            w.MESSAGE: self._message,
+            w.STREAM_START: self._stream_start,
+            w.STREAM_STOP: self._stream_stop,
+            w.STREAM_COMMIT: self._stream_commit,
+            w.STREAM_ABORT: self._stream_abort,
+            w.BEGIN_PREPARE: self._begin_prepare,
+            w.PREPARE: self._prepare,
+            w.COMMIT_PREPARED: self._commit_prepared,
+            w.ROLLBACK_PREPARED: self._rollback_prepared,
+            w.STREAM_PREPARE: self._stream_prepare,
         }
         # Only the message types this protocol version has: anything else is a protocol error.
         self._handlers = {
@@ -561,12 +558,12 @@ class PgOutputDecoder:
     def _begin(self, buf: bytes) -> Begin:
         _expect_size(buf, 1 + _BEGIN.size)
         final_lsn, ts, xid = _BEGIN.unpack_from(buf, 1)
-        return Begin(final_lsn, ts + PG_EPOCH_US, xid)
+        return Begin(final_lsn, ts + w.PG_EPOCH_US, xid)
 
     def _commit(self, buf: bytes) -> Commit:
         _expect_size(buf, 1 + _COMMIT.size)
         flags, commit_lsn, end_lsn, ts = _COMMIT.unpack_from(buf, 1)
-        return Commit(flags, commit_lsn, end_lsn, ts + PG_EPOCH_US)
+        return Commit(flags, commit_lsn, end_lsn, ts + w.PG_EPOCH_US)
 
     def _origin(self, buf: bytes) -> Origin:
         (origin_lsn,) = _ORIGIN_LSN.unpack_from(buf, 1)
@@ -635,7 +632,7 @@ class PgOutputDecoder:
         part = buf[pos]
         old: TupleData | None = None
         old_kind: str | None = None
-        if part in (0x4B, 0x4F):  # 'K', 'O'
+        if part in (_PART_KEY, _PART_OLD):
             old_kind = "K" if part == _PART_KEY else "O"
             old, pos = _read_tuple(buf, pos + 1)
             part = buf[pos]
@@ -715,7 +712,7 @@ class PgOutputDecoder:
     def _stream_commit(self, buf: bytes) -> StreamCommit:
         _expect_size(buf, 1 + _STREAM_COMMIT.size)
         xid, flags, commit_lsn, end_lsn, ts = _STREAM_COMMIT.unpack_from(buf, 1)
-        return StreamCommit(xid, flags, commit_lsn, end_lsn, ts + PG_EPOCH_US)
+        return StreamCommit(xid, flags, commit_lsn, end_lsn, ts + w.PG_EPOCH_US)
 
     def _stream_abort(self, buf: bytes) -> StreamAbort:
         # v4 sends the abort LSN and time only with streaming 'parallel': both sizes are valid.
@@ -724,7 +721,7 @@ class PgOutputDecoder:
             return StreamAbort(xid, subxid, None, None)
         if self.proto_version >= 4 and len(buf) == 1 + _STREAM_ABORT_V4.size:
             xid, subxid, abort_lsn, ts = _STREAM_ABORT_V4.unpack_from(buf, 1)
-            return StreamAbort(xid, subxid, abort_lsn, ts + PG_EPOCH_US)
+            return StreamAbort(xid, subxid, abort_lsn, ts + w.PG_EPOCH_US)
         expected = "9 or 25" if self.proto_version >= 4 else "9"
         raise _Malformed(f"expected exactly {expected} bytes, got {len(buf)}")
 
@@ -734,19 +731,19 @@ class PgOutputDecoder:
         prepare_lsn, end_lsn, ts, xid = _BEGIN_PREPARE.unpack_from(buf, 1)
         gid, pos = _read_name(buf, 1 + _BEGIN_PREPARE.size, "gid")
         _expect_end(buf, pos)
-        return BeginPrepare(prepare_lsn, end_lsn, ts + PG_EPOCH_US, xid, gid)
+        return BeginPrepare(prepare_lsn, end_lsn, ts + w.PG_EPOCH_US, xid, gid)
 
     def _prepare(self, buf: bytes) -> Prepare:
         flags, prepare_lsn, end_lsn, ts, xid = _PREPARE.unpack_from(buf, 1)
         gid, pos = _read_name(buf, 1 + _PREPARE.size, "gid")
         _expect_end(buf, pos)
-        return Prepare(flags, prepare_lsn, end_lsn, ts + PG_EPOCH_US, xid, gid)
+        return Prepare(flags, prepare_lsn, end_lsn, ts + w.PG_EPOCH_US, xid, gid)
 
     def _commit_prepared(self, buf: bytes) -> CommitPrepared:
         flags, commit_lsn, end_lsn, ts, xid = _PREPARE.unpack_from(buf, 1)
         gid, pos = _read_name(buf, 1 + _PREPARE.size, "gid")
         _expect_end(buf, pos)
-        return CommitPrepared(flags, commit_lsn, end_lsn, ts + PG_EPOCH_US, xid, gid)
+        return CommitPrepared(flags, commit_lsn, end_lsn, ts + w.PG_EPOCH_US, xid, gid)
 
     def _rollback_prepared(self, buf: bytes) -> RollbackPrepared:
         flags, prepare_end, rollback_end, prepare_ts, rollback_ts, xid = (
@@ -758,8 +755,8 @@ class PgOutputDecoder:
             flags,
             prepare_end,
             rollback_end,
-            prepare_ts + PG_EPOCH_US,
-            rollback_ts + PG_EPOCH_US,
+            prepare_ts + w.PG_EPOCH_US,
+            rollback_ts + w.PG_EPOCH_US,
             xid,
             gid,
         )
@@ -768,4 +765,4 @@ class PgOutputDecoder:
         flags, prepare_lsn, end_lsn, ts, xid = _PREPARE.unpack_from(buf, 1)
         gid, pos = _read_name(buf, 1 + _PREPARE.size, "gid")
         _expect_end(buf, pos)
-        return StreamPrepare(flags, prepare_lsn, end_lsn, ts + PG_EPOCH_US, xid, gid)
+        return StreamPrepare(flags, prepare_lsn, end_lsn, ts + w.PG_EPOCH_US, xid, gid)

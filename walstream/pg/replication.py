@@ -17,7 +17,6 @@ import os
 import select
 import selectors
 import socket
-import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,18 +28,17 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ..errors import ConfigError, ProtocolError, SourceError
 from ..lsn import format_lsn
-from .fastpath import (
-    DRAIN_EMPTY,
-    DRAIN_END,
-    DRAIN_FRAME,
-    DRAIN_FRAMES,
-    DRAIN_LIMIT,
-    SPILL_BLOCK,
-    Drained,
-    FastPath,
+from .fastpath import DRAIN_FRAMES, SPILL_BLOCK, Drained, FastPath
+from .wire import (
+    KEEPALIVE,
+    KEEPALIVE_BODY,
+    KEEPALIVE_SIZE,
+    PG_EPOCH_US,
+    STATUS,
+    STATUS_UPDATE,
+    XLOG_DATA,
+    XLOG_PAYLOAD,
 )
-
-PG_EPOCH_US = 946_684_800_000_000
 
 # The walsender formats text values with the session's settings; pin them so text output is
 # the same on every server whatever its postgresql.conf says (our text decoders assume these).
@@ -87,11 +85,6 @@ def fix_receive_buffer(sock: socket.socket) -> bool:
     except OSError:  # a socket without the option: read frames as they come
         return False
     return True
-
-
-XLOG_HEADER = struct.Struct("!QQQ")  # after 'w': data start, WAL end, send time
-_KEEPALIVE = struct.Struct("!QQB")
-_STATUS = struct.Struct("!cQQQQB")
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +266,13 @@ class ReplicationStream:
         got = False  # frames read in this call
         run: Drained | None = None  # a run of changes the C loop took, not yet yielded
         ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
+        if fast is not None:  # drain()'s statuses, as the C loop defines them
+            limit, empty, frame_status, end = (
+                fast.accel.DRAIN_LIMIT,
+                fast.accel.DRAIN_EMPTY,
+                fast.accel.DRAIN_FRAME,
+                fast.accel.DRAIN_END,
+            )
         while True:
             if fast is not None and (
                 fast.spill is not None or (fast.targets if fast.txn is not None else fast.tables)
@@ -306,22 +306,22 @@ class ReplicationStream:
                         payload,
                         wal_end,
                         None,
-                        status != DRAIN_END,
+                        status != end,
                         commits,
                         commit_end,
                         handoff,
                         spilled,
                     )
-                if status == DRAIN_FRAME:
+                if status == frame_status:
                     assert raw is not None
                     nbytes, data = len(raw), memoryview(raw)
                 else:
                     if run is not None:
                         yield run
                         run = None
-                    if status == DRAIN_LIMIT:
+                    if status == limit:
                         continue
-                    nbytes, data = (0 if status == DRAIN_EMPTY else -1), None
+                    nbytes, data = (0 if status == empty else -1), None
             else:
                 nbytes, data = conn.get_copy_data(1)
             if nbytes > 0:
@@ -330,14 +330,14 @@ class ReplicationStream:
                 # one comparison per real frame; the read loop then reads a frame's header and
                 # message type byte without checks (fuzz finding: short frames escaped as
                 # struct.error / IndexError)
-                if nbytes < 26 and (nbytes < 18 or data[0] != 0x6B):
+                if nbytes <= XLOG_PAYLOAD and (nbytes < KEEPALIVE_SIZE or data[0] != KEEPALIVE):
                     raise _truncated_frame(data)
                 kind = data[0]
                 frame: memoryview | Keepalive
-                if kind == 0x77:  # 'w' XLogData: the whole frame; the message is data[25:]
+                if kind == XLOG_DATA:  # the whole frame; the message is data[XLOG_PAYLOAD:]
                     frame = data
-                elif kind == 0x6B:  # 'k' keepalive
-                    end, sent, reply = _KEEPALIVE.unpack_from(data, 1)
+                elif kind == KEEPALIVE:
+                    end, sent, reply = KEEPALIVE_BODY.unpack_from(data, 1)
                     frame = Keepalive(end, sent, bool(reply))
                 else:
                     raise ProtocolError(
@@ -446,7 +446,7 @@ class ReplicationStream:
 
     def send_status(self, write_lsn: int, flush_lsn: int, reply: bool = False) -> None:
         """Standby status update: ``flush_lsn`` becomes the slot's ``confirmed_flush_lsn``."""
-        msg = _STATUS.pack(b"r", write_lsn, flush_lsn, flush_lsn, now_pg_us(), int(reply))
+        msg = STATUS.pack(STATUS_UPDATE, write_lsn, flush_lsn, flush_lsn, now_pg_us(), int(reply))
         conn = self.conn
         if conn.put_copy_data(msg) != 1:
             raise ConnectionLost(f"cannot send status update: {conn.get_error_message().strip()}")
@@ -486,10 +486,13 @@ _STREAM_ERROR_HINTS = {
 def _truncated_frame(data: memoryview) -> ProtocolError:
     """The error for a CopyData message too short for its type (see ReplicationStream.frames)."""
     kind = data[0]
-    if kind == 0x77:
-        need = "an XLogData frame is a 25-byte header and a pgoutput message of 1 byte or more"
-    elif kind == 0x6B:
-        need = "a keepalive is 18 bytes"
+    if kind == XLOG_DATA:
+        need = (
+            f"an XLogData frame is a {XLOG_PAYLOAD}-byte header and a pgoutput message of 1 "
+            "byte or more"
+        )
+    elif kind == KEEPALIVE:
+        need = f"a keepalive is {KEEPALIVE_SIZE} bytes"
     else:
         return ProtocolError(
             f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"

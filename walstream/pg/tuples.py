@@ -35,11 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from ..errors import ProtocolError
-
-KIND_NULL = 0x6E  # 'n'
-KIND_UNCHANGED = 0x75  # 'u'
-KIND_TEXT = 0x74  # 't'
-KIND_BINARY = 0x62  # 'b'
+from .wire import KIND_BINARY, KIND_NULL, KIND_TEXT, KIND_UNCHANGED
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]

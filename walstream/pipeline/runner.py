@@ -40,15 +40,34 @@ from ..pg import pgoutput as m
 from ..pg.fastpath import Drained, FastPath, Handoff
 from ..pg.relations import RelationCache
 from ..pg.replication import (
-    XLOG_HEADER,
     ConnectionLost,
     Keepalive,
     ReplicationStream,
     StreamRefused,
     socket_rcvbuf,
 )
-from ..pg.tuples import KIND_NULL, KIND_UNCHANGED, encode_tuple
+from ..pg.tuples import encode_tuple
 from ..pg.types import CatalogTypes, publication_supports_binary
+from ..pg.wire import (
+    CHANGE_OID,
+    CHANGES,
+    DELETE,
+    INSERT,
+    KIND_NULL,
+    KIND_UNCHANGED,
+    NOT_SENT,
+    OID_TO_PART,
+    OID_TO_TUPLE,
+    STREAM_CHANGE_OID,
+    STREAM_CHANGE_XID,
+    STREAM_STOP,
+    TRUNCATE,
+    U32,
+    UPDATE,
+    XLOG_HEADER,
+    XLOG_PAYLOAD,
+    fast_shape,
+)
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from .buffer import ChangeBuffer
@@ -61,12 +80,6 @@ from .spill import LENGTH, SpillStore
 log = logging.getLogger("walstream.run")
 
 MiB = 1024 * 1024
-STREAM_STOP = 0x45  # 'E': the one message inside a stream block that is not spilled
-XLOG_PAYLOAD = 25  # a pgoutput message starts after the XLogData frame's 'w' and header
-INSERT, UPDATE, DELETE, TRUNCATE = 0x49, 0x55, 0x44, 0x54  # 'I', 'U', 'D', 'T'
-PART_NEW, PART_KEY, PART_OLD = 0x4E, 0x4B, 0x4F  # 'N', 'K', 'O'
-CHANGES = frozenset((INSERT, UPDATE, DELETE))
-_U32 = m.U32
 SPILL_READ = 4 << 20  # bytes of a spill file read at a time at replay
 REPLAY_ROWS = 4096  # rows per replay() call: the budget is looked at between calls
 
@@ -430,7 +443,7 @@ class Runner:
                         assert self._stream_xid is not None
                         self._spill.append(self._stream_xid, frame[XLOG_PAYLOAD:])
                     elif kind in CHANGES:
-                        change(kind, frame, XLOG_PAYLOAD, XLOG_PAYLOAD + 1, decoder)
+                        change(kind, frame, XLOG_PAYLOAD, XLOG_PAYLOAD + CHANGE_OID, decoder)
                     else:
                         self._on_message(decoder.decode(frame[XLOG_PAYLOAD:]))
                         in_stream = decoder.in_stream
@@ -501,14 +514,12 @@ class Runner:
             name = decoder.decode(buf[start:]).__class__.__name__
             raise ProtocolError(f"{name} outside a transaction")
         # the part byte and the tuple's column count must be there; if not, decode() raises
-        part = buf[at + 4] if len(buf) > at + 6 else -1
-        if len(buf) - start <= self._value_limit and (
-            (part == PART_NEW) if kind != DELETE else (part in (PART_KEY, PART_OLD))
-        ):
-            (oid,) = _U32.unpack_from(buf, at)
+        part = buf[at + OID_TO_PART] if len(buf) > at + OID_TO_TUPLE + 1 else -1
+        if len(buf) - start <= self._value_limit and fast_shape(kind, part):
+            (oid,) = U32.unpack_from(buf, at)
             buffer = self._buffer
             batch = buffer.batch_for(self._relations[oid])
-            batch.append(kind, buf[at + 5 :], txn)
+            batch.append(kind, buf[at + OID_TO_TUPLE :], txn)
             buffer.rows += 1
             self.summary.changes += 1
             if self._fast is not None and oid not in buffer.fast:
@@ -745,9 +756,9 @@ class Runner:
         """One spilled message of a committed streamed transaction."""
         kind = raw[0]
         if kind in CHANGES:
-            if aborted and _U32.unpack_from(raw, 1)[0] in aborted:
+            if aborted and U32.unpack_from(raw, STREAM_CHANGE_XID)[0] in aborted:
                 return  # a subtransaction that rolled back
-            self._change(kind, raw, 0, 5, decoder)
+            self._change(kind, raw, 0, STREAM_CHANGE_OID, decoder)
             return
         msg = decoder.decode(raw)
         if aborted and getattr(msg, "xid", None) in aborted:
@@ -919,7 +930,7 @@ def _key_changed(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleDat
     if not key_indexes:
         return False
     for i in key_indexes:
-        if old.kinds[i] in _NOT_SENT or new.kinds[i] in _NOT_SENT:
+        if old.kinds[i] in NOT_SENT or new.kinds[i] in NOT_SENT:
             continue  # a value not sent on either side: that column did not change
         if old.values[i] != new.values[i]:
             return True
@@ -933,7 +944,7 @@ def _key_from_old(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleDa
     tuple holds the value PostgreSQL did not repeat in the new one.
     """
     missing = [
-        i for i in key_indexes if new.kinds[i] == KIND_UNCHANGED and old.kinds[i] not in _NOT_SENT
+        i for i in key_indexes if new.kinds[i] == KIND_UNCHANGED and old.kinds[i] not in NOT_SENT
     ]
     if not missing:
         return new
@@ -946,7 +957,6 @@ def _key_from_old(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleDa
 
 
 # TupleData kinds of a column without a value: NULL ('n') and unchanged TOAST ('u')
-_NOT_SENT = (ord("n"), ord("u"))
 
 
 def _one_line(exc: BaseException) -> str:
