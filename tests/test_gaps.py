@@ -17,7 +17,7 @@ import pytest
 
 from tests.changes import read_table
 from tests.cli_run import walstream
-from tests.conftest import PgDatabase
+from tests.conftest import PgDatabase, write_wal_until_lost
 from tests.streaming import BackgroundRunner, run_to_current, wait_for
 from walstream.embedded import LocalPostgres
 from walstream.errors import SourceError
@@ -249,15 +249,7 @@ def test_a_slot_invalidated_while_walstream_runs_stops_it_with_exit_3(
             def lost() -> bool:
                 if bg.error is not None or not bg.thread.is_alive():
                     return True
-                conn.execute(
-                    "INSERT INTO filler (pad) SELECT repeat('x', 100) FROM generate_series(1, 99)"
-                )
-                conn.execute("SELECT pg_switch_wal()")
-                conn.execute("CHECKPOINT")
-                row = conn.execute(
-                    "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'sf_sync'"
-                ).fetchone()
-                return row is not None and row[0] == "lost"
+                return write_wal_until_lost(conn, "sf_sync")
 
             wait_for(lost, 60, "the slot to be invalidated")
             with pytest.raises(SourceError, match="sf_sync") as stopped:

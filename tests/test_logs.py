@@ -21,20 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def capture() -> Iterator[tuple[io.StringIO, logging.Logger]]:
-    STREAMS.append(io.StringIO())
-    yield STREAMS[-1], logging.getLogger("walstream.test")
+    yield io.StringIO(), logging.getLogger("walstream.test")
     logging.getLogger("walstream").handlers[:] = []
 
 
-def setup_logging(level: str, fmt: str) -> None:
-    """walstream's logging, its handler writing to the test's stream (the last one made)."""
+def setup_logging(level: str, fmt: str, stream: io.StringIO) -> None:
+    """walstream's logging, its handler writing to ``stream`` instead of stderr."""
     start_logging(level, fmt)
     handler = logging.getLogger("walstream").handlers[0]
     assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(STREAMS[-1])
-
-
-STREAMS: list[io.StringIO] = []
+    handler.setStream(stream)
 
 
 def lines(stream: io.StringIO) -> list[str]:
@@ -45,7 +41,7 @@ def test_json_mode_writes_each_field_with_its_type(
     capture: tuple[io.StringIO, logging.Logger],
 ) -> None:
     stream, log = capture
-    setup_logging("debug", "json")
+    setup_logging("debug", "json", stream)
     log.warning(
         "event=s3_retry operation=%s attempt=%d delay_s=%.3f error=%s table=%s.%s lsn=%X ok=%s",
         "PutObject", 2, 0.12345, 'SlowDown: "reduce" rate=1', "public", "my table", 255, True,
@@ -70,7 +66,7 @@ def test_text_mode_quotes_values_that_would_not_read_back(
     capture: tuple[io.StringIO, logging.Logger],
 ) -> None:
     stream, log = capture
-    setup_logging("info", "text")
+    setup_logging("info", "text", stream)
     log.info("event=x error=%s table=%s empty=%s rows=%d", 'a "b" c=d', "public.t", "", 5)
     line = lines(stream)[0]
     assert line.endswith(' event=x error="a \\"b\\" c=d" table=public.t empty="" rows=5')
@@ -78,7 +74,7 @@ def test_text_mode_quotes_values_that_would_not_read_back(
 
 def test_hint_runs_to_the_end_of_the_line(capture: tuple[io.StringIO, logging.Logger]) -> None:
     stream, log = capture
-    setup_logging("info", "json")
+    setup_logging("info", "json", stream)
     log.warning("event=y option=%s hint=set %s in the environment instead", "--x", "WALSTREAM_X")
     doc = json.loads(lines(stream)[0])
     assert doc["option"] == "--x"
@@ -89,7 +85,7 @@ def test_a_message_that_is_not_key_value_is_kept_whole(
     capture: tuple[io.StringIO, logging.Logger],
 ) -> None:
     stream, log = capture
-    setup_logging("info", "json")
+    setup_logging("info", "json", stream)
     log.info("plain words %s and 100%% done", "with spaces")
     log.info("event=z a=%s", "one", "surplus")  # arguments that do not fit: logged, not raised
     first, second = (json.loads(line) for line in lines(stream))
@@ -101,7 +97,7 @@ def test_reserved_names_do_not_overwrite_the_envelope(
     capture: tuple[io.StringIO, logging.Logger],
 ) -> None:
     stream, log = capture
-    setup_logging("info", "json")
+    setup_logging("info", "json", stream)
     log.info("event=w level=%s msg=%s", "high", "hello")
     doc = json.loads(lines(stream)[0])
     assert doc["level"] == "info" and doc["field_level"] == "high" and doc["field_msg"] == "hello"
@@ -113,7 +109,7 @@ def test_secrets_are_redacted_in_fields_and_in_collapsed_records(
 ) -> None:
     stream, log = capture
     register_secret("tok-3f9a2b7c1d")
-    setup_logging("info", fmt)
+    setup_logging("info", fmt, stream)
     log.info("event=a dsn=%s token=%s", "host=h password=pw-0451", "tok-3f9a2b7c1d")
     log.info("event=b password=%s", "pw-0451")  # only the rendered line shows it is one
     out = stream.getvalue()

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PgDatabase
+from tests.conftest import PgDatabase, write_wal_until_lost
 from tests.waiting import wait_for
 from walstream.commands.config import config_option
 from walstream.commands.ops import COMMANDS
@@ -183,18 +183,7 @@ def test_slot_invalidated_by_max_slot_wal_keep_size_is_critical(
         conn.execute("CREATE TABLE filler (id serial, pad text)")
         conn.execute("SELECT pg_create_logical_replication_slot('sf_sync', 'pgoutput')")
 
-        def lost() -> bool:
-            conn.execute(
-                "INSERT INTO filler (pad) SELECT repeat('x', 100) FROM generate_series(1, 99)"
-            )
-            conn.execute("SELECT pg_switch_wal()")
-            conn.execute("CHECKPOINT")
-            row = conn.execute(
-                "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'sf_sync'"
-            ).fetchone()
-            return row is not None and row[0] == "lost"
-
-        wait_for(lost, timeout=60, what="wal_status lost")
+        wait_for(lambda: write_wal_until_lost(conn, "sf_sync"), timeout=60, what="wal_status lost")
     code, doc = status("--dsn", dsn, "--slot", "sf_sync")
     assert code == 2
     assert doc["problems"][0]["code"] == "wal_lost"
