@@ -267,7 +267,7 @@ class ReplicationStream:
         run: Drained | None = None  # a run of changes the C loop took, not yet yielded
         ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
         if fast is not None:  # drain()'s statuses, as the C loop defines them
-            limit, empty, frame_status, end = (
+            drain_limit, drain_empty, drain_frame, drain_end = (
                 fast.accel.DRAIN_LIMIT,
                 fast.accel.DRAIN_EMPTY,
                 fast.accel.DRAIN_FRAME,
@@ -306,22 +306,22 @@ class ReplicationStream:
                         payload,
                         wal_end,
                         None,
-                        status != end,
+                        status != drain_end,
                         commits,
                         commit_end,
                         handoff,
                         spilled,
                     )
-                if status == frame_status:
+                if status == drain_frame:
                     assert raw is not None
                     nbytes, data = len(raw), memoryview(raw)
                 else:
                     if run is not None:
                         yield run
                         run = None
-                    if status == limit:
+                    if status == drain_limit:
                         continue
-                    nbytes, data = (0 if status == empty else -1), None
+                    nbytes, data = (0 if status == drain_empty else -1), None
             else:
                 nbytes, data = conn.get_copy_data(1)
             if nbytes > 0:

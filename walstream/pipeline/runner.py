@@ -956,8 +956,5 @@ def _key_from_old(key_indexes: tuple[int, ...], old: m.TupleData, new: m.TupleDa
     return m.TupleData(bytes(kinds), tuple(values))
 
 
-# TupleData kinds of a column without a value: NULL ('n') and unchanged TOAST ('u')
-
-
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
