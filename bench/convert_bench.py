@@ -21,7 +21,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from walstream.batch import ChangeBatch
+from walstream.capture.batch import ChangeBatch
 from walstream.convert import builtin_type, converter_for
 from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import ColumnSchema, TableSchema

@@ -52,7 +52,7 @@ from typing import Any
 import pyarrow as pa
 
 import walstream
-from walstream.batch import META_COLUMNS
+from walstream.capture.batch import META_COLUMNS
 from walstream.layout import change_file_key
 from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import METADATA_KEY, ColumnSchema, TableSchema

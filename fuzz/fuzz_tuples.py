@@ -1,4 +1,4 @@
-"""Fuzz harness: the columnar TupleData parser :class:`walstream.pg.tuples.TupleColumns`.
+"""Fuzz harness: the columnar TupleData parser :class:`walstream.capture.columns.TupleColumns`.
 
 The read loop appends each change row's TupleData bytes unparsed to a batch buffer; at flush
 time ``TupleColumns`` parses all rows together, one column at a time: in C
@@ -32,9 +32,10 @@ import itertools
 import numpy as np
 import pyarrow as pa
 
+from walstream.capture.columns import TupleColumns
+from walstream.capture.switch import column_parser
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import Insert, PgOutputDecoder, TupleData
-from walstream.pg.tuples import TupleColumns, native
 from walstream.pg.wire import KIND_NULL
 
 from .inputs import split_chunks
@@ -80,7 +81,7 @@ def TestOneInput(data: bytes) -> None:
     valid = all(e is not None for r, e in zip(rows, expected, strict=True) if r)
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=offsets[1:])
-    for use_native in (False, True) if native() is not None else (False,):
+    for use_native in (False, True) if column_parser() is not None else (False,):
         _check(rows, offsets, ncols, width, expected, valid, use_native)
 
 

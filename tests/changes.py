@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from walstream.layout import META_COLUMN_NAMES, OP_COLUMN
 from walstream.pipeline.parquet import decode_parquet
 from walstream.sink import DurableSink, open_sink
 
@@ -55,16 +56,7 @@ def apply_changes(
 
     Unchanged-TOAST columns keep the value the key (or, for a key change, the old key) had.
     """
-    meta = {
-        "Op",
-        "_walstream_commit_ts",
-        "_walstream_lsn",
-        "_walstream_seq",
-        "_walstream_xid",
-        "_walstream_unchanged",
-        "_walstream_lossy",
-        "_walstream_key_change",
-    }
+    meta = {OP_COLUMN, *META_COLUMN_NAMES}
     state: dict[tuple[Any, ...], dict[str, Any]] = {}
     deleted: tuple[int, int, dict[str, Any] | None] | None = None  # (lsn, seq, old row)
     for row in rows:

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
-from walstream.batch import META_COLUMNS
+from walstream.capture.batch import META_COLUMNS
 from walstream.layout import change_file_key, load_file_key
 from walstream.pipeline.manifest import LoadRef, Manifest, ManifestFile, load_manifest
 from walstream.pipeline.parquet import decode_parquet, encode_parquet

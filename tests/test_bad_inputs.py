@@ -147,6 +147,11 @@ BAD: list[Bad] = [
     Bad(("--tombstone-retention-days", "0"), "--tombstone-retention-days", command=SQL),
     Bad(("--load-slice-rows", "0"), "--load-slice-rows", command=SQL),
     Bad(("--as-text", "x"), "--as-text", command=SQL),
+    # the switches of the C parts and the replication socket
+    flag("--socket-rcvbuf", "-1"),
+    flag("--socket-rcvbuf", "lots"),
+    env("SOCKET_RCVBUF", "1.5", "WALSTREAM_SOCKET_RCVBUF"),
+    env("ACCEL", "maybe", "WALSTREAM_ACCEL"),
 ]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from walstream.batch import ChangeBatch, Txn
+from walstream.capture.batch import ChangeBatch, Txn
+from walstream.capture.columns import encode_tuple
 from walstream.convert import builtin_type, converter_for
-from walstream.pg.tuples import encode_tuple
 from walstream.schema import ColumnSchema, TableSchema
 
 TABLE = TableSchema(1, "public", "t", (ColumnSchema("id", 23, "int4", -1, True),), "d")

@@ -1,4 +1,4 @@
-"""The C read loop (walstream/_accel.c via walstream.pg.fastpath) against the Python one.
+"""The C read loop (walstream/_accel.c via walstream.capture.fastpath) against the Python one.
 
 Three things must hold: the extension is there wherever it can be built (else walstream would
 silently run its slower loop); a real stream read by either loop gives the same rows, every
@@ -9,7 +9,6 @@ their bytes, and hands everything else back untouched.
 
 from __future__ import annotations
 
-import ctypes
 import shutil
 import struct
 import sysconfig
@@ -25,8 +24,9 @@ from tests.changes import change_files, read_table
 from tests.conftest import PgDatabase
 from tests.oracle_workload import Workload, setup_source
 from tests.streaming import run_to_current
-from walstream.batch import Txn
-from walstream.pg import fastpath
+from tests.wire_bytes import COMMIT, HEADER, FakeLibpq, begin, change, commit, xlog
+from walstream.capture import switch
+from walstream.capture.batch import Txn
 from walstream.pg.wire import PG_EPOCH_US
 
 TABLES = ("public.accounts", "public.lines", "public.Mixed Case", "public.events")
@@ -36,7 +36,7 @@ def test_the_extension_is_built_and_bound_to_psycopgs_libpq() -> None:
     include = Path(sysconfig.get_paths()["include"]) / "Python.h"
     if not (shutil.which("cc") or shutil.which("gcc")) or not include.exists():
         pytest.skip("no C compiler or Python headers here: walstream runs its Python loop")
-    module, why = fastpath.load()
+    module, why = switch.read_loop()
     assert module is not None, why
     assert "libpq" in why
 
@@ -56,26 +56,26 @@ class CountingAccel:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)  # the constants (DRAIN_*, WIRE_*)
 
-    def drain(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
-        result: tuple[int, bytes | None, int, int, int] = self.real.drain(*args)
-        self.taken += result[2]
+    def drain(self, *args: Any) -> Any:
+        result = self.real.drain(*args)
+        self.taken += result.taken
         return result
 
-    def spill(self, *args: Any) -> tuple[int, bytes | None, int, int, int]:
-        result: tuple[int, bytes | None, int, int, int] = self.real.spill(*args)
-        self.spilled += result[2]
+    def spill(self, *args: Any) -> Any:
+        result = self.real.spill(*args)
+        self.spilled += result.taken
         return result
 
-    def replay(self, *args: Any) -> tuple[int, int, int]:
-        result: tuple[int, int, int] = self.real.replay(*args)
-        self.replayed += result[1]
+    def replay(self, *args: Any) -> Any:
+        result = self.real.replay(*args)
+        self.replayed += result.taken
         return result
 
-    def drain_txns(self, *args: Any) -> tuple[Any, ...]:
-        result: tuple[Any, ...] = self.real.drain_txns(*args)
-        self.taken += result[2]
-        self.commits += result[5]
-        self.handoffs += result[7] is not None
+    def drain_txns(self, *args: Any) -> Any:
+        result = self.real.drain_txns(*args)
+        self.taken += result.taken
+        self.commits += result.commits
+        self.handoffs += result.handoff is not None
         return result
 
 
@@ -83,7 +83,7 @@ class CountingAccel:
 def test_c_and_python_read_loops_write_the_same_files(
     db: PgDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, binary: str, flush_rows: int
 ) -> None:
-    real, why = fastpath.load()
+    real, why = switch.read_loop()
     if real is None:
         pytest.skip(f"C read loop unavailable: {why}")
     setup_source(db)
@@ -101,11 +101,11 @@ def test_c_and_python_read_loops_write_the_same_files(
         (streamed,),
     )
     counting = CountingAccel(real)
-    monkeypatch.setattr(fastpath, "load", lambda: (counting, "counting"))
+    monkeypatch.setattr(switch, "read_loop", lambda: (counting, "counting"))
     c_dest = f"file://{tmp_path}/c"
     small = {"flush_rows": flush_rows, "binary": binary, "decoding_work_mem": "64kB"}
     run_to_current(db, c_dest, **small)
-    monkeypatch.setattr(fastpath, "load", lambda: (None, "disabled by the test"))
+    monkeypatch.setattr(switch, "read_loop", lambda: (None, "disabled by the test"))
     py_dest = f"file://{tmp_path}/python"
     run_to_current(db, py_dest, slot="sf_python", **small)
 
@@ -121,66 +121,14 @@ def test_c_and_python_read_loops_write_the_same_files(
 
 
 # -- drain() on a stand-in libpq --------------------------------------------------------------
-GET_COPY_DATA = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int
-)
-FREEMEM = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_libc = ctypes.CDLL(None)
-_libc.malloc.restype = ctypes.c_void_p
-_libc.malloc.argtypes = [ctypes.c_size_t]
-_libc.free.argtypes = [ctypes.c_void_p]
-
-
-class FakeLibpq:
-    """PQgetCopyData/PQfreemem over a list of frames; then 0 (no data) or -1 (COPY done)."""
-
-    def __init__(self, frames: list[bytes], end: int = 0) -> None:
-        self.frames = list(frames)
-        self.end = end
-        self.outstanding = 0
-        self.get = GET_COPY_DATA(self._get)
-        self.free = FREEMEM(self._free)
-
-    def _get(self, conn: int, out: Any, is_async: int) -> int:
-        if not self.frames:
-            return self.end
-        frame = self.frames.pop(0)
-        ptr = _libc.malloc(max(len(frame), 1))
-        ctypes.memmove(ptr, frame, len(frame))
-        out[0] = ptr
-        self.outstanding += 1
-        return len(frame)
-
-    def _free(self, ptr: int) -> None:
-        self.outstanding -= 1
-        _libc.free(ptr)
-
-    def addresses(self) -> tuple[int, int]:
-        get = ctypes.cast(self.get, ctypes.c_void_p).value
-        free = ctypes.cast(self.free, ctypes.c_void_p).value
-        assert get and free
-        return get, free
-
-
 @pytest.fixture
 def accel() -> Iterator[Any]:
-    module, why = fastpath.load()
+    module, why = switch.read_loop()
     if module is None:
         pytest.skip(f"C read loop unavailable: {why}")
     yield module
-    fastpath.load.cache_clear()  # bind the real libpq again
-    assert fastpath.load()[0] is not None
-
-
-HEADER = struct.Struct("!cQQQ")
-
-
-def xlog(message: bytes, end: int = 0x1000) -> bytes:
-    return HEADER.pack(b"w", 0x10, end, 0) + message
-
-
-def change(kind: bytes, oid: int, part: bytes, row: bytes) -> bytes:
-    return kind + oid.to_bytes(4, "big") + part + row
+    switch.read_loop.cache_clear()  # bind the real libpq again
+    assert switch.read_loop()[0] is not None
 
 
 def python_takes(frame: bytes, targets: set[int], limit: int) -> bool:
@@ -207,7 +155,7 @@ def test_drain_takes_fast_changes_and_returns_the_rest(accel: Any) -> None:
     accel.init(*fake.addresses())
     t = target()
     txn = Txn(5, 0x100, 0, seq=40)
-    status, frame, count, payload, end = accel.drain(0, 256, 1 << 20, {7: t}, txn)
+    status, frame, count, payload, end, *_ = accel.drain(0, 256, 1 << 20, {7: t}, txn)
     assert (status, count, end) == (accel.DRAIN_FRAME, 2, 0x3000)
     assert frame == frames[2] and payload == 2 * (len(frames[0]) - 25)
     data, offsets, ops, seqs = t
@@ -276,7 +224,8 @@ def test_drain_agrees_with_the_python_rule_on_any_frames(
             break
         expected[int.from_bytes(frame[26:30], "big")].append((frame[25], frame[31:]))
         taken += 1
-    status, returned, count, _, _ = accel.drain(0, 256, limit, targets, txn)
+    run = accel.drain(0, 256, limit, targets, txn)
+    status, returned, count = run.status, run.frame, run.taken
     assert count == taken and returned == stop
     assert status == (accel.DRAIN_FRAME if stop is not None else accel.DRAIN_EMPTY)
     for oid, rows in expected.items():
@@ -288,18 +237,6 @@ def test_drain_agrees_with_the_python_rule_on_any_frames(
 
 
 # -- drain_txns(): whole transactions in C ----------------------------------------------------
-BEGIN = struct.Struct("!cQqI")
-COMMIT = struct.Struct("!cBQQq")
-
-
-def begin(final_lsn: int, xid: int, ts: int = 5) -> bytes:
-    return xlog(BEGIN.pack(b"B", final_lsn, ts, xid))
-
-
-def commit(lsn: int, end: int, ts: int = 5) -> bytes:
-    return xlog(COMMIT.pack(b"C", 0, lsn, end, ts), end=end)
-
-
 def entry(row_cost: int = 100) -> tuple[Any, ...]:
     return (*target(), bytearray(), row_cost, "the batch")
 
@@ -355,6 +292,11 @@ def test_drain_txns_hands_a_transaction_to_python_where_it_stops(accel: Any) -> 
     status, frame, count, _, _, commits, _, handoff = result
     assert (status, frame, count, commits) == (accel.DRAIN_FRAME, other, 1, 0)
     assert handoff == (77, 0x500, 5 + PG_EPOCH_US, 1, 1, [(7, tables[7], 0)])
+    # named records: Python reads them by name, never by position
+    assert type(result).__name__ == "Run" and result.handoff is handoff
+    assert (handoff.xid, handoff.final_lsn, handoff.seq, handoff.rows) == (77, 0x500, 1, 1)
+    (mark,) = handoff.marks
+    assert (mark.oid, mark.entry, mark.rows_before) == (7, tables[7], 0)
     # stopping at its frame limit inside a transaction hands it over as well
     fake = FakeLibpq([begin(0x900, 78), xlog(change(b"I", 8, b"N", row))] * 2)
     accel.init(*fake.addresses())
@@ -480,7 +422,7 @@ def test_spill_frames_stream_messages_as_the_spill_file_does(accel: Any) -> None
     fake = FakeLibpq([xlog(message, end=0x700), xlog(b"R" + bytes(30)), stop, keepalive])
     accel.init(*fake.addresses())
     out = bytearray()
-    status, frame, messages, payload, end = accel.spill(0, 256, out, 1 << 20)
+    status, frame, messages, payload, end, *_ = accel.spill(0, 256, out, 1 << 20)
     assert (status, frame, messages, end) == (accel.DRAIN_FRAME, stop, 2, 0x1000)
     assert bytes(out) == spilled(message) + spilled(b"R" + bytes(30))
     assert payload == len(message) + 31

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.waiting import wait_for
-from walstream.batch import ChangeBatch
+from walstream.capture.batch import ChangeBatch
+from walstream.capture.buffer import FlushJob
 from walstream.convert import LOSSY_INFINITY, builtin_type, converter_for
 from walstream.errors import TypeConversionError
 from walstream.metrics import METRICS
 from walstream.pipeline.checkpoint import Checkpoint
-from walstream.pipeline.flusher import Flusher, FlushJob, FlushResult
+from walstream.pipeline.flusher import Flusher, FlushResult
 from walstream.pipeline.parquet import decode_parquet
 from walstream.schema import ColumnSchema, TableSchema
 from walstream.sink.local import LocalSink

@@ -29,7 +29,7 @@ from fuzz.known import OPEN, known
 FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
 MUTANTS = {"pgoutput": 8000, "convert": 6000, "replication": 6000, "tuples": 4000}
 # The harness of a module that a checkout may not have yet (the columnar parser is new).
-NEEDS = {"tuples": "walstream.pg.tuples"}
+NEEDS = {"tuples": "walstream.capture.columns"}
 
 
 def harness(name: str) -> Callable[[bytes], None]:

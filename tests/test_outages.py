@@ -81,8 +81,8 @@ def test_s3_outage_longer_than_flush_interval_holds_the_slot_and_loses_nothing(
         time.sleep(1.0)  # an outage several flush intervals long (not a synchronisation)
         # the slot does not move past anything unstored, and reading stopped at the budget
         assert confirmed(db) < first_unstored
-        assert runner._flusher.in_flight <= 1
-        assert runner._buffer.rows <= 50 + 256
+        assert runner.flusher.in_flight <= 1
+        assert runner.capture.buffer.rows <= 50 + 256
 
         proxy.up()
         runner.cfg.until_lsn = second

@@ -3,8 +3,9 @@
 Why: on a socket whose buffer the kernel sizes itself, Linux's SO_RCVLOWAT clamps the TCP
 window to the mark, and over loopback the walsender then stalled for its 200 ms persist timer
 several times per run (bench/README.md, "Read loop"). The low-water mark is therefore only
-ever raised on a socket with a fixed buffer; WALSTREAM_SOCKET_RCVBUF=0 gives the buffer back
-to the kernel and turns bulk reads off. Behaviour, not timing, is asserted here.
+ever raised on a socket with a fixed buffer; ``--socket-rcvbuf 0`` (WALSTREAM_SOCKET_RCVBUF=0)
+gives the buffer back to the kernel and turns bulk reads off. Behaviour, not timing, is
+asserted here.
 """
 
 from __future__ import annotations
@@ -12,18 +13,11 @@ from __future__ import annotations
 import selectors
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from walstream.errors import ConfigError
-from walstream.pg.replication import (
-    LOWAT,
-    RCVBUF,
-    ReplicationStream,
-    fix_receive_buffer,
-    socket_rcvbuf,
-)
+from tests.cli_run import walstream
+from walstream.pg.replication import LOWAT, RCVBUF, ReplicationStream, fix_receive_buffer
 
 
 @pytest.fixture
@@ -39,32 +33,29 @@ def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 
 def test_the_default_buffer_is_fixed_and_allows_bulk_reads(
-    tcp_pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+    tcp_pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    monkeypatch.delenv("WALSTREAM_SOCKET_RCVBUF", raising=False)
     client, _ = tcp_pair
-    assert socket_rcvbuf() == RCVBUF
+    assert ReplicationStream("host=127.0.0.1")._rcvbuf == RCVBUF
     assert fix_receive_buffer(client)
     # Linux doubles what is asked (its bookkeeping); never less than asked anywhere
     assert client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= RCVBUF
 
 
 def test_zero_leaves_the_buffer_to_the_kernel_and_reads_without_a_mark(
-    tcp_pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+    tcp_pair: tuple[socket.socket, socket.socket],
 ) -> None:
     client, _ = tcp_pair
     before = client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    monkeypatch.setenv("WALSTREAM_SOCKET_RCVBUF", "0")
-    assert not fix_receive_buffer(client)
+    assert not fix_receive_buffer(client, 0)
     assert client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == before
 
 
 def test_a_larger_buffer_can_be_asked_for(
-    tcp_pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+    tcp_pair: tuple[socket.socket, socket.socket],
 ) -> None:
     client, _ = tcp_pair
-    monkeypatch.setenv("WALSTREAM_SOCKET_RCVBUF", str(RCVBUF * 2))
-    assert fix_receive_buffer(client)
+    assert fix_receive_buffer(client, RCVBUF * 2)
     got = client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     assert got >= min(RCVBUF * 2, _rmem_max())
 
@@ -88,13 +79,6 @@ def test_the_mark_is_raised_only_on_a_fixed_buffer(
     stream._selector.close()
 
 
-@pytest.mark.parametrize("value", ["lots", "-1", "1.5"])
-def test_a_bad_value_is_a_clear_config_error(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WALSTREAM_SOCKET_RCVBUF", value)
-    with pytest.raises(ConfigError, match="WALSTREAM_SOCKET_RCVBUF"):
-        socket_rcvbuf()
-
-
 def _rmem_max() -> int:
     try:
         with open("/proc/sys/net/core/rmem_max") as f:
@@ -103,13 +87,23 @@ def _rmem_max() -> int:
         return RCVBUF
 
 
-def test_a_bad_value_stops_a_run_before_it_connects(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from walstream.pipeline.runner import RunConfig, Runner
+@pytest.mark.parametrize("value", ["lots", "-1", "1.5"])
+def test_a_bad_value_stops_a_run_before_it_connects(value: str) -> None:
+    # nothing listens on port 1: a connection attempt would be exit 3, not this
+    result = walstream(
+        "run",
+        "--dsn",
+        "host=127.0.0.1 port=1",
+        "--dest",
+        "file:///nonexistent-dest",
+        env={"WALSTREAM_SOCKET_RCVBUF": value},
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "WALSTREAM_SOCKET_RCVBUF" in result.stderr and "Traceback" not in result.stderr
 
-    monkeypatch.setenv("WALSTREAM_SOCKET_RCVBUF", "lots")
-    # nothing listens on port 1: a connection attempt would be a SourceError, not this
-    cfg = RunConfig("host=127.0.0.1 port=1", "s", "p", tmp_path.as_uri())
-    with pytest.raises(ConfigError, match="WALSTREAM_SOCKET_RCVBUF"):
-        Runner(cfg).run()
+
+def test_the_setting_reaches_the_stream() -> None:
+    from walstream.pipeline.runner import RunConfig
+
+    assert RunConfig("dsn", "s", "p", "file:///x").socket_rcvbuf == RCVBUF

@@ -17,6 +17,8 @@ from walstream.sink import open_sink
 KEY_RE = re.compile(
     r"^public/(\w+)/\d{8}-\d{9}-[0-9A-F]{16}-[0-9A-F]{16}(\.\d+_\d+)?-sf_sync\.parquet$"
 )
+# the data contract written out here on purpose (DESIGN §2), not taken from walstream.layout:
+# a change there must fail this test
 META = [
     "_walstream_commit_ts",
     "_walstream_lsn",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from walstream.capture.spill import SpillStore
 from walstream.errors import ConfigError, ResourceError
-from walstream.pipeline.spill import SpillStore
 
 pytestmark = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 

@@ -10,9 +10,9 @@
  * ChangeBatch.append does. Anything else (Begin, Commit, Relation, keepalives, streams, a
  * change of a table not yet seen in this transaction, a message over --max-value-size,
  * anything short or odd) is handed back to Python untouched, which applies every check it
- * always did; the rows themselves are checked at flush by walstream.pg.tuples, as before.
+ * always did; the rows themselves are checked at flush by walstream.capture.columns, as before.
  *
- * libpq is the copy psycopg loaded: walstream.pg.fastpath passes the addresses of its
+ * libpq is the copy psycopg loaded: walstream.capture.fastpath passes the addresses of its
  * PQgetCopyData and PQfreemem to init() and the PGconn pointer to drain(), so there is one
  * libpq and one connection state.
  */
@@ -29,8 +29,90 @@ typedef void (*freemem_fn)(void *ptr);
 static get_copy_data_fn get_copy_data = NULL;
 static freemem_fn freemem = NULL;
 
-/* drain() statuses (exported to Python as DRAIN_*, which pg/replication.py reads from here) */
+/* drain() statuses (exported to Python as DRAIN_*, which walstream/capture/frames.py reads) */
 enum { DRAIN_LIMIT = 0, DRAIN_EMPTY = 1, DRAIN_FRAME = 2, DRAIN_END = 3 };
+
+/* What the functions return, as named records (struct sequences): Python reads them by name,
+ * never by position (walstream/capture/fastpath.py). */
+static PyTypeObject *RunType, *HandoffType, *MarkType, *ReplayedType;
+
+static PyStructSequence_Field run_fields[] = {
+    {"status", "why the call stopped: DRAIN_LIMIT, DRAIN_EMPTY, DRAIN_FRAME or DRAIN_END"},
+    {"frame", "the frame it stopped at and did not take (bytes), or None"},
+    {"taken", "changes appended (spill(): messages written to the spill buffer)"},
+    {"payload_bytes", "pgoutput bytes of the frames it took"},
+    {"wal_end", "the WAL end of the last frame it took"},
+    {"commits", "whole transactions committed (drain_txns() only)"},
+    {"commit_end", "end LSN of the last of them"},
+    {"handoff", "the transaction it stopped inside (a Handoff), or None"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc run_desc = {
+    "walstream._accel.Run", "What one drain(), drain_txns() or spill() call took.", run_fields, 8,
+};
+
+static PyStructSequence_Field handoff_fields[] = {
+    {"xid", NULL}, {"final_lsn", NULL}, {"commit_ts_us", NULL},
+    {"seq", "the seq the transaction's next row takes"},
+    {"rows", "rows of the transaction appended so far"},
+    {"marks", "a Mark per batch the transaction appended to"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc handoff_desc = {
+    "walstream._accel.Handoff", "A transaction drain_txns() began and hands to Python.",
+    handoff_fields, 6,
+};
+
+static PyStructSequence_Field mark_fields[] = {
+    {"oid", "the relation OID"},
+    {"entry", "the table's entry in `tables` (its TableEntry)"},
+    {"rows_before", "the batch's rows before the transaction"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc mark_desc = {
+    "walstream._accel.Mark", "A batch a handed-off transaction appended to.", mark_fields, 3,
+};
+
+static PyStructSequence_Field replayed_fields[] = {
+    {"pos", "where in the block it stopped"},
+    {"taken", "changes appended"},
+    {"payload_bytes", "message bytes of those changes"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc replayed_desc = {
+    "walstream._accel.Replayed", "What one replay() call took.", replayed_fields, 3,
+};
+
+/* A record of `type` from n new references (stolen, any of them NULL on a failed build). */
+static PyObject *record(PyTypeObject *type, PyObject **items, Py_ssize_t n) {
+    PyObject *rec = PyStructSequence_New(type);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (rec == NULL) {
+            Py_XDECREF(items[i]);
+        } else {
+            PyStructSequence_SET_ITEM(rec, i, items[i]);
+        }
+    }
+    for (Py_ssize_t i = 0; rec != NULL && i < n; i++) {
+        if (items[i] == NULL) {
+            Py_DECREF(rec); /* frees the items set */
+            return NULL;
+        }
+    }
+    return rec;
+}
+
+static PyObject *make_run(int status, PyObject *frame, Py_ssize_t count, long long payload,
+                          unsigned long long wal_end, Py_ssize_t commits,
+                          unsigned long long commit_end, PyObject *handoff) {
+    PyObject *items[8] = {
+        PyLong_FromLong(status),          frame,
+        PyLong_FromSsize_t(count),        PyLong_FromLongLong(payload),
+        PyLong_FromUnsignedLongLong(wal_end), PyLong_FromSsize_t(commits),
+        PyLong_FromUnsignedLongLong(commit_end), handoff,
+    };
+    return record(RunType, items, 8);
+}
 
 /* A fast change message in an XLogData frame (wire.h): its TupleData starts at ROW_AT and holds
  * at least its Int16 column count. */
@@ -104,7 +186,7 @@ static int check_bytearrays(PyObject *tuple) {
 }
 
 static int check_target(PyObject *target) {
-    if (!PyTuple_CheckExact(target) || PyTuple_GET_SIZE(target) != 4 ||
+    if (!PyTuple_Check(target) || PyTuple_GET_SIZE(target) != 4 ||
         check_bytearrays(target) < 0) {
         PyErr_SetString(PyExc_TypeError, "a drain target is a tuple of 4 bytearrays");
         return -1;
@@ -190,7 +272,7 @@ static PyObject *accel_init(PyObject *self, PyObject *args) {
 
 /*
  * drain(pgconn, max_frames, value_limit, targets, txn)
- *   -> (status, frame | None, count, payload_bytes, last_wal_end)
+ *   -> Run(status, frame | None, taken, payload_bytes, wal_end, 0, 0, None)
  *
  * targets: {relation OID: (data, offsets, ops, seqs)}, the bytearrays of ChangeBatch (offsets
  * and seqs hold native int64). txn: the Txn whose ``seq`` the rows take (read once, written
@@ -270,7 +352,7 @@ static PyObject *accel_drain(PyObject *self, PyObject *args) {
     if (frame == NULL) {
         frame = Py_NewRef(Py_None);
     }
-    return Py_BuildValue("(iNnLK)", status, frame, count, payload, last_end);
+    return make_run(status, frame, count, payload, last_end, 0, 0, Py_NewRef(Py_None));
 
 fail:
     /* The frame in hand is lost to this process: the caller must stop without acknowledging
@@ -280,7 +362,7 @@ fail:
 }
 
 static int check_table(PyObject *entry) {
-    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 6 || check_bytearrays(entry) < 0 ||
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 6 || check_bytearrays(entry) < 0 ||
         !PyByteArray_CheckExact(PyTuple_GET_ITEM(entry, 4)) ||
         !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 5))) {
         PyErr_SetString(PyExc_TypeError,
@@ -303,7 +385,7 @@ typedef struct {
 
 /*
  * drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room)
- *   -> (status, frame | None, count, payload_bytes, last_wal_end, commits, commit_end, handoff)
+ *   -> Run(status, frame | None, taken, payload_bytes, wal_end, commits, commit_end, handoff)
  *
  * The read loop between transactions: whole transactions (Begin, fast changes, Commit) whose
  * every change goes to a table in `tables` are appended and committed here, the bookkeeping
@@ -318,8 +400,8 @@ typedef struct {
  * with rows. It stops after a Commit once the rows or bytes it added reach row_room or
  * byte_room (DRAIN_LIMIT: the pipeline looks at its budget), and as drain() does at
  * max_frames, an empty socket or the end. When it stops inside a transaction, the transaction
- * goes to Python as `handoff`: (xid, final_lsn, commit_ts_us, next seq, rows, [(oid, entry,
- * rows before), ...]), which the pipeline adopts before it handles `frame`.
+ * goes to Python as `handoff`: Handoff(xid, final_lsn, commit_ts_us, next seq, rows,
+ * [Mark(oid, entry, rows_before), ...]), which the pipeline adopts before it handles `frame`.
  */
 static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
     unsigned long long conn_addr;
@@ -446,16 +528,20 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
             goto fail;
         }
         for (int t = 0; t < ntouched; t++) {
-            PyObject *mark = Py_BuildValue("(kOn)", (unsigned long)touched[t].oid,
-                                           touched[t].entry, touched[t].rows_before);
+            PyObject *fields[3] = {PyLong_FromUnsignedLong(touched[t].oid),
+                                   Py_NewRef(touched[t].entry),
+                                   PyLong_FromSsize_t(touched[t].rows_before)};
+            PyObject *mark = record(MarkType, fields, 3);
             if (mark == NULL) {
                 Py_DECREF(marks);
                 goto fail;
             }
             PyList_SET_ITEM(marks, t, mark);
         }
-        handoff = Py_BuildValue("(kKLLLN)", (unsigned long)xid, final_lsn, ts_us, seq, rows_txn,
-                                marks);
+        PyObject *fields[6] = {PyLong_FromUnsignedLong(xid), PyLong_FromUnsignedLongLong(final_lsn),
+                               PyLong_FromLongLong(ts_us),   PyLong_FromLongLong(seq),
+                               PyLong_FromLongLong(rows_txn), marks};
+        handoff = record(HandoffType, fields, 6);
         if (handoff == NULL) {
             goto fail;
         }
@@ -466,8 +552,7 @@ static PyObject *accel_drain_txns(PyObject *self, PyObject *args) {
     if (handoff == NULL) {
         handoff = Py_NewRef(Py_None);
     }
-    return Py_BuildValue("(iNnLKnKN)", status, frame, count, payload, last_end, commits,
-                         commit_end, handoff);
+    return make_run(status, frame, count, payload, last_end, commits, commit_end, handoff);
 
 fail:
     /* as in drain(): the caller must stop without acknowledging anything */
@@ -477,11 +562,11 @@ fail:
 }
 
 /*
- * spill(pgconn, max_frames, out, max_bytes) -> (status, frame | None, messages, payload_bytes,
- *                                               last_wal_end)
+ * spill(pgconn, max_frames, out, max_bytes)
+ *   -> Run(status, frame | None, taken, payload_bytes, wal_end, 0, 0, None)
  *
  * Inside a stream block (between Stream Start and Stream Stop) every message goes to the
- * transaction's spill file as it is (walstream/pipeline/spill.py: a big-endian uint32 length,
+ * transaction's spill file as it is (walstream/capture/spill.py: a big-endian uint32 length,
  * then the message). This appends them to `out`, which the pipeline writes to the file, until
  * `out` holds max_bytes or a frame that is not an XLogData message other than Stream Stop
  * arrives (DRAIN_FRAME: a Stream Stop or keepalive, handled in Python), and stops as drain()
@@ -534,7 +619,7 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
     if (frame == NULL) {
         frame = Py_NewRef(Py_None);
     }
-    return Py_BuildValue("(iNnLK)", status, frame, count, payload, last_end);
+    return make_run(status, frame, count, payload, last_end, 0, 0, Py_NewRef(Py_None));
 }
 
 /* A change message as spilled inside a stream (wire.h): kind, xid, relation OID, part, TupleData. */
@@ -545,7 +630,7 @@ static PyObject *accel_spill(PyObject *self, PyObject *args) {
 
 /*
  * replay(block, pos, targets, txn, value_limit, max_rows, max_bytes)
- *   -> (pos, count, payload_bytes)
+ *   -> Replayed(pos, taken, payload_bytes)
  *
  * A streamed transaction's spill file, replayed at its Stream Commit: from `pos` in `block`
  * (length-prefixed messages, the last one possibly cut off by the read), append each fast
@@ -616,23 +701,21 @@ static PyObject *accel_replay(PyObject *self, PyObject *args) {
     if (have_seq && set_seq(txn, seq) < 0) {
         return NULL;
     }
-    return Py_BuildValue("(nnL)", pos, count, payload);
+    PyObject *fields[3] = {PyLong_FromSsize_t(pos), PyLong_FromSsize_t(count),
+                           PyLong_FromLongLong(payload)};
+    return record(ReplayedType, fields, 3);
 }
 
 static PyMethodDef methods[] = {
     {"init", accel_init, METH_VARARGS, "init(PQgetCopyData address, PQfreemem address)"},
     {"drain", accel_drain, METH_VARARGS,
-     "drain(pgconn, max_frames, value_limit, targets, txn) -> (status, frame, count, "
-     "payload_bytes, last_wal_end)"},
+     "drain(pgconn, max_frames, value_limit, targets, txn) -> Run"},
     {"spill", accel_spill, METH_VARARGS,
-     "spill(pgconn, max_frames, out, max_bytes) -> (status, frame, messages, payload_bytes, "
-     "last_wal_end)"},
+     "spill(pgconn, max_frames, out, max_bytes) -> Run"},
     {"replay", accel_replay, METH_VARARGS,
-     "replay(block, pos, targets, txn, value_limit, max_rows, max_bytes) -> (pos, count, "
-     "payload_bytes)"},
+     "replay(block, pos, targets, txn, value_limit, max_rows, max_bytes) -> Replayed"},
     {"drain_txns", accel_drain_txns, METH_VARARGS,
-     "drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room) -> (status, "
-     "frame, count, payload_bytes, last_wal_end, commits, commit_end, handoff)"},
+     "drain_txns(pgconn, max_frames, value_limit, tables, row_room, byte_room) -> Run"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -644,6 +727,24 @@ PyMODINIT_FUNC PyInit__accel(void) {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) {
         return NULL;
+    }
+    struct {
+        PyTypeObject **type;
+        PyStructSequence_Desc *desc;
+        const char *name;
+    } records[] = {{&RunType, &run_desc, "Run"},
+                   {&HandoffType, &handoff_desc, "Handoff"},
+                   {&MarkType, &mark_desc, "Mark"},
+                   {&ReplayedType, &replayed_desc, "Replayed"}};
+    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++) {
+        if (*records[i].type == NULL) {
+            *records[i].type = PyStructSequence_NewType(records[i].desc);
+        }
+        if (*records[i].type == NULL ||
+            PyModule_AddObjectRef(m, records[i].name, (PyObject *)*records[i].type) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
     }
     PyObject *epoch = PyLong_FromLongLong(WIRE_PG_EPOCH_US);
     int added = epoch != NULL && PyModule_AddObjectRef(m, "WIRE_PG_EPOCH_US", epoch) == 0;

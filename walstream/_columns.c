@@ -1,7 +1,7 @@
 /*
  * walstream._columns: one column of a batch's TupleData rows, parsed in C (optional).
  *
- * Why it exists: walstream.pg.tuples parses a batch column by column with numpy, which costs a
+ * Why it exists: walstream.capture.columns parses a batch column by column with numpy, which costs a
  * dozen vector passes per column (kinds, lengths, checks, views, a cast). On a 40-column table
  * that was 40% of walstream's CPU (bench/results/profile-20261122T160728Z-wide-update.txt).
  * Here one column takes two plain loops over the rows: scan_column() reads every row's kind
@@ -10,7 +10,7 @@
  * the type's fixed size). The caller allocates those buffers between the two calls, from
  * Arrow's memory pool, which keeps freed pages for reuse: fresh pages from the kernel must be
  * zeroed first, which was a fifth of a TOAST-heavy run's CPU. scan_column applies exactly the
- * checks of the numpy path and reports the first bad row with a code that walstream.pg.tuples
+ * checks of the numpy path and reports the first bad row with a code that walstream.capture.columns
  * turns into the same words; the numpy path stays as the fallback and as the tests' oracle.
  * The GIL is released during both loops, so the read loop keeps running while a flush parses.
  */
@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Error codes (mirrored in walstream/pg/tuples.py). */
+/* Error codes (mirrored in walstream/capture/columns.py). */
 enum { OK = 0, E_PAST = 1, E_KIND = 2, E_CUT = 3, E_LONG = 4, E_REST = 5 };
 
 #include "wire.h"

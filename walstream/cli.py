@@ -96,6 +96,13 @@ def _not_installed(name: str) -> click.Command:
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
 @envopt(
+    "--accel/--no-accel",
+    env="ACCEL",
+    default=True,
+    show_default=True,
+    help="use walstream's C parts where they were built (--no-accel: their Python twins)",
+)
+@envopt(
     "--log-format",
     env="LOG_FORMAT",
     default="auto",
@@ -104,9 +111,13 @@ def _not_installed(name: str) -> click.Command:
     help="auto: text on a terminal, JSON lines otherwise",
 )
 @click.pass_context
-def main(ctx: click.Context, log_level: str, log_format: str) -> None:
+def main(ctx: click.Context, log_level: str, log_format: str, accel: bool) -> None:
     """walstream: PostgreSQL logical replication to Parquet on S3 (AWS DMS layout)."""
     setup_logging(log_level, log_format)
+    if not accel:
+        from .capture import switch
+
+        switch.configure(use_c=False)
     if ctx.invoked_subcommand != "run":  # run imports the pipeline first
         imports_done()
 
@@ -127,7 +138,7 @@ RUN_SECTIONS = [
         (
             "Source",
             "dsn slot publication create_slot tables accept_gap binary streaming "
-            "decoding_work_mem heartbeat_interval reconnect_attempts",
+            "decoding_work_mem heartbeat_interval reconnect_attempts socket_rcvbuf",
         ),
         ("Destination", "dest s3_multipart_threshold upload_workers"),
         (
@@ -283,6 +294,15 @@ RUN_SECTIONS = [
     show_default=True,
     type=DurationType(),
     help="seconds from the first buffered change to its flush",
+)
+@envopt(
+    "--socket-rcvbuf",
+    env="SOCKET_RCVBUF",
+    default="128KiB",
+    show_default=True,
+    type=SizeType(minimum=0),
+    help="the replication socket's receive buffer; 0: the kernel sizes it (far from the "
+    "database, where 256 KiB per round trip is too small)",
 )
 @envopt(
     "--max-value-size",

@@ -26,6 +26,24 @@ from urllib.parse import unquote
 #: walstream's own objects (checkpoints, manifests, probes), outside every table's pipe prefix
 INTERNAL_PREFIX = "_walstream/"
 
+#: Column names walstream uses in every file and warehouse table; no source column may start
+#: with it.
+RESERVED_PREFIX = "_walstream_"
+
+#: A change file's columns besides the data columns, in file order (DESIGN.md §2): ``Op``
+#: first, then these after the data columns. Their Arrow types are
+#: :data:`walstream.capture.batch.META_COLUMNS`.
+OP_COLUMN = "Op"
+META_COLUMN_NAMES = (
+    "_walstream_commit_ts",
+    "_walstream_lsn",
+    "_walstream_seq",
+    "_walstream_xid",
+    "_walstream_unchanged",
+    "_walstream_lossy",
+    "_walstream_key_change",
+)
+
 #: a manifest key anywhere under a stage (a regular expression for Snowflake's PATTERN)
 MANIFEST_PATTERN = r"^(.*/)?_walstream/[^/]+/manifests/[^/]+[.]json$"
 

@@ -48,7 +48,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from .batch import ChangeBatch
+from .capture.batch import ChangeBatch
 from .convert import converter_for
 from .errors import ConfigError, SourceError
 from .extras import missing_extra

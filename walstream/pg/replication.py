@@ -20,7 +20,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import psycopg
 from psycopg import pq
@@ -28,7 +28,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ..errors import ConfigError, ProtocolError, SourceError
 from ..lsn import format_lsn
-from .fastpath import DRAIN_FRAMES, SPILL_BLOCK, Drained, FastPath
 from .wire import (
     KEEPALIVE,
     KEEPALIVE_BODY,
@@ -54,30 +53,14 @@ LOWAT = 64 * 1024
 BUSY_WAIT_S = 0.005
 # The replication socket's receive buffer (SO_RCVBUF; Linux doubles it for its bookkeeping).
 # Fixed, because a low-water mark on a socket the kernel sizes itself makes Linux clamp the TCP
-# window to the mark (see ReplicationStream._wait). WALSTREAM_SOCKET_RCVBUF overrides it in
-# bytes; 0 leaves the buffer to the kernel's autotuning and reads without a low-water mark.
+# window to the mark (see ReplicationStream._wait). --socket-rcvbuf (WALSTREAM_SOCKET_RCVBUF)
+# sets another size; 0 leaves the buffer to the kernel's autotuning and reads without a mark.
 RCVBUF = 128 * 1024
 
 
-def socket_rcvbuf() -> int:
-    """The receive buffer to set on the replication socket, 0 for the kernel's own sizing."""
-    raw = os.environ.get("WALSTREAM_SOCKET_RCVBUF", "").strip()
-    if not raw:
-        return RCVBUF
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"WALSTREAM_SOCKET_RCVBUF={raw!r} is not a number of bytes (0: kernel autotuning)"
-        ) from None
-    if value < 0:
-        raise ConfigError(f"WALSTREAM_SOCKET_RCVBUF={value} is negative (0: kernel autotuning)")
-    return value
-
-
-def fix_receive_buffer(sock: socket.socket) -> bool:
-    """Give ``sock`` its fixed receive buffer; True when it has one (bulk reads are safe)."""
-    rcvbuf = socket_rcvbuf()
+def fix_receive_buffer(sock: socket.socket, rcvbuf: int = RCVBUF) -> bool:
+    """Give ``sock`` a fixed receive buffer of ``rcvbuf`` bytes (0: leave it to the kernel);
+    True when it has one (bulk reads are safe)."""
     if not rcvbuf:
         return False
     try:
@@ -132,8 +115,11 @@ class ReplicationStream:
     whenever an LSN becomes durable (and at least every few seconds), ``close()``.
     """
 
-    def __init__(self, dsn: str, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, dsn: str, settings: dict[str, str] | None = None, rcvbuf: int = RCVBUF
+    ) -> None:
         self._conninfo = replication_conninfo(dsn, settings)
+        self._rcvbuf = rcvbuf
         self._conn: pq.abc.PGconn | None = None
         self._selector: selectors.DefaultSelector | None = None
         self._fd = -1
@@ -224,7 +210,9 @@ class ReplicationStream:
         # its receive buffer and set its low-water mark (see _wait)
         self._sock = socket.socket(fileno=os.dup(self._fd))
         self._lowat = 1
-        self._bulk = fix_receive_buffer(self._sock)  # whether _wait may raise the mark
+        self._bulk = fix_receive_buffer(
+            self._sock, self._rcvbuf
+        )  # whether _wait may raise the mark
 
     def watch(self, sock: socket.socket) -> None:
         """Also end :meth:`frames`' wait when ``sock`` becomes readable (e.g. a flush is done).
@@ -246,137 +234,61 @@ class ReplicationStream:
             self._conn = None
 
     # -- stream -----------------------------------------------------------------------------
-    def frames(
-        self, timeout: float, fast: FastPath | None = None
-    ) -> Iterator[memoryview | Keepalive | Drained]:
+    @property
+    def pgconn_ptr(self) -> int:
+        """The address of libpq's ``PGconn``, for the C read loop (same libpq, same state)."""
+        return int(cast(Any, self.conn).pgconn_ptr)  # not in pq.abc
+
+    def frames(self, timeout: float) -> Iterator[memoryview | Keepalive]:
         """Yield the frames available now; wait at most ``timeout`` seconds for the first one.
 
         An XLogData frame comes as libpq's buffer itself, header included (no object, no copy:
         the caller unpacks :data:`XLOG_HEADER` when it needs the positions); a keepalive as a
-        :class:`Keepalive`. With ``fast`` (the C extension, see :mod:`walstream.pg.fastpath`),
-        runs of changes of the tables in ``fast.targets`` (inside a transaction) or of whole
-        transactions of the tables in ``fast.tables`` (between transactions) are appended to
-        their batches in C and reported as one :class:`Drained` per run; every other frame
-        comes as above.
-
-        hot path: every change passes here once.
+        :class:`Keepalive`. The read loop itself (with its C part) is
+        :func:`walstream.capture.frames.frames`, built from the same pieces.
         """
-        conn = self.conn
-        waited = False
-        got = False  # frames read in this call
-        run: Drained | None = None  # a run of changes the C loop took, not yet yielded
-        ptr = cast(Any, conn).pgconn_ptr if fast is not None else None  # not in pq.abc
-        if fast is not None:  # drain()'s statuses, as the C loop defines them
-            drain_limit, drain_empty, drain_frame, drain_end = (
-                fast.accel.DRAIN_LIMIT,
-                fast.accel.DRAIN_EMPTY,
-                fast.accel.DRAIN_FRAME,
-                fast.accel.DRAIN_END,
-            )
+        get_copy_data = self.conn.get_copy_data
+        waited = got = False
         while True:
-            if fast is not None and (
-                fast.spill is not None or (fast.targets if fast.txn is not None else fast.tables)
-            ):
-                spilled = 0
-                if fast.spill is not None:  # inside a stream block: to the spill file
-                    status, raw, spilled, payload, wal_end = fast.accel.spill(
-                        ptr, DRAIN_FRAMES, fast.spill, SPILL_BLOCK
-                    )
-                    count, commits, commit_end, handoff = 0, 0, 0, None
-                elif fast.txn is not None:  # inside a transaction Python began
-                    status, raw, count, payload, wal_end = fast.accel.drain(
-                        ptr, DRAIN_FRAMES, fast.value_limit, fast.targets, fast.txn
-                    )
-                    commits, commit_end, handoff = 0, 0, None
-                else:  # between transactions: whole ones in C
-                    status, raw, count, payload, wal_end, commits, commit_end, handoff = (
-                        fast.accel.drain_txns(
-                            ptr,
-                            DRAIN_FRAMES,
-                            fast.value_limit,
-                            fast.tables,
-                            fast.row_room,
-                            fast.byte_room,
-                        )
-                    )
-                got = True
-                if payload:
-                    run = Drained(
-                        count,
-                        payload,
-                        wal_end,
-                        None,
-                        status != drain_end,
-                        commits,
-                        commit_end,
-                        handoff,
-                        spilled,
-                    )
-                if status == drain_frame:
-                    assert raw is not None
-                    nbytes, data = len(raw), memoryview(raw)
-                else:
-                    if run is not None:
-                        yield run
-                        run = None
-                    if status == drain_limit:
-                        continue
-                    nbytes, data = (0 if status == drain_empty else -1), None
-            else:
-                nbytes, data = conn.get_copy_data(1)
+            nbytes, data = get_copy_data(1)
             if nbytes > 0:
-                assert data is not None
                 got = True
-                # one comparison per real frame; the read loop then reads a frame's header and
-                # message type byte without checks (fuzz finding: short frames escaped as
-                # struct.error / IndexError)
-                if nbytes <= XLOG_PAYLOAD and (nbytes < KEEPALIVE_SIZE or data[0] != KEEPALIVE):
-                    raise _truncated_frame(data)
-                kind = data[0]
-                frame: memoryview | Keepalive
-                if kind == XLOG_DATA:  # the whole frame; the message is data[XLOG_PAYLOAD:]
-                    frame = data
-                elif kind == KEEPALIVE:
-                    end, sent, reply = KEEPALIVE_BODY.unpack_from(data, 1)
-                    frame = Keepalive(end, sent, bool(reply))
-                else:
-                    raise ProtocolError(
-                        f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"
-                    )
-                if run is None:
-                    yield frame
-                else:
-                    # the frame that ended a run rides with it: the caller may stop reading
-                    # after any item, and must not lose a frame already taken from libpq
-                    run.frame = frame
-                    yield run
-                    run = None
-                continue
-            if nbytes == 0:
-                # Wait only for the first frame; afterwards keep reading for as long as the
-                # socket has more (select with no wait), returning when it runs dry.
-                assert self._selector is not None
-                if waited:
-                    events = self._selector.select(0)
-                    if not events:
-                        # ran dry: we read faster than the walsender sends; the next call
-                        # waits for a bulk of frames if this one read any (see _wait)
-                        self._busy = got
-                        return
-                else:
-                    waited = True
-                    events = self._wait(timeout)
-                woken = False
-                for key, _ in events:
-                    if key.fd != self._fd:  # a watched socket: drain it, let the caller look
-                        woken = True
-                        with contextlib.suppress(BlockingIOError):
-                            key.fileobj.recv(4096)  # type: ignore[union-attr]
-                if woken or not events:
+                yield parse_frame(data, nbytes)
+            elif nbytes == 0:
+                if not self.wait_for_input(waited, timeout, got):
                     return
-                conn.consume_input()
-                continue
-            self._raise_stream_end()
+                waited = True
+            else:
+                self.raise_stream_end()
+
+    def wait_for_input(self, waited: bool, timeout: float, got: bool) -> bool:
+        """libpq has no whole frame: wait for more and read it in; False when the reader should
+        return (nothing came in time, or a watched socket woke it).
+
+        The first wait of a read (``waited`` false) lasts up to ``timeout``; afterwards the
+        reader keeps reading for as long as the socket has more (a select with no wait), and
+        returns when it runs dry, after which the next read waits for a bulk of frames if this
+        one ``got`` any (see :meth:`_wait`).
+        """
+        assert self._selector is not None
+        if waited:
+            events = self._selector.select(0)
+            if not events:
+                # ran dry: we read faster than the walsender sends
+                self._busy = got
+                return False
+        else:
+            events = self._wait(timeout)
+        woken = False
+        for key, _ in events:
+            if key.fd != self._fd:  # a watched socket: drain it, let the caller look
+                woken = True
+                with contextlib.suppress(BlockingIOError):
+                    key.fileobj.recv(4096)  # type: ignore[union-attr]
+        if woken or not events:
+            return False
+        self.conn.consume_input()
+        return True
 
     def _wait(self, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
         """Wait for the stream's socket (or a watched one) to become readable.
@@ -405,7 +317,7 @@ class ReplicationStream:
         doubles it) removed the stalls and kept the bulk reads: wide-update 2.77 -> 2.23 s,
         mixed-oltp 1.11 -> 0.88 s, big-txn 7.2 -> 6.5 s (CPU 3.2 -> 2.4 s), toast 3.61 -> 3.38 s,
         narrow-insert unchanged (medians of 2 to 3 runs on one slot each). With
-        WALSTREAM_SOCKET_RCVBUF=0 (far from the database, where a window of 256 KiB per round trip
+        --socket-rcvbuf 0 (far from the database, where a window of 256 KiB per round trip
         is too small) the kernel sizes the buffer and frames are read as they come.
         """
         assert self._selector is not None
@@ -425,7 +337,9 @@ class ReplicationStream:
         key = self._selector.get_key(self._fd)
         return [(key, selectors.EVENT_READ)]
 
-    def _raise_stream_end(self) -> None:
+    def raise_stream_end(self) -> NoReturn:
+        """libpq says the COPY ended: raise why (ConnectionLost, or StreamRefused when a
+        reconnect would meet the same error)."""
         conn = self.conn
         message = conn.get_error_message().strip()
         res = conn.get_result()
@@ -483,8 +397,32 @@ _STREAM_ERROR_HINTS = {
 }
 
 
-def _truncated_frame(data: memoryview) -> ProtocolError:
-    """The error for a CopyData message too short for its type (see ReplicationStream.frames)."""
+def parse_frame(data: memoryview | None, nbytes: int) -> memoryview | Keepalive:
+    """A CopyData message of the stream as a frame: an XLogData as the buffer itself (the
+    message is ``data[XLOG_PAYLOAD:]``), a keepalive as a :class:`Keepalive`.
+
+    One length comparison per frame; the read loop then reads a frame's header and message
+    type byte without checks (fuzz finding: short frames escaped as struct.error / IndexError).
+    The read loop inlines this (:func:`walstream.capture.frames.frames`): keep the two alike.
+    """
+    assert data is not None
+    if nbytes <= XLOG_PAYLOAD and (nbytes < KEEPALIVE_SIZE or data[0] != KEEPALIVE):
+        raise truncated_frame(data)
+    kind = data[0]
+    if kind == XLOG_DATA:
+        return data
+    if kind == KEEPALIVE:
+        end, sent, reply = KEEPALIVE_BODY.unpack_from(data, 1)
+        return Keepalive(end, sent, bool(reply))
+    raise unknown_frame(kind)
+
+
+def unknown_frame(kind: int) -> ProtocolError:
+    return ProtocolError(f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})")
+
+
+def truncated_frame(data: memoryview) -> ProtocolError:
+    """The error for a CopyData message too short for its type (see :func:`parse_frame`)."""
     kind = data[0]
     if kind == XLOG_DATA:
         need = (
@@ -494,9 +432,7 @@ def _truncated_frame(data: memoryview) -> ProtocolError:
     elif kind == KEEPALIVE:
         need = f"a keepalive is {KEEPALIVE_SIZE} bytes"
     else:
-        return ProtocolError(
-            f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})"
-        )
+        return unknown_frame(kind)
     return ProtocolError(
         f"truncated replication stream message of {len(data)} bytes ({need}): the server "
         "or the connection is broken; walstream stops without acknowledging anything after it"

@@ -31,10 +31,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
-from ..batch import ChangeBatch
+from ..capture.batch import ChangeBatch
+from ..capture.buffer import FlushJob
 from ..errors import TransientSinkError
 from ..faults import fault_point
 from ..layout import change_file_key
@@ -62,16 +63,6 @@ class EncodedFile:
     data: bytes
     began: float
     ended: float
-
-
-@dataclass
-class FlushJob:
-    batches: list[ChangeBatch]
-    end_lsn: int  # end LSN of the last transaction in the job: the ack once it is durable
-    rows: int
-    nbytes: int
-    created: float = field(default_factory=time.monotonic)
-    seq: int = 0
 
 
 @dataclass(frozen=True)

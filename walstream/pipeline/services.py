@@ -33,8 +33,14 @@ class ServiceSettings:
 class SummaryLike(Protocol):
     """The runner's counters (``RunSummary``): read at scrape time, never copied per change."""
 
-    changes: int
-    transactions: int
+    @property
+    def changes(self) -> int: ...
+
+    @property
+    def transactions(self) -> int: ...
+
+    @property
+    def bytes_received(self) -> int: ...
 
 
 class RunServices:
@@ -65,9 +71,7 @@ class RunServices:
         metrics.reset_health()
         metrics.stall_seconds = max(60.0, 6 * settings.status_interval)
         metrics.watch_totals(
-            lambda: RunTotals(
-                summary.changes, summary.transactions, int(getattr(summary, "bytes_received", 0))
-            )
+            lambda: RunTotals(summary.changes, summary.transactions, summary.bytes_received)
         )
         notifier = SystemdNotifier()
         if notifier.enabled:

@@ -6,7 +6,7 @@ it removes from FINAL whatever the load did not see, which is what makes a reloa
 restarted after a crash) exact. Numbers 1, 2, ... are the row files, numbered in the order they
 are stored. A new snapshot has a new snapshot LSN, so a key never names two contents.
 
-The columns are the change files' columns (:func:`walstream.batch.arrow_schema`, with the
+The columns are the change files' columns (:func:`walstream.capture.batch.arrow_schema`, with the
 relation metadata): ``Op = 'I'``, the data converted by the table's converters from the text
 values, ``_walstream_commit_ts`` = snapshot time, ``_walstream_lsn`` = snapshot LSN,
 ``_walstream_seq`` from the row's ctid, ``_walstream_xid`` and ``_walstream_unchanged`` null,
@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..batch import META_COLUMNS, ChangeBatch, arrow_schema
+from ..capture.batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
 from ..convert.buffers import Mask, names_column
 from ..faults import fault_point

@@ -48,16 +48,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TransientSinkError, WalstreamError
+from ..layout import RESERVED_PREFIX
 from ..schema import TableSchema
 from .apply import ConnectionSettings, Existing, SnowflakeError, inspect
 from .ddl import add_column_statements, renamed_columns, table_definitions
 from .dialects import SNOWFLAKE
-from .model import RESERVED_PREFIX, ColumnModel, TableModel
+from .model import ColumnModel, TableModel
 from .objects import Statement, account_statements, table_statements
 from .options import SnowflakeOptions
 
 if TYPE_CHECKING:
-    from ..batch import ChangeBatch
+    from ..capture.batch import ChangeBatch
 
 log = logging.getLogger("walstream.snowflake")
 

@@ -25,22 +25,11 @@ import pyarrow as pa
 
 from ..convert.converter import MAX_BINARY_BYTES, MAX_VARCHAR_BYTES
 from ..errors import ConfigError
+from ..layout import META_COLUMN_NAMES, OP_COLUMN, RESERVED_PREFIX
 from ..schema import METADATA_KEY, TableSchema
 
-#: Column names walstream uses in every warehouse table; source columns may not start with it.
-RESERVED_PREFIX = "_walstream_"
-
 #: Change-file columns that are not data columns (DESIGN.md §2).
-FILE_META_COLUMNS = (
-    "Op",
-    "_walstream_commit_ts",
-    "_walstream_lsn",
-    "_walstream_seq",
-    "_walstream_xid",
-    "_walstream_unchanged",
-    "_walstream_lossy",
-    "_walstream_key_change",
-)
+FILE_META_COLUMNS = (OP_COLUMN, *META_COLUMN_NAMES)
 
 #: Snowflake's largest VARCHAR (also VARIANT, ARRAY) and BINARY, in characters and bytes. A
 #: column declared without a length gets 16 MB / 8 MB, and a longer value makes Snowpipe skip

@@ -3,7 +3,7 @@
 The read loop appends each change row's TupleData bytes, unparsed, to one buffer per batch
 (``ChangeBatch.append``: a buffer extend and two array appends, no Python object per value);
 only at flush time, off the read loop, are the rows parsed column by column
-(:class:`walstream.pg.tuples.TupleColumns`) and whole columns converted to Arrow by
+(:class:`walstream.capture.columns.TupleColumns`) and whole columns converted to Arrow by
 :mod:`walstream.convert`. The commit LSN, xid and commit time are the same for every row of a
 transaction, so they are kept once per run of rows of one transaction, not per row.
 
@@ -17,18 +17,19 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from .convert import ColumnConverter, ConversionStats
-from .convert.buffers import Mask, names_column
-from .errors import ProtocolError
-from .lsn import format_lsn
-from .pg.fastpath import TableEntry, Target
-from .pg.tuples import PAD, TupleColumns, encode_tuple
-from .pg.wire import KIND_BINARY, KIND_TEXT, KIND_UNCHANGED
-from .schema import METADATA_KEY, TableSchema
+from ..convert import ColumnConverter, ConversionStats
+from ..convert.buffers import Mask, names_column
+from ..errors import ProtocolError
+from ..layout import META_COLUMN_NAMES, OP_COLUMN
+from ..lsn import format_lsn
+from ..pg.wire import KIND_BINARY, KIND_TEXT, KIND_UNCHANGED
+from ..schema import METADATA_KEY, TableSchema
+from .columns import PAD, TupleColumns, encode_tuple
 
 # What a buffered row costs beyond its TupleData bytes, counted against --flush-bytes: its op,
 # position and offset here, and at flush its metadata columns and one 16-byte view per value.
@@ -43,6 +44,27 @@ _RUN = struct.Struct("=4q")
 NO_XID = -1
 
 
+class Target(NamedTuple):
+    """One table's buffers as the C loop appends to them (ChangeBatch.append's four)."""
+
+    data: bytearray  # the rows' TupleData, back to back
+    offsets: bytearray  # native int64 row ends
+    ops: bytearray  # one op byte per row
+    seqs: bytearray  # native int64 seq per row
+
+
+class TableEntry(NamedTuple):
+    """A batch as drain_txns() appends whole transactions to it."""
+
+    data: bytearray
+    offsets: bytearray
+    ops: bytearray
+    seqs: bytearray
+    runs: bytearray  # int64 records: first row, commit LSN, xid, commit time
+    row_cost: int  # what a row costs beyond its bytes (ChangeBatch.nbytes)
+    batch: ChangeBatch
+
+
 @dataclass(slots=True)
 class Txn:
     """Where the next row of a transaction goes: its commit position and its next ``seq``."""
@@ -53,14 +75,21 @@ class Txn:
     seq: int = 0
 
 
-META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("_walstream_commit_ts", pa.timestamp("us", tz="UTC")),
-    ("_walstream_lsn", pa.int64()),
-    ("_walstream_seq", pa.int64()),
-    ("_walstream_xid", pa.int64()),
-    ("_walstream_unchanged", pa.list_(pa.string())),
-    ("_walstream_lossy", pa.list_(pa.string())),
-    ("_walstream_key_change", pa.bool_()),
+#: The metadata columns of a change file with their Arrow types, named in :mod:`walstream.layout`
+META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = tuple(
+    zip(
+        META_COLUMN_NAMES,
+        (
+            pa.timestamp("us", tz="UTC"),  # commit time
+            pa.int64(),  # commit LSN
+            pa.int64(),  # seq: the row's number in its transaction
+            pa.int64(),  # xid
+            pa.list_(pa.string()),  # unchanged TOAST columns
+            pa.list_(pa.string()),  # lossy columns
+            pa.bool_(),  # key change
+        ),
+        strict=True,
+    )
 )
 
 #: Op codes of the two rows of an UPDATE that moved a row to another key (DESIGN §2): stored
@@ -72,7 +101,7 @@ KEY_CHANGE_UPDATE = ord("u")
 
 def arrow_schema(table: TableSchema, converters: Sequence[ColumnConverter]) -> pa.Schema:
     """The file schema of DESIGN.md §2: Op, data columns, metadata columns."""
-    fields = [pa.field("Op", pa.string())]
+    fields = [pa.field(OP_COLUMN, pa.string())]
     fields += [
         pa.field(c.name, conv.arrow_type) for c, conv in zip(table.columns, converters, strict=True)
     ]
@@ -151,13 +180,15 @@ class ChangeBatch:
 
     @property
     def storage(self) -> Target:
-        """The buffers :meth:`append` writes, for the C read loop (walstream.pg.fastpath)."""
-        return self.data, self.offsets, self.op_codes, self.seqs
+        """The buffers :meth:`append` writes, for the C read loop (walstream.capture.fastpath)."""
+        return Target(self.data, self.offsets, self.op_codes, self.seqs)
 
     @property
     def entry(self) -> TableEntry:
-        """The batch as the C loop appends whole transactions to it (walstream.pg.fastpath)."""
-        return self.data, self.offsets, self.op_codes, self.seqs, self.runs, self._row_cost, self
+        """The batch as the C loop appends whole transactions to it (walstream.capture.fastpath)."""
+        return TableEntry(
+            self.data, self.offsets, self.op_codes, self.seqs, self.runs, self._row_cost, self
+        )
 
     def continue_run(self, txn: Txn) -> None:
         """``txn``'s next rows extend the run the C loop started for it (a handed-off

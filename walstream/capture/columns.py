@@ -1,41 +1,39 @@
 """Columnar TupleData parsing: a whole batch of pgoutput rows, one column at a time.
 
 Why it exists: parsing TupleData value by value in Python (a ``bytes`` slice, a list slot and a
-tuple per row) was the largest single cost of the read loop. Instead, the read loop appends
-each row's TupleData bytes unparsed to one buffer and records where each row starts
-(:class:`walstream.batch.ChangeBatch`); at flush time, off the read loop, :class:`TupleColumns`
-walks all rows together, column by column, with numpy: for column ``i`` every row's kind byte,
-value length and value position is one vector operation, so the cost is per column, not per
-value. The values never become Python objects: each column is returned as an Arrow
-``binary_view`` array whose views point into the row buffer, cast once (in C++) to a plain
+tuple per row) was the largest single cost of the read loop. Instead, the read loop appends each
+row's TupleData bytes unparsed to one buffer and records where each row starts
+(:class:`walstream.capture.batch.ChangeBatch`); at flush time, off the read loop,
+:class:`TupleColumns` walks all rows together, column by column, with numpy: for column ``i``
+every row's kind byte, value length and value position is one vector operation, so the cost is
+per column, not per value. The values never become Python objects: each column is returned as an
+Arrow ``binary_view`` array whose views point into the row buffer, cast once (in C++) to a plain
 binary array for the type converters of :mod:`walstream.convert`.
 
 The TupleData layout (PostgreSQL protocol, "Logical Replication Message Formats"): Int16 column
 count, then per column a kind byte: ``n`` NULL, ``u`` unchanged TOASTed value (not sent), ``t``
 text or ``b`` binary followed by an Int32 length and that many bytes. Everything a row buffer
-holds is checked here as strictly as :mod:`walstream.pg.pgoutput` checks a decoded message:
-the column count, every kind byte, every length against the row's end, and that the last column
-ends exactly at the row's end. A violation is a :class:`ProtocolError` naming the row.
+holds is checked here as strictly as :mod:`walstream.pg.pgoutput` checks a decoded message: the
+column count, every kind byte, every length against the row's end, and that the last column ends
+exactly at the row's end. A violation is a :class:`ProtocolError` naming the row.
 
 Each column is parsed by the C extension :mod:`walstream._columns` when it is built (one pass
-over the rows instead of a dozen numpy passes, which on a 40-column table was 40% of
-walstream's CPU), and by numpy otherwise or with ``WALSTREAM_ACCEL=0``. Both apply the same
-checks and give the same arrays; the tests run every case through both.
+over the rows instead of a dozen numpy passes, which on a 40-column table was 40% of walstream's
+CPU), and by numpy otherwise or when the C parts are off (:mod:`walstream.capture.switch`). Both
+apply the same checks and give the same arrays; the tests run every case through both.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from functools import lru_cache
-from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from ..errors import ProtocolError
-from .wire import KIND_BINARY, KIND_NULL, KIND_TEXT, KIND_UNCHANGED
+from ..pg.wire import KIND_BINARY, KIND_NULL, KIND_TEXT, KIND_UNCHANGED
+from .switch import column_parser
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -62,23 +60,6 @@ def _problem(code: int, column: int, detail: int) -> str:
         return "it ends before its column count"
     what = {E_PAST: "is past the row", E_CUT: "length is cut off", E_LONG: "is longer than the row"}
     return f"column {column} {what[code]}"
-
-
-def accel_enabled() -> bool:
-    """False when ``WALSTREAM_ACCEL`` turns walstream's C extensions off (0, false, no, off)."""
-    return os.environ.get("WALSTREAM_ACCEL", "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-@lru_cache(maxsize=1)
-def native() -> ModuleType | None:
-    """The C column parser, or None when it is not built or is turned off."""
-    if not accel_enabled():
-        return None
-    try:
-        from .. import _columns
-    except ImportError:
-        return None
-    return _columns
 
 
 def _windows(u8: U8, width: int) -> U8:
@@ -116,7 +97,7 @@ class TupleColumns:
             raise ProtocolError(
                 f"{describe(0)}: a batch holds 2 GiB or more of row data; lower --flush-bytes"
             )
-        self._native = None if use_native is False else native()
+        self._native = None if use_native is False else column_parser()
         if use_native and self._native is None:
             raise RuntimeError("walstream._columns is not built")
         self.rows = len(offsets) - 1

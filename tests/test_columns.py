@@ -1,4 +1,4 @@
-"""Columnar TupleData parsing (walstream.pg.tuples) agrees with the per-message decoder.
+"""Columnar TupleData parsing (walstream.capture.columns) agrees with the per-message decoder.
 
 Rows are random TupleData (every kind, empty and long values, TRUNCATE rows without a tuple);
 each column parsed over all rows at once must give the same kinds and values as
@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from walstream.capture.columns import PAD, TupleColumns, encode_tuple
+from walstream.capture.switch import column_parser
 from walstream.errors import ProtocolError
 from walstream.pg.pgoutput import read_tuple
-from walstream.pg.tuples import PAD, TupleColumns, encode_tuple, native
 from walstream.pg.wire import KIND_NULL
 
 KINDS = b"ntub"
@@ -26,7 +27,7 @@ PATHS = [
     pytest.param(
         True,
         id="C",
-        marks=pytest.mark.skipif(native() is None, reason="walstream._columns is not built"),
+        marks=pytest.mark.skipif(column_parser() is None, reason="walstream._columns is not built"),
     ),
 ]
 

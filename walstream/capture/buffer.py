@@ -10,11 +10,26 @@ the pieces makes the slot send the whole transaction again.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..batch import ChangeBatch, Txn
-from ..pg.fastpath import Handoff, TableEntry, Target
 from ..pg.relations import CachedRelation
-from .flusher import FlushJob
+from .batch import ChangeBatch, TableEntry, Target, Txn
+
+if TYPE_CHECKING:
+    from .._accel import Handoff
+
+
+@dataclass
+class FlushJob:
+    """What one flush stores: whole batches, and the ack it earns once they are durable."""
+
+    batches: list[ChangeBatch]
+    end_lsn: int  # end LSN of the last transaction in the job: the ack once it is durable
+    rows: int
+    nbytes: int
+    created: float = field(default_factory=time.monotonic)
+    seq: int = 0
 
 
 class ChangeBuffer:
@@ -29,7 +44,7 @@ class ChangeBuffer:
         self._rows_at_begin = 0
         # tables of the transaction in progress whose earlier rows are in another batch
         self._split_tables: set[int] = set()
-        # relation OID -> its batch's buffers, for the C read loop (walstream.pg.fastpath):
+        # relation OID -> its batch's buffers, for the C read loop (walstream.capture.fastpath):
         # only tables already marked in the transaction in progress, so it is emptied whenever
         # the marks are and whenever a table gets a new batch
         self.fast: dict[int, Target] = {}
@@ -84,14 +99,13 @@ class ChangeBuffer:
         """Take over the transaction the C loop began and stopped inside, as if :meth:`begin`
         and :meth:`batch_for` had seen it: the rollback marks of the batches it touched, the
         row count before it, and its runs (already recorded by C) continued by ``txn``."""
-        rows, marks = handoff[4], handoff[5]
         self.begin()
-        self._rows_at_begin = self.rows - rows
-        for oid, entry, before in marks:
-            batch: ChangeBatch = entry[6]
-            self._marks[id(batch)] = (batch, before)
+        self._rows_at_begin = self.rows - handoff.rows
+        for mark in handoff.marks:
+            batch: ChangeBatch = mark.entry.batch
+            self._marks[id(batch)] = (batch, mark.rows_before)
             batch.continue_run(txn)
-            self.fast[oid] = batch.storage
+            self.fast[mark.oid] = batch.storage
 
     def rollback(self) -> None:
         """Drop the buffered rows of the transaction in progress (it will be streamed again)."""
