@@ -23,7 +23,8 @@ from click.testing import CliRunner
 
 from tests.test_status import cli, codes
 from walstream.lsn import format_lsn
-from walstream.ops.status import STATUS_SCHEMA, WAITING_RUNBOOK
+from walstream.ops.status import WAITING_RUNBOOK
+from walstream.ops.status_schema import STATUS_SCHEMA
 from walstream.snowflake.dialects import DUCKDB, SNOWFLAKE, Dialect
 from walstream.snowflake.watermark import bookkeeping, bookkeeping_ddl
 
@@ -125,6 +126,9 @@ def test_status_reads_the_watermarks_from_snowflake(snowflake_objects: dt.dateti
     assert 60 <= orders["waiting_seconds"] < 600 and orders["waiting_since"] is not None
     assert customers["state"] == "merged" and customers["watermark_lsn"] == format_lsn(B_LSN)
     assert customers["waiting_for"] is None and customers["waiting_seconds"] == 0
+    # objects without the manifest views (fakesnow cannot create them): the file flow is
+    # unknown (null), never zero, and the watermarks still answer
+    assert orders["files_written"] is None and orders["unloaded_seconds"] is None
     # a full load merged in slices: no watermark meanwhile, and moving, so not waiting
     lines = wh["tables"]["public.lines"]
     assert lines["state"] == "loading" and lines["watermark_lsn"] is None
@@ -317,3 +321,69 @@ def test_a_loading_table_is_never_waiting_even_with_a_file_named() -> None:
     ]
     assert waiting["labels"] == {"table": "public.lines", "waiting_for": ""}
     assert waiting["value"] == 0
+
+
+def test_the_file_flow_is_read_from_snowflakes_bookkeeping(snowflake_objects: dt.datetime) -> None:
+    """written (the manifests' files) against loaded (WALSTREAM_FILES). The two manifest
+    relations are views over the manifest pipe's VARIANT rows in Snowflake, which fakesnow
+    cannot create; plain tables with the views' columns stand in for them here."""
+    from tests.snowflake_parse import parse_snowflake
+    from walstream.snowflake.watermark import file_flow_query
+
+    parse_snowflake(file_flow_query(SNOWFLAKE))
+    b = bookkeeping(SNOWFLAKE)
+    listed = (snowflake_objects - dt.timedelta(seconds=120)).isoformat()
+    conn = snowflake.connector.connect(
+        account="acme", user="cdc", password="x", database="ANALYTICS", schema="CDC"
+    )
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            f"CREATE TABLE {b.manifests} (manifest VARCHAR, slot VARCHAR, kind VARCHAR, "
+            "origin BOOLEAN, start_lsn NUMBER(19,0), end_lsn NUMBER(19,0), "
+            "loaded_at TIMESTAMP_TZ(6))"
+        )
+        cur.execute(
+            f"CREATE TABLE {b.manifest_files} (manifest VARCHAR, table_name VARCHAR, "
+            "file VARCHAR, row_count NUMBER(19,0))"
+        )
+        cur.execute(
+            f"INSERT INTO {b.manifests} VALUES "
+            f"('m1', 'sf_sync', 'flush', 0, 10, TRUE, '{listed}'), "
+            f"('m2', 'sf_sync', 'flush', 10, 20, FALSE, '{listed}')"
+        )
+        cur.execute(
+            f"INSERT INTO {b.manifest_files} VALUES "
+            "('m1', 'public.orders', 'o1.parquet', 10), "
+            "('m1', 'public.customers', 'c1.parquet', 4), "
+            f"('m2', 'public.orders', '{MISSING_FILE}', 7), "
+            "('m2', 'public.orders', 'o3.parquet', 5)"
+        )
+        cur.execute(
+            f"INSERT INTO {b.files} VALUES "
+            "('o1.parquet', 'public.orders', 10, CURRENT_TIMESTAMP()), "
+            "('o3.parquet', 'public.orders', 5, CURRENT_TIMESTAMP()), "
+            "('o3.parquet', 'public.orders', 5, CURRENT_TIMESTAMP()), "  # loaded twice
+            "('c1.parquet', 'public.customers', 4, CURRENT_TIMESTAMP()), "
+            "('LOAD00000001-0000000003A00001.parquet', 'public.lines', 100, "
+            "CURRENT_TIMESTAMP()), "
+            "('m2', NULL, NULL, NULL)"  # the manifest stream's wake-up row: not a file
+        )
+    finally:
+        conn.close()
+    code, doc, _ = status(*SNOWFLAKE_ARGS, "--max-unloaded-age", "60")
+    tables = doc["warehouse"]["tables"]
+    orders, customers, lines = (
+        tables["public.orders"],
+        tables["public.customers"],
+        tables["public.lines"],
+    )
+    assert (orders["files_written"], orders["rows_written"]) == (3, 22)
+    assert (orders["files_loaded"], orders["rows_loaded"]) == (2, 15)
+    assert orders["files_unloaded"] == 1 and 110 <= orders["unloaded_seconds"] < 600
+    assert (customers["files_written"], customers["files_loaded"]) == (1, 1)
+    assert customers["files_unloaded"] == 0 and customers["unloaded_seconds"] == 0
+    # a full load's file is in no manifest: loaded, never "written but not loaded"
+    assert (lines["files_written"], lines["files_loaded"], lines["files_unloaded"]) == (0, 1, 0)
+    assert code == 2 and codes(doc) == {"files_not_loaded"}
+    assert "public.orders" in doc["problems"][0]["message"]

@@ -25,7 +25,8 @@ from walstream.commands.config import config_option
 from walstream.commands.ops import COMMANDS
 from walstream.embedded import LocalPostgres
 from walstream.lsn import parse_lsn
-from walstream.ops.status import STATUS_SCHEMA, read_checkpoint
+from walstream.ops.status import read_checkpoint
+from walstream.ops.status_schema import STATUS_SCHEMA
 from walstream.pipeline.runner import RunConfig, Runner
 from walstream.sink import open_sink
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from tests.conftest import PgDatabase, PgServer
 from tests.streaming import run_to_current
+from tests.test_types_e2e import ROWS, load_zoo
 from walstream.commands.config import config_option
 from walstream.commands.ops import COMMANDS
 from walstream.lsn import parse_lsn
@@ -104,8 +105,19 @@ def test_injected_differences_are_found_with_their_key_ranges(
     items = next(t for t in report.tables if t.table == "public.items")
     assert (items.changed, items.missing, items.extra) == (1, 1, 1)
     assert items.differing_ranges == 3 and items.in_flux == 0
-    kinds = [(d.kind, d.key) for r in items.first_differences for d in r.differences]
-    assert kinds == [("changed", [120]), ("missing", [201]), ("extra", [100000])]
+    diffs = [d for r in items.first_differences for d in r.differences]
+    assert [(d.kind, d.key) for d in diffs] == [
+        ("changed", [120]),
+        ("missing", [201]),
+        ("extra", [100000]),
+    ]
+    changed, missing, extra = diffs
+    # the values, not just the key: the one differing column on both sides, the whole row of
+    # a missing or an extra key on the side that has it
+    assert changed.values == {"price": {"source": "150.00", "final": "150.01"}}
+    assert missing.values["name"] == {"source": "item 201"}
+    assert extra.values["name"] == {"final": "ghost"}
+    assert "price '150.00' -> '150.01'" in changed.describe()
     first = items.first_differences[0]
     assert first.first_key[0] <= 120 <= first.last_key[0]
     assert first.source_checksum != first.final_checksum
@@ -176,3 +188,32 @@ def test_verify_command_json_and_exit_codes(pipeline: tuple[PgDatabase, str, str
     result = CliRunner().invoke(root, [*args, "--table", "public.lines"])
     assert result.exit_code == 1
     assert "differs" in result.stdout and "missing [1, 1]" in result.stdout
+
+
+def test_every_type_of_the_type_zoo_verifies_and_a_changed_value_is_named(
+    db: PgDatabase, tmp_path: Path
+) -> None:
+    """bool, inet, char(n), money, enums, ranges, arrays, infinities...: the source is read as
+    its output functions write it (as pgoutput does), so every type matches FINAL, and a
+    changed value is reported with both values."""
+    load_zoo(db)
+    dest = f"file://{tmp_path}/dest"
+    stream(db, dest)
+    warehouse = str(tmp_path / "wh.duckdb")
+    with LocalWarehouse(warehouse) as wh:
+        wh.load(dest)
+    report = verify(db.dsn, warehouse, options(chunk_rows=2), dest=dest)
+    assert report.status == MATCH, report.as_dict()
+    (zoo,) = report.tables
+    assert (zoo.status, zoo.source_rows, zoo.final_rows) == (MATCH, len(ROWS), len(ROWS))
+    with duckdb.connect(warehouse) as wh:
+        wh.execute("UPDATE public.zoo SET b = false, ip = '192.168.1.6/24' WHERE id = 1")
+    report = verify(db.dsn, warehouse, options(chunk_rows=2), dest=dest)
+    (zoo,) = report.tables
+    assert (zoo.status, zoo.changed, zoo.missing, zoo.extra) == (DIFFERS, 1, 0, 0)
+    (diff,) = [d for r in zoo.first_differences for d in r.differences]
+    assert diff.key == [1]
+    assert diff.values == {
+        "b": {"source": True, "final": False},
+        "ip": {"source": "192.168.1.5/24", "final": "192.168.1.6/24"},
+    }

@@ -28,10 +28,13 @@ from tests.simulated_source import SimSource, SimTable
 from tests.test_status import cli, codes
 from walstream.errors import ConfigError
 from walstream.lsn import format_lsn
-from walstream.ops.status import STATUS_SCHEMA, WAITING_RUNBOOK
+from walstream.ops.status import WAITING_RUNBOOK
+from walstream.ops.status_schema import STATUS_SCHEMA
 from walstream.sink import DurableSink, open_sink
 from walstream.warehouse import LocalWarehouse
 from walstream.warehouse.report import (
+    UNLOADED_FILES,
+    UNLOADED_SECONDS,
     WAITING_SECONDS,
     WATERMARK_LSN,
     read_watermarks,
@@ -290,3 +293,46 @@ def test_warehouse_load_writes_the_metrics_file(stuck: Stuck, tmp_path: Path) ->
     marks = {s.labels["table"]: s.value for s in families[WATERMARK_LSN].samples}
     assert marks == {"public.a": stuck.source.txns[5], "public.b": stuck.source.txns[5]}
     assert all(s.value == 0 for s in families[WAITING_SECONDS].samples)
+
+
+def test_the_file_flow_shows_written_loaded_and_not_yet_loaded_files(stuck: Stuck) -> None:
+    code, doc = status("--warehouse", stuck.path)
+    assert code == 0  # one file late is normal
+    a, b = doc["warehouse"]["tables"]["public.a"], doc["warehouse"]["tables"]["public.b"]
+    # a: three files listed by manifests, the second held back; b: both loaded
+    assert (a["files_written"], a["files_loaded"], a["files_unloaded"]) == (3, 2, 1)
+    assert (b["files_written"], b["files_loaded"], b["files_unloaded"]) == (2, 2, 0)
+    t = stuck.source.txns
+    missing_rows = sum(1 for r in stuck.source.rows["a"] if t[2] <= r["_walstream_lsn"] <= t[3])
+    assert a["rows_written"] - a["rows_loaded"] == missing_rows > 0
+    assert b["rows_written"] == b["rows_loaded"] > 0
+    assert a["unloaded_since"] is not None and 0 < a["unloaded_seconds"] < 600
+    assert b["unloaded_since"] is None and b["unloaded_seconds"] == 0
+    assert a["last_loaded_at"] is not None
+    samples = {
+        (m["name"], tuple(sorted(m["labels"].items()))): m["value"]
+        for m in doc["warehouse"]["metrics"]
+    }
+    assert samples[(UNLOADED_FILES, (("table", "public.a"),))] == 1
+    assert samples[(UNLOADED_FILES, (("table", "public.b"),))] == 0
+    assert samples[(UNLOADED_SECONDS, (("table", "public.a"),))] == a["unloaded_seconds"]
+
+    code, doc = status("--warehouse", stuck.path, "--max-unloaded-age", "0")
+    assert code == 2 and codes(doc) == {"files_not_loaded"}
+    (problem,) = doc["problems"]
+    assert "public.a" in problem["message"] and "public.b" not in problem["message"]
+    assert "files-written-but-not-loaded" in problem["message"]
+    code, doc = status("--warehouse", stuck.path, "--warn-unloaded-age", "0")
+    assert code == 1 and codes(doc) == {"files_not_loaded"}
+    code, doc = status("--warehouse", stuck.path, "--max-unloaded-age", "1h")
+    assert code == 0
+
+    text = CliRunner().invoke(cli(), ["status", "--warehouse", stuck.path])
+    assert "files written 3" in text.output and "1 not loaded" in text.output
+
+    with LocalWarehouse(stuck.path) as wh:
+        wh.load(stuck.sink)  # the late file arrives
+    code, doc = status("--warehouse", stuck.path, "--max-unloaded-age", "0")
+    a = doc["warehouse"]["tables"]["public.a"]
+    assert code == 0 and (a["files_written"], a["files_loaded"], a["files_unloaded"]) == (3, 3, 0)
+    assert a["rows_written"] == a["rows_loaded"]

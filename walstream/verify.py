@@ -15,14 +15,19 @@ How:
    every change file there must also be loaded into the warehouse (``--load`` loads them
    first, as ``walstream warehouse load`` would). If FINAL cannot be shown to have caught up,
    the result is *behind* (inconclusive), never a false "differs".
-3. The source rows are read in key order, converted by the pipeline's own column converters
-   (the values walstream would write to a file), cast to FINAL's column types exactly as the
-   MERGE does, and hashed per row; FINAL rows (live ones: soft-deleted rows excluded) are
-   hashed the same way. Both sides go into DuckDB temp tables.
+3. The source rows are read in key order as the text of each type's output function (what
+   pgoutput sends in text mode, through a server-side cursor, never as Python objects: a
+   ``::text`` cast is not the output function for bool, inet, char(n)...), converted by the
+   pipeline's own column converters (the values walstream would write to a file, lossy marks
+   included), cast to FINAL's column types exactly as the MERGE does, and hashed per row;
+   FINAL rows (live ones: soft-deleted rows excluded) are hashed the same way. Both sides go
+   into DuckDB temp tables.
 4. Keys are cut into ranges of ``--chunk-rows`` consecutive keys; each range gets a row count
    and a checksum (sum of row hashes) per side. Ranges whose counts or checksums differ are
    the differing ranges; within them every key is classified *missing* (source only),
-   *extra* (FINAL only) or *changed* (both, different values).
+   *extra* (FINAL only) or *changed* (both, different values), and the first keys listed come
+   with their values: the differing columns on both sides for a changed key, the row for a
+   missing or extra one.
 5. A key FINAL changed after ``S`` (its position, its tombstone or a truncate watermark is
    past ``S``) is *in flux*, not a difference: the pipeline is ahead of the snapshot there.
 
@@ -76,6 +81,20 @@ def _q(name: str) -> str:
 class KeyDiff:
     kind: str  # missing | extra | changed
     key: list[Any]
+    # column -> {"source": value, "final": value}: the differing columns of a changed key,
+    # every column of a missing (source only) or extra (FINAL only) one
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for people: ``changed [7]: name 'a' -> 'b'`` (source -> FINAL)."""
+        if self.kind == "changed":
+            parts = [
+                f"{c} {v.get('source')!r} -> {v.get('final')!r}" for c, v in self.values.items()
+            ]
+        else:
+            side = "source" if self.kind == "missing" else "final"
+            parts = [f"{c}={v.get(side)!r}" for c, v in self.values.items()]
+        return f"{self.kind} {self.key}" + (f": {', '.join(parts)}" if parts else "")
 
 
 @dataclass
@@ -138,6 +157,30 @@ class VerifyOptions:
     max_keys_per_range: int = 10
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """One table as verify compares it: its key, its data columns in source order, the
+    pipeline's converters for them and FINAL's type of each."""
+
+    schema: str
+    name: str
+    key: tuple[str, ...]
+    ordered: tuple[str, ...]
+    table: TableSchema
+    converters: tuple[Any, ...]
+    final_types: dict[str, str]
+
+    @property
+    def final(self) -> str:
+        return f"{_q(self.schema)}.{_q(self.name)}"
+
+    def casts(self, alias: str) -> str:
+        """The converted source columns cast to FINAL's types (as the MERGE casts them)."""
+        return ", ".join(
+            f"CAST({alias}.{_q(c)} AS {self.final_types[c]}) AS {_q(c)}" for c in self.ordered
+        )
+
+
 class Verifier:
     """Compares source tables with FINAL tables of a DuckDB warehouse; see module docstring."""
 
@@ -198,8 +241,9 @@ class Verifier:
                 "the table changed shape; load the newest files first"
             )
         self._load_final(schema, name, key, data_cols, final_cols)
-        self._load_source(schema, name, key, data_cols, columns, final_cols)
-        self._compare(report, key, snapshot, schema, name)
+        shape = self._shape(schema, name, key, data_cols, columns, final_cols)
+        self._load_source(shape)
+        self._compare(report, shape, snapshot)
         return report
 
     def _source_columns(
@@ -266,7 +310,7 @@ class Verifier:
             f"FROM {_q(schema)}.{_q(name)} {live}"
         )
 
-    def _load_source(
+    def _shape(
         self,
         schema: str,
         name: str,
@@ -274,9 +318,8 @@ class Verifier:
         data_cols: Sequence[str],
         columns: dict[str, tuple[int, int, int]],
         final_cols: dict[str, str],
-    ) -> None:
-        """Source rows -> pipeline converters -> FINAL types -> (key, hash) temp table."""
-        ordered = sorted(data_cols, key=lambda c: columns[c][2])
+    ) -> _Shape:
+        ordered = tuple(sorted(data_cols, key=lambda c: columns[c][2]))
         table = TableSchema(
             oid=0,
             namespace=schema,
@@ -290,48 +333,56 @@ class Verifier:
             converter_for(resolve_catalog_type(self.conn, columns[c][0], columns[c][1]), c)
             for c in ordered
         )
-        casts = ", ".join(f"CAST(s.{_q(c)} AS {final_cols[c]}) AS {_q(c)}" for c in ordered)
-        keys = ", ".join(_q(k) for k in key)
+        return _Shape(schema, name, tuple(key), ordered, table, converters, final_cols)
+
+    def _select(self, shape: _Shape) -> sql.Composed:
+        """The data columns, as their output functions write them (no cast: see step 3)."""
+        return sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in shape.ordered),
+            sql.Identifier(shape.schema, shape.name),
+        )
+
+    def _converted(self, shape: _Shape, rows: list[list[bytes | None]]) -> pa.Table:
+        """Rows of output-function text -> the values walstream writes (one Arrow table)."""
+        batch = ChangeBatch(shape.table, shape.converters)
+        for values in rows:
+            kinds = bytes(KIND_NULL if v is None else KIND_TEXT for v in values)
+            batch.add("I", kinds, values, 0, 0, None, 0)
+        return batch.to_arrow(release=True).select(list(shape.ordered))
+
+    def _load_source(self, shape: _Shape) -> None:
+        """Source rows -> pipeline converters -> FINAL types -> (key, hash) temp table."""
+        keys = ", ".join(_q(k) for k in shape.key)
         self.wh.execute("DROP TABLE IF EXISTS _verify_source")
         self.wh.execute(
             f"CREATE TEMP TABLE _verify_source AS SELECT {keys}, 0::UBIGINT AS _h "
             f"FROM _verify_final WHERE false"
         )
-        select = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in ordered),
-            sql.Identifier(schema, name),
-            sql.SQL(", ").join(sql.Identifier(k) for k in key),
+        select = sql.SQL("{} ORDER BY {}").format(
+            self._select(shape), sql.SQL(", ").join(sql.Identifier(k) for k in shape.key)
         )
-        with self.conn.cursor(name="walstream_verify") as cur:
-            cur.itersize = self.options.chunk_rows
-            cur.execute(select)
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("DECLARE walstream_verify NO SCROLL CURSOR FOR {}").format(select))
+            fetch = f"FETCH FORWARD {int(self.options.chunk_rows)} FROM walstream_verify"
             while True:
-                rows = cur.fetchmany(self.options.chunk_rows)
+                rows = _raw_rows(cur, fetch)
                 if not rows:
                     break
-                batch = ChangeBatch(table, converters)
-                for row in rows:
-                    values = [None if v is None else str(v).encode() for v in row]
-                    kinds = bytes(KIND_NULL if v is None else KIND_TEXT for v in values)
-                    batch.add("I", kinds, values, 0, 0, None, 0)
-                arrow = batch.to_arrow(release=True).select(list(ordered))
-                self._insert_source_chunk(arrow, keys, casts, ordered)
+                self._insert_source_chunk(shape, self._converted(shape, rows), keys)
+            cur.execute("CLOSE walstream_verify")
 
-    def _insert_source_chunk(
-        self, arrow: pa.Table, keys: str, casts: str, ordered: Sequence[str]
-    ) -> None:
+    def _insert_source_chunk(self, shape: _Shape, arrow: pa.Table, keys: str) -> None:
         self.wh.register("_verify_chunk", arrow)
         try:
             self.wh.execute(
-                f"INSERT INTO _verify_source SELECT {keys}, {self._hash_expr(ordered)} "
-                f"FROM (SELECT {casts} FROM _verify_chunk AS s)"
+                f"INSERT INTO _verify_source SELECT {keys}, {self._hash_expr(shape.ordered)} "
+                f"FROM (SELECT {shape.casts('s')} FROM _verify_chunk AS s)"
             )
         finally:
             self.wh.unregister("_verify_chunk")
 
-    def _compare(
-        self, report: TableReport, key: Sequence[str], snapshot: int, schema: str, name: str
-    ) -> None:
+    def _compare(self, report: TableReport, shape: _Shape, snapshot: int) -> None:
+        schema, name, key = shape.schema, shape.name, shape.key
         k = [_q(c) for c in key]
         on = " AND ".join(f"s.{c} IS NOT DISTINCT FROM f.{c}" for c in k)
         coalesced = ", ".join(f"coalesce(s.{c}, f.{c}) AS {c}" for c in k)
@@ -397,10 +448,59 @@ class Verifier:
                     [KeyDiff(str(d[0]), [_plain(v) for v in d[1:]]) for d in diffs],
                 )
             )
+        listed = [d for r in report.first_differences for d in r.differences]
+        if listed:
+            self._add_values(shape, listed)
         if report.missing or report.extra or report.changed:
             report.status = DIFFERS
         for temp in ("_verify_keys", "_verify_joined", "_verify_source", "_verify_final"):
             self.wh.execute(f"DROP TABLE IF EXISTS {temp}")
+
+    def _add_values(self, shape: _Shape, diffs: list[KeyDiff]) -> None:
+        """Give each listed difference its values, from the source (in the snapshot, converted
+        and cast as above) and from FINAL's live row."""
+        match = sql.SQL(" AND ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in shape.key
+        )
+        select = sql.SQL("{} WHERE {}").format(self._select(shape), match)
+        source_rows: list[list[bytes | None]] = []
+        with self.conn.cursor() as cur:
+            for diff in diffs:
+                if diff.kind != "extra":
+                    source_rows += _raw_rows(cur, select, diff.key)
+        keys = ", ".join(_q(k) for k in shape.key)
+        cols = ", ".join(_q(c) for c in shape.ordered)
+        self.wh.register("_verify_chunk", self._converted(shape, source_rows))
+        try:
+            source = {
+                tuple(row[: len(shape.key)]): row[len(shape.key) :]
+                for row in self.wh.execute(
+                    f"SELECT {keys}, {cols} FROM (SELECT {shape.casts('s')} FROM _verify_chunk s)"
+                ).fetchall()
+            }
+        finally:
+            self.wh.unregister("_verify_chunk")
+        live = (
+            "NOT coalesce(_walstream_deleted, false) AND "
+            if ("_walstream_deleted" in shape.final_types)
+            else ""
+        )
+        on = " AND ".join(f"{_q(k)} IS NOT DISTINCT FROM ?" for k in shape.key)
+        for diff in diffs:
+            final = self.wh.execute(
+                f"SELECT {cols} FROM {shape.final} WHERE {live}{on} LIMIT 1", diff.key
+            ).fetchone()
+            mine = source.get(tuple(diff.key))
+            for i, column in enumerate(shape.ordered):
+                s_value = None if mine is None else mine[i]
+                f_value = None if final is None else final[i]
+                if diff.kind == "changed" and _same(s_value, f_value):
+                    continue
+                entry = diff.values.setdefault(column, {})
+                if mine is not None:
+                    entry["source"] = _plain(s_value)
+                if final is not None:
+                    entry["final"] = _plain(f_value)
 
     def _in_flux_sql(self, schema: str, name: str, key: Sequence[str], snapshot: int) -> str:
         """SQL (over alias j) true when FINAL changed the key after the snapshot LSN."""
@@ -425,6 +525,30 @@ class Verifier:
                 f"WHERE w._walstream_lsn > {snapshot})"
             )
         return " OR ".join(terms)
+
+
+def _raw_rows(
+    cur: psycopg.Cursor[Any], query: sql.Composed | str, params: Sequence[Any] | None = None
+) -> list[list[bytes | None]]:
+    """The rows of ``query`` as the server sent them: each value the text of its type's output
+    function (what pgoutput sends in text mode), None for NULL; psycopg's loaders never run
+    (the rows are read from the result itself, not fetched)."""
+    cur.execute(query, params)
+    res = cur.pgresult
+    if res is None:
+        return []
+    width = res.nfields
+    return [
+        [None if (v := res.get_value(r, c)) is None else bytes(v) for c in range(width)]
+        for r in range(res.ntuples)
+    ]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as verify compares values (NaN equals NaN, as in DuckDB's hash)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return bool(a == b)
 
 
 def _plain(value: Any) -> Any:

@@ -115,6 +115,20 @@ def _exit(code: int) -> None:
     help="warning above",
 )
 @envopt(
+    "--max-unloaded-age",
+    env="MAX_UNLOADED_AGE",
+    type=DurationType(zero_ok=True),
+    default=None,
+    help="critical when a file listed in a manifest has not reached STAGING for longer",
+)
+@envopt(
+    "--warn-unloaded-age",
+    env="WARN_UNLOADED_AGE",
+    type=DurationType(zero_ok=True),
+    default=None,
+    help="warning above",
+)
+@envopt(
     "--snowflake",
     env="STATUS_SNOWFLAKE",
     is_flag=True,
@@ -137,20 +151,31 @@ def status(
     warehouse: str | None,
     max_waiting: float | None,
     warn_waiting: float | None,
+    max_unloaded_age: float | None,
+    warn_unloaded_age: float | None,
     snowflake: bool,
     **connection: Any,
 ) -> None:
     """Slot lag, WAL retention, consumer progress and, with --warehouse or --snowflake, the
     tables waiting for a file; exit 0 ok, 1 warning, 2 critical. Without --dsn, only the
     warehouse (and --dest) are read."""
-    from ..ops.status import STATUS_SCHEMA, Thresholds, collect_status, render
+    from ..ops.status import Thresholds, collect_status
+    from ..ops.status_render import render
+    from ..ops.status_schema import STATUS_SCHEMA
     from ..sink import open_sink
 
     if json_schema:
         click.echo(json.dumps(STATUS_SCHEMA, indent=2))
         return
     thresholds = Thresholds(
-        max_lag_bytes, max_lag_seconds, warn_lag_bytes, warn_lag_seconds, max_waiting, warn_waiting
+        max_lag_bytes,
+        max_lag_seconds,
+        warn_lag_bytes,
+        warn_lag_seconds,
+        max_waiting,
+        warn_waiting,
+        max_unloaded_age,
+        warn_unloaded_age,
     )
     values = connection_values(connection, _SNOWFLAKE)
     if warehouse and snowflake:
@@ -531,7 +556,7 @@ def verify(
                 console.print(
                     f"{t.table} range {r.index} keys {r.first_key}..{r.last_key}: source "
                     f"{r.source_rows} rows, FINAL {r.final_rows} rows; "
-                    + ", ".join(f"{d.kind} {d.key}" for d in r.differences)
+                    + "; ".join(d.describe() for d in r.differences)
                 )
     _exit(report.exit_code)
 

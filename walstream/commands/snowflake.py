@@ -104,29 +104,42 @@ def sql_command(output: Any, **kw: Any) -> None:
     output.write(snowflake_script(models, _options(kw)))
 
 
-@snowflake.command("apply")
-@_script_options
-@envopt("--account", env="SNOWFLAKE_ACCOUNT", required=True, help="account identifier")
-@envopt("--user", env="SNOWFLAKE_USER", required=True)
-@envopt("--role", env="SNOWFLAKE_ROLE")
-@envopt("--warehouse", env="SNOWFLAKE_WAREHOUSE", help="warehouse of this session")
-@envopt("--database", env="SNOWFLAKE_DATABASE", required=True, help="database of the objects")
-@envopt("--schema", env="SNOWFLAKE_SCHEMA", required=True, help="schema of the objects")
-@envopt("--password", env="SNOWFLAKE_PASSWORD", help="prefer the environment variable")
-@envopt(
-    "--password-secret",
-    env="SNOWFLAKE_PASSWORD_SECRET",
-    help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
-)
-@envopt("--private-key-file", env="SNOWFLAKE_PRIVATE_KEY_FILE", help="PEM key for key-pair auth")
-@envopt("--private-key-passphrase", env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
-@envopt("--authenticator", env="SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser")
-@envopt("--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing")
-def apply_command(**kw: Any) -> None:
-    """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
-    from ..snowflake.apply import ConnectionSettings, apply, connect
+def _connection_options(f: F) -> F:
+    """Where the objects are and how to log in (``apply``, ``pause``, ``resume``)."""
+    decorators: list[Callable[[Any], Any]] = [
+        envopt("--account", env="SNOWFLAKE_ACCOUNT", required=True, help="account identifier"),
+        envopt("--user", env="SNOWFLAKE_USER", required=True),
+        envopt("--role", env="SNOWFLAKE_ROLE"),
+        envopt("--warehouse", env="SNOWFLAKE_WAREHOUSE", help="warehouse of this session"),
+        envopt(
+            "--database", env="SNOWFLAKE_DATABASE", required=True, help="database of the objects"
+        ),
+        envopt("--schema", env="SNOWFLAKE_SCHEMA", required=True, help="schema of the objects"),
+        envopt("--password", env="SNOWFLAKE_PASSWORD", help="prefer the environment variable"),
+        envopt(
+            "--password-secret",
+            env="SNOWFLAKE_PASSWORD_SECRET",
+            help="vault:PATH#FIELD, aws-secretsmanager:ID#FIELD or env:NAME",
+        ),
+        envopt(
+            "--private-key-file",
+            env="SNOWFLAKE_PRIVATE_KEY_FILE",
+            help="PEM key for key-pair auth",
+        ),
+        envopt("--private-key-passphrase", env="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"),
+        envopt("--authenticator", env="SNOWFLAKE_AUTHENTICATOR", help="e.g. externalbrowser"),
+        envopt(
+            "--dry-run", env="DRY_RUN", is_flag=True, help="show what would change, change nothing"
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
 
-    models = _models(kw)
+
+def _connect(kw: dict[str, Any]) -> Any:
+    from ..snowflake.apply import ConnectionSettings, connect
+
     settings = ConnectionSettings(
         account=kw["account"],
         user=kw["user"],
@@ -140,7 +153,18 @@ def apply_command(**kw: Any) -> None:
         private_key_passphrase=kw["private_key_passphrase"],
         authenticator=kw["authenticator"],
     )
-    conn = connect(settings)
+    return connect(settings)
+
+
+@snowflake.command("apply")
+@_script_options
+@_connection_options
+def apply_command(**kw: Any) -> None:
+    """Create or update the Snowflake objects; never drops a pipe; resumes the tasks."""
+    from ..snowflake.apply import apply
+
+    models = _models(kw)
+    conn = _connect(kw)
     try:
         actions = apply(conn.cursor(), models, _options(kw), dry_run=kw["dry_run"])
     finally:
@@ -153,3 +177,44 @@ def apply_command(**kw: Any) -> None:
     if attention:
         click.echo(f"walstream: {len(attention)} object(s) need attention (see above)", err=True)
         sys.exit(1)
+
+
+def _pause_or_resume(kw: dict[str, Any], pause: bool) -> None:
+    from ..snowflake.apply import run_statements
+    from ..snowflake.objects import pause_statements, resume_statements
+
+    if not _tables(kw["tables"]):
+        raise ConfigError(
+            "name the tables to "
+            + ("pause" if pause else "resume")
+            + " with --table schema.table (every table at once is not a pause, it is a stop)"
+        )
+    options = _options(kw)
+    make = pause_statements if pause else resume_statements
+    statements = [s for model in _models(kw) for s in make(model, options)]
+    if not kw["dry_run"]:
+        conn = _connect(kw)
+        try:
+            run_statements(conn.cursor(), statements)
+        finally:
+            conn.close()
+    prefix = "would run " if kw["dry_run"] else "ran "
+    for statement in statements:
+        click.echo(f"{prefix}{statement.sql}")
+
+
+@snowflake.command("pause")
+@_script_options
+@_connection_options
+def pause_command(**kw: Any) -> None:
+    """Pause tables: their MERGE task and pipe stop, FINAL stays as it is; walstream keeps
+    writing their files, which load when the tables are resumed."""
+    _pause_or_resume(kw, pause=True)
+
+
+@snowflake.command("resume")
+@_script_options
+@_connection_options
+def resume_command(**kw: Any) -> None:
+    """Resume paused tables: the pipe loads what arrived meanwhile, the MERGE runs now."""
+    _pause_or_resume(kw, pause=False)

@@ -41,7 +41,7 @@ Exit codes, for monitoring (Nagios-style): **0** ok, **1** warning (slot inactiv
 walstream error does (3 when the source cannot be reached, 2 when the warehouse file is missing
 or unreadable, or Snowflake cannot be reached or has no ``WALSTREAM_WATERMARKS``).
 
-``--json`` prints one object whose shape is :data:`STATUS_SCHEMA` (a JSON Schema,
+``--json`` prints one object whose shape is :data:`.status_schema.STATUS_SCHEMA` (a JSON Schema,
 ``walstream status --json-schema`` prints it); ``schema_version`` changes only when a field is
 removed or changes meaning. LSNs are PostgreSQL's ``X/Y`` text, sizes are bytes, times are
 ISO 8601 UTC, durations are seconds.
@@ -61,13 +61,13 @@ from ..layout import checkpoint_key
 from ..lsn import format_lsn, parse_lsn
 from ..pipeline.checkpoint import Checkpoint
 from ..sink import DurableSink
+from .status_schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from ..snowflake.apply import ConnectionSettings
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
-SCHEMA_VERSION = 1
 OK, WARNING, CRITICAL = 0, 1, 2
 STATUS_NAMES = {OK: "ok", WARNING: "warning", CRITICAL: "critical"}
 
@@ -80,271 +80,23 @@ class Thresholds:
     warn_lag_seconds: float | None = None
     max_waiting_seconds: float | None = None  # a table's watermark waiting for a file
     warn_waiting_seconds: float | None = None
+    max_unloaded_seconds: float | None = None  # a file written, not loaded by the pipe
+    warn_unloaded_seconds: float | None = None
 
-
-def _nullable(kind: str | list[str]) -> dict[str, Any]:
-    types = [kind] if isinstance(kind, str) else list(kind)
-    return {"type": [*types, "null"]}
-
-
-_LSN = {"type": "string", "pattern": r"^[0-9A-F]+/[0-9A-F]+$"}
-_LSN_OR_NULL = {"anyOf": [_LSN, {"type": "null"}]}
-
-#: The JSON Schema of ``walstream status --json`` (schema_version 1).
-STATUS_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "walstream status",
-    "type": "object",
-    "required": [
-        "schema_version",
-        "checked_at",
-        "status",
-        "exit_code",
-        "problems",
-        "server",
-        "slot",
-        "checkpoint",
-        "warehouse",
-    ],
-    "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
-        "checked_at": {"type": "string", "format": "date-time"},
-        "status": {"enum": ["ok", "warning", "critical"]},
-        "exit_code": {"enum": [0, 1, 2]},
-        "problems": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["severity", "code", "message"],
-                "properties": {
-                    "severity": {"enum": ["warning", "critical"]},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-        "server": {
-            "anyOf": [
-                {"type": "null"},  # no --dsn: only the warehouse (and checkpoint) were read
-                {
-                    "type": "object",
-                    "required": [
-                        "version",
-                        "version_num",
-                        "database",
-                        "in_recovery",
-                        "is_writer",
-                        "current_wal_lsn",
-                    ],
-                    "properties": {
-                        "version": {"type": "string"},
-                        "version_num": {"type": "integer"},
-                        "database": {"type": "string"},
-                        "in_recovery": {"type": "boolean"},
-                        "is_writer": {"type": "boolean"},
-                        "current_wal_lsn": _LSN,
-                    },
-                },
-            ]
-        },
-        "slot": {
-            "anyOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": [
-                        "name",
-                        "plugin",
-                        "slot_type",
-                        "database",
-                        "active",
-                        "active_pid",
-                        "restart_lsn",
-                        "confirmed_flush_lsn",
-                        "wal_status",
-                        "safe_wal_size",
-                        "inactive_since",
-                        "invalidation_reason",
-                        "retained_bytes",
-                        "lag_bytes",
-                        "lag_seconds",
-                        "consumer",
-                    ],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "plugin": _nullable("string"),
-                        "slot_type": {"type": "string"},
-                        "database": _nullable("string"),
-                        "active": {"type": "boolean"},
-                        "active_pid": _nullable("integer"),
-                        "restart_lsn": _LSN_OR_NULL,
-                        "confirmed_flush_lsn": _LSN_OR_NULL,
-                        "wal_status": _nullable("string"),
-                        "safe_wal_size": _nullable("integer"),
-                        "inactive_since": _nullable("string"),
-                        "invalidation_reason": _nullable("string"),
-                        "retained_bytes": _nullable("integer"),
-                        "lag_bytes": _nullable("integer"),
-                        "lag_seconds": _nullable("number"),
-                        "consumer": {
-                            "anyOf": [
-                                {"type": "null"},
-                                {
-                                    "type": "object",
-                                    "required": [
-                                        "pid",
-                                        "application_name",
-                                        "client_addr",
-                                        "state",
-                                        "sent_lsn",
-                                        "write_lsn",
-                                        "flush_lsn",
-                                        "write_lag_seconds",
-                                        "flush_lag_seconds",
-                                        "reply_time",
-                                    ],
-                                    "properties": {
-                                        "pid": {"type": "integer"},
-                                        "application_name": _nullable("string"),
-                                        "client_addr": _nullable("string"),
-                                        "state": _nullable("string"),
-                                        "sent_lsn": _LSN_OR_NULL,
-                                        "write_lsn": _LSN_OR_NULL,
-                                        "flush_lsn": _LSN_OR_NULL,
-                                        "write_lag_seconds": _nullable("number"),
-                                        "flush_lag_seconds": _nullable("number"),
-                                        "reply_time": _nullable("string"),
-                                    },
-                                },
-                            ]
-                        },
-                    },
-                },
-            ]
-        },
-        "checkpoint": {
-            "anyOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": [
-                        "location",
-                        "found",
-                        "acked_lsn",
-                        "written_at",
-                        "age_seconds",
-                        "freshness_seconds",
-                        "tables",
-                    ],
-                    "properties": {
-                        "location": {"type": "string"},
-                        "found": {"type": "boolean"},
-                        "acked_lsn": _LSN_OR_NULL,
-                        # how far the slot may be (walstream.pipeline.checkpoint): a slot past
-                        # it has a gap
-                        "recorded_lsn": _LSN_OR_NULL,
-                        "written_at": _nullable("string"),
-                        "age_seconds": _nullable("number"),
-                        "freshness_seconds": _nullable("number"),
-                        "tables": {
-                            "type": "object",
-                            "additionalProperties": {
-                                "type": "object",
-                                "required": [
-                                    "last_file",
-                                    "first_lsn",
-                                    "last_lsn",
-                                    "last_commit_time",
-                                    "last_file_rows",
-                                    "files",
-                                    "rows",
-                                    "freshness_seconds",
-                                    "snapshot",
-                                ],
-                                "properties": {
-                                    "last_file": _nullable("string"),
-                                    "first_lsn": _LSN_OR_NULL,
-                                    "last_lsn": _LSN_OR_NULL,
-                                    "last_commit_time": _nullable("string"),
-                                    "last_file_rows": _nullable("integer"),
-                                    "files": _nullable("integer"),
-                                    "rows": _nullable("integer"),
-                                    "freshness_seconds": _nullable("number"),
-                                    "snapshot": {},
-                                },
-                            },
-                        },
-                    },
-                },
-            ]
-        },
-        "warehouse": {
-            "anyOf": [
-                {"type": "null"},  # neither --warehouse nor --snowflake
-                {
-                    "type": "object",
-                    "required": ["source", "location", "last_load_at", "tables", "metrics"],
-                    "properties": {
-                        # duckdb:PATH or snowflake:ACCOUNT/DATABASE.SCHEMA
-                        "source": {"type": "string", "pattern": "^(duckdb|snowflake):"},
-                        # the DuckDB file, or ACCOUNT/DATABASE.SCHEMA.WALSTREAM_WATERMARKS
-                        "location": {"type": "string"},
-                        "last_load_at": _nullable("string"),
-                        "tables": {
-                            "type": "object",
-                            "additionalProperties": {
-                                "type": "object",
-                                "required": [
-                                    "state",
-                                    "slot",
-                                    "watermark_lsn",
-                                    "waiting_for",
-                                    "waiting_since",
-                                    "waiting_seconds",
-                                    "merged_at",
-                                    "load_lsn",
-                                    "load_seq",
-                                ],
-                                "properties": {
-                                    # loading: a full load merged in slices, no watermark
-                                    # meanwhile (load_lsn, merged up to load_seq); never waiting
-                                    "state": {"enum": ["merged", "waiting", "loading", "new"]},
-                                    "slot": _nullable("string"),
-                                    "watermark_lsn": _LSN_OR_NULL,
-                                    "waiting_for": _nullable("string"),
-                                    "waiting_since": _nullable("string"),
-                                    "waiting_seconds": {"type": "number", "minimum": 0},
-                                    "merged_at": _nullable("string"),
-                                    "load_lsn": _LSN_OR_NULL,
-                                    "load_seq": _nullable("integer"),
-                                },
-                            },
-                        },
-                        # the same numbers as `walstream warehouse load --metrics-file` writes
-                        "metrics": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["name", "labels", "value"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "labels": {
-                                        "type": "object",
-                                        "additionalProperties": {"type": "string"},
-                                    },
-                                    "value": {"type": "number"},
-                                },
-                            },
-                        },
-                    },
-                },
-            ]
-        },
-    },
-}
 
 #: The runbook section for a table whose watermark waits for a file.
 WAITING_RUNBOOK = "docs/operations.md#a-table-waits-for-a-file-merged-watermark"
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as people read them (``1.5 min``); ``-`` for none."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _iso(value: object) -> str | None:
@@ -574,7 +326,7 @@ def collect_status(
     warehouse: str | None = None,
     snowflake: ConnectionSettings | None = None,
 ) -> dict[str, Any]:
-    """The whole status document (see :data:`STATUS_SCHEMA`).
+    """The whole status document (see :data:`.status_schema.STATUS_SCHEMA`).
 
     ``conn`` None: the source is not asked (``server`` and ``slot`` null); ``warehouse``: the
     path of the local DuckDB warehouse, whose watermarks are read read-only; ``snowflake``:
@@ -716,143 +468,29 @@ def judge(
                 add(
                     severity,
                     "watermark_waiting",
-                    f"table {name} has waited {_dur(waited)} > --{what}-waiting {limit_w:g} s "
+                    f"table {name} has waited {duration_text(waited)} > --{what}-waiting "
+                    f"{limit_w:g} s "
                     f"for file {table['waiting_for']} (since {table['waiting_since']}): its FINAL "
                     f"stays at LSN {table['watermark_lsn'] or '(none yet)'} until the file is "
                     f"loaded; other tables go on. See {WAITING_RUNBOOK}",
                 )
                 break
+    for name, table in (warehouse or {}).get("tables", {}).items():
+        unloaded = table.get("unloaded_seconds") or 0.0
+        for limit_u, severity, what in (
+            (t.max_unloaded_seconds, "critical", "max"),
+            (t.warn_unloaded_seconds, "warning", "warn"),
+        ):
+            if limit_u is not None and table.get("files_unloaded") and unloaded > limit_u:
+                add(
+                    severity,
+                    "files_not_loaded",
+                    f"table {name}: {table['files_unloaded']} file(s) written and listed in "
+                    f"manifests since {table['unloaded_since']} ({duration_text(unloaded)} > "
+                    f"--{what}-unloaded-age {limit_u:g} s) have not reached STAGING: the pipe "
+                    "is paused, failing or lagging. See docs/operations.md#files-written-but-"
+                    "not-loaded",
+                )
+                break
     out.sort(key=lambda p: p["severity"] != "critical")
     return out
-
-
-# -- human output ----------------------------------------------------------------------------
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit} ({n} B)"
-        value /= 1024
-    return str(n)
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def render(doc: dict[str, Any], console: Any = None) -> None:
-    """Print the status document as rich tables."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = console or Console()
-    colour = {"ok": "green", "warning": "yellow", "critical": "red"}[doc["status"]]
-    server = doc["server"]
-    slot = doc["slot"]
-    if server is None:
-        console.print(f"[bold {colour}]{doc['status'].upper()}[/]  (source not checked: no --dsn)")
-    else:
-        role = "writer" if server["is_writer"] else "standby (in recovery)"
-        console.print(
-            f"[bold {colour}]{doc['status'].upper()}[/]  PostgreSQL {server['version']} "
-            f"({role}), database {server['database']}, current WAL {server['current_wal_lsn']}",
-            soft_wrap=True,
-        )
-    for problem in doc["problems"]:
-        pc = "red" if problem["severity"] == "critical" else "yellow"
-        console.print(f"  [{pc}]{problem['severity']}[/]: {problem['message']}", soft_wrap=True)
-    if slot is not None:
-        table = Table(title=f"slot {slot['name']}", show_header=False, title_justify="left")
-        table.add_column("field", style="bold")
-        table.add_column("value")
-        active = f"yes (pid {slot['active_pid']})" if slot["active"] else "no"
-        rows = [
-            ("active", active),
-            ("plugin", slot["plugin"] or "-"),
-            ("restart_lsn", slot["restart_lsn"] or "-"),
-            ("confirmed_flush_lsn", slot["confirmed_flush_lsn"] or "-"),
-            ("lag (unconfirmed WAL)", _size(slot["lag_bytes"])),
-            ("retained WAL", _size(slot["retained_bytes"])),
-            ("lag seconds", _dur(slot["lag_seconds"])),
-            ("wal_status", slot["wal_status"] or "-"),
-            ("safe_wal_size", _size(slot["safe_wal_size"])),
-        ]
-        if slot["inactive_since"]:
-            rows.append(("inactive since", slot["inactive_since"]))
-        if slot["invalidation_reason"]:
-            rows.append(("invalidation reason", slot["invalidation_reason"]))
-        consumer = slot["consumer"]
-        if consumer:
-            rows.append(
-                ("consumer", f"{consumer['application_name']} {consumer['client_addr'] or ''}")
-            )
-            rows.append(("consumer flush_lsn", consumer["flush_lsn"] or "-"))
-        for name, value in rows:
-            table.add_row(name, str(value))
-        console.print(table)
-    checkpoint = doc["checkpoint"]
-    if checkpoint is not None:
-        if not checkpoint["found"]:
-            console.print(f"checkpoint: none at {checkpoint['location']}", soft_wrap=True)
-        else:
-            console.print(
-                f"checkpoint: acked {checkpoint['acked_lsn']} at {checkpoint['written_at']} "
-                f"({_dur(checkpoint['age_seconds'])} ago), newest stored change "
-                f"{_dur(checkpoint['freshness_seconds'])} old",
-                soft_wrap=True,
-            )
-            for name, entry in checkpoint["tables"].items():
-                snap = entry.get("snapshot")
-                if isinstance(snap, dict):
-                    snap_text = str(snap.get("state", json.dumps(snap, sort_keys=True)))
-                else:
-                    snap_text = "-" if snap is None else str(snap)
-                console.print(
-                    f"  [bold]{name}[/]: {entry['rows']} rows in {entry['files']} files, last "
-                    f"commit {entry['last_commit_time'] or '-'} "
-                    f"({_dur(entry['freshness_seconds'])} ago), snapshot {snap_text}",
-                    soft_wrap=True,
-                )
-                console.print(
-                    f"    last file {entry['last_file'] or '-'} ({entry['last_file_rows']} rows, "
-                    f"LSN {entry['first_lsn']} .. {entry['last_lsn']})",
-                    soft_wrap=True,
-                )
-    warehouse = doc.get("warehouse")
-    if warehouse is not None:
-        _render_warehouse(warehouse, console)
-
-
-def _render_warehouse(warehouse: dict[str, Any], console: Any) -> None:
-    console.print(
-        f"warehouse {warehouse['source']}: last load {warehouse['last_load_at'] or '-'}",
-        soft_wrap=True,
-    )
-    if not warehouse["tables"]:
-        console.print("  no table loaded yet")
-    for name, entry in warehouse["tables"].items():
-        mark = entry["watermark_lsn"] or "none yet"
-        if entry["state"] == "loading":
-            console.print(
-                f"  [bold]{name}[/]: [green]loading[/] its full load at {entry['load_lsn']} in "
-                f"slices (merged up to _walstream_seq {entry['load_seq']}), no watermark until "
-                "the last slice",
-                soft_wrap=True,
-            )
-        elif entry["waiting_for"] is None:
-            console.print(f"  [bold]{name}[/]: watermark {mark}, not waiting", soft_wrap=True)
-        else:
-            console.print(
-                f"  [bold]{name}[/]: watermark {mark}, [yellow]waiting "
-                f"{_dur(entry['waiting_seconds'])}[/] (since {entry['waiting_since']}) for file "
-                f"{entry['waiting_for']}",
-                soft_wrap=True,
-            )

@@ -373,5 +373,34 @@ def apply(
     return actions
 
 
+#: what a failed resume step most likely means, and the way out
+_STALE_PIPE = (
+    "; a pipe paused for more than 14 days is stale: resume it with SELECT "
+    "SYSTEM$PIPE_FORCE_RESUME('<pipe>', 'STALENESS_CHECK_OVERRIDE'), run walstream snowflake "
+    "resume again, then reload the table (docs/operations.md, 'Pausing and resuming a table')"
+)
+
+
+def run_statements(cursor: Any, statements: Sequence[Statement], dry_run: bool = False) -> None:
+    """Run ``statements`` in order (unless ``dry_run``), stopping at the first that fails with
+    one line that says which, what ran before it and, for a pipe that will not resume, why."""
+    for i, statement in enumerate(statements):
+        if dry_run:
+            continue
+        log.info("event=snowflake_statement kind=%s object=%s", statement.kind, statement.name)
+        try:
+            cursor.execute(statement.sql)
+        except Exception as exc:
+            done = ", ".join(s.sql for s in statements[:i]) or "nothing"
+            hint = (
+                _STALE_PIPE.replace("<pipe>", statement.name)
+                if (statement.kind == "pipe_resume")
+                else ""
+            )
+            raise SnowflakeError(
+                f"{statement.sql} failed: {_message(exc)}; ran before it: {done}{hint}"
+            ) from None
+
+
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text)

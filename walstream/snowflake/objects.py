@@ -45,7 +45,9 @@ class Statement:
     """One statement of the script; ``kind`` and ``name`` let ``apply`` decide what to run.
 
     Kinds: ``integration``, ``file_format``, ``stage``, ``table``, ``stream``, ``pipe``,
-    ``pipe_errors`` (its ERROR_INTEGRATION), ``pipe_refresh``, ``task``, ``task_resume``.
+    ``pipe_errors`` (its ERROR_INTEGRATION), ``pipe_refresh``, ``task``, ``task_resume``; for
+    ``snowflake pause|resume``: ``pipe_pause``, ``pipe_resume``, ``task_suspend``,
+    ``task_execute``.
     """
 
     kind: str
@@ -345,6 +347,36 @@ def table_statements(model: TableModel, options: SnowflakeOptions) -> list[State
     )
     out.append(Statement("task_resume", n.task, f"ALTER TASK {n.task} RESUME", table))
     return out
+
+
+def pause_statements(model: TableModel, options: SnowflakeOptions) -> list[Statement]:
+    """Pause one table (docs/operations.md, "Pausing and resuming a table"): its MERGE task
+    stops, so FINAL stops changing, and its pipe stops loading; Snowflake keeps the
+    notifications of files that arrive meanwhile (14 days) and walstream keeps writing them."""
+    n = options.dialect.names(model)
+    table = model.qualified_name
+    return [
+        Statement("task_suspend", n.task, f"ALTER TASK {n.task} SUSPEND", table),
+        Statement(
+            "pipe_pause", n.pipe, f"ALTER PIPE {n.pipe} SET PIPE_EXECUTION_PAUSED = TRUE", table
+        ),
+    ]
+
+
+def resume_statements(model: TableModel, options: SnowflakeOptions) -> list[Statement]:
+    """Resume a paused table: the pipe loads again (and, by a refresh, the files of the last
+    7 days it has no notification of), the task resumes and runs once now, not at its next
+    schedule. The MERGE makes a file loaded twice harmless (DESIGN.md §3)."""
+    n = options.dialect.names(model)
+    table = model.qualified_name
+    return [
+        Statement(
+            "pipe_resume", n.pipe, f"ALTER PIPE {n.pipe} SET PIPE_EXECUTION_PAUSED = FALSE", table
+        ),
+        Statement("pipe_refresh", n.pipe, f"ALTER PIPE {n.pipe} REFRESH", table),
+        Statement("task_resume", n.task, f"ALTER TASK {n.task} RESUME", table),
+        Statement("task_execute", n.task, f"EXECUTE TASK {n.task}", table),
+    ]
 
 
 def snowflake_statements(

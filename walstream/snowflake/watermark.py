@@ -119,6 +119,51 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
     return out
 
 
+#: The columns of :func:`file_flow_query`, per table.
+FLOW_COLUMNS = (
+    "table_name",
+    "files_written",
+    "rows_written",
+    "files_loaded",
+    "rows_loaded",
+    "files_unloaded",
+    "unloaded_since",
+    "last_loaded_at",
+)
+
+
+def file_flow_query(dialect: Dialect) -> str:
+    """Per table, the files the manifests say were written (and their rows) against the files
+    that reached STAGING (and theirs): how many are written but not loaded yet, since when
+    (the arrival of the first manifest that lists them), and when a file last loaded.
+
+    Read-only, over the bookkeeping both warehouses keep (``walstream status``). A load file
+    of a full load is in no manifest: it counts as loaded, not as written.
+    """
+    b = bookkeeping(dialect)
+    return (
+        "WITH written AS (\n"
+        "    SELECT mf.table_name, mf.file, MAX(mf.row_count) AS row_count,\n"
+        "        MIN(m.loaded_at) AS listed_at\n"
+        f"    FROM {b.manifest_files} AS mf JOIN {b.manifests} AS m ON m.manifest = mf.manifest\n"
+        "    GROUP BY mf.table_name, mf.file\n"
+        "), loaded AS (\n"
+        "    SELECT file, MAX(table_name) AS table_name, MAX(row_count) AS row_count,\n"
+        "        MAX(loaded_at) AS loaded_at\n"
+        f"    FROM {b.files} WHERE table_name IS NOT NULL GROUP BY file\n"
+        ")\n"
+        "SELECT COALESCE(w.table_name, l.table_name) AS table_name,\n"
+        "    COUNT(w.file) AS files_written, COALESCE(SUM(w.row_count), 0) AS rows_written,\n"
+        "    COUNT(l.file) AS files_loaded, COALESCE(SUM(l.row_count), 0) AS rows_loaded,\n"
+        "    COUNT(CASE WHEN l.file IS NULL THEN 1 END) AS files_unloaded,\n"
+        "    MIN(CASE WHEN l.file IS NULL THEN w.listed_at END) AS unloaded_since,\n"
+        "    MAX(l.loaded_at) AS last_loaded_at\n"
+        "FROM written AS w FULL OUTER JOIN loaded AS l ON l.file = w.file\n"
+        "GROUP BY COALESCE(w.table_name, l.table_name)\n"
+        "ORDER BY 1"
+    )
+
+
 def _arrived(dialect: Dialect) -> str:
     """Files that reached STAGING, one row each with its row count."""
     files = bookkeeping(dialect).files

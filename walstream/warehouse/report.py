@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,12 +43,16 @@ from ..lsn import format_lsn
 if TYPE_CHECKING:
     from ..snowflake.apply import ConnectionSettings
 
+log = logging.getLogger("walstream.status")
+
 #: The watermark table in the DuckDB file (walstream.snowflake.watermark.bookkeeping).
 WATERMARKS = "main._walstream_watermarks"
 
 WATERMARK_LSN = "walstream_warehouse_watermark_lsn"
 WAITING_SECONDS = "walstream_warehouse_waiting_seconds"
 LAST_LOAD = "walstream_warehouse_last_load_timestamp_seconds"
+UNLOADED_FILES = "walstream_warehouse_unloaded_files"
+UNLOADED_SECONDS = "walstream_warehouse_unloaded_seconds"
 
 #: name -> (help, label names) of every gauge, in the order they are written.
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -60,6 +65,14 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("table", "waiting_for"),
     ),
     LAST_LOAD: ("Unix time of the last warehouse load", ()),
+    UNLOADED_FILES: (
+        "Files the manifests list for the table that have not reached STAGING yet",
+        ("table",),
+    ),
+    UNLOADED_SECONDS: (
+        "Seconds since the oldest of those files was listed (0: every listed file is loaded)",
+        ("table",),
+    ),
 }
 
 #: How long :func:`read_watermarks` waits for a load that holds the file's lock.
@@ -101,7 +114,16 @@ def _rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[s
 
 def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dict[str, Any]]:
     """Every table's row of the watermark table (:data:`COLUMNS`), the DuckDB file opened
-    read-only.
+    read-only (see :func:`read_duckdb`)."""
+    return read_duckdb(path, lock_wait)[0]
+
+
+def read_duckdb(
+    path: str, lock_wait: float = LOCK_WAIT_SECONDS
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The watermark table's rows (:data:`COLUMNS`) and each table's file flow
+    (:func:`~walstream.snowflake.watermark.file_flow_query`; None from a warehouse that
+    predates its bookkeeping), the DuckDB file opened read-only.
 
     A load running meanwhile holds the file's lock: wait up to ``lock_wait`` seconds for it.
     A warehouse written by an older walstream may lack columns (``load_lsn``): they read None.
@@ -133,7 +155,8 @@ def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dic
             ) from None
     try:
         cur = conn.execute(f"SELECT * FROM {WATERMARKS} ORDER BY table_name")
-        return _rows([d[0] for d in cur.description or []], cur.fetchall())
+        rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
+        return rows, _duckdb_flow(conn)
     except duckdb.CatalogException:
         raise ConfigError(
             f"{path!r} is not a walstream warehouse: it has no table {WATERMARKS} "
@@ -145,6 +168,25 @@ def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dic
         conn.close()
 
 
+def _flow_rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    keys = [name.lower() for name in names]
+    return [dict(zip(keys, record, strict=True)) for record in records]
+
+
+def _duckdb_flow(conn: Any) -> list[dict[str, Any]] | None:
+    """The file flow of a DuckDB warehouse; None from one that predates its bookkeeping."""
+    import duckdb
+
+    from ..snowflake.dialects import DUCKDB
+    from ..snowflake.watermark import file_flow_query
+
+    try:
+        cur = conn.execute(file_flow_query(DUCKDB))
+    except duckdb.CatalogException:
+        return None
+    return _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
+
+
 def snowflake_location(settings: ConnectionSettings) -> str:
     """``ACCOUNT/DATABASE.SCHEMA``: where ``walstream snowflake apply`` created the objects."""
     return f"{settings.account}/{settings.database}.{settings.schema}"
@@ -153,8 +195,18 @@ def snowflake_location(settings: ConnectionSettings) -> str:
 def read_snowflake_watermarks(
     settings: ConnectionSettings, connect: Callable[[], Any] | None = None
 ) -> list[dict[str, Any]]:
+    """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`) (see
+    :func:`read_snowflake`)."""
+    return read_snowflake(settings, connect)[0]
+
+
+def read_snowflake(
+    settings: ConnectionSettings, connect: Callable[[], Any] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`), in the database and
-    schema of ``settings``, with one ``SELECT`` (nothing is changed).
+    schema of ``settings``, with one ``SELECT`` (nothing is changed), and each table's file
+    flow with a second one (None when the bookkeeping views cannot be read: the watermarks
+    still are).
 
     ``connect`` (for tests) returns a DB-API connection; by default snowflake-connector-python
     with short timeouts. Every failure is a one-line :class:`ConfigError` (exit 2): a status
@@ -163,10 +215,11 @@ def read_snowflake_watermarks(
     from ..snowflake.apply import SnowflakeError
     from ..snowflake.apply import connect as snowflake_connect
     from ..snowflake.dialects import SnowflakeDialect, object_name
-    from ..snowflake.watermark import bookkeeping
+    from ..snowflake.watermark import bookkeeping, file_flow_query
 
     qualifier = f"{object_name(settings.database)}.{object_name(settings.schema)}"
-    table = bookkeeping(SnowflakeDialect(qualifier=qualifier)).watermarks
+    dialect = SnowflakeDialect(qualifier=qualifier)
+    table = bookkeeping(dialect).watermarks
     where = f"{table} of Snowflake account {settings.account!r}"
     try:
         if connect is None:
@@ -191,7 +244,14 @@ def read_snowflake_watermarks(
                     "--snowflake-database/--snowflake-schema/--snowflake-role"
                 ) from None
             raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
-        return _rows([d[0] for d in cur.description or []], cur.fetchall())
+        rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
+        flow: list[dict[str, Any]] | None = None
+        try:
+            cur.execute(file_flow_query(dialect))
+            flow = _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
+        except Exception as exc:  # older objects: the watermarks alone still answer
+            log.warning("event=status_file_flow_unreadable error=%s", _one_line(exc))
+        return rows, flow
     finally:
         with contextlib.suppress(Exception):
             conn.close()
@@ -235,11 +295,61 @@ def last_merge(rows: Sequence[Mapping[str, Any]]) -> dt.datetime | None:
     return max((t for r in rows if (t := _utc(r.get("merged_at"))) is not None), default=None)
 
 
+#: A table's file-flow fields in the status document (:func:`flow_fields`).
+FLOW_FIELDS = (
+    "files_written",
+    "rows_written",
+    "files_loaded",
+    "rows_loaded",
+    "files_unloaded",
+    "unloaded_since",
+    "unloaded_seconds",
+    "last_loaded_at",
+)
+
+
+def unloaded_seconds(flow: Mapping[str, Any], now: dt.datetime) -> float:
+    """How long the oldest file listed but not loaded has been listed (0 when none is)."""
+    since = _utc(flow.get("unloaded_since"))
+    if not flow.get("files_unloaded") or since is None:
+        return 0.0
+    return round(max(0.0, (now - since).total_seconds()), 3)
+
+
+def flow_fields(flow: Mapping[str, Any] | None, now: dt.datetime) -> dict[str, Any]:
+    """A table's file flow in the status document (all None when it could not be read)."""
+    if flow is None:
+        return dict.fromkeys(FLOW_FIELDS)
+    return {
+        "files_written": _int(flow.get("files_written")) or 0,
+        "rows_written": _int(flow.get("rows_written")) or 0,
+        "files_loaded": _int(flow.get("files_loaded")) or 0,
+        "rows_loaded": _int(flow.get("rows_loaded")) or 0,
+        "files_unloaded": _int(flow.get("files_unloaded")) or 0,
+        "unloaded_since": _iso(_utc(flow.get("unloaded_since"))),
+        "unloaded_seconds": unloaded_seconds(flow, now),
+        "last_loaded_at": _iso(_utc(flow.get("last_loaded_at"))),
+    }
+
+
 def metric_samples(
-    rows: Sequence[Mapping[str, Any]], now: dt.datetime, loaded_at: dt.datetime | None
+    rows: Sequence[Mapping[str, Any]],
+    now: dt.datetime,
+    loaded_at: dt.datetime | None,
+    flows: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The gauges' samples: ``{"name", "labels", "value"}`` each."""
     out: list[dict[str, Any]] = []
+    for table, flow in sorted((flows or {}).items()):
+        files = float(_int(flow.get("files_unloaded")) or 0)
+        out.append({"name": UNLOADED_FILES, "labels": {"table": table}, "value": files})
+        out.append(
+            {
+                "name": UNLOADED_SECONDS,
+                "labels": {"table": table},
+                "value": unloaded_seconds(flow, now),
+            }
+        )
     for row in rows:
         table = str(row["table_name"])
         if row.get("lsn") is not None:
@@ -276,15 +386,24 @@ def _lsn(value: Any) -> str | None:
 
 
 def warehouse_section(
-    source: str, location: str, rows: Sequence[Mapping[str, Any]], now: dt.datetime
+    source: str,
+    location: str,
+    rows: Sequence[Mapping[str, Any]],
+    now: dt.datetime,
+    flow: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The ``warehouse`` section of the status document (walstream.ops.status.STATUS_SCHEMA)
+    """The ``warehouse`` section of the status document (walstream.ops.status_schema.STATUS_SCHEMA)
     from the watermark table's ``rows``, whichever warehouse they come from: ``source`` is
     ``duckdb:PATH`` or ``snowflake:ACCOUNT/DATABASE.SCHEMA``, ``location`` the file or the
-    table read."""
+    table read. ``flow``: each table's files written, loaded and not loaded yet (None: not
+    read, every such field None)."""
+    flows = {str(f["table_name"]): f for f in flow or () if f.get("table_name") is not None}
     tables: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        tables[str(row["table_name"])] = {
+    for row in [*rows, *({"table_name": name} for name in flows)]:
+        name = str(row["table_name"])
+        if name in tables:
+            continue
+        tables[name] = {
             "state": table_state(row),
             "slot": row.get("slot"),
             "watermark_lsn": _lsn(row.get("lsn")),
@@ -294,6 +413,7 @@ def warehouse_section(
             "merged_at": _iso(_utc(row.get("merged_at"))),
             "load_lsn": _lsn(row.get("load_lsn")),
             "load_seq": _int(row.get("load_seq")),
+            **flow_fields(flows.get(name) if flow is not None else None, now),
         }
     loaded_at = last_merge(rows)
     return {
@@ -301,14 +421,15 @@ def warehouse_section(
         "location": location,
         "last_load_at": _iso(loaded_at),
         "tables": tables,
-        "metrics": metric_samples(rows, now, loaded_at),
+        "metrics": metric_samples(rows, now, loaded_at, flows),
     }
 
 
 def read_warehouse(path: str, now: dt.datetime) -> dict[str, Any]:
     """``warehouse_section`` of the DuckDB file at ``path`` (opened read-only)."""
     location = os.path.abspath(path)
-    return warehouse_section(f"duckdb:{location}", location, read_watermarks(path), now)
+    rows, flow = read_duckdb(path)
+    return warehouse_section(f"duckdb:{location}", location, rows, now, flow)
 
 
 def read_snowflake_warehouse(
@@ -316,9 +437,10 @@ def read_snowflake_warehouse(
 ) -> dict[str, Any]:
     """``warehouse_section`` of Snowflake's ``WALSTREAM_WATERMARKS`` (see
     :func:`read_snowflake_watermarks`)."""
-    rows = read_snowflake_watermarks(settings, connect)
+    rows, flow = read_snowflake(settings, connect)
     where = snowflake_location(settings)
-    return warehouse_section(f"snowflake:{where}", f"{where}.WALSTREAM_WATERMARKS", rows, now)
+    location = f"{where}.WALSTREAM_WATERMARKS"
+    return warehouse_section(f"snowflake:{where}", location, rows, now, flow)
 
 
 def write_metrics_file(
