@@ -1,160 +1,35 @@
-"""``walstream verify``: reconcile the source with FINAL in the local DuckDB warehouse.
-
-Did anything get lost? The answer compares, per table, the rows the source has *at a known LSN*
-with the rows FINAL holds, and points at the first key ranges where they differ.
-
-How:
-
-1. One REPEATABLE READ transaction on the source; its first statement reads
-   ``pg_current_wal_lsn()``: the snapshot LSN ``S``. Every transaction the snapshot sees
-   committed before ``S``.
-2. With ``--slot``, wait (``--wait`` seconds) until the slot's ``confirmed_flush_lsn`` reaches
-   ``S``: walstream acknowledges only what is durable, so every change up to ``S`` is then in
-   change files. When no consumer is attached, the slot is peeked instead (nothing consumed):
-   no pending row change of the publication before ``S`` means the same. With ``--dest``,
-   every change file there must also be loaded into the warehouse (``--load`` loads them
-   first, as ``walstream warehouse load`` would). If FINAL cannot be shown to have caught up,
-   the result is *behind* (inconclusive), never a false "differs".
-3. The source rows are read in key order as the text of each type's output function (what
-   pgoutput sends in text mode, through a server-side cursor, never as Python objects: a
-   ``::text`` cast is not the output function for bool, inet, char(n)...), converted by the
-   pipeline's own column converters (the values walstream would write to a file, lossy marks
-   included), cast to FINAL's column types exactly as the MERGE does, and hashed per row;
-   FINAL rows (live ones: soft-deleted rows excluded) are hashed the same way. Both sides go
-   into DuckDB temp tables.
-4. Keys are cut into ranges of ``--chunk-rows`` consecutive keys; each range gets a row count
-   and a checksum (sum of row hashes) per side. Ranges whose counts or checksums differ are
-   the differing ranges; within them every key is classified *missing* (source only),
-   *extra* (FINAL only) or *changed* (both, different values), and the first keys listed come
-   with their values: the differing columns on both sides for a changed key, the row for a
-   missing or extra one.
-5. A key FINAL changed after ``S`` (its position, its tombstone or a truncate watermark is
-   past ``S``) is *in flux*, not a difference: the pipeline is ahead of the snapshot there.
-
-Tables without a key are skipped: their FINAL is append-only (DESIGN.md §3), so it is a log
-of changes, not a copy of the table. Exit codes: 0 every table matches, 1 a difference was
-found, 2 inconclusive (FINAL behind the snapshot). Snowflake FINAL is not verified by this
-module yet.
-
-Cost: every source row passes through Python once (the pipeline's converters); that is the
-price of comparing exactly the values walstream writes. Memory stays bounded: rows are read
-``chunk_rows`` at a time and DuckDB spills its temp tables.
-"""
+"""One table, source against FINAL: the rows as pgoutput would send them, through the
+pipeline's converters, hashed per key range in DuckDB; the first differing keys with their
+values (the steps 3 to 5 of :mod:`walstream.verify`)."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from .capture.batch import ChangeBatch
-from .convert import converter_for
-from .errors import ConfigError, SourceError
-from .extras import missing_extra
-from .lsn import format_lsn, parse_lsn
-from .pg import source
-from .pg.types import resolve_catalog_type
-from .pg.wire import KIND_NULL, KIND_TEXT
-from .schema import ColumnSchema, TableSchema
+from ..capture.batch import ChangeBatch
+from ..convert import converter_for
+from ..errors import ConfigError, SourceError
+from ..extras import missing_extra
+from ..pg import source
+from ..pg.types import resolve_catalog_type
+from ..pg.wire import KIND_NULL, KIND_TEXT
+from ..schema import ColumnSchema, TableSchema
+from .report import DIFFERS, MATCH, SKIPPED, KeyDiff, RangeReport, TableReport, VerifyOptions
 
 try:
     import duckdb
 except ImportError as exc:  # the runtime install has no DuckDB: walstream[local]
     raise missing_extra("duckdb", "local") from exc
 
-log = logging.getLogger("walstream.verify")
-
-MATCH, DIFFERS, BEHIND, SKIPPED = "match", "differs", "behind", "skipped"
-
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass
-class KeyDiff:
-    kind: str  # missing | extra | changed
-    key: list[Any]
-    # column -> {"source": value, "final": value}: the differing columns of a changed key,
-    # every column of a missing (source only) or extra (FINAL only) one
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        """One line for people: ``changed [7]: name 'a' -> 'b'`` (source -> FINAL)."""
-        if self.kind == "changed":
-            parts = [
-                f"{c} {v.get('source')!r} -> {v.get('final')!r}" for c, v in self.values.items()
-            ]
-        else:
-            side = "source" if self.kind == "missing" else "final"
-            parts = [f"{c}={v.get(side)!r}" for c, v in self.values.items()]
-        return f"{self.kind} {self.key}" + (f": {', '.join(parts)}" if parts else "")
-
-
-@dataclass
-class RangeReport:
-    index: int
-    first_key: list[Any]
-    last_key: list[Any]
-    source_rows: int
-    final_rows: int
-    source_checksum: str
-    final_checksum: str
-    differences: list[KeyDiff] = field(default_factory=list)
-
-
-@dataclass
-class TableReport:
-    table: str
-    status: str
-    key: list[str] = field(default_factory=list)
-    source_rows: int = 0
-    final_rows: int = 0
-    ranges: int = 0
-    differing_ranges: int = 0
-    missing: int = 0
-    extra: int = 0
-    changed: int = 0
-    in_flux: int = 0
-    first_differences: list[RangeReport] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass
-class VerifyReport:
-    snapshot_lsn: str
-    status: str
-    confirmed_flush_lsn: str | None = None
-    pending_changes: int | None = None
-    unloaded_files: int | None = None
-    tables: list[TableReport] = field(default_factory=list)
-    note: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        return {MATCH: 0, DIFFERS: 1, BEHIND: 2}.get(self.status, 0)
-
-    def as_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["exit_code"] = self.exit_code
-        return doc
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    tables: tuple[str, ...] = ()
-    publication: str | None = None
-    slot: str | None = None
-    wait_seconds: float = 0.0
-    chunk_rows: int = 10_000
-    max_ranges: int = 5
-    max_keys_per_range: int = 10
 
 
 @dataclass(frozen=True)
@@ -563,159 +438,3 @@ def _key_list(value: Any) -> list[Any]:
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return [_plain(value)]
-
-
-def open_snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> int:
-    """Start the REPEATABLE READ read-only snapshot on ``conn``; returns its LSN ``S``."""
-    conn.autocommit = False
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    conn.read_only = True
-    row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-    assert row is not None
-    return parse_lsn(str(row[0]))
-
-
-_PEEK_PENDING = """
-SELECT count(*) FROM pg_logical_slot_peek_binary_changes(
-    %s, %s::pg_lsn, NULL, 'proto_version', '1', 'publication_names', %s)
-WHERE get_byte(data, 0) IN (73, 85, 68, 84)  -- pgoutput Insert, Update, Delete, Truncate
-"""
-
-
-def pending_changes(
-    conn: psycopg.Connection[tuple[object, ...]], slot: str, publication: str, upto: int
-) -> int:
-    """Row changes of ``publication`` the (inactive) slot holds for commits before ``upto``.
-
-    Peeking decodes without consuming: the slot does not move. A stopped consumer on a busy
-    cluster is always behind the current WAL LSN, yet has nothing to deliver when all that
-    WAL is other databases' or other tables' traffic; this tells the two apart.
-    """
-    try:
-        row = conn.execute(_PEEK_PENDING, (slot, format_lsn(upto), publication)).fetchone()
-    except psycopg.Error as exc:
-        raise SourceError(
-            f"cannot peek slot {slot!r} for pending changes: {' '.join(str(exc).split())}"
-        ) from None
-    return int(str(row[0])) if row else 0
-
-
-def wait_until_delivered(
-    conn: psycopg.Connection[tuple[object, ...]],
-    slot: str,
-    publication: str | None,
-    target: int,
-    timeout: float,
-) -> tuple[int | None, int | None]:
-    """Wait until every change committed before ``target`` is stored (or ``timeout``).
-
-    Returns (confirmed_flush_lsn, pending changes: 0 when delivered, None when unknown). With a
-    consumer attached, delivered means confirmed_flush_lsn >= target (walstream acknowledges
-    only what is stored, and acknowledges keepalives when idle). Without one, the slot is
-    peeked: no pending row change of the publication before ``target`` also means delivered.
-    """
-    deadline = time.monotonic() + timeout
-    pending: int | None = None
-    peeked = False
-    while True:
-        row = conn.execute(
-            "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots "
-            "WHERE slot_name = %s",
-            (slot,),
-        ).fetchone()
-        if row is None:
-            raise SourceError(f"replication slot {slot!r} does not exist")
-        confirmed = None if row[0] is None else parse_lsn(str(row[0]))
-        if confirmed is not None and confirmed >= target:
-            return confirmed, 0
-        if not row[1] and publication and not peeked:
-            peeked = True
-            pending = pending_changes(conn, slot, publication, target)
-            if pending == 0:
-                return confirmed, 0
-        if time.monotonic() >= deadline:
-            return confirmed, pending
-        time.sleep(0.2)
-
-
-def verify(
-    dsn: str,
-    warehouse_path: str,
-    options: VerifyOptions,
-    *,
-    dest: str | None = None,
-    load: bool = False,
-) -> VerifyReport:
-    """Run the whole reconciliation (see the module docstring)."""
-    snap_conn = source.connect(dsn)
-    try:
-        snapshot = open_snapshot(snap_conn)
-        report = VerifyReport(format_lsn(snapshot), MATCH)
-        if options.slot:
-            with source.connect(dsn) as poll:
-                confirmed, pending = wait_until_delivered(
-                    poll, options.slot, options.publication, snapshot, options.wait_seconds
-                )
-            report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
-            report.pending_changes = pending
-            if pending != 0:
-                report.status = BEHIND
-                known = "" if pending is None else f" ({pending} row changes pending)"
-                report.note = (
-                    f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
-                    f"{report.snapshot_lsn}{known}: walstream has not stored everything yet; "
-                    "run again with --wait, or check walstream status"
-                )
-                return report
-        else:
-            report.note = "no --slot: assumed the pipeline has caught up with the source"
-        if dest:
-            report.unloaded_files = _sync_warehouse(warehouse_path, dest, load)
-            if report.unloaded_files:
-                report.status = BEHIND
-                report.note = (
-                    f"{report.unloaded_files} change files under {dest} are not loaded into "
-                    "the warehouse: pass --load (or run walstream warehouse load) and retry"
-                )
-                return report
-        try:
-            wh_conn = duckdb.connect(warehouse_path, read_only=True)
-        except duckdb.Error as exc:
-            raise ConfigError(f"cannot open the warehouse {warehouse_path!r}: {exc}") from None
-        verifier = Verifier(snap_conn, wh_conn, options)
-        try:
-            for table in verifier.tables():
-                table_report = verifier.verify_table(table, snapshot)
-                report.tables.append(table_report)
-                log.info(
-                    "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
-                    "missing=%d extra=%d changed=%d in_flux=%d",
-                    table_report.table,
-                    table_report.status,
-                    table_report.source_rows,
-                    table_report.final_rows,
-                    table_report.missing,
-                    table_report.extra,
-                    table_report.changed,
-                    table_report.in_flux,
-                )
-        finally:
-            wh_conn.close()
-        if any(t.status == DIFFERS for t in report.tables):
-            report.status = DIFFERS
-        return report
-    finally:
-        snap_conn.close()
-
-
-def _sync_warehouse(path: str, dest: str, load: bool) -> int:
-    """Load new files of ``dest`` (with ``load``); return how many remain unloaded."""
-    from .sink import open_sink
-    from .warehouse import LocalWarehouse, change_file_keys
-
-    sink = open_sink(dest)
-    with LocalWarehouse(path) as wh:
-        if load:
-            wh.load(sink)
-        loaded = wh.loaded_files()
-        return sum(1 for key in change_file_keys(sink) if sink.describe(key) not in loaded)
