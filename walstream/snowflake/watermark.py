@@ -119,23 +119,12 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
     return out
 
 
-#: The columns of :func:`file_flow_query`, per table.
-FLOW_COLUMNS = (
-    "table_name",
-    "files_written",
-    "rows_written",
-    "files_loaded",
-    "rows_loaded",
-    "files_unloaded",
-    "unloaded_since",
-    "last_loaded_at",
-)
-
-
 def file_flow_query(dialect: Dialect) -> str:
-    """Per table, the files the manifests say were written (and their rows) against the files
-    that reached STAGING (and theirs): how many are written but not loaded yet, since when
-    (the arrival of the first manifest that lists them), and when a file last loaded.
+    """Per table (``table_name``), the files the manifests say were written and their rows
+    (``files_written``, ``rows_written``) against the files that reached STAGING and theirs
+    (``files_loaded``, ``rows_loaded``): how many are written but not loaded yet
+    (``files_unloaded``), since when (``unloaded_since``: the arrival of the first manifest
+    that lists them), and when a file last loaded (``last_loaded_at``).
 
     Read-only, over the bookkeeping both warehouses keep (``walstream status``). A load file
     of a full load is in no manifest: it counts as loaded, not as written.
