@@ -156,10 +156,10 @@ def test_the_text_output_shows_what_waits_for_which_file(stuck: Stuck) -> None:
 
 def test_the_metrics_file_holds_the_gauges_for_node_exporter(stuck: Stuck, tmp_path: Path) -> None:
     with LocalWarehouse(stuck.path) as wh:
-        rows = wh.watermarks()
+        rows, flow = wh.watermarks(), wh.file_flow()
     loaded_at = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
     path = tmp_path / "walstream_warehouse.prom"
-    write_metrics_file(str(path), rows, loaded_at=loaded_at)
+    write_metrics_file(str(path), rows, loaded_at=loaded_at, flow=flow)
     text = path.read_text()
     assert "# TYPE walstream_warehouse_waiting_seconds gauge" in text
     samples = {
@@ -169,6 +169,11 @@ def test_the_metrics_file_holds_the_gauges_for_node_exporter(stuck: Stuck, tmp_p
     }
     waited = samples.pop((WAITING_SECONDS, (("table", "public.a"), ("waiting_for", stuck.missing))))
     assert 0 < waited < 600
+    # a's held-back file: listed by its manifest, not loaded
+    assert samples.pop((UNLOADED_FILES, (("table", "public.a"),))) == 1
+    assert 0 < samples.pop((UNLOADED_SECONDS, (("table", "public.a"),))) < 600
+    assert samples.pop((UNLOADED_FILES, (("table", "public.b"),))) == 0
+    assert samples.pop((UNLOADED_SECONDS, (("table", "public.b"),))) == 0
     t = stuck.source.txns
     assert samples == {
         (WATERMARK_LSN, (("table", "public.a"),)): t[1],

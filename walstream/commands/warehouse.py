@@ -56,7 +56,7 @@ def load_command(
         if metrics_file:
             from ..warehouse.report import write_metrics_file
 
-            write_metrics_file(metrics_file, wh.watermarks())
+            write_metrics_file(metrics_file, wh.watermarks(), flow=wh.file_flow())
     tables = " ".join(f"{t}={n}" for t, n in sorted(report.tables.items()))
     click.echo(
         f"walstream: loaded files={report.files} rows={report.rows} "

@@ -59,7 +59,13 @@ from ..snowflake.ddl import (
 from ..snowflake.dialects import DUCKDB
 from ..snowflake.model import TableModel
 from ..snowflake.options import MergeOptions
-from ..snowflake.watermark import RUN_COLUMNS, bookkeeping, bookkeeping_ddl, merge_run_passes
+from ..snowflake.watermark import (
+    RUN_COLUMNS,
+    bookkeeping,
+    bookkeeping_ddl,
+    file_flow_query,
+    merge_run_passes,
+)
 
 try:
     import duckdb
@@ -309,6 +315,13 @@ class LocalWarehouse:
             "load_seq "
             f"FROM {b.watermarks} ORDER BY table_name"
         )
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def file_flow(self) -> list[dict[str, object]]:
+        """Per table: files written (listed by manifests), loaded, and not loaded since when
+        (:func:`~walstream.snowflake.watermark.file_flow_query`)."""
+        cur = self.conn.execute(file_flow_query(DUCKDB))
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -448,8 +448,10 @@ def write_metrics_file(
     rows: Sequence[Mapping[str, Any]],
     loaded_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    flow: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
-    """Write the gauges of ``rows`` (``LocalWarehouse.watermarks()``) to ``path`` in the
+    """Write the gauges of ``rows`` (``LocalWarehouse.watermarks()``) and, with ``flow``
+    (``LocalWarehouse.file_flow()``), each table's files not loaded yet to ``path`` in the
     Prometheus text format, atomically (node_exporter never reads half a file).
 
     ``loaded_at`` (default: now) is the load's time. A registry of its own: nothing of the
@@ -463,7 +465,8 @@ def write_metrics_file(
         name: Gauge(name, text, labels, registry=registry)
         for name, (text, labels) in GAUGES.items()
     }
-    for sample in metric_samples(rows, now, loaded_at or now):
+    flows = {str(f["table_name"]): f for f in flow or () if f.get("table_name") is not None}
+    for sample in metric_samples(rows, now, loaded_at or now, flows):
         gauge = gauges[sample["name"]]
         (gauge.labels(**sample["labels"]) if sample["labels"] else gauge).set(sample["value"])
     try:
