@@ -8,7 +8,7 @@ broken invariant of the result, is a finding:
 
 - :mod:`fuzz.fuzz_pgoutput`: ``PgOutputDecoder.decode`` over message sequences, v1 to v4;
 - :mod:`fuzz.fuzz_convert`: ``ColumnConverter`` of every mapped type, text and binary;
-- :mod:`fuzz.fuzz_replication`: ``ReplicationStream.frames`` (XLogData / keepalive framing);
+- :mod:`fuzz.fuzz_replication`: the read loop's ``frames()`` (XLogData / keepalive framing);
 - :mod:`fuzz.fuzz_tuples`: ``TupleColumns``, the columnar TupleData parser of a batch, against
   the message decoder.
 

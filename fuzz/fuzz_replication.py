@@ -1,8 +1,9 @@
-"""Fuzz harness: the COPY BOTH frame parsing of :meth:`ReplicationStream.frames`.
+"""Fuzz harness: the COPY BOTH frame parsing of :func:`walstream.capture.frames.frames`.
 
-``frames()`` reads the walsender's CopyData messages and yields XLogData (``w``: start LSN,
-end LSN, send time, then one pgoutput message) and keepalive (``k``: end LSN, send time, reply
-flag) frames; it is the layer under the pgoutput decoder. There is no separate pure parse
+``frames()`` (the read loop's, here without its C part) reads the walsender's CopyData messages
+and yields XLogData (``w``: start LSN, end LSN, send time, then one pgoutput message) and
+keepalive (``k``: end LSN, send time, reply flag) frames; it is the layer under the pgoutput
+decoder. There is no separate pure parse
 function, so this harness runs the real ``frames()`` over a stand-in for libpq's connection
 (:class:`_CopyDataFeed`): ``get_copy_data`` hands out the fuzzed CopyData payloads one by one,
 then reports the end of the COPY (-1), as libpq does when the server closes the stream.
@@ -28,6 +29,7 @@ import contextlib
 import itertools
 import struct
 
+from walstream.capture.frames import frames as read_frames
 from walstream.errors import ProtocolError
 from walstream.pg import replication
 from walstream.pg.pgoutput import PgOutputDecoder
@@ -100,7 +102,7 @@ def TestOneInput(data: bytes) -> None:
         return
     decoder = PgOutputDecoder(proto_version=1 + (data[0] & 3))
     payloads = [c for c in itertools.islice(split_chunks(data[1:]), MAX_FRAMES) if c]
-    frames = _stream(payloads).frames(timeout=0.0)
+    frames = read_frames(_stream(payloads), 0.0, None)
     index = 0
     try:
         for frame in frames:

@@ -58,22 +58,22 @@ class Drained:
 
 class FastPath:
     """The read loop's state the C loop needs: the extension, whose rows go where, and the
-        transaction.
+    transaction.
 
-        Inside a transaction Python has begun (``txn`` set), ``targets`` maps a relation OID to
-        its batch's :class:`Target`; capture fills it when the first change of a table in the
-        transaction has gone through Python (so the batch is marked for rollback and the
-        transaction's run is recorded) and empties it at every transaction boundary, flush cut,
-        schema change and stream. Only what is in it is taken by C (``drain``). Whether C may take
+    Inside a transaction Python has begun (``txn`` set), ``targets`` maps a relation OID to
+    its batch's :class:`Target`; capture fills it when the first change of a table in the
+    transaction has gone through Python (so the batch is marked for rollback and the
+    transaction's run is recorded) and empties it at every transaction boundary, flush cut,
+    schema change and stream. Only what is in it is taken by C (``drain``). Whether C may take
     the next frames at all is decided in :func:`walstream.capture.frames.frames`.
 
-        Between transactions (``txn`` None), ``tables`` maps a relation OID to its batch's
-        :class:`TableEntry`: every table capture has appended to since its last flush, schema
-        change or stream, which C may take whole transactions for (``drain_txns``), within
-        ``row_room`` rows and ``byte_room`` bytes of the flush budget.
+    Between transactions (``txn`` None), ``tables`` maps a relation OID to its batch's
+    :class:`TableEntry`: every table capture has appended to since its last flush, schema
+    change or stream, which C may take whole transactions for (``drain_txns``), within
+    ``row_room`` rows and ``byte_room`` bytes of the flush budget.
 
-        Inside a stream block, ``spill`` is the buffer the messages gather in on their way to the
-        transaction's spill file (``spill``); None elsewhere.
+    Inside a stream block, ``spill`` is the buffer the messages gather in on their way to the
+    transaction's spill file (``spill``); None elsewhere.
     """
 
     __slots__ = (

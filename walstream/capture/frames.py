@@ -1,11 +1,12 @@
 """The read loop's frames: what the replication stream holds now, with runs taken by C.
 
-:meth:`walstream.pg.replication.ReplicationStream.frames` reads frame by frame in Python. This
-is the same loop with the C part in it: while the C loop may take the next frames (see
-:class:`~.fastpath.FastPath`), one C call takes a run of them (appended to their batches, or to
-a spill buffer) and reports it as one :class:`~.fastpath.Drained`; every frame it does not take
-comes as the Python loop would give it. The stream itself knows the framing
-(:func:`~walstream.pg.replication.parse_frame`, inlined below) and the waiting policy
+The one place the COPY BOTH stream's CopyData messages become frames: an XLogData frame stays
+libpq's buffer, a keepalive becomes a :class:`~walstream.pg.replication.Keepalive`, anything
+short or unknown is a ProtocolError (the read loop then reads a frame's header and message type
+byte without checks; fuzz/fuzz_replication.py runs this function). While the C loop may take
+the next frames (see :class:`~.fastpath.FastPath`), one C call takes a run of them (appended to
+their batches, or to a spill buffer) and reports it as one :class:`~.fastpath.Drained`; every
+frame it does not take is parsed here as any other. The stream keeps the waiting policy
 (:meth:`~walstream.pg.replication.ReplicationStream.wait_for_input`).
 """
 
@@ -60,7 +61,8 @@ def frames(stream: ReplicationStream, timeout: float, fast: FastPath | None) -> 
         if nbytes > 0:
             assert data is not None
             got = True
-            # parse_frame, inlined: one comparison per real frame
+            # one comparison per real frame (fuzz finding: short frames escaped as
+            # struct.error / IndexError)
             if nbytes <= XLOG_PAYLOAD and (nbytes < KEEPALIVE_SIZE or data[0] != KEEPALIVE):
                 raise truncated_frame(data)
             kind = data[0]

@@ -2,9 +2,12 @@
 
 psycopg 3 has no replication API, but its ``pq`` layer exposes libpq directly: we open a
 ``replication=database`` connection, run walsender commands with the simple query protocol, and
-read the COPY BOTH stream with non-blocking ``get_copy_data`` and a selector on the socket. This
-module knows the framing of the stream (XLogData ``w``, keepalive ``k``, standby status update
-``r``); what is inside XLogData is :mod:`walstream.pg.pgoutput`'s business.
+read the COPY BOTH stream with non-blocking ``get_copy_data`` and a selector on the socket
+(:meth:`ReplicationStream.wait_for_input`: when to wait and for how much). The read loop that
+takes the frames apart (XLogData ``w``, keepalive ``k``) is
+:func:`walstream.capture.frames.frames`, with the errors for malformed frames from here; this
+module writes the standby status update ``r``. What is inside XLogData is
+:mod:`walstream.pg.pgoutput`'s business.
 
 Nothing here decides *what* to acknowledge: :meth:`ReplicationStream.send_status` sends whatever
 LSN the caller proves durable.
@@ -18,7 +21,6 @@ import select
 import selectors
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
@@ -30,7 +32,6 @@ from ..errors import ConfigError, ProtocolError, SourceError
 from ..lsn import format_lsn
 from .wire import (
     KEEPALIVE,
-    KEEPALIVE_BODY,
     KEEPALIVE_SIZE,
     PG_EPOCH_US,
     STATUS,
@@ -111,8 +112,9 @@ def quote_ident(name: str) -> str:
 class ReplicationStream:
     """A walsender session streaming one logical slot.
 
-    Usage: ``connect()``, ``start(...)``, then ``frames(timeout)`` in a loop, ``send_status``
-    whenever an LSN becomes durable (and at least every few seconds), ``close()``.
+    Usage: ``connect()``, ``start(...)``, then :func:`walstream.capture.frames.frames` in a
+    loop, ``send_status`` whenever an LSN becomes durable (and at least every few seconds),
+    ``close()``.
     """
 
     def __init__(
@@ -215,9 +217,11 @@ class ReplicationStream:
         )  # whether _wait may raise the mark
 
     def watch(self, sock: socket.socket) -> None:
-        """Also end :meth:`frames`' wait when ``sock`` becomes readable (e.g. a flush is done).
+        """Also end :meth:`wait_for_input`'s wait when ``sock`` becomes readable (e.g. a flush is
+        done).
 
-        ``sock`` must be non-blocking; :meth:`frames` reads (and discards) what arrives on it.
+        ``sock`` must be non-blocking; :meth:`wait_for_input` reads (and discards) what arrives on
+        it.
         """
         assert self._selector is not None
         self._selector.register(sock, selectors.EVENT_READ)
@@ -238,28 +242,6 @@ class ReplicationStream:
     def pgconn_ptr(self) -> int:
         """The address of libpq's ``PGconn``, for the C read loop (same libpq, same state)."""
         return int(cast(Any, self.conn).pgconn_ptr)  # not in pq.abc
-
-    def frames(self, timeout: float) -> Iterator[memoryview | Keepalive]:
-        """Yield the frames available now; wait at most ``timeout`` seconds for the first one.
-
-        An XLogData frame comes as libpq's buffer itself, header included (no object, no copy:
-        the caller unpacks :data:`XLOG_HEADER` when it needs the positions); a keepalive as a
-        :class:`Keepalive`. The read loop itself (with its C part) is
-        :func:`walstream.capture.frames.frames`, built from the same pieces.
-        """
-        get_copy_data = self.conn.get_copy_data
-        waited = got = False
-        while True:
-            nbytes, data = get_copy_data(1)
-            if nbytes > 0:
-                got = True
-                yield parse_frame(data, nbytes)
-            elif nbytes == 0:
-                if not self.wait_for_input(waited, timeout, got):
-                    return
-                waited = True
-            else:
-                self.raise_stream_end()
 
     def wait_for_input(self, waited: bool, timeout: float, got: bool) -> bool:
         """libpq has no whole frame: wait for more and read it in; False when the reader should
@@ -397,32 +379,13 @@ _STREAM_ERROR_HINTS = {
 }
 
 
-def parse_frame(data: memoryview | None, nbytes: int) -> memoryview | Keepalive:
-    """A CopyData message of the stream as a frame: an XLogData as the buffer itself (the
-    message is ``data[XLOG_PAYLOAD:]``), a keepalive as a :class:`Keepalive`.
-
-    One length comparison per frame; the read loop then reads a frame's header and message
-    type byte without checks (fuzz finding: short frames escaped as struct.error / IndexError).
-    The read loop inlines this (:func:`walstream.capture.frames.frames`): keep the two alike.
-    """
-    assert data is not None
-    if nbytes <= XLOG_PAYLOAD and (nbytes < KEEPALIVE_SIZE or data[0] != KEEPALIVE):
-        raise truncated_frame(data)
-    kind = data[0]
-    if kind == XLOG_DATA:
-        return data
-    if kind == KEEPALIVE:
-        end, sent, reply = KEEPALIVE_BODY.unpack_from(data, 1)
-        return Keepalive(end, sent, bool(reply))
-    raise unknown_frame(kind)
-
-
 def unknown_frame(kind: int) -> ProtocolError:
     return ProtocolError(f"unknown replication stream message type 0x{kind:02X} ({chr(kind)!r})")
 
 
 def truncated_frame(data: memoryview) -> ProtocolError:
-    """The error for a CopyData message too short for its type (see :func:`parse_frame`)."""
+    """The error for a CopyData message too short for its type (see
+    :func:`walstream.capture.frames.frames`)."""
     kind = data[0]
     if kind == XLOG_DATA:
         need = (
