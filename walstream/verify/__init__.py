@@ -45,11 +45,9 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import ConfigError
-from ..extras import missing_extra
 from ..lsn import format_lsn
 from ..pg import source
-from .compare import Verifier
+from .compare import Verifier, open_warehouse
 from .delivery import open_snapshot, wait_until_delivered
 from .report import (
     BEHIND,
@@ -62,11 +60,6 @@ from .report import (
     VerifyOptions,
     VerifyReport,
 )
-
-try:
-    import duckdb
-except ImportError as exc:  # the runtime install has no DuckDB: walstream[local]
-    raise missing_extra("duckdb", "local") from exc
 
 __all__ = [
     "BEHIND",
@@ -124,10 +117,7 @@ def verify(
                     "the warehouse: pass --load (or run walstream warehouse load) and retry"
                 )
                 return report
-        try:
-            wh_conn = duckdb.connect(warehouse_path, read_only=True)
-        except duckdb.Error as exc:
-            raise ConfigError(f"cannot open the warehouse {warehouse_path!r}: {exc}") from None
+        wh_conn = open_warehouse(warehouse_path)
         verifier = Verifier(snap_conn, wh_conn, options)
         try:
             for table in verifier.tables():

@@ -32,6 +32,14 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def open_warehouse(path: str) -> duckdb.DuckDBPyConnection:
+    """The local warehouse FINAL is read from, opened read-only."""
+    try:
+        return duckdb.connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise ConfigError(f"cannot open the warehouse {path!r}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class _Shape:
     """One table as verify compares it: its key, its data columns in source order, the

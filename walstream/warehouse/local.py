@@ -63,9 +63,9 @@ from ..snowflake.watermark import (
     RUN_COLUMNS,
     bookkeeping,
     bookkeeping_ddl,
-    file_flow_query,
     merge_run_passes,
 )
+from .report import read_file_flow
 
 try:
     import duckdb
@@ -321,9 +321,7 @@ class LocalWarehouse:
     def file_flow(self) -> list[dict[str, object]]:
         """Per table: files written (listed by manifests), loaded, and not loaded since when
         (:func:`~walstream.snowflake.watermark.file_flow_query`)."""
-        cur = self.conn.execute(file_flow_query(DUCKDB))
-        names = [d[0] for d in cur.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return read_file_flow(self.conn) or []
 
     # -- schema evolution -------------------------------------------------------------------
     def _shape_for(self, model: TableModel, first: tuple[int, int], arrow: pa.Schema) -> TableModel:

@@ -156,7 +156,7 @@ def read_duckdb(
     try:
         cur = conn.execute(f"SELECT * FROM {WATERMARKS} ORDER BY table_name")
         rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
-        return rows, _duckdb_flow(conn)
+        return rows, read_file_flow(conn)
     except duckdb.CatalogException:
         raise ConfigError(
             f"{path!r} is not a walstream warehouse: it has no table {WATERMARKS} "
@@ -173,8 +173,9 @@ def _flow_rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[d
     return [dict(zip(keys, record, strict=True)) for record in records]
 
 
-def _duckdb_flow(conn: Any) -> list[dict[str, Any]] | None:
-    """The file flow of a DuckDB warehouse; None from one that predates its bookkeeping."""
+def read_file_flow(conn: Any) -> list[dict[str, Any]] | None:
+    """The file flow of a DuckDB warehouse (``conn``); None from one that predates its
+    bookkeeping."""
     import duckdb
 
     from ..snowflake.dialects import DUCKDB
