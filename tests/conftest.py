@@ -22,7 +22,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests import fakesnow_compat
 from tests.s3server import MOTO_ENV_UNSET, MotoServer, moto_env
+from tests.simulated_source import SimSource, SimTable
 from walstream.embedded import LocalPostgres
+from walstream.sink import open_sink
 from walstream.warehouse import LocalWarehouse
 
 fakesnow_compat.install()
@@ -183,3 +185,14 @@ def s3_dest(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 def dbname_of(dsn: str) -> str:
     return str(conninfo_to_dict(dsn).get("dbname"))
+
+
+@pytest.fixture
+def sim_dest(tmp_path: Path) -> Iterator[str]:
+    """DEST holding three change files and their manifests of one simulated table, ``sim``."""
+    source = SimSource(4, [SimTable()])
+    for _ in range(20):
+        source.transaction(3)
+    dest = f"file://{tmp_path}/dest"
+    source.write_files(open_sink(dest), "sim", [5, 10])
+    yield dest

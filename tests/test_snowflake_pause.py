@@ -11,18 +11,14 @@ the commands send parses with sqlglot's Snowflake dialect.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from tests.simulated_source import SimSource, SimTable
 from tests.snowflake_parse import parse_snowflake
 from walstream.commands.snowflake import snowflake as snowflake_group
 from walstream.errors import ConfigError
-from walstream.sink import open_sink
 from walstream.snowflake.apply import SnowflakeError, run_statements
 from walstream.snowflake.discover import models_from_dest
 from walstream.snowflake.objects import pause_statements, resume_statements
@@ -80,16 +76,6 @@ class Account:
     def _known(name: str, expected: str) -> None:
         if name != expected:
             raise RuntimeError(f"Object '{name}' does not exist or not authorized.")
-
-
-@pytest.fixture
-def sim_dest(tmp_path: Path) -> Iterator[str]:
-    source = SimSource(4, [SimTable()])
-    for _ in range(5):
-        source.transaction(3)
-    dest = f"file://{tmp_path}/dest"
-    source.write_files(open_sink(dest), "sim", [1, 3])
-    yield dest
 
 
 def account_for(dest: str) -> tuple[Account, Any, SnowflakeOptions]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from click.testing import CliRunner
 
 from tests.conftest import PgDatabase
 from tests.oracle_workload import setup_source
-from tests.simulated_source import SimSource, SimTable
 from tests.snowflake_parse import parse_snowflake
 from tests.test_oracle import stream
 from walstream.commands.snowflake import snowflake as snowflake_group
@@ -32,7 +30,6 @@ from walstream.commands.warehouse import warehouse as warehouse_group
 from walstream.convert import arrow_type_for, builtin_type
 from walstream.errors import ConfigError
 from walstream.schema import ColumnSchema, TableSchema
-from walstream.sink import open_sink
 from walstream.snowflake.apply import ConnectionSettings, Existing, plan
 from walstream.snowflake.credentials import load_private_key, resolve_secret
 from walstream.snowflake.ddl import renamed_columns, table_definitions
@@ -546,16 +543,6 @@ def test_apply_resumes_a_suspended_task_without_replacing_it() -> None:
 
 
 # -- commands -------------------------------------------------------------------------------------
-@pytest.fixture
-def sim_dest(tmp_path: Path) -> Iterator[str]:
-    source = SimSource(4, [SimTable()])
-    for _ in range(20):
-        source.transaction(3)
-    dest = f"file://{tmp_path}/dest"
-    source.write_files(open_sink(dest), "sim", [5, 10])
-    yield dest
-
-
 def test_snowflake_sql_command_prints_the_script_for_the_tables_under_dest(sim_dest: str) -> None:
     result = CliRunner().invoke(snowflake_group, ["sql", "--dest", sim_dest, "--soft-delete"])
     assert result.exit_code == 0, result.output
