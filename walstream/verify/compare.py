@@ -32,6 +32,13 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _live(final_cols: dict[str, str]) -> str:
+    """The condition for FINAL's live rows (soft-deleted ones, with --soft-delete, excluded)."""
+    return (
+        "NOT coalesce(_walstream_deleted, false)" if "_walstream_deleted" in final_cols else "TRUE"
+    )
+
+
 def open_warehouse(path: str) -> duckdb.DuckDBPyConnection:
     """The local warehouse FINAL is read from, opened read-only."""
     try:
@@ -181,16 +188,11 @@ class Verifier:
         final_cols: dict[str, str],
     ) -> None:
         keys = ", ".join(_q(k) for k in key)
-        live = (
-            "WHERE NOT coalesce(_walstream_deleted, false)"
-            if "_walstream_deleted" in final_cols
-            else ""
-        )
         self.wh.execute("DROP TABLE IF EXISTS _verify_final")
         self.wh.execute(
             f"CREATE TEMP TABLE _verify_final AS SELECT {keys}, "
             f"{self._hash_expr(data_cols)} AS _h, _walstream_lsn AS _lsn "
-            f"FROM {_q(schema)}.{_q(name)} {live}"
+            f"FROM {_q(schema)}.{_q(name)} WHERE {_live(final_cols)}"
         )
 
     def _shape(
@@ -363,15 +365,11 @@ class Verifier:
             }
         finally:
             self.wh.unregister("_verify_chunk")
-        live = (
-            "NOT coalesce(_walstream_deleted, false) AND "
-            if ("_walstream_deleted" in shape.final_types)
-            else ""
-        )
         on = " AND ".join(f"{_q(k)} IS NOT DISTINCT FROM ?" for k in shape.key)
+        live = _live(shape.final_types)
         for diff in diffs:
             final = self.wh.execute(
-                f"SELECT {cols} FROM {shape.final} WHERE {live}{on} LIMIT 1", diff.key
+                f"SELECT {cols} FROM {shape.final} WHERE {live} AND {on} LIMIT 1", diff.key
             ).fetchone()
             mine = source.get(tuple(diff.key))
             for i, column in enumerate(shape.ordered):
