@@ -384,9 +384,9 @@ _STALE_PIPE = (
 def run_statements(cursor: Any, statements: Sequence[Statement], dry_run: bool = False) -> None:
     """Run ``statements`` in order (unless ``dry_run``), stopping at the first that fails with
     one line that says which, what ran before it and, for a pipe that will not resume, why."""
+    if dry_run:
+        return
     for i, statement in enumerate(statements):
-        if dry_run:
-            continue
         log.info("event=snowflake_statement kind=%s object=%s", statement.kind, statement.name)
         try:
             cursor.execute(statement.sql)
