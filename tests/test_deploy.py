@@ -192,7 +192,11 @@ class HclEvaluator:
         out: list[str] = []
         i = 0
         while i < len(body):
-            if body.startswith("${", i):
+            if body.startswith("$${", i):
+                # Terraform's escape: a literal "${" (CloudWatch's dynamic labels use it).
+                out.append("${")
+                i += 3
+            elif body.startswith("${", i):
                 end = _scan_braces(body, i + 1)
                 value = self.expr(body[i + 2 : end - 1])
                 if value is None:
@@ -508,6 +512,7 @@ def test_terraform_tree_has_the_modules_and_example_the_issue_asks_for() -> None
         "aurora_logical_replication",
         "snowflake_ingest",
         "alarms",
+        "dashboard",
     }
     for module in MODULE_DIRS:
         for part in ("main.tf", "variables.tf" if module.parent == MODULES else "main.tf"):
@@ -1186,6 +1191,11 @@ def test_alarms_cover_slot_lag_freshness_errors_and_task_restarts() -> None:
         "errors": "walstream_errors_total",
         "not_running": "RunningTaskCount",
         "task_restarts": "MatchedEvents",
+        "load_failed": "walstream_warehouse_failed_files",
+        "task_failed": "walstream_warehouse_failed_task_runs",
+        "final_freshness": "walstream_warehouse_freshness_seconds",
+        "files_not_loaded": "walstream_warehouse_unloaded_seconds",
+        "warehouse_monitor_down": "walstream_warehouse_monitor_up",
     }
     for body in res.values():
         assert "docs/operations.md#" in body["alarm_description"]

@@ -81,6 +81,7 @@ module "ecs" {
   }
 }
 
+# The alarms on the Snowflake half (per table of var.tables) need walstream's warehouse monitor.
 module "alarms" {
   source = "../../modules/alarms"
 
@@ -91,4 +92,14 @@ module "alarms" {
   ecs_cluster_name       = module.ecs.cluster_name
   ecs_service_name       = module.ecs.service_name
   task_stopped_rule_name = module.ecs.task_stopped_rule_name
+
+  warehouse_metrics_enabled = var.warehouse_monitor_enabled
+  tables                    = var.tables
+}
+
+module "dashboard" {
+  source = "../../modules/dashboard"
+
+  name = var.name
+  slot = var.slot
 }

@@ -42,3 +42,8 @@ output "alarm_arns" {
   description = "CloudWatch alarms."
   value       = module.alarms.alarm_arns
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of this deployment: the slot, the files written, loaded and merged, per table."
+  value       = module.dashboard.dashboard_name
+}

@@ -130,6 +130,12 @@ variable "tables" {
   type        = list(string)
 }
 
+variable "warehouse_monitor_enabled" {
+  description = "Set once walstream runs its warehouse monitor (walstream run --snowflake-monitor-interval): creates the alarms on what it reads, per table of var.tables (files failed to load, failed MERGE task runs, FINAL freshness, files not loaded), and the monitor-down alarm."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to every AWS resource."
   type        = map(string)

@@ -8,6 +8,8 @@
 #   errors            is walstream failing?          walstream_errors_total (sidecar)
 #   not-running       is it running?                 ECS/ContainerInsights RunningTaskCount
 #   task-restarts     is it crash-looping?           AWS/Events MatchedEvents of the stopped-task rule
+#
+# warehouse.tf has the alarms on the Snowflake half (loads, MERGE tasks, FINAL freshness).
 
 resource "aws_cloudwatch_metric_alarm" "wal_retained" {
   count = var.db_cluster_identifier == null ? 0 : 1

@@ -80,16 +80,41 @@ locals {
           emf_processor = {
             metric_declaration_dedup = true
             metric_namespace         = var.metrics_namespace
-            metric_declaration = [{
-              source_labels = ["job"]
-              label_matcher = "^walstream$"
-              dimensions    = [["Slot"]]
-              metric_selectors = [
-                "^walstream_lag_bytes$",
-                "^walstream_last_commit_timestamp_seconds$",
-                "^walstream_errors_total$",
-              ]
-            }]
+            metric_declaration = [
+              {
+                source_labels = ["job"]
+                label_matcher = "^walstream$"
+                dimensions    = [["Slot"]]
+                metric_selectors = [
+                  "^walstream_lag_bytes$",
+                  "^walstream_last_commit_timestamp_seconds$",
+                  "^walstream_errors_total$",
+                  "^walstream_warehouse_monitor_up$",
+                  "^walstream_warehouse_monitor_last_success_timestamp_seconds$",
+                ]
+              },
+              # One CloudWatch metric per table (label "table"): the rows walstream stored, and
+              # what the warehouse monitor (walstream run --snowflake-monitor-interval) reads.
+              # Other labels (op, waiting_for) are not dimensions: their series add up per table.
+              {
+                source_labels = ["job"]
+                label_matcher = "^walstream$"
+                dimensions    = [["Slot", "table"]]
+                metric_selectors = [
+                  "^walstream_changes_total$",
+                  "^walstream_warehouse_watermark_lsn$",
+                  "^walstream_warehouse_watermark_lag_bytes$",
+                  "^walstream_warehouse_waiting_seconds$",
+                  "^walstream_warehouse_freshness_seconds$",
+                  "^walstream_warehouse_unloaded_files$",
+                  "^walstream_warehouse_unloaded_seconds$",
+                  "^walstream_warehouse_rows_written$",
+                  "^walstream_warehouse_rows_loaded$",
+                  "^walstream_warehouse_failed_files$",
+                  "^walstream_warehouse_failed_task_runs$",
+                ]
+              },
+            ]
           }
         }
       }
