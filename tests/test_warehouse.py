@@ -18,7 +18,6 @@ import pytest
 
 from tests.changes import apply_changes
 from tests.simulated_source import EPOCH_US, SimSource, SimTable, cover_with_a_manifest, to_arrow
-from walstream.errors import ConfigError
 from walstream.layout import change_file_key
 from walstream.pipeline.parquet import encode_parquet
 from walstream.schema import ColumnSchema, TableSchema
@@ -410,10 +409,16 @@ def test_a_column_added_at_the_source_is_added_to_final(
 def test_a_file_without_walstream_metadata_is_refused_with_a_clear_error(
     sink: DurableSink, wh: LocalWarehouse
 ) -> None:
-    sink.put("public/sim/LOAD00000001.parquet", encode_parquet(pa.table({"id": [1]})))
-    with pytest.raises(ConfigError, match=r"walstream\.relation"):
-        wh.load(sink)
-    assert wh.loaded_files() == set()
+    """Like Snowpipe, the file fails alone (recorded with its error, not tried again)."""
+    key = "public/sim/LOAD00000001.parquet"
+    sink.put(key, encode_parquet(pa.table({"id": [1]})))
+    report = wh.load(sink)
+    ((url, error),) = report.failed
+    assert url == sink.describe(key) and "walstream.relation" in error and report.files == 0
+    (failure,) = wh.load_failures()
+    assert failure["file"] == key and failure["table_name"] == "public.sim"
+    assert "walstream.relation" in str(failure["error"])
+    assert wh.load(sink).skipped == 1  # the name is not tried again by itself
 
 
 @pytest.mark.parametrize("files_per_batch", [None, 7])

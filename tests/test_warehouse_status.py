@@ -145,21 +145,28 @@ def test_the_wait_ends_when_the_file_arrives(stuck: Stuck) -> None:
 
 
 def test_the_text_output_shows_what_waits_for_which_file(stuck: Stuck) -> None:
-    result = CliRunner().invoke(cli(), ["status", "--warehouse", stuck.path, "--max-waiting", "0"])
+    result = CliRunner().invoke(
+        cli(),
+        ["status", "--warehouse", stuck.path, "--max-waiting", "0"],
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 2, result.output
     text = " ".join(result.stdout.split())
     assert "CRITICAL" in text and "source not checked" in text
     assert f"public.a: watermark {format_lsn(stuck.source.txns[1])}, waiting" in text
     assert stuck.missing in text and WAITING_RUNBOOK in text
-    assert f"public.b: watermark {format_lsn(stuck.source.txns[5])}, not waiting" in text
+    # the table: one row per table, its path from written to merged
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if "│ public." in line}
+    assert format_lsn(stuck.source.txns[5]) in rows["public.b"]
+    assert "waiting" not in rows["public.b"] and "waiting" in rows["public.a"]
 
 
 def test_the_metrics_file_holds_the_gauges_for_node_exporter(stuck: Stuck, tmp_path: Path) -> None:
     with LocalWarehouse(stuck.path) as wh:
-        rows, flow = wh.watermarks(), wh.file_flow()
+        reading = wh.reading()
     loaded_at = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
     path = tmp_path / "walstream_warehouse.prom"
-    write_metrics_file(str(path), rows, loaded_at=loaded_at, flow=flow)
+    write_metrics_file(str(path), reading, loaded_at=loaded_at)
     text = path.read_text()
     assert "# TYPE walstream_warehouse_waiting_seconds gauge" in text
     samples = {
@@ -174,6 +181,17 @@ def test_the_metrics_file_holds_the_gauges_for_node_exporter(stuck: Stuck, tmp_p
     assert 0 < samples.pop((UNLOADED_SECONDS, (("table", "public.a"),))) < 600
     assert samples.pop((UNLOADED_FILES, (("table", "public.b"),))) == 0
     assert samples.pop((UNLOADED_SECONDS, (("table", "public.b"),))) == 0
+    # rows written (listed by manifests) and loaded (reached STAGING)
+    assert samples.pop(("walstream_warehouse_rows_written", (("table", "public.a"),))) == 7
+    assert samples.pop(("walstream_warehouse_rows_loaded", (("table", "public.a"),))) == 4
+    for table in ("public.a", "public.b"):
+        label = (("table", table),)
+        assert samples.pop(("walstream_warehouse_rows_written", label), 12) == 12
+        assert samples.pop(("walstream_warehouse_rows_loaded", label), 12) == 12
+        assert samples.pop(("walstream_warehouse_failed_files", label)) == 0
+        assert samples.pop(("walstream_warehouse_failed_task_runs", label)) == 0
+        # the simulated manifests carry no commit time: freshness unknown, not sampled
+        assert ("walstream_warehouse_freshness_seconds", label) not in samples
     t = stuck.source.txns
     assert samples == {
         (WATERMARK_LSN, (("table", "public.a"),)): t[1],
@@ -332,8 +350,12 @@ def test_the_file_flow_shows_written_loaded_and_not_yet_loaded_files(stuck: Stuc
     code, doc = status("--warehouse", stuck.path, "--max-unloaded-age", "1h")
     assert code == 0
 
-    text = CliRunner().invoke(cli(), ["status", "--warehouse", stuck.path])
-    assert "files written 3" in text.output and "1 not loaded" in text.output
+    text = CliRunner().invoke(cli(), ["status", "--warehouse", stuck.path], env={"COLUMNS": "250"})
+    (row,) = [line for line in text.output.splitlines() if "│ public.a " in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    # table, written files/rows, loaded files/rows, not loaded (oldest's age), failed
+    assert cells[:3] == ["public.a", f"3 / {a['rows_written']}", f"2 / {a['rows_loaded']}"]
+    assert cells[3].startswith("1 (") and cells[4] == "0"
 
     with LocalWarehouse(stuck.path) as wh:
         wh.load(stuck.sink)  # the late file arrives

@@ -20,9 +20,10 @@ CREATE TABLE IF NOT EXISTS "WALSTREAM_MANIFESTS_RAW" (manifest VARCHAR, body VAR
 CREATE OR REPLACE VIEW "WALSTREAM_MANIFESTS" AS
 SELECT manifest, body:slot::VARCHAR AS slot, body:kind::VARCHAR AS kind,
     body:origin::BOOLEAN AS origin, body:start_lsn::NUMBER(19,0) AS start_lsn,
-    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at
+    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at,
+    body:end_time_us::NUMBER(19,0) AS end_time_us
 FROM "WALSTREAM_MANIFESTS_RAW"
-GROUP BY 1, 2, 3, 4, 5, 6;
+GROUP BY 1, 2, 3, 4, 5, 6, 8;
 CREATE OR REPLACE VIEW "WALSTREAM_MANIFEST_FILES" AS
 SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,
     f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count

@@ -129,6 +129,20 @@ def _exit(code: int) -> None:
     help="warning above",
 )
 @envopt(
+    "--max-freshness",
+    env="MAX_FRESHNESS",
+    type=DurationType(zero_ok=True),
+    default=None,
+    help="critical when a table's FINAL reflects a source commit older than this (seconds)",
+)
+@envopt(
+    "--warn-freshness",
+    env="WARN_FRESHNESS",
+    type=DurationType(zero_ok=True),
+    default=None,
+    help="warning above",
+)
+@envopt(
     "--snowflake",
     env="STATUS_SNOWFLAKE",
     is_flag=True,
@@ -136,6 +150,13 @@ def _exit(code: int) -> None:
     "--snowflake-schema (where `walstream snowflake apply` created the objects)",
 )
 @_snowflake_options
+@envopt(
+    "--snowflake-prefix-schema",
+    "prefix_schema",
+    env="SNOWFLAKE_PREFIX_SCHEMA",
+    is_flag=True,
+    help="the objects are named <schema>_<table> (as `snowflake apply --prefix-schema` made them)",
+)
 @secret_options
 def status(
     dsn: str | None,
@@ -153,7 +174,10 @@ def status(
     warn_waiting: float | None,
     max_unloaded_age: float | None,
     warn_unloaded_age: float | None,
+    max_freshness: float | None,
+    warn_freshness: float | None,
     snowflake: bool,
+    prefix_schema: bool,
     **connection: Any,
 ) -> None:
     """Slot lag, WAL retention, consumer progress and, with --warehouse or --snowflake, the
@@ -176,6 +200,8 @@ def status(
         warn_waiting,
         max_unloaded_age,
         warn_unloaded_age,
+        max_freshness,
+        warn_freshness,
     )
     values = connection_values(connection, _SNOWFLAKE)
     if warehouse and snowflake:
@@ -187,11 +213,25 @@ def status(
             raise ConfigError(
                 "--dsn (or WALSTREAM_DSN) is required, unless --warehouse or --snowflake is given"
             )
-        doc = collect_status(None, slot, sink, thresholds, warehouse=warehouse, snowflake=settings)
+        doc = collect_status(
+            None,
+            slot,
+            sink,
+            thresholds,
+            warehouse=warehouse,
+            snowflake=settings,
+            prefix_schema=prefix_schema,
+        )
     else:
         with _connect(dsn_provider) as conn:
             doc = collect_status(
-                conn, slot, sink, thresholds, warehouse=warehouse, snowflake=settings
+                conn,
+                slot,
+                sink,
+                thresholds,
+                warehouse=warehouse,
+                snowflake=settings,
+                prefix_schema=prefix_schema,
             )
     if as_json:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))

@@ -82,10 +82,15 @@ class Thresholds:
     warn_waiting_seconds: float | None = None
     max_unloaded_seconds: float | None = None  # a file written, not loaded by the pipe
     warn_unloaded_seconds: float | None = None
+    max_freshness_seconds: float | None = None  # FINAL: since the source commit it reflects
+    warn_freshness_seconds: float | None = None
 
 
 #: The runbook section for a table whose watermark waits for a file.
 WAITING_RUNBOOK = "docs/operations.md#a-table-waits-for-a-file-merged-watermark"
+FAILED_RUNBOOK = "docs/operations.md#files-that-failed-to-load"
+TASK_RUNBOOK = "docs/operations.md#a-merge-task-failed"
+FRESHNESS_RUNBOOK = "docs/operations.md#final-freshness-alarm"
 
 
 def duration_text(seconds: float | None) -> str:
@@ -325,25 +330,18 @@ def collect_status(
     now: dt.datetime | None = None,
     warehouse: str | None = None,
     snowflake: ConnectionSettings | None = None,
+    prefix_schema: bool = False,
 ) -> dict[str, Any]:
     """The whole status document (see :data:`.status_schema.STATUS_SCHEMA`).
 
     ``conn`` None: the source is not asked (``server`` and ``slot`` null); ``warehouse``: the
     path of the local DuckDB warehouse, whose watermarks are read read-only; ``snowflake``:
-    where to read them in Snowflake instead."""
+    where to read them in Snowflake instead (``prefix_schema``: its objects are named
+    ``<schema>_<table>``)."""
     thresholds = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC)
-    wh_section: dict[str, Any] | None = None
     if warehouse is not None and snowflake is not None:
         raise ConfigError("give --warehouse (a DuckDB file) or --snowflake, not both")
-    if warehouse is not None:
-        from ..warehouse.report import read_warehouse
-
-        wh_section = read_warehouse(warehouse, now)
-    elif snowflake is not None:
-        from ..warehouse.report import read_snowflake_warehouse
-
-        wh_section = read_snowflake_warehouse(snowflake, now)
     server: dict[str, Any] | None = None
     slot: dict[str, Any] | None = None
     if conn is not None:
@@ -354,6 +352,20 @@ def collect_status(
             raise SourceError(
                 f"cannot read the slot's state: {' '.join(str(exc).split())}"
             ) from None
+    # how far each watermark is behind the slot: what it has acknowledged
+    confirmed = None if slot is None else slot.get("confirmed_flush_lsn")
+    slot_lsns = {slot_name: parse_lsn(str(confirmed))} if confirmed else None
+    wh_section: dict[str, Any] | None = None
+    if warehouse is not None:
+        from ..warehouse.report import read_warehouse
+
+        wh_section = read_warehouse(warehouse, now, slot_lsns)
+    elif snowflake is not None:
+        from ..warehouse.report import read_snowflake_warehouse
+
+        wh_section = read_snowflake_warehouse(
+            snowflake, now, slot_lsns=slot_lsns, prefix_schema=prefix_schema
+        )
     checkpoint = read_checkpoint(sink, slot_name, now) if sink is not None else None
     if slot is not None:
         slot["lag_seconds"] = _lag_seconds(slot, checkpoint, now)
@@ -492,5 +504,73 @@ def judge(
                     "not-loaded",
                 )
                 break
+    out += judge_path(warehouse, t)
     out.sort(key=lambda p: p["severity"] != "critical")
+    return out
+
+
+def judge_path(warehouse: dict[str, Any] | None, t: Thresholds) -> list[dict[str, str]]:
+    """The problems of the Snowflake half, per table: files that failed to load, a MERGE task
+    whose last run failed, a pipe that does not run, FINAL older than the thresholds."""
+    from ..snowflake.history import FAILED_STATES, PIPE_RUNNING
+
+    out: list[dict[str, str]] = []
+
+    def add(severity: str, code: str, message: str) -> None:
+        out.append({"severity": severity, "code": code, "message": message})
+
+    for name, table in (warehouse or {}).get("tables", {}).items():
+        failures = table.get("failures") or []
+        if table.get("failed_files"):
+            first = failures[0] if failures else {}
+            add(
+                "critical",
+                "files_failed",
+                f"table {name}: {table['failed_files']} file(s) failed to load and will not be "
+                f"tried again by themselves; first {first.get('file')} at "
+                f"{first.get('failed_at')}: {first.get('error')}. Fix the cause, then "
+                f"`walstream snowflake reload-failed --table {name}` (local warehouse: "
+                f"`walstream warehouse reload-failed`). See {FAILED_RUNBOOK}",
+            )
+        task = table.get("task") or {}
+        if task.get("last_state") in FAILED_STATES:
+            add(
+                "critical",
+                "task_failed",
+                f"table {name}: the last run of its MERGE task ({task.get('last_scheduled_at')}) "
+                f"failed: {task.get('last_error')}; {task.get('failed_runs')} of the last "
+                f"{task.get('runs')} runs failed. FINAL does not move until a run succeeds. "
+                f"See {TASK_RUNBOOK}",
+            )
+        pipe = table.get("pipe") or {}
+        state = pipe.get("state")
+        if state is not None and state != PIPE_RUNNING:
+            paused = state == "PAUSED"
+            add(
+                "warning" if paused else "critical",
+                "pipe_paused" if paused else "pipe_not_running",
+                f"table {name}: its pipe is {state}"
+                + (f" ({pipe['error']})" if pipe.get("error") else "")
+                + (
+                    f": files are not loaded until `walstream snowflake resume --table {name}`"
+                    if paused
+                    else ": Snowflake stopped it; files are not loaded. See "
+                    "docs/operations.md#files-written-but-not-loaded"
+                ),
+            )
+        fresh = table.get("freshness_seconds")
+        for limit, severity, what in (
+            (t.max_freshness_seconds, "critical", "max"),
+            (t.warn_freshness_seconds, "warning", "warn"),
+        ):
+            if limit is not None and fresh is not None and fresh > limit:
+                add(
+                    severity,
+                    "final_stale",
+                    f"table {name}: FINAL reflects the source as of "
+                    f"{table.get('final_commit_time')}, {duration_text(fresh)} ago > "
+                    f"--{what}-freshness {limit:g} s (watermark {table.get('watermark_lsn')}). "
+                    f"See {FRESHNESS_RUNBOOK}",
+                )
+                break
     return out

@@ -102,15 +102,87 @@ def render(doc: dict[str, Any], console: Any = None) -> None:
         _render_warehouse(warehouse, console)
 
 
+def _count(value: int | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+def _path_row(entry: dict[str, Any]) -> list[str]:
+    """One table's path from written to merged, as the cells of the warehouse table."""
+    written = (
+        "-"
+        if entry.get("files_written") is None
+        else f"{entry['files_written']} / {entry['rows_written']}"
+    )
+    loaded = (
+        "-"
+        if entry.get("files_loaded") is None
+        else f"{entry['files_loaded']} / {entry['rows_loaded']}"
+    )
+    unloaded = entry.get("files_unloaded")
+    late = _count(unloaded)
+    if unloaded:
+        late = f"[yellow]{unloaded}[/] ({duration_text(entry['unloaded_seconds'])})"
+    failed = entry.get("failed_files")
+    failed_text = f"[red]{failed}[/]" if failed else _count(failed)
+    task = entry.get("task")
+    task_text = "-"
+    if task is not None:
+        state = str(task["last_state"] or "-")
+        bad = state.startswith("FAILED")
+        task_text = f"[red]{state}[/]" if bad else state
+        if task["failed_runs"]:
+            task_text += f" ({task['failed_runs']}/{task['runs']} failed)"
+    pipe = entry.get("pipe")
+    pipe_text = "-" if pipe is None else str(pipe.get("state") or "?")
+    if pipe is not None and pipe.get("state") not in (None, "RUNNING"):
+        pipe_text = f"[yellow]{pipe_text}[/]"
+    if entry["state"] == "loading":
+        mark = f"loading ({entry['load_lsn']})"
+    elif entry["waiting_for"] is not None:
+        mark = f"{entry['watermark_lsn'] or 'none'} [yellow]waiting[/]"
+    else:
+        mark = entry["watermark_lsn"] or "none yet"
+    return [
+        written,
+        loaded,
+        late,
+        failed_text,
+        pipe_text,
+        task_text,
+        mark,
+        duration_text(entry.get("freshness_seconds")),
+        _size(entry.get("watermark_lag_bytes")).split(" (")[0],
+    ]
+
+
 def _render_warehouse(warehouse: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
     console.print(
         f"warehouse {warehouse['source']}: last load {warehouse['last_load_at'] or '-'}",
         soft_wrap=True,
     )
     if not warehouse["tables"]:
         console.print("  no table loaded yet")
+        return
+    table = Table(title="written -> loaded -> merged, per table", title_justify="left")
+    for column in (
+        "table",
+        "written files/rows",
+        "loaded files/rows",
+        "not loaded",
+        "failed",
+        "pipe",
+        "last task",
+        "watermark",
+        "FINAL age",
+        "behind slot",
+    ):
+        table.add_column(column, overflow="fold")
     for name, entry in warehouse["tables"].items():
-        mark = entry["watermark_lsn"] or "none yet"
+        table.add_row(name, *_path_row(entry))
+    console.print(table)
+    for name, entry in warehouse["tables"].items():
         if entry["state"] == "loading":
             console.print(
                 f"  [bold]{name}[/]: [green]loading[/] its full load at {entry['load_lsn']} in "
@@ -118,26 +190,28 @@ def _render_warehouse(warehouse: dict[str, Any], console: Any) -> None:
                 "the last slice",
                 soft_wrap=True,
             )
-        elif entry["waiting_for"] is None:
-            console.print(f"  [bold]{name}[/]: watermark {mark}, not waiting", soft_wrap=True)
-        else:
+        elif entry["waiting_for"] is not None:
             console.print(
-                f"  [bold]{name}[/]: watermark {mark}, [yellow]waiting "
-                f"{duration_text(entry['waiting_seconds'])}[/] "
-                f"(since {entry['waiting_since']}) for file "
-                f"{entry['waiting_for']}",
+                f"  [bold]{name}[/]: watermark {entry['watermark_lsn'] or 'none yet'}, "
+                f"[yellow]waiting {duration_text(entry['waiting_seconds'])}[/] "
+                f"(since {entry['waiting_since']}) for file {entry['waiting_for']}",
                 soft_wrap=True,
             )
-        if entry.get("files_written") is not None:
-            unloaded = entry["files_unloaded"]
-            late = (
-                f", [yellow]{unloaded} not loaded[/] (oldest listed "
-                f"{duration_text(entry['unloaded_seconds'])} ago)"
-                if unloaded
-                else ""
-            )
+        for failure in entry.get("failures") or []:
             console.print(
-                f"    files written {entry['files_written']} ({entry['rows_written']} rows), "
-                f"loaded {entry['files_loaded']} ({entry['rows_loaded']} rows){late}",
+                f"  [bold]{name}[/]: [red]failed to load[/] {failure['file']} at "
+                f"{failure['failed_at']}: {failure['error']}",
+                soft_wrap=True,
+            )
+        task = entry.get("task")
+        if task is not None and task.get("last_error"):
+            console.print(
+                f"  [bold]{name}[/]: [red]last task run failed[/] "
+                f"({task['last_scheduled_at']}): {task['last_error']}",
+                soft_wrap=True,
+            )
+        if entry.get("final_commit_time"):
+            console.print(
+                f"  [bold]{name}[/]: FINAL = source as of commit {entry['final_commit_time']}",
                 soft_wrap=True,
             )

@@ -258,6 +258,67 @@ STATUS_SCHEMA: dict[str, Any] = {
                                     "unloaded_since": _nullable("string"),
                                     "unloaded_seconds": _nullable("number"),
                                     "last_loaded_at": _nullable("string"),
+                                    # files whose load failed and that have not loaded since
+                                    # (COPY_HISTORY; the local warehouse's own record); the
+                                    # first ones listed. null: not read
+                                    "failed_files": _nullable("integer"),
+                                    "failures": {
+                                        "type": ["array", "null"],
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["file", "status", "error", "failed_at"],
+                                            "properties": {
+                                                "file": {"type": "string"},
+                                                "status": _nullable("string"),
+                                                "error": _nullable("string"),
+                                                "failed_at": _nullable("string"),
+                                            },
+                                        },
+                                    },
+                                    # the MERGE task's recent runs (TASK_HISTORY): the last
+                                    # one that ended, and how many of those read failed
+                                    "task": {
+                                        "type": ["object", "null"],
+                                        "required": [
+                                            "last_state",
+                                            "last_scheduled_at",
+                                            "last_completed_at",
+                                            "last_error",
+                                            "failed_runs",
+                                            "runs",
+                                        ],
+                                        "properties": {
+                                            "last_state": _nullable("string"),
+                                            "last_scheduled_at": _nullable("string"),
+                                            "last_completed_at": _nullable("string"),
+                                            "last_error": _nullable("string"),
+                                            "failed_runs": {"type": "integer", "minimum": 0},
+                                            "runs": {"type": "integer", "minimum": 0},
+                                        },
+                                    },
+                                    # SYSTEM$PIPE_STATUS (Snowflake only; null locally)
+                                    "pipe": {
+                                        "type": ["object", "null"],
+                                        "required": [
+                                            "state",
+                                            "pending_files",
+                                            "last_ingested_at",
+                                            "error",
+                                        ],
+                                        "properties": {
+                                            "state": _nullable("string"),
+                                            "pending_files": _nullable("integer"),
+                                            "last_ingested_at": _nullable("string"),
+                                            "error": _nullable("string"),
+                                        },
+                                    },
+                                    # FINAL freshness: the source commit time at the merged
+                                    # watermark, and now minus it
+                                    "final_commit_time": _nullable("string"),
+                                    "freshness_seconds": _nullable("number"),
+                                    # the slot's confirmed_flush_lsn minus the watermark
+                                    # (with --dsn), in bytes
+                                    "watermark_lag_bytes": _nullable("integer"),
                                 },
                             },
                         },

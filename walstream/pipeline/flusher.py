@@ -220,7 +220,8 @@ class Flusher:
         # checkpoint only; the next flush's manifest covers the interval (the chain stays whole)
         if chain is not None and job.batches:
             listed = [ManifestFile(f.table, f.key, f.rows, f.last_lsn) for f in files]
-            manifest = chain.next_manifest(job.end_lsn, listed)
+            end_time_us = max(b.last_commit_ts_us for b in job.batches)
+            manifest = chain.next_manifest(job.end_lsn, listed, end_time_us)
             if manifest is not None:
                 self._until_stored(lambda: manifest.write(self._sink), what="manifest")
                 self._checkpoint.manifest_end_lsn = manifest.end_lsn

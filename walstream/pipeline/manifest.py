@@ -79,6 +79,9 @@ class Manifest:
     origin: bool
     files: tuple[ManifestFile, ...]
     loads: tuple[LoadRef, ...] = ()
+    #: commit time (Unix microseconds) of the last transaction at or before ``end_lsn``: the
+    #: source's time FINAL reaches when its watermark gets here (FINAL freshness); 0 unknown
+    end_time_us: int = 0
 
     def body(self) -> bytes:
         doc = {
@@ -92,6 +95,8 @@ class Manifest:
         }
         if self.loads:
             doc["loads"] = [{"table": ld.table, "lsn": ld.lsn} for ld in self.loads]
+        if self.end_time_us:
+            doc["end_time_us"] = self.end_time_us
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
     @property
@@ -122,6 +127,7 @@ def parse_manifest(data: bytes) -> Manifest:
             bool(doc["origin"]),
             files,
             loads,
+            int(doc.get("end_time_us") or 0),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a walstream manifest: {exc}") from None
@@ -136,11 +142,16 @@ class ManifestChain:
     origin: bool
     carried: list[ManifestFile] = field(default_factory=list)
     loads: tuple[LoadRef, ...] = ()  # named by the origin manifest
+    end_time_us: int = 0  # the latest commit time seen since the last manifest
 
-    def next_manifest(self, end_lsn: int, files: Iterable[ManifestFile]) -> Manifest | None:
-        """The manifest of a flush that acknowledges ``end_lsn`` and stored ``files``; None
-        when the flush completed no transaction (its files wait for the next manifest)."""
+    def next_manifest(
+        self, end_lsn: int, files: Iterable[ManifestFile], end_time_us: int = 0
+    ) -> Manifest | None:
+        """The manifest of a flush that acknowledges ``end_lsn`` and stored ``files`` (the
+        latest commit time among them: ``end_time_us``); None when the flush completed no
+        transaction (its files wait for the next manifest)."""
         listed = [*self.carried, *files]
+        self.end_time_us = max(self.end_time_us, end_time_us)
         if end_lsn <= self.start_lsn:
             self.carried = listed
             return None
@@ -152,7 +163,9 @@ class ManifestChain:
             self.origin,
             tuple(_unique(listed)),
             self.loads if self.origin else (),
+            self.end_time_us,
         )
+        self.end_time_us = 0
         self.carried = [f for f in listed if f.last_lsn > end_lsn]
         self.start_lsn = end_lsn
         self.origin = False

@@ -216,6 +216,47 @@ LOADED_FILES_DDL = f"""CREATE TABLE IF NOT EXISTS {LOADED_FILES} (
 )"""
 
 
+#: Files the local "pipe" could not load (Snowflake: COPY_HISTORY's failed files): like
+#: Snowpipe, the load goes on without them and does not try their names again until
+#: ``walstream warehouse reload-failed``.
+LOAD_ERRORS = "main._walstream_load_errors"
+
+LOAD_ERRORS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_ERRORS} (
+    file VARCHAR NOT NULL,
+    url VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    failed_at TIMESTAMPTZ NOT NULL
+)"""
+
+#: The runs of each table's local MERGE task (Snowflake: TASK_HISTORY), the latest
+#: :data:`TASK_RUNS_KEPT` per table.
+TASK_RUNS = "main._walstream_task_runs"
+TASK_RUNS_KEPT = 100
+
+TASK_RUNS_DDL = f"""CREATE TABLE IF NOT EXISTS {TASK_RUNS} (
+    table_name VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    error VARCHAR,
+    scheduled_at TIMESTAMPTZ NOT NULL,
+    completed_at TIMESTAMPTZ
+)"""
+
+#: The files that failed to load and have not loaded since, as ``COPY_HISTORY`` answers
+#: (:func:`walstream.snowflake.history.failures`).
+LOAD_FAILURES_QUERY = f"""SELECT e.table_name, e.file, e.status, e.error, e.failed_at
+FROM {LOAD_ERRORS} AS e
+WHERE NOT EXISTS (SELECT 1 FROM main._walstream_files AS f WHERE f.file = e.file)
+QUALIFY ROW_NUMBER() OVER (PARTITION BY e.file ORDER BY e.failed_at DESC) = 1
+ORDER BY e.failed_at, e.file"""
+
+#: The last runs of each table's task, newest first, as ``TASK_HISTORY`` answers.
+TASK_RUNS_QUERY = f"""SELECT table_name, state, error, scheduled_at, completed_at
+FROM {TASK_RUNS}
+QUALIFY ROW_NUMBER() OVER (PARTITION BY table_name ORDER BY scheduled_at DESC) <= 20
+ORDER BY table_name, scheduled_at DESC"""
+
 TABLE_VERSIONS = "main._walstream_table_versions"
 
 TABLE_VERSIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE_VERSIONS} (

@@ -168,12 +168,21 @@ class SnowflakeDialect(Dialect):
         return quote(self.normalize(name))
 
     def base_name(self, model: TableModel) -> str:
+        return self.base_of(model.namespace, model.name)
+
+    def base_of(self, namespace: str, name: str) -> str:
+        """The base of the object names of source table ``namespace.name`` (unquoted)."""
         if self.prefix_schema:
-            return self.normalize(f"{model.namespace}_{model.name}")
-        return self.normalize(model.name)
+            return self.normalize(f"{namespace}_{name}")
+        return self.normalize(name)
 
     def names(self, model: TableModel) -> TableNames:
-        base = self.base_name(model)
+        return self.names_of(model.namespace, model.name)
+
+    def names_of(self, namespace: str, name: str) -> TableNames:
+        """:meth:`names` from the source table's schema and name alone (what the watermark
+        table records), for the commands that read a deployment without its files."""
+        base = self.base_of(namespace, name)
         q = self.object
         return TableNames(
             final=q(base),

@@ -83,7 +83,8 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
     if isinstance(dialect, DuckDBDialect):
         out += [
             f"CREATE TABLE IF NOT EXISTS {b.manifests} (manifest {text}, slot {text}, "
-            f"kind {text}, origin BOOLEAN, start_lsn {pos}, end_lsn {pos}, loaded_at {ts})",
+            f"kind {text}, origin BOOLEAN, start_lsn {pos}, end_lsn {pos}, loaded_at {ts}, "
+            f"end_time_us {pos})",
             f"CREATE TABLE IF NOT EXISTS {b.manifest_files} (manifest {text}, table_name {text}, "
             f"file {text}, row_count {pos})",
             f"CREATE TABLE IF NOT EXISTS {b.manifest_loads} (manifest {text}, table_name {text}, "
@@ -96,8 +97,9 @@ def bookkeeping_ddl(dialect: Dialect) -> list[str]:
             f"CREATE OR REPLACE VIEW {b.manifests} AS\n"
             "SELECT manifest, body:slot::VARCHAR AS slot, body:kind::VARCHAR AS kind,\n"
             "    body:origin::BOOLEAN AS origin, body:start_lsn::NUMBER(19,0) AS start_lsn,\n"
-            "    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at\n"
-            f"FROM {b.manifests_raw}\nGROUP BY 1, 2, 3, 4, 5, 6",
+            "    body:end_lsn::NUMBER(19,0) AS end_lsn, MIN(loaded_at) AS loaded_at,\n"
+            "    body:end_time_us::NUMBER(19,0) AS end_time_us\n"
+            f"FROM {b.manifests_raw}\nGROUP BY 1, 2, 3, 4, 5, 6, 8",
             f"CREATE OR REPLACE VIEW {b.manifest_files} AS\n"
             "SELECT DISTINCT r.manifest, f.value:table::VARCHAR AS table_name,\n"
             "    f.value:key::VARCHAR AS file, f.value:rows::NUMBER(19,0) AS row_count\n"
@@ -150,6 +152,36 @@ def file_flow_query(dialect: Dialect) -> str:
         "FROM written AS w FULL OUTER JOIN loaded AS l ON l.file = w.file\n"
         "GROUP BY COALESCE(w.table_name, l.table_name)\n"
         "ORDER BY 1"
+    )
+
+
+#: The watermark table's columns the status reads.
+STATUS_COLUMNS = (
+    "table_name",
+    "slot",
+    "lsn",
+    "waiting_for",
+    "waiting_since",
+    "merged_at",
+    "load_lsn",
+    "load_seq",
+)
+
+
+def watermark_status_query(dialect: Dialect, with_time: bool = True) -> str:
+    """Every table's watermark row (:data:`STATUS_COLUMNS`) and, with ``with_time``, the
+    source's commit time at its watermark (``final_time_us``, Unix microseconds: the latest
+    ``end_time_us`` of its slot's manifests up to the watermark): how fresh FINAL is. Without
+    it (``SELECT *``), for objects made before manifests carried their time."""
+    b = bookkeeping(dialect)
+    if not with_time:  # every column there is (a much older table may lack some)
+        return f"SELECT * FROM {b.watermarks} ORDER BY table_name"
+    columns = ", ".join(f"w.{c}" for c in STATUS_COLUMNS)
+    return (
+        f"SELECT {columns},\n"
+        f"    (SELECT MAX(m.end_time_us) FROM {b.manifests} AS m\n"
+        "        WHERE m.slot = w.slot AND m.end_lsn <= w.lsn) AS final_time_us\n"
+        f"FROM {b.watermarks} AS w\nORDER BY w.table_name"
     )
 
 

@@ -47,10 +47,15 @@ from ..pipeline.parquet import decode_parquet
 from ..schema import TableSchema
 from ..sink import DurableSink, open_sink
 from ..snowflake.ddl import (
+    LOAD_ERRORS,
+    LOAD_ERRORS_DDL,
     LOADED_FILES,
     LOADED_FILES_DDL,
     TABLE_VERSIONS,
     TABLE_VERSIONS_DDL,
+    TASK_RUNS,
+    TASK_RUNS_DDL,
+    TASK_RUNS_KEPT,
     add_column_statements,
     duckdb_evolve_statements,
     duckdb_work_table_statements,
@@ -65,7 +70,13 @@ from ..snowflake.watermark import (
     bookkeeping_ddl,
     merge_run_passes,
 )
-from .report import read_file_flow
+from .report import (
+    WarehouseReading,
+    duckdb_watermarks,
+    read_file_flow,
+    read_load_failures,
+    read_task_runs,
+)
 
 try:
     import duckdb
@@ -86,6 +97,7 @@ class LoadReport:
     skipped: int = 0  # files already loaded
     batches: int = 0
     tables: dict[str, int] = field(default_factory=dict)  # qualified name -> files loaded
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, error) not loaded
 
 
 def change_file_keys(sink: DurableSink) -> list[str]:
@@ -109,6 +121,8 @@ class LocalWarehouse:
         except duckdb.Error as exc:
             raise ConfigError(f"cannot open the warehouse database {path!r}: {exc}") from exc
         self.conn.execute(LOADED_FILES_DDL)
+        self.conn.execute(LOAD_ERRORS_DDL)
+        self.conn.execute(TASK_RUNS_DDL)
         self.conn.execute(TABLE_VERSIONS_DDL)
         self.conn.execute(
             f"ALTER TABLE {TABLE_VERSIONS} ADD COLUMN IF NOT EXISTS arrow_schema BLOB"
@@ -116,12 +130,15 @@ class LocalWarehouse:
         for sql in bookkeeping_ddl(DUCKDB):
             self.conn.execute(sql)
         b = bookkeeping(DUCKDB)
+        # a warehouse made before manifests carried their commit time
+        self.conn.execute(f"ALTER TABLE {b.manifests} ADD COLUMN IF NOT EXISTS end_time_us BIGINT")
         for column in RUN_COLUMNS:
             # a warehouse made before loads were merged in slices
             self.conn.execute(
                 f"ALTER TABLE {b.watermarks} ADD COLUMN IF NOT EXISTS {column} BIGINT"
             )
         self._ensured: set[TableModel] = set()  # models whose tables were created
+        self._failed_run: tuple[str, dt.datetime, str] | None = None  # a task run that raised
         self._types: dict[str, str] = {}  # type as we write it -> as the catalog reports it
 
     def close(self) -> None:
@@ -205,6 +222,7 @@ class LocalWarehouse:
         except BaseException:
             self.conn.execute("ROLLBACK")
             self._ensured.clear()  # DDL of this load was rolled back too
+            self._record_failed_run()
             raise
         log.info(
             "event=warehouse_load files=%d manifests=%d rows=%d skipped=%d batches=%d db=%s",
@@ -229,9 +247,10 @@ class LocalWarehouse:
         b = bookkeeping(DUCKDB)
         now = dt.datetime.now(dt.UTC)
         self.conn.execute(
-            f"INSERT INTO {b.manifests} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {b.manifests} (manifest, slot, kind, origin, start_lsn, end_lsn, "
+            "loaded_at, end_time_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [key, manifest.slot, manifest.kind, manifest.origin, manifest.start_lsn,
-             manifest.end_lsn, now],
+             manifest.end_lsn, now, manifest.end_time_us or None],
         ).fetchall()  # fmt: skip
         for f in manifest.files:
             self.conn.execute(
@@ -249,14 +268,20 @@ class LocalWarehouse:
     def _stage_batch(
         self, sink: DurableSink, files: Sequence[tuple[str, str]], report: LoadReport
     ) -> None:
-        """Like the pipe's COPY: each file's rows into its table's STAGING, whole."""
+        """Like the pipe's COPY: each file's rows into its table's STAGING, whole. A file
+        that cannot be read as a change file fails alone, as Snowpipe fails it (ON_ERROR =
+        SKIP_FILE): recorded with its error, not tried again (see :meth:`reload_failed`)."""
         b = bookkeeping(DUCKDB)
         for key, url in files:
             data = sink.get(key)
             if data is None:
                 raise SinkError(f"{url} was listed but cannot be read any more; load again")
-            table = decode_parquet(data)
-            model = TableModel.from_arrow_schema(table.schema, where=url)
+            try:
+                table = decode_parquet(data)
+                model = TableModel.from_arrow_schema(table.schema, where=url)
+            except (pa.ArrowException, ValueError, ConfigError) as exc:
+                self._load_failed(key, url, exc, report)
+                continue
             self._shape_for(model, _first_position(table), table.schema)
             self.conn.register(_STAGED_VIEW, _staged_rows(table, url))
             try:
@@ -278,19 +303,66 @@ class LocalWarehouse:
             report.files += 1
             report.rows += table.num_rows
 
+    def _load_failed(self, key: str, url: str, exc: BaseException, report: LoadReport) -> None:
+        """Record a file that cannot be loaded: in LOAD_ERRORS with its error, and as seen
+        (like Snowpipe, the name is not tried again by itself)."""
+        error = " ".join(str(exc).split()) or type(exc).__name__
+        now = dt.datetime.now(dt.UTC)
+        table = table_of(key) or ""
+        self.conn.execute(
+            f"INSERT INTO {LOAD_ERRORS} VALUES (?, ?, ?, ?, ?, ?)",
+            [key, url, table, "LOAD FAILED", error, now],
+        ).fetchall()
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO {LOADED_FILES} VALUES (?, ?, ?, ?)", [url, "", 0, now]
+        ).fetchall()
+        report.failed.append((url, error))
+        log.warning("event=warehouse_load_failed file=%s table=%s error=%s", url, table, error)
+
     def _run_task(self, table: str) -> None:
-        """One run of ``table``'s MERGE task (walstream.snowflake.watermark), current shape."""
+        """One run of ``table``'s MERGE task (walstream.snowflake.watermark), current shape,
+        recorded in TASK_RUNS (a run that raises is recorded after the load's rollback)."""
         model = self._current_model(table)
         if model is None:
             return
-        for sql in duckdb_work_table_statements(model, self.options, ["changes"]):
-            self.conn.execute(sql)
-        staging = DUCKDB.names(model).staging
-        for guard, statements in merge_run_passes(model, DUCKDB, staging, self.options):
-            if guard is not None and not self.conn.execute(guard).fetchall()[0][0]:
-                continue  # nothing to merge in this pass: skip its MERGE statements
-            for sql in statements:
-                self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count to be read
+        started = dt.datetime.now(dt.UTC)
+        try:
+            for sql in duckdb_work_table_statements(model, self.options, ["changes"]):
+                self.conn.execute(sql)
+            staging = DUCKDB.names(model).staging
+            for guard, statements in merge_run_passes(model, DUCKDB, staging, self.options):
+                if guard is not None and not self.conn.execute(guard).fetchall()[0][0]:
+                    continue  # nothing to merge in this pass: skip its MERGE statements
+                for sql in statements:
+                    self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count
+        except Exception as exc:
+            self._failed_run = (table, started, " ".join(str(exc).split()))
+            raise
+        self.conn.execute(
+            f"INSERT INTO {TASK_RUNS} VALUES (?, 'SUCCEEDED', NULL, ?, ?)",
+            [table, started, dt.datetime.now(dt.UTC)],
+        ).fetchall()
+        self.conn.execute(
+            f"DELETE FROM {TASK_RUNS} WHERE table_name = ? AND scheduled_at < ("
+            f"SELECT MIN(scheduled_at) FROM (SELECT scheduled_at FROM {TASK_RUNS} "
+            f"WHERE table_name = ? ORDER BY scheduled_at DESC LIMIT {TASK_RUNS_KEPT}))",
+            [table, table],
+        ).fetchall()
+
+    def _record_failed_run(self) -> None:
+        """After a load's rollback: the task run that failed it, as TASK_HISTORY shows a
+        failed run (the load's own error still reaches the caller)."""
+        failed, self._failed_run = self._failed_run, None
+        if failed is None:
+            return
+        table, started, error = failed
+        try:
+            self.conn.execute(
+                f"INSERT INTO {TASK_RUNS} VALUES (?, 'FAILED', ?, ?, ?)",
+                [table, error, started, dt.datetime.now(dt.UTC)],
+            ).fetchall()
+        except duckdb.Error as exc:  # the load's error matters more than its record
+            log.warning("event=warehouse_task_run_unrecorded table=%s error=%s", table, exc)
 
     def _known_tables(self) -> list[str]:
         rows = self.conn.execute(f"SELECT table_name FROM {TABLE_VERSIONS} ORDER BY 1").fetchall()
@@ -317,6 +389,52 @@ class LocalWarehouse:
         )
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def reading(self) -> WarehouseReading:
+        """What ``walstream status --warehouse`` reads of this warehouse (for the metrics file
+        a load writes)."""
+        return WarehouseReading(
+            duckdb_watermarks(self.conn, self.path),
+            read_file_flow(self.conn),
+            read_load_failures(self.conn),
+            read_task_runs(self.conn),
+        )
+
+    def load_failures(self) -> list[dict[str, object]]:
+        """Files that failed to load and have not loaded since (oldest first)."""
+        return read_load_failures(self.conn) or []
+
+    def task_runs(self) -> list[dict[str, object]]:
+        """The recent runs of each table's MERGE task (newest first)."""
+        return read_task_runs(self.conn) or []
+
+    def reload_failed(
+        self, dest: str | DurableSink, tables: Sequence[str] = (), dry_run: bool = False
+    ) -> tuple[list[str], LoadReport | None]:
+        """Load again the files that failed to load (of ``tables``, default all), once their
+        cause is fixed: forget that they were tried, then load exactly them. A file loaded
+        twice is harmless (the MERGE is exact per position), so nothing is duplicated; a file
+        that still fails is recorded again. Returns the keys and the load's report (None on a
+        dry run)."""
+        sink = open_sink(dest) if isinstance(dest, str) else dest
+        wanted = set(tables)
+        failed = [f for f in self.load_failures() if not wanted or str(f["table_name"]) in wanted]
+        keys = [str(f["file"]) for f in failed]
+        if dry_run or not keys:
+            return keys, None
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            for key in keys:
+                self.conn.execute(f"DELETE FROM {LOAD_ERRORS} WHERE file = ?", [key]).fetchall()
+                self.conn.execute(
+                    f"DELETE FROM {LOADED_FILES} WHERE file = ?", [sink.describe(key)]
+                ).fetchall()
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        log.info("event=warehouse_reload_failed files=%d", len(keys))
+        return keys, self.load(sink, keys=keys)
 
     def file_flow(self) -> list[dict[str, object]]:
         """Per table: files written (listed by manifests), loaded, and not loaded since when

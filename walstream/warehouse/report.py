@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -53,6 +54,12 @@ WAITING_SECONDS = "walstream_warehouse_waiting_seconds"
 LAST_LOAD = "walstream_warehouse_last_load_timestamp_seconds"
 UNLOADED_FILES = "walstream_warehouse_unloaded_files"
 UNLOADED_SECONDS = "walstream_warehouse_unloaded_seconds"
+ROWS_WRITTEN = "walstream_warehouse_rows_written"
+ROWS_LOADED = "walstream_warehouse_rows_loaded"
+FAILED_FILES = "walstream_warehouse_failed_files"
+FAILED_TASK_RUNS = "walstream_warehouse_failed_task_runs"
+FRESHNESS = "walstream_warehouse_freshness_seconds"
+WATERMARK_LAG = "walstream_warehouse_watermark_lag_bytes"
 
 #: name -> (help, label names) of every gauge, in the order they are written.
 GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -73,6 +80,21 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         "Seconds since the oldest of those files was listed (0: every listed file is loaded)",
         ("table",),
     ),
+    ROWS_WRITTEN: ("Rows in the files the manifests list for the table", ("table",)),
+    ROWS_LOADED: ("Rows of those files that reached STAGING", ("table",)),
+    FAILED_FILES: (
+        "Files of the table whose load failed and that have not loaded since",
+        ("table",),
+    ),
+    FAILED_TASK_RUNS: ("Failed runs among the table's recent MERGE task runs", ("table",)),
+    FRESHNESS: (
+        "FINAL freshness: seconds since the source commit FINAL reflects (its watermark)",
+        ("table",),
+    ),
+    WATERMARK_LAG: (
+        "Bytes of WAL acknowledged by walstream but not merged into FINAL yet",
+        ("table",),
+    ),
 }
 
 #: How long :func:`read_watermarks` waits for a load that holds the file's lock.
@@ -88,6 +110,7 @@ COLUMNS = (
     "merged_at",
     "load_lsn",
     "load_seq",
+    "final_time_us",
 )
 
 #: A table's state, from its row (:func:`table_state`).
@@ -96,6 +119,19 @@ MERGED, WAITING, LOADING, NEW = "merged", "waiting", "loading", "new"
 #: How long ``walstream status --snowflake`` waits for Snowflake: to log in, for an answer.
 SNOWFLAKE_LOGIN_TIMEOUT = 30
 SNOWFLAKE_NETWORK_TIMEOUT = 60
+
+
+@dataclass
+class WarehouseReading:
+    """What one read of a warehouse found: each table's watermark row (:data:`COLUMNS`), file
+    flow, failed files, recent task runs and pipe state; None where it could not be read (an
+    older warehouse, a role without the privilege), which the status shows as unknown."""
+
+    rows: list[dict[str, Any]]
+    flow: list[dict[str, Any]] | None = None
+    failures: list[dict[str, Any]] | None = None
+    task_runs: list[dict[str, Any]] | None = None
+    pipes: dict[str, dict[str, Any]] | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -115,18 +151,17 @@ def _rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[s
 def read_watermarks(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> list[dict[str, Any]]:
     """Every table's row of the watermark table (:data:`COLUMNS`), the DuckDB file opened
     read-only (see :func:`read_duckdb`)."""
-    return read_duckdb(path, lock_wait)[0]
+    return read_duckdb(path, lock_wait).rows
 
 
-def read_duckdb(
-    path: str, lock_wait: float = LOCK_WAIT_SECONDS
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """The watermark table's rows (:data:`COLUMNS`) and each table's file flow
-    (:func:`~walstream.snowflake.watermark.file_flow_query`; None from a warehouse that
-    predates its bookkeeping), the DuckDB file opened read-only.
+def read_duckdb(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> WarehouseReading:
+    """Everything the status reads of the DuckDB warehouse at ``path``, opened read-only:
+    watermark rows (:data:`COLUMNS`), file flow (:func:`~walstream.snowflake.watermark.
+    file_flow_query`), failed files and task runs (the local warehouse's own record of what
+    Snowflake keeps in COPY_HISTORY and TASK_HISTORY); None for what a warehouse written by an
+    older walstream lacks. It has no pipe (``pipes`` None): files load when a load runs.
 
     A load running meanwhile holds the file's lock: wait up to ``lock_wait`` seconds for it.
-    A warehouse written by an older walstream may lack columns (``load_lsn``): they read None.
     """
     try:
         import duckdb
@@ -154,18 +189,65 @@ def read_duckdb(
                 + (hint if locked else "")
             ) from None
     try:
-        cur = conn.execute(f"SELECT * FROM {WATERMARKS} ORDER BY table_name")
-        rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
-        return rows, read_file_flow(conn)
-    except duckdb.CatalogException:
-        raise ConfigError(
-            f"{path!r} is not a walstream warehouse: it has no table {WATERMARKS} "
-            "(written by `walstream warehouse load`)"
-        ) from None
+        return WarehouseReading(
+            duckdb_watermarks(conn, path),
+            read_file_flow(conn),
+            read_load_failures(conn),
+            read_task_runs(conn),
+        )
     except duckdb.Error as exc:
         raise ConfigError(f"cannot read the watermarks of {path!r}: {_one_line(exc)}") from None
     finally:
         conn.close()
+
+
+def duckdb_watermarks(conn: Any, path: str) -> list[dict[str, Any]]:
+    """The watermark rows (:data:`COLUMNS`) of the DuckDB warehouse ``conn`` (at ``path``)."""
+    import duckdb
+
+    from ..snowflake.dialects import DUCKDB
+    from ..snowflake.watermark import watermark_status_query
+
+    for with_time in (True, False):
+        try:
+            cur = conn.execute(watermark_status_query(DUCKDB, with_time))
+        except duckdb.CatalogException:
+            raise ConfigError(
+                f"{path!r} is not a walstream warehouse: it has no table {WATERMARKS} "
+                "(written by `walstream warehouse load`)"
+            ) from None
+        except duckdb.BinderException:
+            if with_time:
+                continue  # an older warehouse: manifests without their commit time
+            raise
+        return _rows([d[0] for d in cur.description or []], cur.fetchall())
+    raise AssertionError("unreachable")
+
+
+def read_load_failures(conn: Any) -> list[dict[str, Any]] | None:
+    """The failed files of a DuckDB warehouse (``conn``); None from one that predates them."""
+    import duckdb
+
+    from ..snowflake.ddl import LOAD_FAILURES_QUERY
+
+    try:
+        cur = conn.execute(LOAD_FAILURES_QUERY)
+    except duckdb.CatalogException:
+        return None
+    return _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
+
+
+def read_task_runs(conn: Any) -> list[dict[str, Any]] | None:
+    """The recent task runs of a DuckDB warehouse (``conn``), newest first per table."""
+    import duckdb
+
+    from ..snowflake.ddl import TASK_RUNS_QUERY
+
+    try:
+        cur = conn.execute(TASK_RUNS_QUERY)
+    except duckdb.CatalogException:
+        return None
+    return _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
 
 
 def _flow_rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -198,28 +280,34 @@ def read_snowflake_watermarks(
 ) -> list[dict[str, Any]]:
     """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`) (see
     :func:`read_snowflake`)."""
-    return read_snowflake(settings, connect)[0]
+    return read_snowflake(settings, connect).rows
 
 
 def read_snowflake(
-    settings: ConnectionSettings, connect: Callable[[], Any] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`), in the database and
-    schema of ``settings``, with one ``SELECT`` (nothing is changed), and each table's file
-    flow with a second one (None when the bookkeeping views cannot be read: the watermarks
-    still are).
+    settings: ConnectionSettings,
+    connect: Callable[[], Any] | None = None,
+    prefix_schema: bool = False,
+) -> WarehouseReading:
+    """Everything the status reads of Snowflake, in the database and schema of ``settings``,
+    nothing changed: each table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`, the one
+    read that must succeed), the file flow over the bookkeeping views, and what Snowflake
+    records of its pipes and tasks (:mod:`walstream.snowflake.history`: failed files from
+    ``COPY_HISTORY``, task runs from ``TASK_HISTORY``, ``SYSTEM$PIPE_STATUS``). A part that
+    cannot be read (older objects, a role without MONITOR) is None and logged once.
+    ``prefix_schema``: the objects are named ``<schema>_<table>`` (as ``apply`` was told).
 
     ``connect`` (for tests) returns a DB-API connection; by default snowflake-connector-python
-    with short timeouts. Every failure is a one-line :class:`ConfigError` (exit 2): a status
-    check that cannot read the watermarks is critical, and no secret is in the message.
+    with short timeouts. Every failure to read the watermarks is a one-line
+    :class:`ConfigError` (exit 2): a status check that cannot read them is critical, and no
+    secret is in the message.
     """
     from ..snowflake.apply import SnowflakeError
     from ..snowflake.apply import connect as snowflake_connect
     from ..snowflake.dialects import SnowflakeDialect, object_name
-    from ..snowflake.watermark import bookkeeping, file_flow_query
+    from ..snowflake.watermark import bookkeeping, file_flow_query, watermark_status_query
 
     qualifier = f"{object_name(settings.database)}.{object_name(settings.schema)}"
-    dialect = SnowflakeDialect(qualifier=qualifier)
+    dialect = SnowflakeDialect(prefix_schema=prefix_schema, qualifier=qualifier)
     table = bookkeeping(dialect).watermarks
     where = f"{table} of Snowflake account {settings.account!r}"
     try:
@@ -235,27 +323,83 @@ def read_snowflake(
         raise ConfigError(str(exc)) from None
     try:
         cur = conn.cursor()
-        try:
-            cur.execute(f"SELECT {', '.join(COLUMNS)} FROM {table} ORDER BY table_name")
-        except Exception as exc:
-            if getattr(exc, "errno", None) == _DOES_NOT_EXIST:
-                raise ConfigError(
-                    f"{where} does not exist (or the role cannot read it): create the "
-                    "walstream objects there with `walstream snowflake apply`, or check "
-                    "--snowflake-database/--snowflake-schema/--snowflake-role"
-                ) from None
-            raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
-        rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
-        flow: list[dict[str, Any]] | None = None
-        try:
-            cur.execute(file_flow_query(dialect))
-            flow = _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
-        except Exception as exc:  # older objects: the watermarks alone still answer
-            log.warning("event=status_file_flow_unreadable error=%s", _one_line(exc))
-        return rows, flow
+        rows: list[dict[str, Any]] | None = None
+        for with_time in (True, False):
+            try:
+                cur.execute(watermark_status_query(dialect, with_time))
+            except Exception as exc:
+                if getattr(exc, "errno", None) == _DOES_NOT_EXIST and not with_time:
+                    raise ConfigError(
+                        f"{where} does not exist (or the role cannot read it): create the "
+                        "walstream objects there with `walstream snowflake apply`, or check "
+                        "--snowflake-database/--snowflake-schema/--snowflake-role"
+                    ) from None
+                if with_time:
+                    continue  # manifests without their commit time: read the rest
+                raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
+            rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
+            break
+        assert rows is not None
+        reading = WarehouseReading(rows)
+        reading.flow = _optional(cur, "file_flow", lambda: _query(cur, file_flow_query(dialect)))
+        names = [str(r["table_name"]) for r in rows if r.get("table_name") is not None]
+        reading.failures = _optional(
+            cur, "load_history", lambda: _snowflake_failures(cur, dialect, settings, names)
+        )
+        reading.task_runs = _optional(
+            cur, "task_history", lambda: _snowflake_task_runs(cur, dialect, settings, names)
+        )
+        reading.pipes = _optional(cur, "pipe_status", lambda: _snowflake_pipes(cur, dialect, names))
+        return reading
     finally:
         with contextlib.suppress(Exception):
             conn.close()
+
+
+def _query(cur: Any, sql: str) -> list[dict[str, Any]]:
+    cur.execute(sql)
+    return _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
+
+
+def _optional(cur: Any, part: str, read: Callable[[], Any]) -> Any:
+    """``read()``, or None (logged) when Snowflake refuses it: the watermarks still answer."""
+    try:
+        return read()
+    except Exception as exc:
+        log.warning("event=status_part_unreadable part=%s error=%s", part, _one_line(exc))
+        return None
+
+
+def _snowflake_failures(
+    cur: Any, dialect: Any, settings: ConnectionSettings, tables: Sequence[str]
+) -> list[dict[str, Any]]:
+    from ..snowflake.history import copy_history_query, failures
+
+    out: list[dict[str, Any]] = []
+    for table in tables:
+        cur.execute(copy_history_query(dialect, settings.database, table))
+        out += failures(table, cur.fetchall())
+    return out
+
+
+def _snowflake_task_runs(
+    cur: Any, dialect: Any, settings: ConnectionSettings, tables: Sequence[str]
+) -> list[dict[str, Any]]:
+    from ..snowflake.history import task_history_query, task_name, task_runs
+
+    cur.execute(task_history_query(dialect, settings.database, settings.schema))
+    return task_runs({task_name(dialect, t): t for t in tables}, cur.fetchall())
+
+
+def _snowflake_pipes(cur: Any, dialect: Any, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
+    from ..snowflake.history import pipe_state, pipe_status_query
+
+    out = {}
+    for table in tables:
+        cur.execute(pipe_status_query(dialect, table))
+        row = cur.fetchone()
+        out[table] = pipe_state(None if row is None else row[0])
+    return out
 
 
 #: Snowflake's error number for "object does not exist or not authorized".
@@ -338,25 +482,31 @@ def metric_samples(
     now: dt.datetime,
     loaded_at: dt.datetime | None,
     flows: Mapping[str, Mapping[str, Any]] | None = None,
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The gauges' samples: ``{"name", "labels", "value"}`` each."""
+    """The gauges' samples: ``{"name", "labels", "value"}`` each. ``tables``: the status
+    document's tables (:func:`warehouse_section`), for what only it knows (failed files, task
+    runs, freshness, watermark lag); a value it does not know is not sampled."""
     out: list[dict[str, Any]] = []
+
+    def add(name: str, table: str, value: float | None) -> None:
+        if value is not None:
+            out.append({"name": name, "labels": {"table": table}, "value": float(value)})
+
     for table, flow in sorted((flows or {}).items()):
-        files = float(_int(flow.get("files_unloaded")) or 0)
-        out.append({"name": UNLOADED_FILES, "labels": {"table": table}, "value": files})
-        out.append(
-            {
-                "name": UNLOADED_SECONDS,
-                "labels": {"table": table},
-                "value": unloaded_seconds(flow, now),
-            }
-        )
+        add(UNLOADED_FILES, table, _int(flow.get("files_unloaded")) or 0)
+        add(UNLOADED_SECONDS, table, unloaded_seconds(flow, now))
+        add(ROWS_WRITTEN, table, _int(flow.get("rows_written")) or 0)
+        add(ROWS_LOADED, table, _int(flow.get("rows_loaded")) or 0)
+    for table, entry in sorted((tables or {}).items()):
+        add(FAILED_FILES, table, entry.get("failed_files"))
+        task = entry.get("task")
+        add(FAILED_TASK_RUNS, table, None if task is None else task.get("failed_runs"))
+        add(FRESHNESS, table, entry.get("freshness_seconds"))
+        add(WATERMARK_LAG, table, entry.get("watermark_lag_bytes"))
     for row in rows:
-        table = str(row["table_name"])
         if row.get("lsn") is not None:
-            out.append(
-                {"name": WATERMARK_LSN, "labels": {"table": table}, "value": float(row["lsn"])}
-            )
+            add(WATERMARK_LSN, str(row["table_name"]), float(row["lsn"]))
     for row in rows:
         out.append(
             {
@@ -386,21 +536,98 @@ def _lsn(value: Any) -> str | None:
     return None if position is None else format_lsn(position)
 
 
+def _from_us(value: Any) -> dt.datetime | None:
+    us = _int(value)
+    if not us:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
+
+
+def _time_text(value: Any) -> str | None:
+    at = _utc(value)
+    return None if at is None else at.isoformat()
+
+
+def path_fields(
+    row: Mapping[str, Any],
+    reading: WarehouseReading,
+    now: dt.datetime,
+    slot_lsns: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """A table's fields past the file flow: failed files, task runs, pipe, FINAL freshness and
+    how far its watermark is behind the slot (None where unknown)."""
+    from ..snowflake.history import FAILURES_LISTED, task_summary
+
+    name = str(row["table_name"])
+    failed = None
+    if reading.failures is not None:
+        failed = [f for f in reading.failures if f.get("table_name") == name]
+    runs = None
+    if reading.task_runs is not None:
+        runs = [r for r in reading.task_runs if r.get("table_name") == name]
+    final_time = _from_us(row.get("final_time_us"))
+    freshness = None
+    if final_time is not None:
+        freshness = round(max(0.0, (now - final_time).total_seconds()), 3)
+    lag = None
+    slot_lsn = (slot_lsns or {}).get(str(row.get("slot")))
+    if slot_lsn is not None and row.get("lsn") is not None:
+        lag = max(0, slot_lsn - int(row["lsn"]))
+    return {
+        "failed_files": None if failed is None else len(failed),
+        "failures": None
+        if failed is None
+        else [
+            {
+                "file": f["file"],
+                "status": f.get("status"),
+                "error": f.get("error"),
+                "failed_at": _time_text(f.get("failed_at")),
+            }
+            for f in failed[:FAILURES_LISTED]
+        ],
+        "task": None if runs is None else task_summary(runs),
+        "pipe": None if reading.pipes is None else reading.pipes.get(name),
+        "final_commit_time": _iso(final_time),
+        "freshness_seconds": freshness,
+        "watermark_lag_bytes": lag,
+    }
+
+
+#: The fields :func:`path_fields` adds to each table.
+PATH_FIELDS = (
+    "failed_files",
+    "failures",
+    "task",
+    "pipe",
+    "final_commit_time",
+    "freshness_seconds",
+    "watermark_lag_bytes",
+)
+
+
 def warehouse_section(
     source: str,
     location: str,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] | WarehouseReading,
     now: dt.datetime,
     flow: Sequence[Mapping[str, Any]] | None = None,
+    slot_lsns: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The ``warehouse`` section of the status document (walstream.ops.status_schema.STATUS_SCHEMA)
-    from the watermark table's ``rows``, whichever warehouse they come from: ``source`` is
-    ``duckdb:PATH`` or ``snowflake:ACCOUNT/DATABASE.SCHEMA``, ``location`` the file or the
-    table read. ``flow``: each table's files written, loaded and not loaded yet (None: not
-    read, every such field None)."""
-    flows = {str(f["table_name"]): f for f in flow or () if f.get("table_name") is not None}
+    from what one read of a warehouse found (or only its watermark ``rows`` and ``flow``),
+    whichever warehouse it comes from: ``source`` is ``duckdb:PATH`` or
+    ``snowflake:ACCOUNT/DATABASE.SCHEMA``, ``location`` the file or the table read.
+    ``slot_lsns``: each slot's acknowledged position (the slot's ``confirmed_flush_lsn``, or
+    the running walstream's ack), for how far each watermark is behind it."""
+    reading = (
+        rows if isinstance(rows, WarehouseReading) else WarehouseReading([dict(r) for r in rows])
+    )
+    if not isinstance(rows, WarehouseReading) and flow is not None:
+        reading.flow = [dict(f) for f in flow]
+    flows = {str(f["table_name"]): f for f in reading.flow or () if f.get("table_name") is not None}
     tables: dict[str, dict[str, Any]] = {}
-    for row in [*rows, *({"table_name": name} for name in flows)]:
+    for row in [*reading.rows, *({"table_name": name} for name in flows)]:
         name = str(row["table_name"])
         if name in tables:
             continue
@@ -414,46 +641,53 @@ def warehouse_section(
             "merged_at": _iso(_utc(row.get("merged_at"))),
             "load_lsn": _lsn(row.get("load_lsn")),
             "load_seq": _int(row.get("load_seq")),
-            **flow_fields(flows.get(name) if flow is not None else None, now),
+            **flow_fields(flows.get(name) if reading.flow is not None else None, now),
+            **path_fields(row, reading, now, slot_lsns),
         }
-    loaded_at = last_merge(rows)
+    loaded_at = last_merge(reading.rows)
     return {
         "source": source,
         "location": location,
         "last_load_at": _iso(loaded_at),
         "tables": tables,
-        "metrics": metric_samples(rows, now, loaded_at, flows),
+        "metrics": metric_samples(reading.rows, now, loaded_at, flows, tables),
     }
 
 
-def read_warehouse(path: str, now: dt.datetime) -> dict[str, Any]:
+def read_warehouse(
+    path: str, now: dt.datetime, slot_lsns: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """``warehouse_section`` of the DuckDB file at ``path`` (opened read-only)."""
     location = os.path.abspath(path)
-    rows, flow = read_duckdb(path)
-    return warehouse_section(f"duckdb:{location}", location, rows, now, flow)
+    return warehouse_section(
+        f"duckdb:{location}", location, read_duckdb(path), now, None, slot_lsns
+    )
 
 
 def read_snowflake_warehouse(
-    settings: ConnectionSettings, now: dt.datetime, connect: Callable[[], Any] | None = None
+    settings: ConnectionSettings,
+    now: dt.datetime,
+    connect: Callable[[], Any] | None = None,
+    slot_lsns: Mapping[str, int] | None = None,
+    prefix_schema: bool = False,
 ) -> dict[str, Any]:
-    """``warehouse_section`` of Snowflake's ``WALSTREAM_WATERMARKS`` (see
-    :func:`read_snowflake_watermarks`)."""
-    rows, flow = read_snowflake(settings, connect)
+    """``warehouse_section`` of Snowflake (see :func:`read_snowflake`)."""
+    reading = read_snowflake(settings, connect, prefix_schema)
     where = snowflake_location(settings)
     location = f"{where}.WALSTREAM_WATERMARKS"
-    return warehouse_section(f"snowflake:{where}", location, rows, now, flow)
+    return warehouse_section(f"snowflake:{where}", location, reading, now, None, slot_lsns)
 
 
 def write_metrics_file(
     path: str,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] | WarehouseReading,
     loaded_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
     flow: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
-    """Write the gauges of ``rows`` (``LocalWarehouse.watermarks()``) and, with ``flow``
-    (``LocalWarehouse.file_flow()``), each table's files not loaded yet to ``path`` in the
-    Prometheus text format, atomically (node_exporter never reads half a file).
+    """Write the gauges of a warehouse read (``LocalWarehouse.reading()``, or its watermark
+    ``rows`` and ``flow``) to ``path`` in the Prometheus text format, atomically
+    (node_exporter never reads half a file).
 
     ``loaded_at`` (default: now) is the load's time. A registry of its own: nothing of the
     process-wide metrics of ``walstream run`` ends up in the file.
@@ -461,13 +695,15 @@ def write_metrics_file(
     from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
     now = now or dt.datetime.now(dt.UTC)
+    section = warehouse_section("", "", rows, now, flow)
     registry = CollectorRegistry(auto_describe=False)
     gauges = {
         name: Gauge(name, text, labels, registry=registry)
         for name, (text, labels) in GAUGES.items()
     }
-    flows = {str(f["table_name"]): f for f in flow or () if f.get("table_name") is not None}
-    for sample in metric_samples(rows, now, loaded_at or now, flows):
+    samples = [m for m in section["metrics"] if m["name"] != LAST_LOAD]
+    samples.append({"name": LAST_LOAD, "labels": {}, "value": (loaded_at or now).timestamp()})
+    for sample in samples:
         gauge = gauges[sample["name"]]
         (gauge.labels(**sample["labels"]) if sample["labels"] else gauge).set(sample["value"])
     try:
