@@ -95,7 +95,8 @@ locals {
               },
               # One CloudWatch metric per table (label "table"): the rows walstream stored, and
               # what the warehouse monitor (walstream run --snowflake-monitor-interval) reads.
-              # Other labels (op, waiting_for) are not dimensions: their series add up per table.
+              # Other labels (op, waiting_for) are not dimensions: CloudWatch aggregates their
+              # series per table (Sum adds the rows of inserts, updates and deletes).
               {
                 source_labels = ["job"]
                 label_matcher = "^walstream$"
