@@ -60,7 +60,7 @@ class Statement:
 def account_statements(options: SnowflakeOptions) -> list[Statement]:
     """The storage integration (when a role ARN is given), the file format and the stage."""
     out: list[Statement] = []
-    if options.storage_integration and options.aws_role_arn:
+    if options.storage_integration and options.aws_role_arn and not options.internal_stage:
         integration = object_name(options.storage_integration)
         out.append(
             Statement(
@@ -95,13 +95,13 @@ def account_statements(options: SnowflakeOptions) -> list[Statement]:
         if options.storage_integration
         else ""
     )
+    location = f"\n    URL = {SNOWFLAKE.literal(options.stage_url)}{integration_clause}"
     out.append(
         Statement(
             "stage",
             stage,
-            f"CREATE STAGE IF NOT EXISTS {stage}\n"
-            f"    URL = {SNOWFLAKE.literal(options.stage_url)}"
-            f"{integration_clause}\n"
+            f"CREATE STAGE IF NOT EXISTS {stage}"
+            f"{'' if options.internal_stage else location}\n"
             f"    FILE_FORMAT = (FORMAT_NAME = {SNOWFLAKE.literal(options.file_format)})",
         )
     )
@@ -148,21 +148,58 @@ def _stage(options: SnowflakeOptions) -> str:
     return f"{options.qualifier}.{object_name(options.stage)}"
 
 
-def manifest_copy_statement(options: SnowflakeOptions) -> str:
-    """The manifest pipe's COPY: each manifest whole, as one VARIANT, with its key."""
+def manifest_copy_statement(options: SnowflakeOptions, files: Sequence[str] | None = None) -> str:
+    """The manifest pipe's COPY: each manifest whole, as one VARIANT, with its key.
+
+    ``files``: only these manifests (keys under DEST), as a COPY run by hand loads them."""
     raw = bookkeeping(options.dialect).manifests_raw
-    pattern = SNOWFLAKE.literal(MANIFEST_PATTERN)
+    choice = (
+        f"PATTERN = {SNOWFLAKE.literal(MANIFEST_PATTERN)}\n"
+        if files is None
+        else _files_clause(INTERNAL_PREFIX, files)
+    )
     return (
         f"COPY INTO {raw} (manifest, body)\n"
         "FROM (\n    SELECT METADATA$FILENAME, $1\n"
         f"    FROM @{_stage(options)}/{INTERNAL_PREFIX}\n)\n"
-        f"PATTERN = {pattern}\n"
+        f"{choice}"
         "FILE_FORMAT = (TYPE = JSON)"
     )
 
 
-def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
-    """The pipe's COPY: every file column cast explicitly, plus where each row came from."""
+def _files_clause(location: str, files: Sequence[str]) -> str:
+    """``FILES = (...)``: the keys ``files``, named relative to the COPY's ``location``."""
+    names = []
+    for key in files:
+        if not key.startswith(location) or key == location:
+            raise ValueError(f"{key!r} is not a file under {location!r}")
+        names.append(SNOWFLAKE.literal(key[len(location) :]))
+    return f"FILES = ({', '.join(names)})\n"
+
+
+def put_statement(path: str, key: str, options: SnowflakeOptions) -> str:
+    """PUT the local file ``path`` on the stage as ``key`` (its folder, then its own name,
+    which must be the file's). Uncompressed, so that the staged name is the key the manifests
+    list (a Parquet file is compressed inside)."""
+    folder, _, name = key.rpartition("/")
+    if name != path.replace("\\", "/").rpartition("/")[2]:
+        raise ValueError(f"a PUT keeps the file's name: {path!r} cannot be staged as {key!r}")
+    if not all(_SAFE_SEGMENT.fullmatch(segment) for segment in folder.split("/")):
+        raise ValueError(f"a PUT location cannot spell the folder of {key!r}")
+    source = SNOWFLAKE.literal("file://" + path)
+    return (
+        f"PUT {source} @{_stage(options)}/{folder}/\n"
+        "    AUTO_COMPRESS = FALSE\n"
+        "    OVERWRITE = TRUE"
+    )
+
+
+def copy_statement(
+    model: TableModel, options: SnowflakeOptions, files: Sequence[str] | None = None
+) -> str:
+    """The pipe's COPY: every file column cast explicitly, plus where each row came from.
+
+    ``files``: only these files (keys under DEST), as a COPY run by hand loads them."""
     dialect = options.dialect
     n = dialect.names(model)
     targets = [c for c, _ in staging_columns(model, dialect)]
@@ -195,6 +232,8 @@ def copy_statement(model: TableModel, options: SnowflakeOptions) -> str:
         prefix += segment + "/"
     location = f"@{_stage(options)}/{prefix}"
     pattern_clause = f"PATTERN = {SNOWFLAKE.literal(pattern)}\n" if pattern else ""
+    if files is not None:
+        pattern_clause = _files_clause(prefix, files)
     return (
         f"COPY INTO {n.staging} (\n{indent(join_lines(targets))}\n)\n"
         f"FROM (\n    SELECT\n{indent(join_lines(casts), 8)}\n    FROM {location}\n)\n"

@@ -56,6 +56,9 @@ class SnowflakeOptions:
     # a notification integration for the pipes' load errors (Snowpipe skips a whole file on an
     # error; this pushes each one to SNS / Pub/Sub / Event Grid)
     error_integration: str | None = None
+    # a stage Snowflake keeps itself (files arrive by PUT) in place of DEST's external stage:
+    # for ``walstream snowflake selftest``, which needs no bucket; no storage integration
+    internal_stage: bool = False
 
     @property
     def qualifier(self) -> str:
