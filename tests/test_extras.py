@@ -25,6 +25,9 @@ RUNTIME_MODULES = [
     "walstream.snowflake.apply",
     "walstream.commands.snowflake",
     "walstream.commands.warehouse",
+    # status --snowflake and the monitor of run read Snowflake without DuckDB
+    "walstream.warehouse.report",
+    "walstream.warehouse.monitor",
 ]
 
 

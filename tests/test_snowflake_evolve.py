@@ -35,7 +35,7 @@ from click.testing import CliRunner
 from tests.conftest import PgDatabase
 from tests.streaming import run_config
 from tests.test_fakesnow import _strip_json_extract_quoted
-from walstream.commands.snowflake_options import evolver_from, snowflake_evolve_options
+from walstream.commands.snowflake_options import PARAMS, evolver_from, snowflake_evolve_options
 from walstream.errors import SinkError
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import Runner
@@ -601,7 +601,8 @@ def test_run_options_build_the_evolver_from_the_snowflake_apply_environment() ->
     }
     result = CliRunner().invoke(run, ["--dest", "s3://b/dms"], env=env)
     assert result.exit_code == 0, result.output
-    assert set(seen) == {"dest", "before_write"}
+    assert set(seen) == {"dest", "before_write", "warehouse_monitor"}
+    assert seen["warehouse_monitor"] is None  # no --snowflake-monitor-interval
     evolver = seen["before_write"]
     assert isinstance(evolver, SnowflakeEvolver)
     assert evolver._options.stage == "MY_STAGE" and evolver._options.merge.soft_delete
@@ -610,4 +611,4 @@ def test_run_options_build_the_evolver_from_the_snowflake_apply_environment() ->
     off = CliRunner().invoke(run, ["--dest", "s3://b/dms"], env={})
     assert off.exit_code == 0 and seen["before_write"] is None
     with pytest.raises(Exception, match="--snowflake-evolve needs --snowflake-account"):
-        evolver_from({"dest": "s3://b/dms", "snowflake_evolve": True})
+        evolver_from({**dict.fromkeys(PARAMS), "snowflake_evolve": True}, "s3://b/dms")

@@ -151,7 +151,8 @@ RUN_SECTIONS = [
         ("Operations", "metrics_port metrics_host metrics_token until_lsn exit_when_idle help"),
         (
             "Snowflake (--snowflake-evolve)",
-            "snowflake_evolve account user role warehouse database schema password "
+            "snowflake_evolve snowflake_monitor_interval account user role warehouse database "
+            "schema password "
             "password_secret private_key_file private_key_passphrase authenticator stage "
             "file_format storage_integration aws_role_arn task_warehouse schedule prefix_schema "
             "error_integration soft_delete tombstone_retention_days",

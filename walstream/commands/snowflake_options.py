@@ -20,7 +20,7 @@ import click
 
 from ..errors import ConfigError
 from ..snowflake.options import DEFAULT_LOAD_SLICE_ROWS, MergeOptions, SnowflakeOptions
-from .options import F, envopt
+from .options import DurationType, F, envopt
 
 if TYPE_CHECKING:
     from ..snowflake.apply import ConnectionSettings
@@ -245,9 +245,10 @@ def snowflake_evolve_options(f: F) -> F:
 
     The settings have the environment variables (and config keys) of ``walstream snowflake
     apply``, so one environment generates and evolves the same objects. The wrapped command
-    receives ``before_write`` (a :class:`SnowflakeEvolver`, or None without the flag) in
-    place of these options, ready for :class:`~walstream.pipeline.runner.RunConfig`; it must
-    take a ``dest`` keyword argument (the stage's URL).
+    receives ``before_write`` (a :class:`SnowflakeEvolver`, or None without the flag) and
+    ``warehouse_monitor`` (what starts the monitor of ``--snowflake-monitor-interval``, or
+    None) in place of these options, ready for :class:`~walstream.pipeline.runner.RunConfig`;
+    it must take a ``dest`` keyword argument (the stage's URL) and, for the monitor, ``slot``.
     """
     options: list[Decorator] = [
         envopt(
@@ -258,18 +259,24 @@ def snowflake_evolve_options(f: F) -> F:
             "(STAGING, FINAL, pipe COPY, MERGE task); drops, renames and type changes are "
             "logged for a human",
         ),
+        envopt(
+            "--snowflake-monitor-interval",
+            env="SNOWFLAKE_MONITOR_INTERVAL",
+            type=DurationType(),
+            default=None,
+            help="every this many seconds, read the Snowflake half as `status --snowflake` "
+            "does and serve it on /metrics (walstream_warehouse_*); off by default",
+        ),
         *connection_options(),
         *(setting.option("snowflake-") for setting in OBJECT_SETTINGS),
     ]
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("snowflake_evolve"):
-            kwargs["before_write"] = evolver_from(kwargs)
-        else:
-            for name in PARAMS:
-                kwargs.pop(name, None)
-            kwargs["before_write"] = None
+        interval = kwargs.pop("snowflake_monitor_interval", None)
+        values = {name: kwargs.pop(name, None) for name in PARAMS}
+        kwargs["before_write"] = evolver_from(values, str(kwargs["dest"]))
+        kwargs["warehouse_monitor"] = monitor_from(values, interval, str(kwargs.get("slot")))
         return f(*args, **kwargs)
 
     command: Callable[..., Any] = wrapper
@@ -278,15 +285,35 @@ def snowflake_evolve_options(f: F) -> F:
     return command  # type: ignore[return-value]
 
 
-def evolver_from(kwargs: dict[str, Any]) -> SnowflakeEvolver | None:
-    """Pop :func:`snowflake_evolve_options`'s options out of ``kwargs``: the evolver, or None."""
-    from ..snowflake.evolve import SnowflakeEvolver  # the machinery: only when asked for
-
-    values = {name: kwargs.pop(name, None) for name in PARAMS}
+def evolver_from(values: dict[str, Any], dest: str) -> SnowflakeEvolver | None:
+    """The evolver of :func:`snowflake_evolve_options`'s parsed options, or None without
+    ``--snowflake-evolve``."""
     if not values["snowflake_evolve"]:
         return None
+    from ..snowflake.evolve import SnowflakeEvolver  # the machinery: only when asked for
+
     settings = connection_settings(values, "--snowflake-evolve")
-    options = objects_from(
-        values, str(kwargs["dest"]), database=values["database"], schema=values["schema"]
-    )
+    options = objects_from(values, dest, database=values["database"], schema=values["schema"])
     return SnowflakeEvolver.from_settings(settings, options)
+
+
+def monitor_from(
+    values: dict[str, Any], interval: float | None, slot: str
+) -> Callable[[Callable[[], int], Any], Any] | None:
+    """What starts the warehouse monitor (walstream.warehouse.monitor) of ``run`` with the
+    ``--snowflake-*`` settings, or None without ``--snowflake-monitor-interval``. The
+    settings are checked now: a bad one stops ``run`` before it streams."""
+    if not interval:
+        return None
+    from ..warehouse.monitor import MonitorSettings, WarehouseMonitor
+
+    settings = MonitorSettings(
+        float(interval),
+        connection_settings(values, "--snowflake-monitor-interval", credentials=True),
+        bool(values.get("prefix_schema")),
+    )
+
+    def start(acked: Callable[[], int], registry: Any) -> WarehouseMonitor:
+        return WarehouseMonitor(settings.reader(), settings.interval, slot, acked, registry).start()
+
+    return start

@@ -91,6 +91,8 @@ class RunConfig:
     as_text: tuple[str, ...] = ()  # --as-text: columns or kinds typed as PostgreSQL's text
     on_lossy: str = "mark"  # --on-lossy: mark | fail
     socket_rcvbuf: int = RCVBUF  # --socket-rcvbuf: the replication socket's buffer (0: kernel)
+    # --snowflake-monitor-interval: starts the warehouse monitor (see ServiceSettings)
+    warehouse_monitor: Callable[[Callable[[], int], Any], Any] | None = None
 
     @property
     def choices(self) -> TypeChoices:
@@ -220,7 +222,9 @@ class Runner:
             self._capture = Capture(settings, relations, spill, self, self.summary.captured)
             services: RunServices | None = None
             try:
-                services = RunServices.start(self._service_settings(), self.summary, self._dsn)
+                services = RunServices.start(
+                    self._service_settings(), self.summary, self._dsn, acked=lambda: self.acked_lsn
+                )
                 self._run_sessions()
             finally:
                 if services is not None:
@@ -310,6 +314,7 @@ class Runner:
             metrics_host=cfg.metrics_host or "127.0.0.1",
             metrics_token=cfg.metrics_token,
             heartbeat_interval=cfg.heartbeat_interval,
+            warehouse_monitor=cfg.warehouse_monitor,
         )
 
     def _dsn(self) -> str:

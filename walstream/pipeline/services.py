@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..heartbeat import Heartbeat
 from ..metrics import METRICS, Metrics, MetricsServer, RunTotals, SystemdNotifier, Watchdog
@@ -28,6 +28,13 @@ class ServiceSettings:
     metrics_host: str = "127.0.0.1"
     metrics_token: str | None = None
     heartbeat_interval: float | None = None  # None or 0: no heartbeat
+    # --snowflake-monitor-interval: starts the warehouse monitor with a getter of the acked
+    # LSN and the metrics registry; returns what to close (walstream.warehouse.monitor)
+    warehouse_monitor: Callable[[Callable[[], int], Any], Closeable] | None = None
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 class SummaryLike(Protocol):
@@ -53,12 +60,14 @@ class RunServices:
         heartbeat: Heartbeat | None,
         notifier: SystemdNotifier,
         watchdog: Watchdog,
+        monitor: Closeable | None = None,
     ) -> None:
         self.metrics = metrics
         self.server = server
         self.heartbeat = heartbeat
         self.notifier = notifier
         self.watchdog = watchdog
+        self.monitor = monitor
 
     @classmethod
     def start(
@@ -67,6 +76,7 @@ class RunServices:
         summary: SummaryLike,
         dsn: Callable[[], str],
         metrics: Metrics = METRICS,
+        acked: Callable[[], int] = lambda: 0,
     ) -> RunServices:
         metrics.reset_health()
         metrics.stall_seconds = max(60.0, 6 * settings.status_interval)
@@ -82,6 +92,7 @@ class RunServices:
             metrics.on_streaming(ready)
         server: MetricsServer | None = None
         heartbeat: Heartbeat | None = None
+        monitor: Closeable | None = None
         try:
             if settings.metrics_port is not None:
                 server = MetricsServer(
@@ -94,12 +105,17 @@ class RunServices:
                 heartbeat = Heartbeat(
                     lambda: source.connect(dsn()), float(interval), metrics=metrics
                 ).start()
+            if settings.warehouse_monitor is not None:
+                monitor = settings.warehouse_monitor(acked, metrics.registry)
         except BaseException:
+            if heartbeat is not None:
+                heartbeat.close()
             if server is not None:
                 server.close()
             metrics.watch_totals(None)
             raise
-        return cls(metrics, server, heartbeat, notifier, Watchdog(metrics, notifier).start())
+        watchdog = Watchdog(metrics, notifier).start()
+        return cls(metrics, server, heartbeat, notifier, watchdog, monitor)
 
     @property
     def metrics_port(self) -> int | None:
@@ -108,6 +124,8 @@ class RunServices:
     def close(self) -> None:
         self.notifier.notify("STOPPING=1")
         self.watchdog.close()
+        if self.monitor is not None:
+            self.monitor.close()
         if self.heartbeat is not None:
             self.heartbeat.close()
         self.metrics.set_streaming(False)
