@@ -218,3 +218,101 @@ def pause_command(**kw: Any) -> None:
 def resume_command(**kw: Any) -> None:
     """Resume paused tables: the pipe loads what arrived meanwhile, the MERGE runs now."""
     _pause_or_resume(kw, pause=False)
+
+
+@snowflake.command("reload-failed")
+@_script_options
+@_connection_options
+def reload_failed_command(**kw: Any) -> None:
+    """Load again the files the tables' pipes failed to load (COPY_HISTORY, last 14 days),
+    once their cause is fixed: the pipe's own COPY limited to those files, then the MERGE.
+    Safe to repeat: a file loaded twice changes nothing in FINAL."""
+    from ..snowflake.apply import run_statements
+    from ..snowflake.history import copy_history_query
+    from ..snowflake.repair import reload_statements
+
+    if not _tables(kw["tables"]):
+        raise ConfigError(
+            "name the tables whose failed files to load again with --table schema.table "
+            "(`walstream status --snowflake` lists them)"
+        )
+    options = _options(kw)
+    models = _models(kw)
+    conn = _connect(kw)
+    try:
+        cur = conn.cursor()
+        total = 0
+        for model in models:
+            try:
+                cur.execute(
+                    copy_history_query(options.dialect, kw["database"], model.qualified_name)
+                )
+                failed = [str(row[0]) for row in cur.fetchall()]
+            except Exception as exc:
+                raise ConfigError(
+                    f"cannot read the load history of {model.qualified_name} (COPY_HISTORY): "
+                    f"{' '.join(str(exc).split())}; the role needs MONITOR on the pipe or "
+                    "OWNERSHIP of the table"
+                ) from None
+            statements = reload_statements(model, options, failed)
+            if not statements:
+                click.echo(f"{model.qualified_name}: no failed file to load again")
+                continue
+            total += len(failed)
+            for name in failed:
+                click.echo(
+                    f"{model.qualified_name}: {'would load' if kw['dry_run'] else 'loading'} {name}"
+                )
+            if not kw["dry_run"]:
+                run_statements(cur, statements)
+            prefix = "would run " if kw["dry_run"] else "ran "
+            for statement in statements:
+                click.echo(f"{prefix}{statement.sql}")
+    finally:
+        conn.close()
+    if total and not kw["dry_run"]:
+        click.echo(
+            f"walstream: {total} file(s) loaded again; `walstream status --snowflake` shows "
+            "the tables' watermarks moving on",
+            err=True,
+        )
+
+
+@snowflake.command("selftest")
+@_connection_options
+@next(s for s in OBJECT_SETTINGS if s.name == "task_warehouse").option()
+@click.option("--keep", is_flag=True, help="keep the scratch schema (to look at it)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object")
+def selftest_command(**kw: Any) -> None:
+    """Prove the generated objects, COPY and MERGE on this account, in a scratch schema.
+
+    Creates WALSTREAM_SELFTEST_<random> in --database, the objects of a sample table with
+    every type family, PUTs sample change files and manifests to an internal stage, loads them
+    with the pipes' COPY (one file late), runs the task's body, checks FINAL and the watermark
+    row by row, and drops the schema. Exit 0 when every step passes, 1 when one fails.
+    --dry-run prints the statements and connects to nothing.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from ..snowflake.selftest import print_report, run_selftest, selftest_plan
+
+    conn = None if kw["dry_run"] else _connect(kw)  # bad settings fail before any work
+    try:
+        with tempfile.TemporaryDirectory(prefix="walstream-selftest-") as workdir:
+            plan = selftest_plan(kw["database"], Path(workdir), task_warehouse=kw["task_warehouse"])
+            if conn is None:
+                click.echo(plan.script(), nl=False)
+                return
+            report = run_selftest(conn.cursor(), plan, keep=kw["keep"])
+    finally:
+        if conn is not None:
+            conn.close()
+    if kw["as_json"]:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        from rich.console import Console
+
+        print_report(report, Console())
+    sys.exit(0 if report.ok else 1)
