@@ -26,6 +26,7 @@ from tests.cli_run import walstream
 from tests.conftest import PgDatabase
 from tests.simulated_source import SimSource, SimTable
 from tests.test_status import cli, codes
+from walstream.cli import main
 from walstream.errors import ConfigError
 from walstream.lsn import format_lsn
 from walstream.ops.status import WAITING_RUNBOOK
@@ -363,3 +364,56 @@ def test_the_file_flow_shows_written_loaded_and_not_yet_loaded_files(stuck: Stuc
     a = doc["warehouse"]["tables"]["public.a"]
     assert code == 0 and (a["files_written"], a["files_loaded"], a["files_unloaded"]) == (3, 3, 0)
     assert a["rows_written"] == a["rows_loaded"]
+
+
+def test_a_file_that_cannot_load_fails_alone_and_loads_again_once_fixed(stuck: Stuck) -> None:
+    """Like Snowpipe: a broken file is recorded with its error and not tried again; its table
+    waits for it, loudly; `warehouse reload-failed` loads it once it is fixed, and FINAL
+    catches up with no duplicate and no gap."""
+    good = stuck.sink.get(stuck.missing)
+    assert good is not None
+    stuck.sink.put(stuck.missing, b"PAR1 this is not a parquet file")
+    load = CliRunner().invoke(main, ["warehouse", "load", "--dest", stuck.dest, "--db", stuck.path])
+    assert load.exit_code == 1
+    assert f"FAILED to load {stuck.sink.describe(stuck.missing)}" in load.output
+    assert "walstream warehouse reload-failed" in load.output
+
+    code, doc = status("--warehouse", stuck.path)
+    assert code == 2 and codes(doc) == {"files_failed"}
+    message = doc["problems"][0]["message"]
+    assert stuck.missing in message and "Parquet" in message and "reload-failed" in message
+    a = doc["warehouse"]["tables"]["public.a"]
+    assert a["failed_files"] == 1 and a["failures"][0]["file"] == stuck.missing
+    assert a["waiting_for"] == stuck.missing and a["files_unloaded"] == 1
+    assert doc["warehouse"]["tables"]["public.b"]["failed_files"] == 0
+    assert a["task"]["last_state"] == "SUCCEEDED" and a["task"]["failed_runs"] == 0
+
+    # a load without the fix does not try the file again
+    again = CliRunner().invoke(
+        main, ["warehouse", "load", "--dest", stuck.dest, "--db", stuck.path]
+    )
+    assert again.exit_code == 0 and status("--warehouse", stuck.path)[0] == 2
+
+    # still broken: reload-failed fails it again, loudly
+    args = ["warehouse", "reload-failed", "--dest", stuck.dest, "--db", stuck.path]
+    retry = CliRunner().invoke(main, args)
+    assert retry.exit_code == 1 and "FAILED to load" in retry.output
+
+    stuck.sink.put(stuck.missing, good)  # fixed
+    dry = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert dry.exit_code == 0 and dry.stdout.split() == [stuck.missing]
+    fixed = CliRunner().invoke(main, [*args, "--table", "public.a"])
+    assert fixed.exit_code == 0, fixed.output
+    code, doc = status("--warehouse", stuck.path)
+    assert code == 0, doc["problems"]
+    a = doc["warehouse"]["tables"]["public.a"]
+    t = stuck.source.txns
+    assert a["watermark_lsn"] == format_lsn(t[5]) and a["failed_files"] == 0
+    assert (a["files_written"], a["files_loaded"], a["files_unloaded"]) == (3, 3, 0)
+    # FINAL equals a warehouse that got every file in order, first time
+    final = 'SELECT * FROM "public"."a" ORDER BY id'
+    with LocalWarehouse(stuck.path) as wh:
+        repaired = wh.conn.execute(final).fetchall()
+    with LocalWarehouse(str(Path(stuck.path).with_name("clean.duckdb"))) as clean:
+        clean.load(stuck.sink)
+        assert repaired == clean.conn.execute(final).fetchall() and repaired
