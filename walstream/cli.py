@@ -423,10 +423,24 @@ def run(**kwargs: Any) -> None:
 @envopt("--transactions", env="DEMO_TRANSACTIONS", default=200, show_default=True, type=int)
 @envopt("--seed", env="DEMO_SEED", default=1, show_default=True, type=int)
 def demo(workdir: str, transactions: int, seed: int) -> None:
-    """Everything local: embedded PostgreSQL, a workload, walstream run to file://, a report."""
+    """Everything local: embedded PostgreSQL, a workload, walstream run to file://, a report,
+    and `walstream status` of the whole path (slot, files, warehouse)."""
     from .demo import run_demo
 
-    run_demo(workdir, transactions=transactions, seed=seed)
+    def status(dsn: str, slot: str, dest: str, warehouse: str) -> None:
+        from .ops.status import collect_status
+        from .ops.status_render import render
+        from .pg import source
+        from .sink import open_sink
+
+        click.echo("")
+        click.echo(
+            f"walstream demo: walstream status --slot {slot} --dest {dest} --warehouse {warehouse}"
+        )
+        with source.connect(dsn) as conn:
+            render(collect_status(conn, slot, open_sink(dest), warehouse=warehouse))
+
+    run_demo(workdir, transactions=transactions, seed=seed, then=status)
 
 
 def _register() -> None:

@@ -11,6 +11,7 @@ acknowledged, and prints what it wrote. Then it loads the files into the local D
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -87,7 +88,15 @@ def _workload(conn: psycopg.Connection[tuple[object, ...]], transactions: int, s
                     conn.execute("DELETE FROM customers WHERE id = %s", (cid,))
 
 
-def run_demo(workdir: str, *, transactions: int, seed: int) -> None:
+def run_demo(
+    workdir: str,
+    *,
+    transactions: int,
+    seed: int,
+    then: Callable[[str, str, str, str], None] | None = None,
+) -> None:
+    """The demo; ``then(dsn, slot, dest, warehouse)`` runs at its end, while the database is
+    still up (the command shows ``walstream status`` of the whole path with it)."""
     root = Path(workdir).absolute()
     root.mkdir(parents=True, exist_ok=True)
     dest_dir = root / "dest"
@@ -133,6 +142,8 @@ def run_demo(workdir: str, *, transactions: int, seed: int) -> None:
         summary = runner.run()
         _report(dest_dir.as_uri(), summary.files, summary.acked_lsn, summary.transactions)
         _reconcile(dsn, dest_dir.as_uri(), str(root / "warehouse.duckdb"))
+        if then is not None:
+            then(dsn, SLOT, dest_dir.as_uri(), str(root / "warehouse.duckdb"))
     finally:
         pg.stop()
 
