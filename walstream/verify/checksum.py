@@ -441,7 +441,9 @@ class _SnowflakeSql(_FinalSql):
         return f"TO_VARCHAR(({x})::NUMBER(38,0))"
 
     def float_literal(self, name: str) -> str:
-        return f"'{name}'::FLOAT"
+        # the documented spellings of FLOAT's special values (NaN equals NaN in Snowflake)
+        spelled = {"NaN": "NaN", "Infinity": "inf", "-Infinity": "-inf"}[name]
+        return f"'{spelled}'::FLOAT"
 
     def value(self, fam: _Family, x: str) -> str:
         kind = fam.kind
