@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..layout import table_folder
-from .dialects import SNOWFLAKE
 from .model import TableModel
 from .objects import Statement, copy_statement
 from .options import SnowflakeOptions
@@ -41,27 +40,16 @@ def reload_statements(
     a run of its task. Empty when there is nothing to load."""
     if not file_names:
         return []
-    copy = copy_statement(model, options)
-    # FILES are paths below the COPY's FROM location (as far into the table's folder as a
-    # stage path could spell it); they name the files exactly, so the PATTERN goes
-    start = copy.index("    FROM @") + len("    FROM @")
-    location = copy[start : copy.index("\n", start)]
-    below = location.split("/", 1)[1] if "/" in location else ""
     folder = table_folder(model.namespace, model.name) + "/"
-    paths = []
-    for name in file_names:
-        key = file_key(name)
-        if not key.startswith(folder) or not folder.startswith(below):
-            raise ValueError(f"{name!r} is not a file of {model.qualified_name}")
-        paths.append(key[len(below) :])
-    lines = [line for line in copy.split("\n") if not line.startswith("PATTERN = ")]
-    files = ", ".join(SNOWFLAKE.literal(p) for p in sorted(set(paths)))
-    at = next(i for i, line in enumerate(lines) if line.startswith("FILE_FORMAT = "))
-    lines.insert(at, f"FILES = ({files})")
+    keys = sorted({file_key(name) for name in file_names})
+    for key in keys:
+        if not key.startswith(folder):
+            raise ValueError(f"{key!r} is not a file of {model.qualified_name}")
+    copy = copy_statement(model, options, files=keys)
     n = options.dialect.names(model)
     table = model.qualified_name
     return [
-        Statement("copy_failed", n.staging, "\n".join(lines), table),
+        Statement("copy_failed", n.staging, copy, table),
         Statement("task_execute", n.task, f"EXECUTE TASK {n.task}", table),
     ]
 
