@@ -32,6 +32,8 @@ DuckDB connection before the statement that uses it:
 - ``<variant>::DATE`` (TIME, TIMESTAMP_NTZ, TIMESTAMP_TZ) of an ARRAY element: Snowflake casts a
   VARIANT holding a date or timestamp string to the type; fakesnow's DuckDB casts the JSON text,
   quotes included, and fails. The string is taken out of the element first.
+- ``::NUMBER(38,0)``: 38 digits in Snowflake ("NUMBER ... up to 38 digits"); fakesnow narrows it
+  to DuckDB's 64-bit BIGINT. Spelled ``NUMBER(38,00)``, which fakesnow leaves a DECIMAL(38,0).
 - ``OBJECT_KEYS``: a VARIANT object never holds a key twice (PARSE_JSON with 'd' keeps "the last
   value" of a repeated key), but fakesnow stores the JSON text as written, repeats included; the
   keys are listed once each, as Snowflake lists them.
@@ -94,6 +96,7 @@ def translate(command: str) -> str:
     command = _ARRAY_CONTAINS.sub(_json_contains, _BINARY_LENGTH.sub("BINARY", command))
     if "MD5_NUMBER_UPPER64(" in command:
         command = _SUM_OF_COLUMN.sub(r"SUM(\1::NUMBER(20,0))", command)
+    command = command.replace("::NUMBER(38,0)", "::NUMBER(38,00)")
     command = _ELEMENT_TO_TEMPORAL.sub(r"AS_VARCHAR(\1)::\2", command)
     command = _RENAMED.sub(lambda m: f"WALSTREAM_{m[1].upper()}(", command)
     return _TRANSFORM_COLUMN.sub(r"TRANSFORM(WALSTREAM_JSON_LIST(\1), ", command)
