@@ -18,8 +18,8 @@ source order, of one *field* per column followed by ``|``. A field is ``N`` for 
 then the value's canonical text; a value the pipeline stored inexactly and marked in
 ``_walstream_lossy`` gets a ``~`` before its field. Text that can hold any character (strings,
 JSON strings) has each ``|`` doubled, and an array is ``[`` then one field and ``|`` per element
-then ``]``, so the text of a row is never the text of another row. The key text (the fields
-of the key columns alone) decides the row's bucket.
+then ``]``, so two rows of a table never have the same text. The key text (the fields of the
+key columns alone) decides the row's bucket.
 
 The canonical text of a value depends on the type FINAL stores it as (DESIGN.md §4; the
 column's Arrow type in :class:`~walstream.snowflake.model.ColumnModel`), and is the same in
@@ -70,9 +70,14 @@ value or a double depending on its spelling; none of the three engines can sort 
 nested objects without recursion. So a JSON value's canonical text is, instead of the value:
 ``null``, ``true``, ``false``; ``s`` + the string; ``n`` + the number as a double (the FLOAT
 form above); ``a`` + the number of elements of an array; ``o`` + the number of distinct keys
-of an object. A changed scalar, a changed type, an added or removed element or key is found;
-a changed value *inside* an array or object is not. The row's other columns keep their exact
-forms.
+of an object (a repeated key counts once: DuckDB's JSON keeps the text as written, Snowflake's
+VARIANT the last value). A changed scalar, a changed type, an added or removed element or key is
+found; a changed value *inside* an array or object is not. The row's other columns keep their
+exact forms.
+
+Snowflake's ARRAY holds VARIANT elements: each is cast to the element's FINAL type (``::DATE``,
+``::NUMBER(p,s)``, ...; ``AS_VARCHAR`` for strings) before its text is taken, with
+``TRANSFORM`` (documented: the lambda argument of a semi-structured array is a VARIANT).
 
 Hashes and buckets
 ------------------
@@ -88,6 +93,7 @@ cannot overflow below 2**64 rows. Only FINAL's live rows count (not the soft-del
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
@@ -153,9 +159,9 @@ class Executes(Protocol):
 class Bucket:
     """The keys whose key hash ``h`` has ``h % modulus == residue``.
 
-    ``Bucket()`` is every key. Splitting a bucket by ``factor`` gives the buckets of modulus
-    ``modulus * factor`` inside it, so narrowing a differing bucket never rescans the others'
-    keys into it.
+    ``Bucket()`` is every key. Splitting a bucket by ``factor`` gives the ``factor`` buckets of
+    modulus ``modulus * factor`` inside it: each of its keys is in exactly one of them, and no
+    key of another bucket is in any. A differing bucket is narrowed by checking its parts.
     """
 
     modulus: int = 1
@@ -311,7 +317,7 @@ _TS_LO, _TS_HI = "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"
 _LAST_US = USECS_PER_DAY - 1
 
 
-class _Sql:
+class _Sql(ABC):
     """Canonical texts in one engine's SQL: each method takes a SQL expression of a value (in
     the engine's type for that family) and returns the text of the module docstring, NULL for
     a NULL value (every method is strict, so ``field`` can tell NULL from any value)."""
@@ -322,12 +328,13 @@ class _Sql:
     def power2(self, x: str) -> str:
         return f"POWER(2, {x})"
 
+    @abstractmethod
     def integer_text(self, x: str) -> str:
         """The decimal text of ``x``, a double holding an integer."""
-        raise NotImplementedError
 
+    @abstractmethod
     def float_literal(self, name: str) -> str:
-        raise NotImplementedError
+        """The double ``NaN``, ``Infinity`` or ``-Infinity``."""
 
     def float_text(self, x: str) -> str:
         """FLOAT's canonical text of the double ``x`` (see the module docstring)."""
@@ -368,11 +375,13 @@ class _FinalSql(_Sql):
 
     dialect: Dialect
 
+    @abstractmethod
     def value(self, fam: _Family, x: str) -> str:
-        raise NotImplementedError
+        """The canonical text of the FINAL value ``x``."""
 
+    @abstractmethod
     def hash(self, text: str) -> str:
-        raise NotImplementedError
+        """The first 64 bits of the MD5 of ``text``, unsigned."""
 
     def modulo(self, x: str, modulus: int) -> str:
         return f"MOD({x}, {modulus})"
