@@ -34,8 +34,9 @@ NUMBER(p,s) (numeric, money)  fixed-point with exactly ``s`` fraction digits (``
 FLOAT (float4, float8)        ``NaN``, ``Infinity``, ``-Infinity``, ``0`` (either sign: the sign
                               of a zero is not compared), else the exact binary value as
                               ``[-]<m>p<e>`` (value = m * 2**e, m an integer of at most 53 bits,
-                              e = exponent - 52, subnormals at e = -1074): computed with LN,
-                              POWER and FLOOR, exact whatever each engine's LN rounds to
+                              e = exponent - 52, subnormals at e = -1074): PostgreSQL reads
+                              the IEEE bits (float8send), DuckDB and Snowflake compute it with
+                              LN, POWER and FLOOR, exact whatever their LN rounds to
 VARCHAR (text, varchar,       PostgreSQL's text output of the value, as pgoutput sends it (the
 char(n), enums, inet, ranges, source session uses the replication session's DateStyle, TimeZone,
 interval, uuid, timetz, xml,  IntervalStyle, extra_float_digits, bytea_output and lc_monetary:
@@ -543,6 +544,21 @@ class _PostgresSql(_Sql):
 
     def power2(self, x: str) -> str:
         return f"power(2::float8, {x})"
+
+    def float_text(self, x: str) -> str:
+        """The same text as :meth:`_Sql.float_text`, read from the IEEE 754 bits (float8send):
+        cheaper than the logarithms, and PostgreSQL can."""
+        bits = f"('x' || encode(float8send({x}), 'hex'))::bit(64)::int8"
+        exponent = f"(({bits} >> 52) & 2047)"
+        fraction = f"({bits} & {_TWO_52 - 1})"
+        m = f"CASE WHEN {exponent} = 0 THEN {fraction} ELSE {fraction} + {_TWO_52} END"
+        e = f"CASE WHEN {exponent} = 0 THEN -1074 ELSE {exponent} - 1075 END"
+        return (
+            f"CASE WHEN {x} = 'NaN'::float8 THEN 'NaN' WHEN {x} = 'Infinity'::float8 "
+            f"THEN 'Infinity' WHEN {x} = '-Infinity'::float8 THEN '-Infinity' "
+            f"WHEN {x} = 0 THEN '0' "
+            f"ELSE CASE WHEN {x} < 0 THEN '-' ELSE '' END || ({m})::text || 'p' || ({e})::text END"
+        )
 
     @staticmethod
     def output(x: str, pg: PgType) -> str:
