@@ -26,7 +26,7 @@ from .config import (
     effective_settings,
     secret_options,
 )
-from .options import DurationType, F, SizeType, envopt
+from .options import DurationType, F, SizeType, envopt, type_choice_options
 from .snowflake_options import connection_options, connection_settings, connection_values
 
 #: The parameters of status's ``--snowflake-*`` options: ``snowflake_`` + the setting, apart
@@ -494,7 +494,31 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
 @click.command()
 @config_option
 @_dsn_option(required=False)
-@envopt("--warehouse", env="WAREHOUSE", required=True, help="the local DuckDB warehouse file")
+@envopt("--warehouse", env="WAREHOUSE", default=None, help="the local DuckDB warehouse file")
+@envopt(
+    "--snowflake",
+    env="VERIFY_SNOWFLAKE",
+    is_flag=True,
+    help="compare with FINAL in Snowflake (--snowflake-* settings, as status): checksums "
+    "computed in PostgreSQL and in Snowflake",
+)
+@_snowflake_options
+@envopt(
+    "--snowflake-prefix-schema",
+    "prefix_schema",
+    env="SNOWFLAKE_PREFIX_SCHEMA",
+    is_flag=True,
+    help="the objects are named <schema>_<table> (as `snowflake apply --prefix-schema` made them)",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["rows", "checksums"]),
+    default=None,
+    help="rows: every source row through walstream's converters, compared in DuckDB (exact on "
+    "every value; the local warehouse's default); checksums: counts and checksums computed in "
+    "each engine, nothing pulled whole (--snowflake's only method)",
+)
+@type_choice_options
 @envopt("--slot", env="SLOT", default=None, help="wait until this slot has acked the snapshot")
 @envopt("--publication", env="PUBLICATION", default="walstream", show_default=True)
 @click.option("--table", "tables", multiple=True, help="schema.table (default: the publication's)")
@@ -527,7 +551,12 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
 def verify(
     dsn: str | None,
     dsn_provider: DsnSource,
-    warehouse: str,
+    warehouse: str | None,
+    snowflake: bool,
+    prefix_schema: bool,
+    method: str | None,
+    as_text: tuple[str, ...],
+    on_lossy: str,
     slot: str | None,
     publication: str,
     tables: tuple[str, ...],
@@ -537,6 +566,7 @@ def verify(
     chunk_rows: int,
     max_ranges: int,
     as_json: bool,
+    **connection: Any,
 ) -> None:
     """Reconcile source tables with FINAL: counts and per-key-range checksums at one LSN.
     Exit 0 match, 1 differences, 2 inconclusive (FINAL behind the snapshot)."""
@@ -545,6 +575,14 @@ def verify(
 
     if not dsn_provider.dsn and not dsn_provider.kind:
         raise ConfigError("--dsn (or WALSTREAM_DSN) is required")
+    if bool(warehouse) == snowflake:
+        raise ConfigError("give --warehouse (the local DuckDB file) or --snowflake, one of them")
+    if snowflake and method == "rows":
+        raise ConfigError("--snowflake compares with --method checksums only")
+    settings = None
+    if snowflake:
+        values = connection_values(connection, _SNOWFLAKE)
+        settings = connection_settings(values, "--snowflake", credentials=True)
     options = VerifyOptions(
         tables=tuple(_tables(tables)),
         publication=publication,
@@ -553,7 +591,22 @@ def verify(
         chunk_rows=chunk_rows,
         max_ranges=max_ranges,
     )
-    report = run_verify(dsn_provider(), warehouse, options, dest=dest, load=load)
+    if settings is not None or method == "checksums":
+        from ..verify.pushdown import verify_with_checksums
+
+        report = verify_with_checksums(
+            dsn_provider(),
+            options,
+            warehouse=warehouse,
+            snowflake=settings,
+            prefix_schema=prefix_schema,
+            dest=dest,
+            load=load,
+            choices=(as_text, on_lossy),
+        )
+    else:
+        assert warehouse is not None
+        report = run_verify(dsn_provider(), warehouse, options, dest=dest, load=load)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -593,8 +646,9 @@ def verify(
         console.print(table)
         for t in report.tables:
             for r in t.first_differences:
+                where = f"bucket {r.bucket}" if r.bucket else f"keys {r.first_key}..{r.last_key}"
                 console.print(
-                    f"{t.table} range {r.index} keys {r.first_key}..{r.last_key}: source "
+                    f"{t.table} range {r.index} {where}: source "
                     f"{r.source_rows} rows, FINAL {r.final_rows} rows; "
                     + "; ".join(d.describe() for d in r.differences)
                 )

@@ -120,7 +120,10 @@ __all__ = [
     "KeyedRow",
     "bucket_checksums",
     "bucket_rows",
+    "buckets_rows",
+    "changed_after_query",
     "checksum_query",
+    "fields_query",
     "prepare_source",
     "row_texts",
     "rows_query",
@@ -717,10 +720,11 @@ def _final_sql(dialect: Dialect) -> _FinalSql:
     raise ConfigError(f"no checksums for the {dialect.name} dialect")
 
 
-def _texts(table: ChecksumTable, engine: Engine) -> tuple[str, str, str]:
-    """(relation, key text, row text) of ``table`` in ``engine``'s SQL."""
+def _fields(table: ChecksumTable, engine: Engine) -> tuple[str, str, list[tuple[str, str]]]:
+    """(relation, key text, [(column, its field with its lossy mark)]) of ``table`` in
+    ``engine``'s SQL; the row text is the fields in order."""
     key: list[str] = []
-    row: list[str] = []
+    fields: list[tuple[str, str]] = []
     if isinstance(engine, Dialect):
         final = _final_sql(engine)
         relation = engine.names(table.model).final
@@ -732,7 +736,7 @@ def _texts(table: ChecksumTable, engine: Engine) -> tuple[str, str, str]:
             if column.may_be_lossy:
                 marked = engine.list_has("_walstream_lossy", column.name)
                 text = f"CASE WHEN {marked} THEN '~' ELSE '' END || {text}"
-            row.append(text)
+            fields.append((column.name, text))
     else:
         pg = _PostgresSql()
         relation = f"{quote(table.model.namespace)}.{quote(table.model.name)}"
@@ -746,8 +750,50 @@ def _texts(table: ChecksumTable, engine: Engine) -> tuple[str, str, str]:
                 key.append(text)
             if mark is not None:
                 text = f"CASE WHEN {mark} THEN '~' ELSE '' END || {text}"
-            row.append(text)
-    return relation, " || ".join(key), " || ".join(row)
+            fields.append((column.name, text))
+    return relation, " || ".join(key), fields
+
+
+def _texts(table: ChecksumTable, engine: Engine) -> tuple[str, str, str]:
+    """(relation, key text, row text) of ``table`` in ``engine``'s SQL."""
+    relation, key, fields = _fields(table, engine)
+    return relation, key, " || ".join(text for _, text in fields)
+
+
+def _literal(engine: Engine, text: str) -> str:
+    if isinstance(engine, Dialect):
+        return engine.literal(text)
+    return "'" + text.replace("'", "''") + "'"  # standard_conforming_strings (on since 9.1)
+
+
+def fields_query(table: ChecksumTable, engine: Engine, keys: Sequence[str]) -> str:
+    """For the rows whose key text is one of ``keys`` (a few differing ones): the key text,
+    then per compared column its canonical field (``f0``, ``f1``...) and its value as the
+    engine holds it (``v0``, ``v1``...): which columns differ, and what each side holds. FINAL:
+    live rows only."""
+    relation, key, fields = _fields(table, engine)
+    ident = engine.ident if isinstance(engine, Dialect) else quote
+    columns = ", ".join(
+        f"{text} AS f{i}, {ident(name)} AS v{i}" for i, (name, text) in enumerate(fields)
+    )
+    wanted = ", ".join(_literal(engine, k) for k in keys) or "NULL"
+    live = ""
+    if isinstance(engine, Dialect) and table.soft_delete:
+        live = " AND NOT COALESCE(_walstream_deleted, FALSE)"
+    return f"SELECT {key} AS kt, {columns} FROM {relation} WHERE {key} IN ({wanted}){live}"
+
+
+def changed_after_query(
+    table: ChecksumTable, engine: Dialect, keys: Sequence[str], lsn: int, relation: str
+) -> str:
+    """The key texts among ``keys`` that ``relation`` (FINAL, soft-deleted rows included, or
+    its tombstones) changed after ``lsn``: keys in flux when FINAL is ahead of a snapshot."""
+    _, key, _ = _fields(table, engine)
+    wanted = ", ".join(engine.literal(k) for k in keys) or "NULL"
+    return (
+        f"SELECT {key} AS kt FROM {relation} "
+        f"WHERE _walstream_lsn > {int(lsn)} AND {key} IN ({wanted})"
+    )
 
 
 def _hash(engine: Engine, text: str) -> str:
@@ -802,16 +848,24 @@ def checksum_query(
     )
 
 
-def rows_query(table: ChecksumTable, engine: Engine, bucket: Bucket) -> str:
+def rows_query(table: ChecksumTable, engine: Engine, bucket: Bucket | Sequence[Bucket]) -> str:
     """The query of :func:`bucket_rows`: the key text, key hash and row hash, the key columns
-    and, on FINAL's side, ``_walstream_lsn`` of every row of ``bucket``."""
+    and, on FINAL's side, ``_walstream_lsn`` of every row of ``bucket`` (or of several buckets
+    of one modulus, then also the bucket, ``b``, last)."""
     ident = engine.ident if isinstance(engine, Dialect) else quote
     extra = [(ident(c.name), f"k{i}") for i, c in enumerate(table.key)]
     if isinstance(engine, Dialect):
         extra.append(("_walstream_lsn", "lsn"))
     names = ", ".join(f"h.{n}" for _, n in extra)
-    where = f"{_modulo(engine, 'h.kh', bucket.modulus)} = {bucket.residue}"
-    return f"SELECT h.kt, h.rh, {names} FROM ({_hashed(table, engine, extra)}) AS h WHERE {where}"
+    if isinstance(bucket, Bucket):
+        where = f"{_modulo(engine, 'h.kh', bucket.modulus)} = {bucket.residue}"
+        hashed = _hashed(table, engine, extra)
+        return f"SELECT h.kt, h.rh, {names} FROM ({hashed}) AS h WHERE {where}"
+    (modulus,) = {b.modulus for b in bucket}
+    residues = ", ".join(str(b.residue) for b in bucket)
+    hashed = _hashed(table, engine, extra)
+    inner = f"SELECT h.*, {_modulo(engine, 'h.kh', modulus)} AS b FROM ({hashed}) AS h"
+    return f"SELECT h.kt, h.rh, {names}, h.b FROM ({inner}) AS h WHERE h.b IN ({residues})"
 
 
 def texts_query(table: ChecksumTable, engine: Engine, bucket: Bucket | None = None) -> str:
@@ -869,6 +923,26 @@ def bucket_rows(
     for row in _run(cursor, rows_query(table, engine, bucket)):
         lsn = row[2 + width] if isinstance(engine, Dialect) else None
         out[str(row[0])] = KeyedRow(
+            tuple(row[2 : 2 + width]),
+            int(row[1]) % HASH_SPACE,
+            None if lsn is None else int(lsn),
+        )
+    return out
+
+
+def buckets_rows(
+    cursor: Executes, engine: Engine, table: ChecksumTable, buckets: Sequence[Bucket]
+) -> dict[Bucket, dict[str, KeyedRow]]:
+    """:func:`bucket_rows` of several buckets of one modulus, in one scan."""
+    if not buckets:
+        return {}
+    (modulus,) = {b.modulus for b in buckets}
+    out: dict[Bucket, dict[str, KeyedRow]] = {b: {} for b in buckets}
+    width = len(table.key)
+    final = isinstance(engine, Dialect)
+    for row in _run(cursor, rows_query(table, engine, buckets)):
+        lsn = row[2 + width] if final else None
+        out[Bucket(modulus, int(row[-1]))][str(row[0])] = KeyedRow(
             tuple(row[2 : 2 + width]),
             int(row[1]) % HASH_SPACE,
             None if lsn is None else int(lsn),

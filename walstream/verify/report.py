@@ -38,6 +38,9 @@ class RangeReport:
     source_checksum: str
     final_checksum: str
     differences: list[KeyDiff] = field(default_factory=list)
+    # with checksums pushed down (verify --snowflake): the keys whose hash modulo m is r,
+    # "r/m", instead of a key range (first_key and last_key then empty)
+    bucket: str | None = None
 
 
 @dataclass
