@@ -9,11 +9,12 @@ pulled whole into Python. How:
 1. The source snapshot ``S`` (a REPEATABLE READ transaction, :mod:`.delivery`), read with the
    replication session's settings (:func:`.checksum.prepare_source`), and, with ``--slot``,
    the wait until walstream has stored every change before ``S``.
-2. The wait until FINAL has *merged* them: each table's merged watermark (FINAL equals the
-   source as of it) must reach ``S``, or the end of the last manifest walstream wrote when that
-   is earlier (with ``--dest``: nothing after it but WAL without changes). FINAL may be ahead
-   of ``S``; it is never behind it when the comparison starts, else the result is *behind*
-   (inconclusive), never a false difference.
+2. The wait until FINAL has *merged* them (with ``--slot``): each table's merged watermark
+   (FINAL equals the source as of it) must reach ``S``, or the end of the last manifest
+   walstream wrote when that is earlier (with ``--dest``: nothing after it but WAL without
+   changes). FINAL may be ahead of ``S``; it is never behind it when the comparison starts,
+   else the result is *behind* (inconclusive), never a false difference. Without ``--slot``
+   both are assumed, as by ``verify`` on the local warehouse.
 3. Per table, ``ceil(rows / --chunk-rows)`` buckets of keys (a key's bucket comes from the hash
    of its canonical text): a count and a sum of row hashes per bucket on each side.
 4. The differing buckets (up to :data:`CLASSIFIED_BUCKETS` or ``--max-ranges``, whichever is
@@ -163,10 +164,14 @@ def verify_in_engines(
             if end is not None and end < target:
                 target = end  # stored up to the snapshot: nothing after this but idle WAL
         else:
-            report.note = "no --slot: assumed walstream has stored every change"
+            report.note = "no --slot: assumed walstream has stored and FINAL merged every change"
         keyed = [m for m in models if m.has_key]
-        behind = wait_until_merged(
-            final, [m.qualified_name for m in keyed], target, options.wait_seconds
+        behind = (
+            wait_until_merged(
+                final, [m.qualified_name for m in keyed], target, options.wait_seconds
+            )
+            if options.slot
+            else {}
         )
         if behind:
             report.status = BEHIND
