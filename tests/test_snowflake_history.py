@@ -222,12 +222,26 @@ def _bookkeeping(cur: Any, now_us: int) -> None:
         f"INSERT INTO {b.manifests} VALUES ('m1', 'sf_sync', 'flush', TRUE, 0, "
         f"{WATERMARK}, CURRENT_TIMESTAMP(), {end_us})"
     )
-    for table in TABLES:
+    for table in TABLES:  # one file each, listed by m1 and loaded
+        key = f"{table.replace('.', '/')}/a.parquet"
+        cur.execute(f"INSERT INTO {b.manifest_files} VALUES ('m1', '{table}', '{key}', 10)")
+        cur.execute(f"INSERT INTO {b.files} VALUES ('{key}', '{table}', 10, CURRENT_TIMESTAMP())")
         cur.execute(
             f"INSERT INTO {b.watermarks} (table_name, slot, prev_lsn, lsn, waiting_for, "
             "waiting_since, merged_at) VALUES "
             f"('{table}', 'sf_sync', 0, {WATERMARK}, NULL, NULL, CURRENT_TIMESTAMP())"
         )
+
+
+def list_unloaded(account: Account, key: str) -> None:
+    """``key`` listed by a later manifest (m2), and not loaded."""
+    b = bookkeeping(SNOWFLAKE.__class__(qualifier=""))
+    cur = account.conn.cursor()
+    cur.execute(
+        f"INSERT INTO {b.manifests} VALUES ('m2', 'sf_sync', 'flush', FALSE, {WATERMARK}, "
+        f"{WATERMARK + 4096}, CURRENT_TIMESTAMP(), NULL)"
+    )
+    cur.execute(f"INSERT INTO {b.manifest_files} VALUES ('m2', 'public.orders', '{key}', 10)")
 
 
 @pytest.fixture
@@ -276,6 +290,7 @@ def test_a_healthy_pipeline_reads_ok_with_its_path_per_table(account: Account) -
     assert code == 0 and doc["problems"] == []
     orders = doc["warehouse"]["tables"]["public.orders"]
     assert orders["failed_files"] == 0 and orders["failures"] == []
+    assert (orders["files_written"], orders["rows_loaded"], orders["files_unloaded"]) == (1, 10, 0)
     assert orders["task"]["last_state"] == "SUCCEEDED"  # the scheduled run has not ended
     assert (orders["task"]["failed_runs"], orders["task"]["runs"]) == (0, 2)
     assert orders["pipe"] == {
@@ -316,6 +331,7 @@ def test_a_broken_pipeline_names_the_file_its_error_the_task_and_the_pipe(
     account: Account,
 ) -> None:
     account.load_attempt("STAGING_ORDERS", BROKEN, "Load failed", FIRST_ERROR, 240)
+    list_unloaded(account, BROKEN)
     account.task_run("MERGE_ORDERS", "FAILED", "Numeric value 'abc' is not recognized", 30)
     account.pipes["STAGING_SIM_PIPE"]["executionState"] = "STOPPED_STAGE_DROPPED"
     code, doc = status()
@@ -329,6 +345,7 @@ def test_a_broken_pipeline_names_the_file_its_error_the_task_and_the_pipe(
     assert "STOPPED_STAGE_DROPPED" in problems["pipe_not_running"]["message"]
     orders = doc["warehouse"]["tables"]["public.orders"]
     assert orders["failed_files"] == 1 and orders["failures"][0]["file"] == BROKEN
+    assert (orders["files_written"], orders["files_loaded"], orders["files_unloaded"]) == (2, 1, 1)
     assert orders["failures"][0]["status"] == "Load failed"
     assert orders["task"]["last_state"] == "FAILED" and orders["task"]["failed_runs"] == 1
     out = text()

@@ -641,7 +641,8 @@ def warehouse_section(
             "merged_at": _iso(_utc(row.get("merged_at"))),
             "load_lsn": _lsn(row.get("load_lsn")),
             "load_seq": _int(row.get("load_seq")),
-            **flow_fields(flows.get(name) if reading.flow is not None else None, now),
+            # read, but no file of the table: zeros, not unknown
+            **flow_fields(flows.get(name, {}) if reading.flow is not None else None, now),
             **path_fields(row, reading, now, slot_lsns),
         }
     loaded_at = last_merge(reading.rows)
