@@ -84,8 +84,9 @@ def test_the_monitor_serves_the_snowflake_half_and_says_when_it_cannot_read(
 
 
 def test_a_run_serves_freshness_and_watermark_lag_of_the_warehouse_it_feeds(
-    db: PgDatabase, tmp_path: Path
+    db: PgDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("walstream.pipeline.flusher.IDLE_MANIFEST_SECONDS", 0.5)
     from walstream.warehouse import LocalWarehouse
     from walstream.warehouse.report import read_warehouse
 
@@ -155,6 +156,34 @@ def test_a_run_serves_freshness_and_watermark_lag_of_the_warehouse_it_feeds(
         # FINAL reflects the insert's commit: fresh to within the time since it committed
         age = (dt.datetime.now(dt.UTC) - committed).total_seconds()
         assert 0 <= value(s, "walstream_warehouse_freshness_seconds", **table) <= age + 1
+        mark = value(s, "walstream_warehouse_watermark_lsn", **table)
+
+        # the published table goes quiet while the server writes other WAL: the idle acks
+        # write manifests without files, so the watermark and freshness keep following
+        with db.connect() as conn:
+            conn.execute("CREATE TABLE unpublished (v int)")
+        quiet = dt.datetime.now(dt.UTC)
+
+        def followed() -> bool:
+            with db.connect() as conn:
+                conn.execute("INSERT INTO unpublished VALUES (1)")
+            s = scrape(port)
+            fresh = value(s, "walstream_warehouse_freshness_seconds", **table)
+            return (
+                value(s, "walstream_warehouse_watermark_lsn", **table) > mark
+                and fresh < (dt.datetime.now(dt.UTC) - quiet).total_seconds() + 2
+                and (
+                    s.get(
+                        (
+                            "walstream_warehouse_watermark_lag_bytes",
+                            (("table", "public.monitored"),),
+                        )
+                    )
+                    is not None
+                )
+            )
+
+        wait_for(followed, what="a quiet table's watermark follows the idle acks")
     finally:
         runner.request_stop()
         thread.join(timeout=60)

@@ -83,6 +83,10 @@ class FlushResult:
     seconds: float = 0.0
 
 
+#: A quiet slot gets a manifest without files this often (its idle acks otherwise write none).
+IDLE_MANIFEST_SECONDS = 60.0
+
+
 class Flusher:
     """The flush thread and its bounded queue of jobs."""
 
@@ -99,6 +103,7 @@ class Flusher:
     ) -> None:
         self._retry_cap = retry_cap
         self._manifests = manifests
+        self._manifest_at = time.monotonic()  # when the last manifest was written
         self._before_write = before_write
         self._abandon = threading.Event()
         self._sink = sink
@@ -216,15 +221,22 @@ class Flusher:
         files = self._until_stored(lambda: list(self._pool.map(self._put, encoded)))
         fault_point("after_upload")
         chain = self._manifests
-        # a job without batches records an idle position (the runner's _maybe_record_idle): the
-        # checkpoint only; the next flush's manifest covers the interval (the chain stays whole)
-        if chain is not None and job.batches:
+        # a job without batches records an idle position (the runner's _maybe_record_idle):
+        # the checkpoint, and at most every IDLE_MANIFEST_SECONDS a manifest without files, so
+        # that a quiet slot's watermark (and FINAL's freshness) follows the source; otherwise
+        # the next flush's manifest covers the interval (the chain stays whole either way)
+        idle_due = time.monotonic() - self._manifest_at >= IDLE_MANIFEST_SECONDS
+        if chain is not None and (job.batches or idle_due):
             listed = [ManifestFile(f.table, f.key, f.rows, f.last_lsn) for f in files]
-            end_time_us = max(b.last_commit_ts_us for b in job.batches)
+            if job.batches:
+                end_time_us = max(b.last_commit_ts_us for b in job.batches)
+            else:  # nothing changed up to the idle position: the source as of now
+                end_time_us = time.time_ns() // 1000
             manifest = chain.next_manifest(job.end_lsn, listed, end_time_us)
             if manifest is not None:
                 self._until_stored(lambda: manifest.write(self._sink), what="manifest")
                 self._checkpoint.manifest_end_lsn = manifest.end_lsn
+                self._manifest_at = time.monotonic()
                 fault_point("after_manifest")
         for file, stored in zip(encoded, files, strict=True):
             self._checkpoint.record_file(

@@ -190,7 +190,7 @@ def verify_in_engines(
             ) + (
                 f" < {format_lsn(target)}: FINAL has not merged everything the snapshot holds; "
                 "run again with --wait, check walstream status --snowflake (an idle source "
-                "moves no watermark: walstream run --heartbeat-interval)"
+                "gets a manifest once a minute; a server writing no WAL needs --heartbeat-interval)"
             )
             return report
         for model in models:
