@@ -124,6 +124,7 @@ __all__ = [
     "changed_after_query",
     "checksum_query",
     "fields_query",
+    "key_hashes",
     "prepare_source",
     "row_texts",
     "rows_query",
@@ -948,6 +949,18 @@ def buckets_rows(
             None if lsn is None else int(lsn),
         )
     return out
+
+
+def key_hashes(
+    cursor: Executes, engine: Engine, table: ChecksumTable, keys: Sequence[str]
+) -> dict[str, int]:
+    """The row hash of each of ``keys`` (key texts) that the table holds now (FINAL: live
+    rows): a few differing keys looked at again."""
+    if not keys:
+        return {}
+    wanted = ", ".join(_literal(engine, k) for k in keys)
+    query = f"SELECT h.kt, h.rh FROM ({_hashed(table, engine)}) AS h WHERE h.kt IN ({wanted})"
+    return {str(k): int(rh) % HASH_SPACE for k, rh in _run(cursor, query)}
 
 
 def row_texts(

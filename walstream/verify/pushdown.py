@@ -55,6 +55,7 @@ from .checksum import (
     buckets_rows,
     changed_after_query,
     fields_query,
+    key_hashes,
     prepare_source,
 )
 from .delivery import open_snapshot, wait_until_delivered
@@ -79,6 +80,12 @@ log = logging.getLogger("walstream.verify")
 CLASSIFIED_BUCKETS = 16
 #: The most buckets of one table (one result row each, per side).
 MAX_BUCKETS = 1 << 20
+#: A differing bucket is listed key by key only up to this many times --chunk-rows rows.
+LISTED_ROWS_PER_BUCKET = 4
+#: The memory DuckDB may use while verify reads the local warehouse.
+DUCKDB_MEMORY_LIMIT = "256MB"
+#: Keys per query that names keys (IN lists stay far below any statement size limit).
+KEYS_PER_QUERY = 500
 
 
 @dataclass
@@ -117,12 +124,19 @@ def merged_watermarks(final: FinalEngine) -> dict[str, tuple[int | None, str | N
 
 
 def wait_until_merged(
-    final: FinalEngine, tables: Sequence[str], target: int, timeout: float
+    final: FinalEngine,
+    tables: Sequence[str],
+    target: int,
+    timeout: float,
+    keepalive: Callable[[], Any] = lambda: None,
 ) -> dict[str, tuple[int | None, str | None]]:
     """Wait (up to ``timeout`` seconds) until every table's watermark reaches ``target``;
-    returns the tables still behind it, with their watermark and what they wait for."""
+    returns the tables still behind it, with their watermark and what they wait for.
+    ``keepalive`` runs at each look (the snapshot's session must not sit idle in its
+    transaction: ``idle_in_transaction_session_timeout``)."""
     deadline = time.monotonic() + timeout
     while True:
+        keepalive()
         if final.reopen is not None:
             final.conn = final.reopen()
         marks = merged_watermarks(final)
@@ -175,7 +189,13 @@ def verify_in_engines(
         keyed = [m for m in models if m.has_key]
         names = [m.qualified_name for m in keyed]
         if options.slot:
-            behind = wait_until_merged(final, names, target, options.wait_seconds)
+            behind = wait_until_merged(
+                final,
+                names,
+                target,
+                options.wait_seconds,
+                keepalive=lambda: snap_conn.execute("SELECT 1"),
+            )
         else:  # assumed merged, unless a table says it waits (a file, the rest of a load)
             if final.reopen is not None:
                 final.conn = final.reopen()
@@ -199,7 +219,7 @@ def verify_in_engines(
                     TableReport(model.qualified_name, SKIPPED, note="no key: FINAL is a log")
                 )
                 continue
-            table_report = _verify_table(snap_conn, final, model, snapshot, options)
+            table_report = _verify_table(snap_conn, final, model, snapshot, options, dsn)
             report.tables.append(table_report)
             log.info(
                 "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
@@ -247,29 +267,58 @@ def _estimate(conn: Any, model: TableModel) -> int:
     return 0 if counted is None else int(counted[0])
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:2000]
+
+
+def _on_final(final: FinalEngine, what: str, call: Callable[[], Any]) -> Any:
+    """``call()`` on FINAL's engine; any failure one line, exit 2 (never a "difference")."""
+    try:
+        return call()
+    except Exception as exc:
+        raise ConfigError(f"cannot {what} in {final.where}: {_one_line(exc)}") from None
+
+
+def _on_source(what: str, call: Callable[[], Any]) -> Any:
+    """``call()`` on the source; any failure one line, exit 3."""
+    try:
+        return call()
+    except (ConfigError, SourceError):
+        raise
+    except Exception as exc:
+        raise SourceError(f"cannot {what} on the source: {_one_line(exc)}") from None
+
+
 def _verify_table(
     snap_conn: Any,
     final: FinalEngine,
     model: TableModel,
     snapshot: int,
     options: VerifyOptions,
+    dsn: str,
 ) -> TableReport:
+    name = model.qualified_name
     soft_delete = _soft_deletes(final, model)
-    table = ChecksumTable.from_source(snap_conn, model, soft_delete=soft_delete)
-    report = TableReport(model.qualified_name, MATCH, key=[c.name for c in model.key])
-    count = math.ceil(_estimate(snap_conn, model) / options.chunk_rows)
-    buckets = max(1, min(MAX_BUCKETS, count))
-    try:
-        mine = bucket_checksums(snap_conn, POSTGRES, table, buckets)
-    except Exception as exc:
-        raise SourceError(f"{model.qualified_name}: cannot checksum the source: {exc}") from None
-    try:
-        theirs = bucket_checksums(final.conn, final.dialect, table, buckets)
-    except Exception as exc:
-        raise ConfigError(
-            f"{model.qualified_name}: cannot checksum FINAL in {final.where}: "
-            f"{' '.join(str(exc).split())}"
-        ) from None
+    table = _on_source(
+        f"read {name}'s types",
+        lambda: ChecksumTable.from_source(snap_conn, model, soft_delete=soft_delete),
+    )
+    report = TableReport(name, MATCH, key=[c.name for c in model.key])
+    # sized by the larger side: a FINAL that kept rows the source lost must not make a bucket
+    # too big to list
+    rows = max(
+        _on_source(f"count {name}", lambda: _estimate(snap_conn, model)),
+        _on_final(final, f"count FINAL of {name}", lambda: _final_count(final, model)),
+    )
+    buckets = max(1, min(MAX_BUCKETS, math.ceil(rows / options.chunk_rows)))
+    mine = _on_source(
+        f"checksum {name}", lambda: bucket_checksums(snap_conn, POSTGRES, table, buckets)
+    )
+    theirs = _on_final(
+        final,
+        f"checksum FINAL of {name}",
+        lambda: bucket_checksums(final.conn, final.dialect, table, buckets),
+    )
     report.source_rows = sum(b.rows for b in mine.values())
     report.final_rows = sum(b.rows for b in theirs.values())
     report.ranges = buckets
@@ -281,14 +330,26 @@ def _verify_table(
     report.differing_ranges = len(differing)
     if not differing:
         return report
-    examined = differing[: max(CLASSIFIED_BUCKETS, options.max_ranges)]
-    src_rows = buckets_rows(snap_conn, POSTGRES, table, examined)
-    fin_rows = buckets_rows(final.conn, final.dialect, table, examined)
+    # listed key by key only where that is bounded: a few buckets, none much over chunk_rows
+    limit = LISTED_ROWS_PER_BUCKET * options.chunk_rows
+    listable = [
+        b for b in differing if max(mine.get(b, empty).rows, theirs.get(b, empty).rows) <= limit
+    ]
+    examined = listable[: max(CLASSIFIED_BUCKETS, options.max_ranges)]
+    src_rows = _on_source(
+        f"list {name}'s keys", lambda: buckets_rows(snap_conn, POSTGRES, table, examined)
+    )
+    fin_rows = _on_final(
+        final,
+        f"list FINAL's keys of {name}",
+        lambda: buckets_rows(final.conn, final.dialect, table, examined),
+    )
     real = 0
     for bucket in examined:
         ours, final_side = src_rows.get(bucket, {}), fin_rows.get(bucket, {})
         kinds = _classify(ours, final_side)
         flux = _in_flux(final, table, snapshot, kinds, final_side)
+        flux |= _settled(dsn, final, table, {k: v for k, v in kinds.items() if k not in flux})
         diffs = {k: kind for k, kind in kinds.items() if k not in flux}
         report.in_flux += len(flux)
         report.missing += sum(1 for kind in diffs.values() if kind == "missing")
@@ -305,10 +366,45 @@ def _verify_table(
     elif len(examined) < len(differing):
         report.status = BEHIND
         report.note = (
-            f"{len(differing)} buckets differ; the {len(examined)} examined changed only after "
-            "the snapshot (in flux): run again when the source is quieter"
+            f"{len(differing)} buckets differ; {len(examined)} listed changed only after the "
+            f"snapshot (in flux), {len(differing) - len(examined)} not listed (too many, or over "
+            f"{limit} rows): run again when the source is quieter, or with a smaller --chunk-rows"
         )
     return report
+
+
+def _final_count(final: FinalEngine, model: TableModel) -> int:
+    rows = _rows(final.conn, f"SELECT COUNT(*) FROM {final.dialect.names(model).final}")
+    return int(rows[0][0]) if rows else 0
+
+
+def _settled(
+    dsn: str, final: FinalEngine, table: ChecksumTable, kinds: Mapping[str, str]
+) -> set[str]:
+    """The differing keys whose source row, read again now, equals FINAL's row now: changes
+    the snapshot could not see although their commit LSN is below it (a commit is written to
+    the WAL before it becomes visible), or that FINAL merged since. A wrong FINAL row stays
+    wrong when read again, so it stays a difference."""
+    keys = sorted(kinds)
+    if not keys:
+        return set()
+    settled: set[str] = set()
+    with source.connect(dsn) as conn:
+        conn.autocommit = True
+        prepare_source(conn)
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            part = keys[start : start + KEYS_PER_QUERY]
+
+            def here(part: list[str] = part) -> dict[str, int]:
+                return key_hashes(conn, POSTGRES, table, part)
+
+            def there(part: list[str] = part) -> dict[str, int]:
+                return key_hashes(final.conn, final.dialect, table, part)
+
+            now = _on_source("read keys again", here)
+            then = _on_final(final, "read keys again", there)
+            settled |= {k for k in part if now.get(k) == then.get(k)}
+    return settled
 
 
 def _classify(ours: Mapping[str, KeyedRow], theirs: Mapping[str, KeyedRow]) -> dict[str, str]:
@@ -345,9 +441,16 @@ def _in_flux(
         ):
             return flux | set(missing)
     for relation in (names.final, names.tombstones):
-        with contextlib.suppress(Exception):  # an older FINAL without tombstones
-            query = changed_after_query(table, final.dialect, missing, snapshot, relation)
-            flux |= {str(r[0]) for r in _rows(final.conn, query)}
+        for start in range(0, len(missing), KEYS_PER_QUERY):
+            part = missing[start : start + KEYS_PER_QUERY]
+            query = changed_after_query(table, final.dialect, part, snapshot, relation)
+            try:
+                flux |= {str(r[0]) for r in _rows(final.conn, query)}
+            except Exception as exc:  # an older FINAL without tombstones: FINAL's rows only
+                log.warning(
+                    "event=verify_flux_unreadable relation=%s error=%s", relation, _one_line(exc)
+                )
+                break
     return flux
 
 
@@ -385,8 +488,10 @@ def _range(
     """A differing bucket for people: its sums, and its first differing keys with values."""
     empty = BucketSum(0, 0)
     keys = sorted(diffs)[:max_keys]
-    src = _fields(snap_conn, POSTGRES, table, keys)
-    fin = _fields(final.conn, final.dialect, table, keys)
+    src = _on_source("read the differing rows", lambda: _fields(snap_conn, POSTGRES, table, keys))
+    fin = _on_final(
+        final, "read the differing rows", lambda: _fields(final.conn, final.dialect, table, keys)
+    )
     out = RangeReport(
         bucket.residue,
         [],
@@ -401,8 +506,8 @@ def _range(
         row = ours.get(key) or final_side.get(key)
         diff = KeyDiff(diffs[key], [_plain(v) for v in row.key] if row is not None else [key])
         a, b = src.get(key, []), fin.get(key, [])
-        if diff.kind == "changed":
-            for (name, fa, va), (_, fb, vb) in zip(a, b, strict=True):
+        if diff.kind == "changed":  # a row gone since from either side shows no values
+            for (name, fa, va), (_, fb, vb) in zip(a, b, strict=False):
                 if fa != fb:
                     diff.values[name] = {"source": va, "final": vb}
         else:
@@ -505,6 +610,9 @@ class _ReadOnly:
         while True:
             try:
                 self.conn = open_warehouse(self.path)
+                # DuckDB caches the pages it scans up to most of the machine's memory; verify
+                # needs one aggregate row per bucket, so its pages may go
+                self.conn.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
                 return self.conn
             except ConfigError as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
