@@ -399,6 +399,12 @@ def test_a_file_that_cannot_load_fails_alone_and_loads_again_once_fixed(stuck: S
     retry = CliRunner().invoke(main, args)
     assert retry.exit_code == 1 and "FAILED to load" in retry.output
 
+    # the file removed to be uploaded again: the reload fails, and the failure stays on record
+    (Path(stuck.dest.removeprefix("file://")) / stuck.missing).unlink()
+    gone = CliRunner().invoke(main, args)
+    assert gone.exit_code != 0 and "cannot be read any more" in str(gone.exception)
+    assert codes(status("--warehouse", stuck.path)[1]) == {"files_failed"}
+
     stuck.sink.put(stuck.missing, good)  # fixed
     dry = CliRunner().invoke(main, [*args, "--dry-run"])
     assert dry.exit_code == 0 and dry.stdout.split() == [stuck.missing]

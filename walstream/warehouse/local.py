@@ -173,6 +173,7 @@ class LocalWarehouse:
         dest: str | DurableSink,
         keys: Sequence[str] | None = None,
         files_per_batch: int | None = None,
+        retry_failed: Sequence[str] = (),
     ) -> LoadReport:
         """Load the files and manifests of ``dest`` not loaded before (all, or ``keys``), and
         run each table's MERGE task as far as its merged watermark allows.
@@ -189,7 +190,16 @@ class LocalWarehouse:
             wanted = manifest_keys(sink) + sorted(change_file_keys(sink), key=arrival_order)
         else:
             wanted = list(keys)
-        loaded = self.loaded_files()
+        # failed files to try again: forgotten as failed in the load's own transaction, so
+        # a load that cannot finish leaves them failed
+        retried = {
+            str(r[0]): str(r[1])
+            for key in retry_failed
+            for r in self.conn.execute(
+                f"SELECT file, url FROM {LOAD_ERRORS} WHERE file = ?", [key]
+            ).fetchall()
+        }
+        loaded = self.loaded_files() - set(retried.values())
         report = LoadReport()
         manifests: list[tuple[str, str]] = []
         by_table: dict[str, list[tuple[str, str]]] = {}
@@ -207,6 +217,9 @@ class LocalWarehouse:
                 by_table.setdefault(table_of(key), []).append((key, url))
         self.conn.execute("BEGIN TRANSACTION")
         try:
+            for key, url in retried.items():
+                self.conn.execute(f"DELETE FROM {LOAD_ERRORS} WHERE file = ?", [key]).fetchall()
+                self.conn.execute(f"DELETE FROM {LOADED_FILES} WHERE file = ?", [url]).fetchall()
             for key, url in manifests:
                 self._load_manifest(sink, key, url)
             for table, files in by_table.items():
@@ -311,7 +324,7 @@ class LocalWarehouse:
         table = table_of(key) or ""
         self.conn.execute(
             f"INSERT INTO {LOAD_ERRORS} VALUES (?, ?, ?, ?, ?, ?)",
-            [key, url, table, "LOAD FAILED", error, now],
+            [key, url, table, "Load failed", error, now],  # as COPY_HISTORY spells it
         ).fetchall()
         self.conn.execute(
             f"INSERT OR REPLACE INTO {LOADED_FILES} VALUES (?, ?, ?, ?)", [url, "", 0, now]
@@ -422,19 +435,8 @@ class LocalWarehouse:
         keys = [str(f["file"]) for f in failed]
         if dry_run or not keys:
             return keys, None
-        self.conn.execute("BEGIN TRANSACTION")
-        try:
-            for key in keys:
-                self.conn.execute(f"DELETE FROM {LOAD_ERRORS} WHERE file = ?", [key]).fetchall()
-                self.conn.execute(
-                    f"DELETE FROM {LOADED_FILES} WHERE file = ?", [sink.describe(key)]
-                ).fetchall()
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
         log.info("event=warehouse_reload_failed files=%d", len(keys))
-        return keys, self.load(sink, keys=keys)
+        return keys, self.load(sink, keys=keys, retry_failed=keys)
 
     def file_flow(self) -> list[dict[str, object]]:
         """Per table: files written (listed by manifests), loaded, and not loaded since when
