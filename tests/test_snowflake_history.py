@@ -9,9 +9,10 @@ columns and values Snowflake documents:
   ``ROW_PARSED``, ``FILE_SIZE``, ``FIRST_ERROR_MESSAGE``, ``ERROR_COUNT``, ``STATUS`` =
   ``Loaded`` | ``Load failed`` | ``Partially loaded``, ``TABLE_NAME``, ``PIPE_NAME``...),
   bulk COPY and pipe loads alike, for 14 days; an unknown table is an error;
-- ``INFORMATION_SCHEMA.TASK_HISTORY(SCHEDULED_TIME_RANGE_START => ..., RESULT_LIMIT => ...)``:
-  one row per run (``NAME``, ``DATABASE_NAME``, ``SCHEMA_NAME``, ``STATE`` = ``SCHEDULED`` |
-  ``EXECUTING`` | ``SUCCEEDED`` | ``FAILED`` | ``SKIPPED`` | ``CANCELLED``, ``ERROR_MESSAGE``,
+- ``INFORMATION_SCHEMA.TASK_HISTORY(SCHEDULED_TIME_RANGE_START => ..., RESULT_LIMIT => ...,
+  TASK_NAME => ...)``: one row per run of that task, its name matched case-insensitively
+  (``NAME``, ``DATABASE_NAME``, ``SCHEMA_NAME``, ``STATE`` = ``SCHEDULED`` | ``EXECUTING`` |
+  ``SUCCEEDED`` | ``FAILED`` | ``SKIPPED`` | ``CANCELLED``, ``ERROR_MESSAGE``,
   ``SCHEDULED_TIME``, ``COMPLETED_TIME``...), at most RESULT_LIMIT rows;
 - ``SYSTEM$PIPE_STATUS('<pipe>')``: a JSON text (``executionState``, ``pendingFileCount``,
   ``lastIngestedTimestamp``, ``error``...); an unknown pipe is an error;
@@ -64,7 +65,8 @@ _COPY_HISTORY = re.compile(
 )
 _TASK_HISTORY = re.compile(
     r"TABLE\((\S+)\.INFORMATION_SCHEMA\.TASK_HISTORY\(\s*SCHEDULED_TIME_RANGE_START => "
-    r"(DATEADD\(HOUR, -\d+, CURRENT_TIMESTAMP\(\)\)),\s*RESULT_LIMIT => (\d+)\)\)"
+    r"(DATEADD\(HOUR, -\d+, CURRENT_TIMESTAMP\(\)\)),\s*RESULT_LIMIT => (\d+),\s*"
+    r"TASK_NAME => '((?:[^']|'')*)'\)\)"
 )
 _PIPE_STATUS = re.compile(r"SELECT SYSTEM\$PIPE_STATUS\('((?:[^']|'')*)'\)")
 _COPY_FILES = re.compile(r"COPY INTO (\S+) \(.*\nFILES = \(([^)]*)\)\n", re.DOTALL)
@@ -181,8 +183,10 @@ class Cursor:
             )
 
         def task_history(h: re.Match[str]) -> str:
+            # TASK_NAME: case-insensitive, the task's unqualified name
             return (
                 f"(SELECT * FROM EMU_TASK_HISTORY WHERE SCHEDULED_TIME >= {h[2]} "
+                f"AND UPPER(NAME) = UPPER('{h[4]}') "
                 f"ORDER BY SCHEDULED_TIME DESC LIMIT {int(h[3])})"
             )
 
@@ -310,7 +314,7 @@ def test_a_healthy_pipeline_reads_ok_with_its_path_per_table(account: Account) -
     # what was sent: the documented functions, each table's pipe and load history
     sent = "\n".join(account.sent)
     assert sent.count("INFORMATION_SCHEMA.COPY_HISTORY") == 2
-    assert sent.count("INFORMATION_SCHEMA.TASK_HISTORY") == 1
+    assert sent.count("INFORMATION_SCHEMA.TASK_HISTORY") == 2  # one per task
     assert "SYSTEM$PIPE_STATUS('ANALYTICS.CDC.\"STAGING_ORDERS_PIPE\"')" in sent
 
 
@@ -357,6 +361,17 @@ def test_a_file_that_loaded_after_failing_is_not_failed(account: Account) -> Non
     account.load_attempt("STAGING_ORDERS", BROKEN, "Loaded", None, 100)
     code, doc = status()
     assert code == 0 and doc["warehouse"]["tables"]["public.orders"]["failed_files"] == 0
+
+
+def test_one_table_snowflake_refuses_is_unknown_and_hides_no_other(account: Account) -> None:
+    del account.pipes["STAGING_SIM_PIPE"]  # e.g. a pipe dropped by hand
+    account.staging.discard("STAGING_SIM")
+    code, doc = status()
+    assert code == 0
+    found = doc["warehouse"]["tables"]
+    assert found["public.sim"]["pipe"] is None and found["public.sim"]["failed_files"] is None
+    assert found["public.orders"]["pipe"]["state"] == "RUNNING"
+    assert found["public.orders"]["failed_files"] == 0
 
 
 def test_a_role_without_monitor_still_reads_the_watermarks(account: Account) -> None:

@@ -559,6 +559,15 @@ def judge_path(warehouse: dict[str, Any] | None, t: Thresholds) -> list[dict[str
                 ),
             )
         fresh = table.get("freshness_seconds")
+        asked = t.max_freshness_seconds is not None or t.warn_freshness_seconds is not None
+        if asked and fresh is None and table.get("state") == "merged":
+            add(
+                "warning",
+                "freshness_unknown",
+                f"table {name}: FINAL's freshness is unknown (the manifests carry no commit "
+                "time: objects older than this walstream, run `walstream snowflake apply`), so "
+                "--max-freshness cannot be checked",
+            )
         for limit, severity, what in (
             (t.max_freshness_seconds, "critical", "max"),
             (t.warn_freshness_seconds, "warning", "warn"),

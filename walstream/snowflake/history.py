@@ -12,7 +12,7 @@ further, in Snowflake's own words, for ``walstream status --snowflake`` and the 
   (``walstream snowflake reload-failed``); meanwhile the table's watermark waits for it.
 - ``TASK_HISTORY`` (Information Schema table function): the runs of each table's MERGE task,
   with ``STATE`` (``SUCCEEDED``, ``FAILED``, ``SKIPPED``, ``CANCELLED``, ``EXECUTING``,
-  ``SCHEDULED``) and ``ERROR_MESSAGE``. One call reads the whole schema's tasks.
+  ``SCHEDULED``) and ``ERROR_MESSAGE``, one call per task (``TASK_NAME``).
 - ``SYSTEM$PIPE_STATUS``: a pipe's ``executionState`` (``RUNNING``; ``PAUSED`` after
   ``walstream snowflake pause``; ``STOPPED_*`` and ``STALLED_*`` when Snowflake stopped it),
   ``pendingFileCount`` and ``lastIngestedTimestamp``.
@@ -33,9 +33,9 @@ from .dialects import SnowflakeDialect, object_name
 
 #: How far back failed loads are looked for: all COPY_HISTORY keeps.
 LOAD_HISTORY_DAYS = 14
-#: How far back task runs are read, and how many at most for the whole schema.
+#: How far back task runs are read, and how many at most per task.
 TASK_HISTORY_HOURS = 24
-TASK_HISTORY_LIMIT = 10_000
+TASK_RUNS_READ = 100
 #: The failed files listed per table (the count is always whole).
 FAILURES_LISTED = 5
 
@@ -71,17 +71,21 @@ def copy_history_query(dialect: SnowflakeDialect, database: str, table: str) -> 
     )
 
 
-def task_history_query(dialect: SnowflakeDialect, database: str, schema: str) -> str:
-    """The runs of every task in ``database.schema`` scheduled in the last
-    :data:`TASK_HISTORY_HOURS` hours (``NAME, STATE, ERROR_MESSAGE, SCHEDULED_TIME,
-    COMPLETED_TIME``), newest first."""
+def task_history_query(dialect: SnowflakeDialect, database: str, schema: str, table: str) -> str:
+    """The last :data:`TASK_RUNS_READ` runs of source table ``table``'s MERGE task scheduled
+    in the last :data:`TASK_HISTORY_HOURS` hours (``NAME, STATE, ERROR_MESSAGE,
+    SCHEDULED_TIME, COMPLETED_TIME``), newest first. One call per task: TASK_HISTORY answers
+    for the whole account, and a schema-wide read could miss a task behind busier ones."""
+    name = dialect.literal(task_name(dialect, table))
     return (
         "SELECT NAME, STATE, ERROR_MESSAGE, SCHEDULED_TIME, COMPLETED_TIME\n"
         f"FROM TABLE({object_name(database)}.INFORMATION_SCHEMA.TASK_HISTORY(\n"
         f"    SCHEDULED_TIME_RANGE_START => DATEADD(HOUR, -{TASK_HISTORY_HOURS}, "
         "CURRENT_TIMESTAMP()),\n"
-        f"    RESULT_LIMIT => {TASK_HISTORY_LIMIT}))\n"
-        f"WHERE DATABASE_NAME = {dialect.literal(dialect.reported_name(database))}\n"
+        f"    RESULT_LIMIT => {TASK_RUNS_READ},\n"
+        f"    TASK_NAME => {name}))\n"
+        f"WHERE NAME = {name}\n"
+        f"    AND DATABASE_NAME = {dialect.literal(dialect.reported_name(database))}\n"
         f"    AND SCHEMA_NAME = {dialect.literal(dialect.reported_name(schema))}\n"
         "ORDER BY SCHEDULED_TIME DESC"
     )

@@ -34,7 +34,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -132,6 +132,8 @@ class WarehouseReading:
     failures: list[dict[str, Any]] | None = None
     task_runs: list[dict[str, Any]] | None = None
     pipes: dict[str, dict[str, Any]] | None = None
+    #: part -> the tables it could not be read for (their fields null, not zero)
+    unknown: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -324,6 +326,7 @@ def read_snowflake(
     try:
         cur = conn.cursor()
         rows: list[dict[str, Any]] | None = None
+        no_time = ""
         for with_time in (True, False):
             try:
                 cur.execute(watermark_status_query(dialect, with_time))
@@ -334,22 +337,31 @@ def read_snowflake(
                         "walstream objects there with `walstream snowflake apply`, or check "
                         "--snowflake-database/--snowflake-schema/--snowflake-role"
                     ) from None
-                if with_time:
-                    continue  # manifests without their commit time: read the rest
+                if with_time:  # manifests without their commit time: read the rest
+                    no_time = _one_line(exc)
+                    continue
                 raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
             rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
+            if not with_time:  # the watermarks read: say why FINAL's freshness is unknown
+                log.warning("event=status_part_unreadable part=freshness error=%s", no_time)
             break
         assert rows is not None
         reading = WarehouseReading(rows)
         reading.flow = _optional(cur, "file_flow", lambda: _query(cur, file_flow_query(dialect)))
         names = [str(r["table_name"]) for r in rows if r.get("table_name") is not None]
         reading.failures = _optional(
-            cur, "load_history", lambda: _snowflake_failures(cur, dialect, settings, names)
+            cur,
+            "load_history",
+            lambda: _snowflake_failures(cur, dialect, settings, names, reading),
         )
         reading.task_runs = _optional(
-            cur, "task_history", lambda: _snowflake_task_runs(cur, dialect, settings, names)
+            cur,
+            "task_history",
+            lambda: _snowflake_task_runs(cur, dialect, settings, names, reading),
         )
-        reading.pipes = _optional(cur, "pipe_status", lambda: _snowflake_pipes(cur, dialect, names))
+        reading.pipes = _optional(
+            cur, "pipe_status", lambda: _snowflake_pipes(cur, dialect, names, reading)
+        )
         return reading
     finally:
         with contextlib.suppress(Exception):
@@ -370,36 +382,84 @@ def _optional(cur: Any, part: str, read: Callable[[], Any]) -> Any:
         return None
 
 
-def _snowflake_failures(
-    cur: Any, dialect: Any, settings: ConnectionSettings, tables: Sequence[str]
+def _per_table(
+    reading: WarehouseReading,
+    part: str,
+    tables: Sequence[str],
+    read: Callable[[str], list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
-    from ..snowflake.history import copy_history_query, failures
-
+    """``read(table)`` for each table; a table Snowflake refuses is unknown for ``part`` (its
+    field null), not zero, and does not hide the others (logged once per part)."""
     out: list[dict[str, Any]] = []
     for table in tables:
-        cur.execute(copy_history_query(dialect, settings.database, table))
-        out += failures(table, cur.fetchall())
+        try:
+            out += read(table)
+        except Exception as exc:
+            if not reading.unknown.get(part):
+                log.warning(
+                    "event=status_part_unreadable part=%s table=%s error=%s",
+                    part,
+                    table,
+                    _one_line(exc),
+                )
+            reading.unknown.setdefault(part, set()).add(table)
     return out
+
+
+def _snowflake_failures(
+    cur: Any,
+    dialect: Any,
+    settings: ConnectionSettings,
+    tables: Sequence[str],
+    reading: WarehouseReading,
+) -> list[dict[str, Any]]:
+    """Failed files per table (COPY_HISTORY), less those that reached STAGING since (a bulk
+    COPY and the pipe keep separate load history)."""
+    from ..snowflake.history import copy_history_query, failures
+    from ..snowflake.repair import file_key
+    from ..snowflake.watermark import bookkeeping
+
+    def read(table: str) -> list[dict[str, Any]]:
+        cur.execute(copy_history_query(dialect, settings.database, table))
+        return failures(table, cur.fetchall())
+
+    failed = _per_table(reading, "load_history", tables, read)
+    keys = sorted({file_key(f["file"]) for f in failed})
+    if keys:
+        listed = ", ".join(dialect.literal(k) for k in keys)
+        cur.execute(f"SELECT file FROM {bookkeeping(dialect).files} WHERE file IN ({listed})")
+        arrived = {str(r[0]) for r in cur.fetchall()}
+        failed = [f for f in failed if file_key(f["file"]) not in arrived]
+    return failed
 
 
 def _snowflake_task_runs(
-    cur: Any, dialect: Any, settings: ConnectionSettings, tables: Sequence[str]
+    cur: Any,
+    dialect: Any,
+    settings: ConnectionSettings,
+    tables: Sequence[str],
+    reading: WarehouseReading,
 ) -> list[dict[str, Any]]:
     from ..snowflake.history import task_history_query, task_name, task_runs
 
-    cur.execute(task_history_query(dialect, settings.database, settings.schema))
-    return task_runs({task_name(dialect, t): t for t in tables}, cur.fetchall())
+    def read(table: str) -> list[dict[str, Any]]:
+        cur.execute(task_history_query(dialect, settings.database, settings.schema, table))
+        return task_runs({task_name(dialect, table): table}, cur.fetchall())
+
+    return _per_table(reading, "task_history", tables, read)
 
 
-def _snowflake_pipes(cur: Any, dialect: Any, tables: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _snowflake_pipes(
+    cur: Any, dialect: Any, tables: Sequence[str], reading: WarehouseReading
+) -> dict[str, dict[str, Any]]:
     from ..snowflake.history import pipe_state, pipe_status_query
 
-    out = {}
-    for table in tables:
+    def read(table: str) -> list[dict[str, Any]]:
         cur.execute(pipe_status_query(dialect, table))
         row = cur.fetchone()
-        out[table] = pipe_state(None if row is None else row[0])
-    return out
+        return [{"table_name": table, **pipe_state(None if row is None else row[0])}]
+
+    return {str(p.pop("table_name")): p for p in _per_table(reading, "pipe_status", tables, read)}
 
 
 #: Snowflake's error number for "object does not exist or not authorized".
@@ -560,10 +620,10 @@ def path_fields(
 
     name = str(row["table_name"])
     failed = None
-    if reading.failures is not None:
+    if reading.failures is not None and name not in reading.unknown.get("load_history", ()):
         failed = [f for f in reading.failures if f.get("table_name") == name]
     runs = None
-    if reading.task_runs is not None:
+    if reading.task_runs is not None and name not in reading.unknown.get("task_history", ()):
         runs = [r for r in reading.task_runs if r.get("table_name") == name]
     final_time = _from_us(row.get("final_time_us"))
     freshness = None
