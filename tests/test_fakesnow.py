@@ -109,7 +109,7 @@ def copy_file(model: TableModel, options: SnowflakeOptions, key: str) -> str:
     one position); nor PATTERN, which FILES makes unnecessary."""
     sql = copy_statement(model, options)
     sql = sql.replace("METADATA$FILENAME", "'" + key.replace("'", "''") + "'")
-    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
+    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "ROW_NUMBER() OVER ()")
     sql = re.sub(r"\nPATTERN = '[^\n]*'", "", sql)
     location = re.search(r"FROM @WALSTREAM_STAGE/(\S*)", sql)
     assert location is not None

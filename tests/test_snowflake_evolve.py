@@ -287,7 +287,7 @@ def snowpipe_copy(cursor: Any, copy: str, key: str, columns: set[str]) -> None:
     COPY, or a file from an older release without a newer ``_walstream_*`` column): those are
     given as NULL. ``columns``: the file's columns."""
     sql = copy.replace("METADATA$FILENAME", "'" + key.replace("'", "''") + "'")
-    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
+    sql = sql.replace("METADATA$FILE_ROW_NUMBER", "ROW_NUMBER() OVER ()")
     for named in re.findall(r'\$1:"((?:[^"]|"")+)"::', sql):
         if named.replace('""', '"') not in columns:
             sql = sql.replace(f'$1:"{named}"::', "NULL::")

@@ -426,3 +426,21 @@ def test_reload_failed_needs_a_table(sim_dest: str) -> None:
         env={"WALSTREAM_SNOWFLAKE_PASSWORD": "x"},
     )
     assert result.exit_code != 0 and "--table" in str(result.exception)
+
+
+def test_reload_failed_splits_more_than_a_thousand_files_into_copies(sim_dest: str) -> None:
+    from walstream.snowflake.discover import models_from_dest
+    from walstream.snowflake.options import SnowflakeOptions
+    from walstream.snowflake.repair import reload_statements
+
+    (model,) = models_from_dest(sim_dest)
+    options = SnowflakeOptions(dest=sim_dest, database="RAW", schema="APP")
+    names = [f"dms/public/sim/{i:05d}.parquet" for i in range(2500)]
+    statements = reload_statements(model, options, names)
+    assert [s.kind for s in statements] == ["copy_failed"] * 3 + ["task_execute"]
+    counts = [s.sql.split("FILES = (")[1].count(".parquet") for s in statements[:3]]
+    assert counts == [1000, 1000, 500]
+    for statement in statements:
+        parse_snowflake(statement.sql)
+    with pytest.raises(ValueError, match=r"not a file of public\.sim"):
+        reload_statements(model, options, ["public/other/x.parquet"])

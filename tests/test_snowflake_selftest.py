@@ -10,8 +10,8 @@ Snowflake refuses:
 - a COPY of a named file of the internal stage loads that file as the stage holds it (what was
   PUT, not the local file), through fakesnow's own COPY (taught to find named files on an
   internal stage), with ``METADATA$FILENAME`` the file's path in the stage
-  (``METADATA$FILE_ROW_NUMBER`` is 0: it only breaks ties between copies of one position,
-  which the sample has none of); a file not on the stage fails the COPY; a file loaded before
+  (``METADATA$FILE_ROW_NUMBER`` is each row's number, as Snowflake documents it: a task run
+  counts a file's distinct rows); a file not on the stage fails the COPY; a file loaded before
   is skipped (fakesnow's load history); the manifest pipe's COPY loads each JSON file as one
   VARIANT row;
 - an append-only stream shows the rows added to its table since the last transaction that
@@ -161,8 +161,8 @@ class EmulatedAccount:
         assert len(paths) == 1, "one file per COPY: METADATA$FILENAME names it"
         (path,) = paths
         sql = sql.replace("METADATA$FILENAME", f"'{path}'")
-        # fakesnow has no METADATA$FILE_ROW_NUMBER; ties between rows of one file never occur
-        sql = sql.replace("METADATA$FILE_ROW_NUMBER", "0")
+        # fakesnow has no METADATA$FILE_ROW_NUMBER: each row's number in the file
+        sql = sql.replace("METADATA$FILE_ROW_NUMBER", "ROW_NUMBER() OVER ()")
         cursor.execute(sql)
         return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]
 

@@ -36,7 +36,7 @@ from walstream.snowflake.dialects import SnowflakeDialect
 from walstream.snowflake.discover import models_from_dest
 from walstream.snowflake.options import MergeOptions
 from walstream.verify import BEHIND, DIFFERS, MATCH, SKIPPED, VerifyOptions
-from walstream.verify.pushdown import FinalEngine, verify_in_engines
+from walstream.verify.pushdown import FinalEngine, _manifest_end, verify_in_engines
 from walstream.warehouse import LocalWarehouse
 
 SCHEMA = """
@@ -190,14 +190,15 @@ def test_verify_against_final_in_snowflake(
     parsed = Parsed(snowflake_cursor)
     final = FinalEngine(parsed, SnowflakeDialect(), "snowflake:fakesnow")
     models = models_from_dest(dest)
-    report = verify_in_engines(db.dsn, final, models, options(wait_seconds=0))
+    end = _manifest_end(dest, "sf_sync")  # the checkpoint: nothing after it but idle WAL
+    report = verify_in_engines(db.dsn, final, models, options(wait_seconds=0), manifest_end=end)
     assert report.status == MATCH, report.as_dict()
     found = {t.table: t for t in report.tables}
     assert found["public.items"].source_rows == found["public.items"].final_rows == 364
     assert any("INFORMATION_SCHEMA" not in s and "MD5_NUMBER_UPPER64" in s for s in parsed.sent)
 
     snowflake_cursor.execute('UPDATE "ITEMS" SET "NAME" = \'tampered\' WHERE "ID" = 79')
-    report = verify_in_engines(db.dsn, final, models, options(wait_seconds=0))
+    report = verify_in_engines(db.dsn, final, models, options(wait_seconds=0), manifest_end=end)
     assert report.status == DIFFERS and report.exit_code == 1
     items = {t.table: t for t in report.tables}["public.items"]
     assert items.changed == 1 and items.missing == items.extra == 0

@@ -156,7 +156,7 @@ $$
 BEGIN
     BEGIN TRANSACTION;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)
-    SELECT _walstream_file, 'public.order_lines', COUNT(*), CURRENT_TIMESTAMP()
+    SELECT _walstream_file, 'public.order_lines', COUNT(DISTINCT _walstream_file_row), CURRENT_TIMESTAMP()
     FROM "STAGING_ORDER_LINES_STREAM"
     GROUP BY _walstream_file;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)

@@ -126,7 +126,7 @@ $$
 BEGIN
     BEGIN TRANSACTION;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)
-    SELECT _walstream_file, 'public.events', COUNT(*), CURRENT_TIMESTAMP()
+    SELECT _walstream_file, 'public.events', COUNT(DISTINCT _walstream_file_row), CURRENT_TIMESTAMP()
     FROM "STAGING_EVENTS_STREAM"
     GROUP BY _walstream_file;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)

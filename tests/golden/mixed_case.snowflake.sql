@@ -165,7 +165,7 @@ $$
 BEGIN
     BEGIN TRANSACTION;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)
-    SELECT _walstream_file, 'Sales.Order Lines', COUNT(*), CURRENT_TIMESTAMP()
+    SELECT _walstream_file, 'Sales.Order Lines', COUNT(DISTINCT _walstream_file_row), CURRENT_TIMESTAMP()
     FROM "STAGING_Order Lines_STREAM"
     GROUP BY _walstream_file;
     INSERT INTO "WALSTREAM_FILES" (file, table_name, row_count, loaded_at)

@@ -270,9 +270,10 @@ def procedure_body(model: TableModel, options: SnowflakeOptions) -> str:
     now = dialect.now()
     statements = [
         # METADATA$FILENAME, as the pipe's COPY stored it: the key relative to the stage URL,
-        # which is DEST, i.e. the key the manifests list
+        # which is DEST, i.e. the key the manifests list; its rows counted once each, so a
+        # file the pipe and a reload both loaded before this run still counts whole
         f"INSERT INTO {b.files} (file, table_name, row_count, loaded_at)\n"
-        f"SELECT _walstream_file, {table}, COUNT(*), {now}\n"
+        f"SELECT _walstream_file, {table}, COUNT(DISTINCT _walstream_file_row), {now}\n"
         f"FROM {n.stream}\nGROUP BY _walstream_file",
         # the manifest stream only wakes the task; reading it in DML consumes it
         f"INSERT INTO {b.files} (file, table_name, row_count, loaded_at)\n"

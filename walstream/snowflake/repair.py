@@ -45,13 +45,23 @@ def reload_statements(
     for key in keys:
         if not key.startswith(folder):
             raise ValueError(f"{key!r} is not a file of {model.qualified_name}")
-    copy = copy_statement(model, options, files=keys)
     n = options.dialect.names(model)
     table = model.qualified_name
-    return [
-        Statement("copy_failed", n.staging, copy, table),
-        Statement("task_execute", n.task, f"EXECUTE TASK {n.task}", table),
+    # COPY takes at most 1,000 FILES: one COPY per thousand
+    copies = [
+        Statement(
+            "copy_failed",
+            n.staging,
+            copy_statement(model, options, files=keys[start : start + MAX_FILES_PER_COPY]),
+            table,
+        )
+        for start in range(0, len(keys), MAX_FILES_PER_COPY)
     ]
+    return [*copies, Statement("task_execute", n.task, f"EXECUTE TASK {n.task}", table)]
+
+
+#: Snowflake's limit on the FILES of one COPY.
+MAX_FILES_PER_COPY = 1000
 
 
 __all__ = ["file_key", "reload_statements"]
