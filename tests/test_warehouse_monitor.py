@@ -206,6 +206,16 @@ def test_run_refuses_a_monitor_without_snowflake_settings_in_one_line(tmp_path: 
     assert "\n" not in message
 
 
+def test_run_refuses_a_monitor_with_nowhere_to_serve_it(tmp_path: Path) -> None:
+    env = {f"WALSTREAM_SNOWFLAKE_{k}": v for k, v in (("ACCOUNT", "a"), ("USER", "u"))}
+    env |= {"WALSTREAM_SNOWFLAKE_DATABASE": "D", "WALSTREAM_SNOWFLAKE_SCHEMA": "S"}
+    env |= {"WALSTREAM_SNOWFLAKE_PASSWORD": "x", "WALSTREAM_METRICS_PORT": ""}
+    result = CliRunner().invoke(
+        main, [*_run(tmp_path), "--snowflake-monitor-interval", "60"], env=env
+    )
+    assert result.exit_code != 0 and "--metrics-port" in str(result.exception)
+
+
 @pytest.mark.parametrize("interval", ["0", "-5", "soon"])
 def test_a_bad_monitor_interval_is_refused(interval: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(

@@ -277,6 +277,11 @@ def snowflake_evolve_options(f: F) -> F:
         values = {name: kwargs.pop(name, None) for name in PARAMS}
         kwargs["before_write"] = evolver_from(values, str(kwargs["dest"]))
         kwargs["warehouse_monitor"] = monitor_from(values, interval, str(kwargs.get("slot")))
+        if kwargs["warehouse_monitor"] is not None and kwargs.get("metrics_port") is None:
+            raise ConfigError(
+                "--snowflake-monitor-interval serves what it reads on /metrics: give "
+                "--metrics-port (WALSTREAM_METRICS_PORT) too"
+            )
         return f(*args, **kwargs)
 
     command: Callable[..., Any] = wrapper
