@@ -48,7 +48,7 @@ import logging
 from ..lsn import format_lsn
 from ..pg import source
 from .compare import Verifier, open_warehouse
-from .delivery import open_snapshot, wait_until_delivered
+from .delivery import delivered, open_snapshot
 from .report import (
     BEHIND,
     DIFFERS,
@@ -59,6 +59,7 @@ from .report import (
     TableReport,
     VerifyOptions,
     VerifyReport,
+    log_table,
 )
 
 __all__ = [
@@ -91,20 +92,8 @@ def verify(
         snapshot = open_snapshot(snap_conn)
         report = VerifyReport(format_lsn(snapshot), MATCH)
         if options.slot:
-            with source.connect(dsn) as poll:
-                confirmed, pending = wait_until_delivered(
-                    poll, options.slot, options.publication, snapshot, options.wait_seconds
-                )
-            report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
-            report.pending_changes = pending
-            if pending != 0:
-                report.status = BEHIND
-                known = "" if pending is None else f" ({pending} row changes pending)"
-                report.note = (
-                    f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
-                    f"{report.snapshot_lsn}{known}: walstream has not stored everything yet; "
-                    "run again with --wait, or check walstream status"
-                )
+            args = (options.slot, options.publication, snapshot, options.wait_seconds)
+            if not delivered(dsn, *args, report):
                 return report
         else:
             report.note = "no --slot: assumed the pipeline has caught up with the source"
@@ -123,18 +112,7 @@ def verify(
             for table in verifier.tables():
                 table_report = verifier.verify_table(table, snapshot)
                 report.tables.append(table_report)
-                log.info(
-                    "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
-                    "missing=%d extra=%d changed=%d in_flux=%d",
-                    table_report.table,
-                    table_report.status,
-                    table_report.source_rows,
-                    table_report.final_rows,
-                    table_report.missing,
-                    table_report.extra,
-                    table_report.changed,
-                    table_report.in_flux,
-                )
+                log_table(table_report)
         finally:
             wh_conn.close()
         if any(t.status == DIFFERS for t in report.tables):

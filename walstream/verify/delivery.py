@@ -4,6 +4,7 @@ and 2 of :mod:`walstream.verify`)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import psycopg
 
@@ -82,3 +83,27 @@ def wait_until_delivered(
         if time.monotonic() >= deadline:
             return confirmed, pending
         time.sleep(0.2)
+
+
+def delivered(
+    dsn: str, slot: str, publication: str | None, snapshot: int, wait: float, report: Any
+) -> bool:
+    """Step 2 for both methods: wait until ``slot`` has stored every change before
+    ``snapshot``; else mark ``report`` (a VerifyReport) behind with the way out."""
+    from ..pg import source
+    from .report import BEHIND
+
+    with source.connect(dsn) as poll:
+        confirmed, pending = wait_until_delivered(poll, slot, publication, snapshot, wait)
+    report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
+    report.pending_changes = pending
+    if pending == 0:
+        return True
+    report.status = BEHIND
+    known = "" if pending is None else f" ({pending} row changes pending)"
+    report.note = (
+        f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
+        f"{report.snapshot_lsn}{known}: walstream has not stored everything yet; "
+        "run again with --wait, or check walstream status"
+    )
+    return False

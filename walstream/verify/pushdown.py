@@ -58,7 +58,7 @@ from .checksum import (
     key_hashes,
     prepare_source,
 )
-from .delivery import open_snapshot, wait_until_delivered
+from .delivery import delivered, open_snapshot
 from .report import (
     BEHIND,
     DIFFERS,
@@ -69,6 +69,7 @@ from .report import (
     TableReport,
     VerifyOptions,
     VerifyReport,
+    log_table,
 )
 
 if TYPE_CHECKING:
@@ -167,19 +168,8 @@ def verify_in_engines(
         report = VerifyReport(format_lsn(snapshot), MATCH)
         target = snapshot
         if options.slot:
-            with source.connect(dsn) as poll:
-                confirmed, pending = wait_until_delivered(
-                    poll, options.slot, options.publication, snapshot, options.wait_seconds
-                )
-            report.confirmed_flush_lsn = None if confirmed is None else format_lsn(confirmed)
-            report.pending_changes = pending
-            if pending != 0:
-                report.status = BEHIND
-                report.note = (
-                    f"the slot has confirmed {report.confirmed_flush_lsn} < snapshot "
-                    f"{report.snapshot_lsn}: walstream has not stored everything yet; run "
-                    "again with --wait, or check walstream status"
-                )
+            args = (options.slot, options.publication, snapshot, options.wait_seconds)
+            if not delivered(dsn, *args, report):
                 return report
             end = manifest_end() if manifest_end is not None else None
             if end is not None and end < target:
@@ -221,18 +211,7 @@ def verify_in_engines(
                 continue
             table_report = _verify_table(snap_conn, final, model, snapshot, options, dsn)
             report.tables.append(table_report)
-            log.info(
-                "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
-                "missing=%d extra=%d changed=%d in_flux=%d",
-                table_report.table,
-                table_report.status,
-                table_report.source_rows,
-                table_report.final_rows,
-                table_report.missing,
-                table_report.extra,
-                table_report.changed,
-                table_report.in_flux,
-            )
+            log_table(table_report)
         if any(t.status == DIFFERS for t in report.tables):
             report.status = DIFFERS
         elif any(t.status == BEHIND for t in report.tables):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+log = logging.getLogger("walstream.verify")
 
 MATCH, DIFFERS, BEHIND, SKIPPED = "match", "differs", "behind", "skipped"
 
@@ -89,3 +92,19 @@ class VerifyOptions:
     chunk_rows: int = 10_000
     max_ranges: int = 5
     max_keys_per_range: int = 10
+
+
+def log_table(report: TableReport) -> None:
+    """One ``verify_table`` event per table compared."""
+    log.info(
+        "event=verify_table table=%s status=%s source_rows=%d final_rows=%d "
+        "missing=%d extra=%d changed=%d in_flux=%d",
+        report.table,
+        report.status,
+        report.source_rows,
+        report.final_rows,
+        report.missing,
+        report.extra,
+        report.changed,
+        report.in_flux,
+    )
