@@ -273,15 +273,13 @@ def test_verify_during_a_live_workload_reports_no_false_difference(
         thread.start()
     load = subprocess.Popen([sys.executable, "-c", loader, warehouse, dest], env={**os.environ})
     try:
-        time.sleep(2.0)  # the workload has run a while: files, loads, merges
-        for _ in range(2):
-            code, doc = verify_cli(
-                "--dsn", db.dsn, "--warehouse", warehouse, "--dest", dest,
-                "--slot", "sf_sync", "--method", "checksums", "--wait", "60",
-                "--chunk-rows", "40",
-            )  # fmt: skip
-            assert code == 0 and doc["status"] == MATCH, doc
-        assert sum(t["in_flux"] for t in doc["tables"]) >= 0
+        time.sleep(1.0)  # the workload has run a while: files, loads, merges
+        code, doc = verify_cli(
+            "--dsn", db.dsn, "--warehouse", warehouse, "--dest", dest,
+            "--slot", "sf_sync", "--method", "checksums", "--wait", "60",
+            "--chunk-rows", "40",
+        )  # fmt: skip
+        assert code == 0 and doc["status"] == MATCH, doc
     finally:
         stop.set()
         load.kill()
