@@ -1,9 +1,18 @@
 """Snapshot throughput against PostgreSQL's own floor: ``COPY ... TO STDOUT`` into /dev/null.
 
-    python -m bench.snapshot_bench --rows 200000 [--workers 1 2] [--repeat 3] [--dsn DSN]
+    python -m bench.snapshot_bench --rows 200000 [--shapes bench wide toast] [--workers 1 2]
+        [--repeat 3] [--dsn DSN]
 
-Builds one table of mixed types (int, text, numeric, timestamptz, bool, int8, a 100-character
-payload) with ``--rows`` rows, then times, on the same table:
+Builds one table per ``--shapes`` (default ``bench``), then times, on each table:
+
+- ``bench``: ``--rows`` rows of mixed types (int, text, numeric, timestamptz, bool, int8, a
+  100-character payload);
+- ``wide``: ``--rows`` rows of 40 columns (the key and 39 of int4, int8, text, numeric,
+  timestamptz, bool, float8, date, uuid in turn), as ERP tables have;
+- ``toast``: ``--rows`` / 20 rows, each with an 8 KB text that PostgreSQL keeps out of line
+  (TOAST): few rows, many bytes.
+
+On each table:
 
 - ``copy``: ``psql -c "COPY t TO STDOUT"`` with its output sent to /dev/null (psycopg's COPY
   when psql is not found): reading the table and printing it, nothing else;
@@ -26,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -36,8 +46,45 @@ TABLE = "bench_snapshot"
 MB = 1_000_000
 
 
-def create_table(dsn: str, rows: int) -> int:
-    """The bench table with ``rows`` rows, its publication and slot; returns its COPY size."""
+#: The column types of the wide table, in turn (with the SQL of a value from ``g``).
+_WIDE = (
+    ("int4", "g + {i}"),
+    ("int8", "g::int8 * {i}"),
+    ("text", "'v' || g || '-{i}'"),
+    ("numeric(14,2)", "g * 1.25 + {i}"),
+    ("timestamptz", "timestamptz '2024-01-01 00:00:00+00' + (g + {i}) * interval '1 second'"),
+    ("bool", "(g + {i}) % 3 = 0"),
+    ("float8", "g / 7.0 + {i}"),
+    ("date", "date '2024-01-01' + (g + {i}) % 3650"),
+    ("uuid", "md5((g + {i})::text)::uuid"),
+)
+
+#: Each shape's columns (after ``id int PRIMARY KEY``) and the SELECT of its rows from ``g``.
+SHAPES: dict[str, tuple[str, str]] = {
+    "bench": (
+        "name text, amount numeric(12,2), at timestamptz, flag bool, n int8, payload text",
+        "SELECT g, 'name ' || g, g * 1.25, "
+        "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', g % 3 = 0, "
+        "g::int8 * 1000003, repeat(md5(g::text), 3) || md5((g * 7)::text)",
+    ),
+    "wide": (
+        ", ".join(f"c{i} {_WIDE[i % len(_WIDE)][0]}" for i in range(1, 40)),
+        "SELECT g, " + ", ".join(_WIDE[i % len(_WIDE)][1].format(i=i) for i in range(1, 40)),
+    ),
+    # 250 md5 digests: 8,000 characters that compress only to about half (hex), so the value
+    # goes out of line
+    "toast": (
+        "note text, doc text",
+        "SELECT g, 'row ' || g, (SELECT string_agg(md5((g * 1000 + i)::text), '') "
+        "FROM generate_series(1, 250) i)",
+    ),
+}
+
+
+def create_table(dsn: str, rows: int, shape: str = "bench") -> int:
+    """The bench table of ``shape`` (:data:`SHAPES`) with ``rows`` rows, its publication and
+    slot; returns its COPY size."""
+    columns, select = SHAPES[shape]
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"DROP PUBLICATION IF EXISTS {TABLE}")
         conn.execute(
@@ -46,15 +93,9 @@ def create_table(dsn: str, rows: int) -> int:
             (TABLE,),
         )
         conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute(f"CREATE TABLE {TABLE} (id int PRIMARY KEY, {columns})")
         conn.execute(
-            f"CREATE TABLE {TABLE} (id int PRIMARY KEY, name text, amount numeric(12,2), "
-            "at timestamptz, flag bool, n int8, payload text)"
-        )
-        conn.execute(
-            f"INSERT INTO {TABLE} SELECT g, 'name ' || g, g * 1.25, "
-            "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', g %% 3 = 0, "
-            "g::int8 * 1000003, repeat(md5(g::text), 3) || md5((g * 7)::text) "
-            "FROM generate_series(1, %s) g",
+            f"INSERT INTO {TABLE} {select.replace('%', '%%')} FROM generate_series(1, %s) g",
             (rows,),
         )
         conn.execute(f"VACUUM ANALYZE {TABLE}")
@@ -121,11 +162,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=["bench"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dsn", help="use this server instead of an embedded one")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
 
+    shapes: list[tuple[str, int, float, list[dict[str, Any]]]] = []
     with tempfile.TemporaryDirectory(prefix="walstream-bench-") as tmp:
         workdir = Path(tmp)
         server = None
@@ -136,36 +179,44 @@ def main() -> None:
             server.start()
             dsn = server.dsn()
         try:
-            copy_bytes = create_table(dsn, args.rows)
-            results = [("copy", best_of(args.repeat, copy_to_devnull(dsn)))]
-            for workers in args.workers:
-                action = snapshot_once(dsn, workers, workdir)
-                results.append((f"snapshot workers={workers}", best_of(args.repeat, action)))
+            for shape in args.shapes:
+                rows = args.rows // 20 if shape == "toast" else args.rows
+                copy_bytes = create_table(dsn, rows, shape)
+                results = [("copy", best_of(args.repeat, copy_to_devnull(dsn)))]
+                for workers in args.workers:
+                    action = snapshot_once(dsn, workers, workdir)
+                    results.append((f"snapshot workers={workers}", best_of(args.repeat, action)))
+                floor = results[0][1]
+                report = [
+                    {
+                        "what": what,
+                        "seconds": round(seconds, 3),
+                        "rows_per_s": round(rows / seconds),
+                        "mb_per_s": round(copy_bytes / MB / seconds, 1),
+                        "ratio": round(seconds / floor, 2),
+                    }
+                    for what, seconds in results
+                ]
+                shapes.append((shape, rows, copy_bytes / MB, report))
         finally:
             if server is not None:
                 server.destroy()
 
-    floor = results[0][1]
-    report = [
-        {
-            "what": what,
-            "seconds": round(seconds, 3),
-            "rows_per_s": round(args.rows / seconds),
-            "mb_per_s": round(copy_bytes / MB / seconds, 1),
-            "ratio": round(seconds / floor, 2),
-        }
-        for what, seconds in results
-    ]
     if args.json:
-        print(json.dumps({"rows": args.rows, "copy_mb": copy_bytes / MB, "results": report}))
+        doc = [
+            {"shape": shape, "rows": rows, "copy_mb": mb, "results": report}
+            for shape, rows, mb, report in shapes
+        ]
+        print(json.dumps({"shapes": doc}))
         return
-    print(f"table: {args.rows} rows, COPY text {copy_bytes / MB:.1f} MB")
-    print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}")
-    for line in report:
-        print(
-            f"{line['what']:<22}{line['seconds']:>9.3f}{line['rows_per_s']:>12,}"
-            f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}"
-        )
+    for shape, rows, mb, report in shapes:
+        print(f"table {shape}: {rows} rows, COPY text {mb:.1f} MB")
+        print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}")
+        for line in report:
+            print(
+                f"{line['what']:<22}{line['seconds']:>9.3f}{line['rows_per_s']:>12,}"
+                f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}"
+            )
 
 
 if __name__ == "__main__":
