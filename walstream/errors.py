@@ -8,6 +8,11 @@ one line, never a traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """``exc``'s message on one line (drivers' messages span lines: LINE, HINT, the query)."""
+    return " ".join(str(exc).split())
+
+
 class WalstreamError(Exception):
     """Base of all expected failures; ``exit_code`` is what the CLI exits with."""
 

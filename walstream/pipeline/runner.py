@@ -34,7 +34,7 @@ from ..capture.frames import frames
 from ..capture.spill import SpillStore
 from ..convert import PgType
 from ..convert.choices import TypeChoices
-from ..errors import SourceError
+from ..errors import SourceError, one_line
 from ..layout import checkpoint_key
 from ..lsn import format_lsn, parse_lsn
 from ..metrics import METRICS
@@ -586,4 +586,4 @@ class Runner:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc) or type(exc).__name__

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, SourceError
+from ..errors import ConfigError, SourceError, one_line
 from ..lsn import format_lsn
 from ..pg import source
 from ..snowflake.dialects import Dialect, quote
@@ -247,7 +247,7 @@ def _estimate(conn: Any, model: TableModel) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:2000]
+    return one_line(exc)[:2000]  # a refused statement comes back whole in the message
 
 
 def _on_final(final: FinalEngine, what: str, call: Callable[[], Any]) -> Any:

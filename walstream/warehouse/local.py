@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
-from ..errors import ConfigError, SinkError
+from ..errors import ConfigError, SinkError, one_line
 from ..extras import missing_extra
 from ..layout import (
     INTERNAL_PREFIX,
@@ -319,7 +319,7 @@ class LocalWarehouse:
     def _load_failed(self, key: str, url: str, exc: BaseException, report: LoadReport) -> None:
         """Record a file that cannot be loaded: in LOAD_ERRORS with its error, and as seen
         (like Snowpipe, the name is not tried again by itself)."""
-        error = " ".join(str(exc).split()) or type(exc).__name__
+        error = one_line(exc) or type(exc).__name__
         now = dt.datetime.now(dt.UTC)
         table = table_of(key) or ""
         self.conn.execute(
@@ -349,7 +349,7 @@ class LocalWarehouse:
                 for sql in statements:
                     self.conn.execute(sql).fetchall()  # DuckDB's MERGE returns a count
         except Exception as exc:
-            self._failed_run = (table, started, " ".join(str(exc).split()))
+            self._failed_run = (table, started, one_line(exc))
             raise
         self.conn.execute(
             f"INSERT INTO {TASK_RUNS} VALUES (?, 'SUCCEEDED', NULL, ?, ?)",

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from ..errors import one_line
 from .report import GAUGES
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class WarehouseMonitor(Collector):
         except Exception as exc:  # a monitor that stops watching must say so, not die
             with self._lock:
                 self._up = 0.0
-            log.warning("event=warehouse_monitor_failed error=%s", " ".join(str(exc).split())[:500])
+            log.warning("event=warehouse_monitor_failed error=%s", one_line(exc)[:500])
             return False
         with self._lock:
             self._samples = list(section.get("metrics", []))

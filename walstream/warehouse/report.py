@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, one_line
 from ..extras import missing_extra
 from ..lsn import format_lsn
 
@@ -136,10 +136,6 @@ class WarehouseReading:
     unknown: dict[str, set[str]] = field(default_factory=dict)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
 def _rows(names: Sequence[str], records: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Records as dicts of :data:`COLUMNS` (names in any case; a missing column is None)."""
     keys = [name.lower() for name in names]
@@ -187,7 +183,7 @@ def read_duckdb(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> WarehouseRea
                 continue
             hint = " (a `walstream warehouse load` running? check again when it ends)"
             raise ConfigError(
-                f"cannot open the warehouse {path!r} read-only: {_one_line(exc)}"
+                f"cannot open the warehouse {path!r} read-only: {one_line(exc)}"
                 + (hint if locked else "")
             ) from None
     try:
@@ -198,7 +194,7 @@ def read_duckdb(path: str, lock_wait: float = LOCK_WAIT_SECONDS) -> WarehouseRea
             read_task_runs(conn),
         )
     except duckdb.Error as exc:
-        raise ConfigError(f"cannot read the watermarks of {path!r}: {_one_line(exc)}") from None
+        raise ConfigError(f"cannot read the watermarks of {path!r}: {one_line(exc)}") from None
     finally:
         conn.close()
 
@@ -338,9 +334,9 @@ def read_snowflake(
                         "--snowflake-database/--snowflake-schema/--snowflake-role"
                     ) from None
                 if with_time:  # manifests without their commit time: read the rest
-                    no_time = _one_line(exc)
+                    no_time = one_line(exc)
                     continue
-                raise ConfigError(f"cannot read {where}: {_one_line(exc)}") from None
+                raise ConfigError(f"cannot read {where}: {one_line(exc)}") from None
             rows = _rows([d[0] for d in cur.description or []], cur.fetchall())
             if not with_time:  # the watermarks read: say why FINAL's freshness is unknown
                 log.warning("event=status_part_unreadable part=freshness error=%s", no_time)
@@ -378,7 +374,7 @@ def _optional(cur: Any, part: str, read: Callable[[], Any]) -> Any:
     try:
         return read()
     except Exception as exc:
-        log.warning("event=status_part_unreadable part=%s error=%s", part, _one_line(exc))
+        log.warning("event=status_part_unreadable part=%s error=%s", part, one_line(exc))
         return None
 
 
@@ -400,7 +396,7 @@ def _per_table(
                     "event=status_part_unreadable part=%s table=%s error=%s",
                     part,
                     table,
-                    _one_line(exc),
+                    one_line(exc),
                 )
             reading.unknown.setdefault(part, set()).add(table)
     return out
