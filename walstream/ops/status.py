@@ -384,6 +384,19 @@ def collect_status(
     }
 
 
+def _exceeded(
+    value: float | None, critical: float | None, warning: float | None
+) -> tuple[str, str, float] | None:
+    """The first threshold ``value`` passes, critical before warning: (severity, ``max`` or
+    ``warn`` as the flags spell it, the threshold); None when it passes none (or is unknown)."""
+    if value is None:
+        return None
+    for limit, severity, what in ((critical, "critical", "max"), (warning, "warning", "warn")):
+        if limit is not None and value > limit:
+            return severity, what, limit
+    return None
+
+
 def judge(
     slot_name: str,
     server: dict[str, Any] | None,
@@ -433,24 +446,16 @@ def judge(
         if not slot["active"] and wal_status != "lost":
             add("warning", "slot_inactive", f"slot {slot_name!r} has no consumer attached")
         lag_bytes, lag_seconds = slot["lag_bytes"], slot["lag_seconds"]
-        for limit, severity, what in (
-            (t.max_lag_bytes, "critical", "max"),
-            (t.warn_lag_bytes, "warning", "warn"),
-        ):
-            if limit is not None and lag_bytes is not None and lag_bytes > limit:
-                add(severity, "lag_bytes", f"lag {lag_bytes} bytes > --{what}-lag-bytes {limit}")
-                break
-        for limit_s, severity, what in (
-            (t.max_lag_seconds, "critical", "max"),
-            (t.warn_lag_seconds, "warning", "warn"),
-        ):
-            if limit_s is not None and lag_seconds is not None and lag_seconds > limit_s:
-                add(
-                    severity,
-                    "lag_seconds",
-                    f"lag {lag_seconds:.1f} s > --{what}-lag-seconds {limit_s:g}",
-                )
-                break
+        if hit := _exceeded(lag_bytes, t.max_lag_bytes, t.warn_lag_bytes):
+            severity, what, limit = hit
+            add(severity, "lag_bytes", f"lag {lag_bytes} bytes > --{what}-lag-bytes {limit}")
+        if hit := _exceeded(lag_seconds, t.max_lag_seconds, t.warn_lag_seconds):
+            severity, what, limit_s = hit
+            add(
+                severity,
+                "lag_seconds",
+                f"lag {lag_seconds:.1f} s > --{what}-lag-seconds {limit_s:g}",
+            )
     recorded = None if checkpoint is None else checkpoint.get("recorded_lsn")
     confirmed = None if slot is None else slot.get("confirmed_flush_lsn")
     if recorded is not None and confirmed and parse_lsn(str(confirmed)) > parse_lsn(recorded):
@@ -471,39 +476,33 @@ def judge(
         )
     for name, table in (warehouse or {}).get("tables", {}).items():
         waited = table["waiting_seconds"]
-        for limit_w, severity, what in (
-            (t.max_waiting_seconds, "critical", "max"),
-            (t.warn_waiting_seconds, "warning", "warn"),
-        ):
-            waiting = table.get("state", "waiting") == "waiting" and table["waiting_for"]
-            if limit_w is not None and waiting and waited > limit_w:
-                add(
-                    severity,
-                    "watermark_waiting",
-                    f"table {name} has waited {duration_text(waited)} > --{what}-waiting "
-                    f"{limit_w:g} s "
-                    f"for file {table['waiting_for']} (since {table['waiting_since']}): its FINAL "
-                    f"stays at LSN {table['watermark_lsn'] or '(none yet)'} until the file is "
-                    f"loaded; other tables go on. See {WAITING_RUNBOOK}",
-                )
-                break
+        waiting = table.get("state", "waiting") == "waiting" and table["waiting_for"]
+        waited_for = waited if waiting else None
+        if hit := _exceeded(waited_for, t.max_waiting_seconds, t.warn_waiting_seconds):
+            severity, what, limit_w = hit
+            add(
+                severity,
+                "watermark_waiting",
+                f"table {name} has waited {duration_text(waited)} > --{what}-waiting "
+                f"{limit_w:g} s "
+                f"for file {table['waiting_for']} (since {table['waiting_since']}): its FINAL "
+                f"stays at LSN {table['watermark_lsn'] or '(none yet)'} until the file is "
+                f"loaded; other tables go on. See {WAITING_RUNBOOK}",
+            )
     for name, table in (warehouse or {}).get("tables", {}).items():
         unloaded = table.get("unloaded_seconds") or 0.0
-        for limit_u, severity, what in (
-            (t.max_unloaded_seconds, "critical", "max"),
-            (t.warn_unloaded_seconds, "warning", "warn"),
-        ):
-            if limit_u is not None and table.get("files_unloaded") and unloaded > limit_u:
-                add(
-                    severity,
-                    "files_not_loaded",
-                    f"table {name}: {table['files_unloaded']} file(s) written and listed in "
-                    f"manifests since {table['unloaded_since']} ({duration_text(unloaded)} > "
-                    f"--{what}-unloaded-age {limit_u:g} s) have not reached STAGING: the pipe "
-                    "is paused, failing or lagging. See docs/operations.md#files-written-but-"
-                    "not-loaded",
-                )
-                break
+        listed = unloaded if table.get("files_unloaded") else None
+        if hit := _exceeded(listed, t.max_unloaded_seconds, t.warn_unloaded_seconds):
+            severity, what, limit_u = hit
+            add(
+                severity,
+                "files_not_loaded",
+                f"table {name}: {table['files_unloaded']} file(s) written and listed in "
+                f"manifests since {table['unloaded_since']} ({duration_text(unloaded)} > "
+                f"--{what}-unloaded-age {limit_u:g} s) have not reached STAGING: the pipe "
+                "is paused, failing or lagging. See docs/operations.md#files-written-but-"
+                "not-loaded",
+            )
     out += judge_path(warehouse, t)
     out.sort(key=lambda p: p["severity"] != "critical")
     return out
@@ -568,18 +567,14 @@ def judge_path(warehouse: dict[str, Any] | None, t: Thresholds) -> list[dict[str
                 "time: objects older than this walstream, run `walstream snowflake apply`), so "
                 "--max-freshness cannot be checked",
             )
-        for limit, severity, what in (
-            (t.max_freshness_seconds, "critical", "max"),
-            (t.warn_freshness_seconds, "warning", "warn"),
-        ):
-            if limit is not None and fresh is not None and fresh > limit:
-                add(
-                    severity,
-                    "final_stale",
-                    f"table {name}: FINAL reflects the source as of "
-                    f"{table.get('final_commit_time')}, {duration_text(fresh)} ago > "
-                    f"--{what}-freshness {limit:g} s (watermark {table.get('watermark_lsn')}). "
-                    f"See {FRESHNESS_RUNBOOK}",
-                )
-                break
+        if hit := _exceeded(fresh, t.max_freshness_seconds, t.warn_freshness_seconds):
+            severity, what, limit = hit
+            add(
+                severity,
+                "final_stale",
+                f"table {name}: FINAL reflects the source as of "
+                f"{table.get('final_commit_time')}, {duration_text(fresh)} ago > "
+                f"--{what}-freshness {limit:g} s (watermark {table.get('watermark_lsn')}). "
+                f"See {FRESHNESS_RUNBOOK}",
+            )
     return out
