@@ -27,7 +27,12 @@ from .config import (
     secret_options,
 )
 from .options import DurationType, F, SizeType, envopt, type_choice_options
-from .snowflake_options import connection_options, connection_settings, connection_values
+from .snowflake_options import (
+    OBJECT_SETTINGS,
+    connection_options,
+    connection_settings,
+    connection_values,
+)
 
 #: The parameters of status's ``--snowflake-*`` options: ``snowflake_`` + the setting, apart
 #: from its ``--warehouse`` (the DuckDB file).
@@ -39,6 +44,13 @@ def _snowflake_options(f: F) -> F:
     for option in reversed(connection_options(_SNOWFLAKE)):
         command = option(command)
     return command  # type: ignore[return-value]
+
+
+#: ``--snowflake-prefix-schema``: the objects' naming, the setting `snowflake apply` and
+#: ``run --snowflake-evolve`` have (same flag and variable).
+_prefix_schema_option = next(s for s in OBJECT_SETTINGS if s.name == "prefix_schema").option(
+    "snowflake-"
+)
 
 
 def _dsn_option(required: bool = True) -> Callable[[F], F]:
@@ -150,13 +162,7 @@ def _exit(code: int) -> None:
     "--snowflake-schema (where `walstream snowflake apply` created the objects)",
 )
 @_snowflake_options
-@envopt(
-    "--snowflake-prefix-schema",
-    "prefix_schema",
-    env="SNOWFLAKE_PREFIX_SCHEMA",
-    is_flag=True,
-    help="the objects are named <schema>_<table> (as `snowflake apply --prefix-schema` made them)",
-)
+@_prefix_schema_option
 @secret_options
 def status(
     dsn: str | None,
@@ -503,13 +509,7 @@ def config_show(ctx: click.Context, command: tuple[str, ...], as_json: bool) -> 
     "computed in PostgreSQL and in Snowflake",
 )
 @_snowflake_options
-@envopt(
-    "--snowflake-prefix-schema",
-    "prefix_schema",
-    env="SNOWFLAKE_PREFIX_SCHEMA",
-    is_flag=True,
-    help="the objects are named <schema>_<table> (as `snowflake apply --prefix-schema` made them)",
-)
+@_prefix_schema_option
 @click.option(
     "--method",
     type=click.Choice(["rows", "checksums"]),
