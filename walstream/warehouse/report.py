@@ -273,14 +273,6 @@ def snowflake_location(settings: ConnectionSettings) -> str:
     return f"{settings.account}/{settings.database}.{settings.schema}"
 
 
-def read_snowflake_watermarks(
-    settings: ConnectionSettings, connect: Callable[[], Any] | None = None
-) -> list[dict[str, Any]]:
-    """Every table's row of ``WALSTREAM_WATERMARKS`` (:data:`COLUMNS`) (see
-    :func:`read_snowflake`)."""
-    return read_snowflake(settings, connect).rows
-
-
 def read_snowflake(
     settings: ConnectionSettings,
     connect: Callable[[], Any] | None = None,
@@ -343,20 +335,18 @@ def read_snowflake(
             break
         assert rows is not None
         reading = WarehouseReading(rows)
-        reading.flow = _optional(cur, "file_flow", lambda: _query(cur, file_flow_query(dialect)))
+        reading.flow = _optional("file_flow", lambda: _query(cur, file_flow_query(dialect)))
         names = [str(r["table_name"]) for r in rows if r.get("table_name") is not None]
         reading.failures = _optional(
-            cur,
             "load_history",
             lambda: _snowflake_failures(cur, dialect, settings, names, reading),
         )
         reading.task_runs = _optional(
-            cur,
             "task_history",
             lambda: _snowflake_task_runs(cur, dialect, settings, names, reading),
         )
         reading.pipes = _optional(
-            cur, "pipe_status", lambda: _snowflake_pipes(cur, dialect, names, reading)
+            "pipe_status", lambda: _snowflake_pipes(cur, dialect, names, reading)
         )
         return reading
     finally:
@@ -369,7 +359,7 @@ def _query(cur: Any, sql: str) -> list[dict[str, Any]]:
     return _flow_rows([d[0] for d in cur.description or []], cur.fetchall())
 
 
-def _optional(cur: Any, part: str, read: Callable[[], Any]) -> Any:
+def _optional(part: str, read: Callable[[], Any]) -> Any:
     """``read()``, or None (logged) when Snowflake refuses it: the watermarks still answer."""
     try:
         return read()
