@@ -9,6 +9,7 @@ files carry exactly the Arrow values a stream carries.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
@@ -311,6 +312,7 @@ def test_ctid_split_with_1_2_and_4_workers_gives_identical_rows_and_final(
                 tables=("public.accounts",),
                 workers=workers,
                 memory_budget=4 << 20,  # several blocks and files per worker
+                chunk_bytes=128 << 10,  # several chunks
                 progress="none",
             )
         )
@@ -329,23 +331,30 @@ def test_ctid_split_with_1_2_and_4_workers_gives_identical_rows_and_final(
 
 
 def test_chunks_cover_every_block_once_and_the_last_is_open_ended() -> None:
-    def table(blocks: int, relkind: str = "r") -> LoadTable:
-        return LoadTable(1, relkind, None, (), None, blocks)  # type: ignore[arg-type]
+    def table(blocks: int, relkind: str = "r", nbytes: int = 0) -> LoadTable:
+        return LoadTable(1, relkind, None, (), None, blocks, nbytes=nbytes)  # type: ignore[arg-type]
 
+    gib = 1 << 30
     for blocks in (0, 5, 9, 100, 1000, 1_000_003, 10**9):
-        chunks = table(blocks).chunks()
-        assert chunks[0].first_block == 0 and chunks[-1].end_block is None
-        for a, b in itertools.pairwise(chunks):
-            assert a.end_block == b.first_block
-            assert b.first_seq - a.first_seq >= a.blocks * 291  # room for every row of a block
-        assert sum(c.blocks for c in chunks) == max(blocks, 1)
-        assert len(chunks) <= max(64, blocks // 131_072 + 1)
-    assert len(table(1000).chunks()) == 63 and len(table(1_000_003).chunks()) == 64
+        for workers in (1, 2, 4):
+            chunks = table(blocks).chunks(workers=workers)
+            assert chunks[0].first_block == 0 and chunks[-1].end_block is None
+            for a, b in itertools.pairwise(chunks):
+                assert a.end_block == b.first_block
+                assert b.first_seq - a.first_seq >= a.blocks * 291  # room for every row of a block
+            assert sum(c.blocks for c in chunks) == max(blocks, 1)
+            assert [c.index for c in chunks] == list(range(len(chunks)))
+            size = blocks * 8192
+            # at most a chunk-size each, at least 4 MiB each, 8 per worker in between
+            assert len(chunks) <= max(8 * workers, -(-size // gib), 1)
+            assert len(chunks) >= min(-(-size // gib), 8 * workers, max(size // (4 << 20), 1))
+    # a small table is one chunk; 1 GiB of blocks with a TOAST of 9 GiB is ten chunks of ~1 GiB
+    assert len(table(100).chunks()) == 1
+    assert len(table(131_072, nbytes=10 * gib).chunks(workers=1)) == 10
+    assert len(table(131_072).chunks(workers=1)) == 8  # 8 per worker when the size allows
+    assert len(table(131_072).chunks(chunk_bytes=64 << 20, workers=1)) == 16
     assert table(1000, "p").chunks() == [Chunk(0, 0, None, 1000)]
-    assert table(1000).chunks(tid_range_scan=False) == [Chunk(0, 0, None, 1000)]
-    assert Chunk(0, 0, None, 1).first_seq == 1
-    key = load_file_key("s", "t", 0x1A, 0x16B374D848)
-    assert key == "s/t/LOAD0000001A-00000016B374D848.parquet"
+    assert table(100_000).chunks(tid_range_scan=False) == [Chunk(0, 0, None, 100_000)]
 
 
 # -- reload while streaming -------------------------------------------------------------------
@@ -441,7 +450,7 @@ def test_kill_during_snapshot_then_restart_leaves_no_trace_of_the_partial_load_i
     dest = f"file://{tmp_path}/dest"
     proc = snapshot_cli(
         "--dsn", db.dsn, "--dest", dest, "--create-slot", "--workers", "2",
-        "--memory-budget", "4MB",
+        "--memory-budget", "4MB", "--chunk-size", "64KB",
         env={"WALSTREAM_FAULTS": "during_snapshot=kill@3"},
     )  # fmt: skip
     assert proc.returncode == KILL_EXIT_CODE, proc.stderr
@@ -526,7 +535,10 @@ def test_publication_column_list_row_filter_and_partition_root_are_loaded_as_pub
     assert sorted((r["id"], r["keep"]) for r in wide) == [(i, f"k{i}") for i in range(2, 51, 2)]
     assert "secret" not in wide[0] and "twice" not in wide[0]
     events = [r for r in load_rows(sink, "events") if r["Op"] == "I"]
-    assert len(events) == 300 and sorted(r["_walstream_seq"] for r in events) == list(range(1, 301))
+    # read partition by partition: each leaf numbers its rows in a range of its own
+    assert len(events) == 300 and len({r["_walstream_seq"] for r in events}) == 300
+    first_half = datetime.date(2024, 7, 1)
+    assert all(r["_walstream_seq"] >> 48 == (1 if r["at"] < first_half else 2) for r in events)
     # the stream describes both tables the same way
     db.execute("INSERT INTO wide (id, keep, secret) VALUES (100, 'x', 'y')")
     db.execute("INSERT INTO events VALUES (1000, '2024-08-01', 'z')")
@@ -535,7 +547,7 @@ def test_publication_column_list_row_filter_and_partition_root_are_loaded_as_pub
     for table in ("wide", "events"):
         change_key = change_files(stream_dest)[f"public.{table}"][0]
         streamed = read_file(open_sink(stream_dest), change_key)
-        load_key = next(k for k in change_files(sink)[f"public.{table}"] if "LOAD00000001" in k)
+        load_key = next(k for k in change_files(sink)[f"public.{table}"] if "LOAD00010000" in k)
         assert read_file(sink, load_key).schema.equals(streamed.schema, check_metadata=True)
 
 

@@ -117,8 +117,10 @@ def test_missing_slot_table_publication_and_half_given_snapshot_are_refused(
         run_snapshot(config(db, tmp_path, publication="nopub"))
     with pytest.raises(ConfigError, match="--use-snapshot and --snapshot-lsn go together"):
         run_snapshot(config(db, tmp_path, use_snapshot="00000003-00000002-1"))
-    with pytest.raises(ConfigError, match="--workers must be at least 1"):
-        run_snapshot(config(db, tmp_path, workers=0))
+    with pytest.raises(ConfigError, match="--workers must be 0 or more"):
+        run_snapshot(config(db, tmp_path, workers=-1))
+    with pytest.raises(ConfigError, match="--chunk-size 1000 is too small"):
+        run_snapshot(config(db, tmp_path, chunk_bytes=1000))
     assert slots(db) == []
 
 

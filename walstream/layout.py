@@ -8,6 +8,8 @@ Snowflake stage patterns) agree by construction::
     <schema>/<table>/LOAD<number>-<snapshot_lsn>.parquet
     _walstream/<slot>/checkpoint.json
     _walstream/<slot>/manifests/<end_lsn>-<start_lsn>-<kind>-<digest>.json
+    _walstream/<slot>/snapshot/plan.json
+    _walstream/<slot>/snapshot/<snapshot_lsn>/done/<chunk ordinal>.json
 
 A key is never reused for different content, because Snowpipe skips a file name it has already
 loaded. Change-file keys are built from the commit LSNs of the first and last transaction in the
@@ -132,6 +134,21 @@ def arrival_order(key: str) -> tuple[str, int, int, int, str]:
     if change:
         return (folder, int(change["first"], 16), 1, int(change["seq"] or 0), name)
     return (folder, 0, 2, 0, name)
+
+
+def snapshot_plan_key(slot: str) -> str:
+    """``_walstream/<slot>/snapshot/plan.json``: the slot's current full load, for its workers."""
+    return f"{slot_prefix(slot)}snapshot/plan.json"
+
+
+def snapshot_done_prefix(slot: str, snapshot_lsn: int) -> str:
+    """Where the done records of one snapshot's chunks sit (one listing reads them all)."""
+    return f"{slot_prefix(slot)}snapshot/{snapshot_lsn:016X}/done/"
+
+
+def snapshot_done_key(slot: str, snapshot_lsn: int, ordinal: int) -> str:
+    """The done record of chunk ``ordinal`` (its place in the plan, over all tables)."""
+    return f"{snapshot_done_prefix(slot, snapshot_lsn)}{ordinal:08X}.json"
 
 
 def slot_prefix(slot: str) -> str:

@@ -14,7 +14,7 @@ import click
 from ..convert.choices import TypeChoices
 from ..logs import setup_logging
 from ..lsn import format_lsn
-from ..snapshot.load import SnapshotConfig, run_snapshot
+from ..snapshot.load import SnapshotConfig, join_load, run_snapshot
 from .options import DurationType, LsnType, SizeType, envopt, type_choice_options
 
 
@@ -35,8 +35,30 @@ from .options import DurationType, LsnType, SizeType, envopt, type_choice_option
     env="SNAPSHOT_WORKERS",
     default=4,
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="connections reading ctid ranges in parallel",
+    type=click.IntRange(0, 64),
+    help="worker threads reading chunks here (0: only coordinate; workers join with --join)",
+)
+@envopt(
+    "--chunk-size",
+    env="SNAPSHOT_CHUNK_SIZE",
+    default="1GB",
+    show_default=True,
+    type=SizeType(minimum=64 * 1024),
+    help="the most table bytes (heap and TOAST) per chunk: what a killed worker reads again",
+)
+@envopt(
+    "--join",
+    env="SNAPSHOT_JOIN",
+    is_flag=True,
+    help="work on the running load of --slot (its plan on --dest) instead of starting one",
+)
+@envopt(
+    "--join-wait",
+    env="SNAPSHOT_JOIN_WAIT",
+    default=120.0,
+    show_default=True,
+    type=DurationType(),
+    help="with --join: how long to wait for a load to start",
 )
 @envopt(
     "--memory-budget",
@@ -94,6 +116,9 @@ def snapshot(
     dest: str,
     tables: tuple[str, ...],
     workers: int,
+    chunk_size: int,
+    join: bool,
+    join_wait: float,
     memory_budget: int,
     create_slot: bool,
     resume: bool,
@@ -110,6 +135,10 @@ def snapshot(
     continues exactly after the loaded rows. With a slot, a temporary slot provides the
     snapshot and each table's LOAD files start with a T marker, so FINAL ends up equal to the
     source, rows deleted before the reload included, while `walstream run` keeps streaming.
+
+    This process coordinates the load (it holds the snapshot) and reads chunks with --workers
+    threads; `walstream snapshot --join` on other machines adds workers. A worker killed loses
+    only its chunk; the same command started again reads only the chunks not done.
     """
     if json_logs:
         level = logging.getLevelName(logging.getLogger("walstream").getEffectiveLevel())
@@ -122,6 +151,7 @@ def snapshot(
         tables=tuple(t for item in tables for t in item.split(",") if t.strip()),
         workers=workers,
         memory_budget=memory_budget,
+        chunk_bytes=chunk_size,
         resume=resume,
         create_slot=create_slot,
         use_snapshot=use_snapshot,
@@ -130,6 +160,10 @@ def snapshot(
         progress_interval=progress_interval,
         choices=TypeChoices.parse(as_text, on_lossy),
     )
+    if join:
+        chunks = join_load(config, wait_seconds=join_wait)
+        click.echo(f"walstream: snapshot --join done; chunks read here={chunks}", err=True)
+        return
     summary = run_snapshot(config)
     if not summary.tables:
         click.echo(

@@ -11,10 +11,14 @@ Modules, in the order the data flows:
 
 - :mod:`.exported`: the slot and its exported snapshot, held while workers use it;
 - :mod:`.tables`: which tables, checked, described as the stream describes them, split in ctid
-  chunks;
+  chunks (partition by partition for a partitioned root);
+- :mod:`.plan`: the load's plan and its chunks' done records on DEST, which workers share;
+- :mod:`.claims`: which worker reads which chunk (advisory locks on the source);
+- :mod:`.worker`: a worker's loop: import the snapshot, claim, read, store, record done;
 - :mod:`.reader`: a worker's connection in the snapshot, COPY of a chunk into raw columns;
 - :mod:`.writer`: raw columns -> LOAD rows -> Parquet row groups -> durable files;
-- :mod:`.load`: the coordinator, the workers and the per-table state in the checkpoint;
+- :mod:`.load`: the coordinator (plan, local workers, manifests, the per-table state in the
+  checkpoint) and ``--join``;
 - :mod:`.progress`: a progress bar or log lines; :mod:`.commands`: ``walstream snapshot``.
 """
 
@@ -27,6 +31,7 @@ from .load import (
     SnapshotSummary,
     TableResult,
     initial_load,
+    join_load,
     run_snapshot,
 )
 
@@ -39,5 +44,6 @@ __all__ = [
     "SnapshotSummary",
     "TableResult",
     "initial_load",
+    "join_load",
     "run_snapshot",
 ]

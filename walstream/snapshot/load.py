@@ -4,22 +4,28 @@
 --snapshot initial`` does before it streams. Both come down to:
 
 1. check everything that can be checked before a slot exists: the publication, each table (it
-   exists, it is published, the role may read it), the destination;
+   exists, it is published, the role may read it), the destination, and whether an earlier load
+   of the slot is still running (its snapshot can be imported: join it with ``--join``) or died
+   with its coordinator (say so, and load its unfinished tables again);
 2. hold an exported snapshot (:mod:`.exported`): the pipeline's slot when it is created now,
    else a temporary slot next to it, or a snapshot the caller holds (``--use-snapshot``);
 3. in a coordinator transaction inside the snapshot, lock the tables against DDL (ACCESS SHARE,
-   like pg_dump), describe them as the stream does, and split them into ctid chunks;
-4. ``workers`` threads, each with its own connection inside the same snapshot, take chunks in
-   table order; each keeps one :class:`~.writer.LoadFileWriter` per table it is working on and
-   stores it when it moves to another table. The first worker to reach a table stores its ``T``
-   marker; the last one to leave it marks it loaded.
+   like pg_dump), describe them as the stream does, split them into chunks, store each table's
+   ``T`` marker, and publish the plan on DEST (:mod:`.plan`);
+4. ``workers`` threads here, and any number of ``walstream snapshot --join`` processes anywhere,
+   run the same :class:`~.worker.ChunkWorker`: claim a chunk, store its files, record it done;
+5. the coordinator reads the done records; when every chunk of a table is done it writes the
+   table's load manifest and marks it loaded; when all are, it marks the plan finished and lets
+   the snapshot go.
 
-State per table in the checkpoint (``snapshot`` section): ``not_started`` when planned,
-``loading`` once its marker or rows may be stored, ``loaded`` once every file is stored. A
-table that is not ``loaded`` after a crash is simply loaded again from a *new* snapshot: its new
-``T`` marker sits after everything the interrupted attempt wrote, so partial files of that
-attempt change nothing in FINAL. (Resuming the same snapshot is impossible: it dies with the
-connection that exported it.)
+State per table in the checkpoint (``snapshot`` section, written by the coordinator only):
+``not_started`` when requested, ``loading`` once its marker is stored, ``loaded`` once every
+file is stored. A worker that dies loses only the chunk it held: another worker claims it once
+the dead one's session is gone, and a worker started again with the same command reads only the
+chunks without a done record, from the same snapshot. The snapshot itself lives only as long as
+the coordinator's replication connection; when the coordinator dies, the tables not ``loaded``
+are loaded again, whole, from a *new* snapshot (never a mix of two snapshots): their new ``T``
+marker sits after everything the interrupted attempt wrote, so its files change nothing in FINAL.
 """
 
 from __future__ import annotations
@@ -27,9 +33,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import psycopg
@@ -45,23 +50,19 @@ from ..pipeline.checkpoint import Checkpoint
 from ..pipeline.manifest import ManifestFile, load_manifest
 from ..sink import DurableSink, open_sink
 from .exported import ExportedSnapshot, SlotSnapshot, temporary_slot_name
+from .plan import ChunkDone, LoadPlan, PlanTable, read_plan
 from .progress import Progress, make_progress
 from .reader import SnapshotSession
 from .tables import (
-    Chunk,
+    CHUNK_BYTES,
     LoadTable,
     check_publication,
     describe_table,
     published_tables,
     select_tables,
 )
-from .writer import (
-    FileNumbers,
-    LoadFileWriter,
-    LoadPosition,
-    StoredLoadFile,
-    truncate_marker,
-)
+from .worker import ChunkWorker, snapshot_alive, snapshot_identity
+from .writer import LoadPosition, truncate_marker
 
 log = logging.getLogger("walstream.snapshot")
 
@@ -71,6 +72,11 @@ NOT_STARTED = "not_started"
 LOADING = "loading"
 LOADED = "loaded"
 
+#: Seconds between readings of the done records while the load runs.
+WATCH_SECONDS = 0.5
+#: Seconds between looks for a plan to join.
+JOIN_POLL_SECONDS = 2.0
+
 
 @dataclass
 class SnapshotConfig:
@@ -79,8 +85,10 @@ class SnapshotConfig:
     publication: str
     dest: str
     tables: tuple[str, ...] = ()  # schema.table; empty: every table of the publication
-    workers: int = 4
+    workers: int = 4  # local worker threads; 0: only coordinate (workers join with --join)
     memory_budget: int = 256 * MiB
+    chunk_bytes: int = CHUNK_BYTES  # the most table bytes one chunk stands for
+    stall_seconds: float = 600.0  # warn when no chunk finished for this long
     resume: bool = False  # skip tables whose last snapshot is loaded
     create_slot: bool = False  # create the pipeline's slot (with this snapshot) if missing
     use_snapshot: str | None = None  # a snapshot exported and held by the caller...
@@ -100,14 +108,16 @@ class SnapshotConfig:
         count 15-20 MB of encoder and allocator working memory per worker
         (tests/test_snapshot_memory.py).
         """
-        share = self.memory_budget // max(self.workers, 1)
+        share = self.memory_budget // max(self.workers, 1)  # --join: one worker's budget
         block = min(max(share // 16, 256 * 1024), 64 * MiB)
         file = min(max(share // 6, 1 * MiB), 128 * MiB)
         return block, file
 
     def check(self) -> None:
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, not {self.workers}")
+        if self.workers < 0:
+            raise ConfigError(f"--workers must be 0 or more, not {self.workers}")
+        if self.chunk_bytes < 64 * 1024:
+            raise ConfigError(f"--chunk-size {self.chunk_bytes} is too small: use at least 64KB")
         if self.memory_budget < 4 * MiB:
             raise ConfigError(
                 f"--memory-budget {self.memory_budget} is too small: use at least 4MB"
@@ -177,7 +187,10 @@ def run_snapshot(
         _check_slot(conn, config, info)
         tables = select_tables(conn, config.publication, config.tables)
     checkpoint = Checkpoint.load(sink, config.slot)
-    if config.resume and info is not None:
+    resume = config.resume
+    if _earlier_load_lost(config, sink, checkpoint, tables):
+        resume = True
+    if resume and info is not None:
         for schema, table in list(tables):
             state = checkpoint.snapshot_state(f"{schema}.{table}") or {}
             if state.get("state") == LOADED:
@@ -224,6 +237,115 @@ def run_snapshot(
                 )
             raise
     return summary
+
+
+def join_load(
+    config: SnapshotConfig,
+    sink: DurableSink | None = None,
+    progress: Progress | None = None,
+    wait_seconds: float = 120.0,
+) -> int:
+    """``walstream snapshot --join``: work on the slot's running load; the chunks read here.
+
+    Waits up to ``wait_seconds`` for an unfinished plan (workers may start before their
+    coordinator has planned), then runs ``config.workers`` (at least one) worker threads until
+    every chunk is done. Raises :class:`~.worker.SnapshotLost` when the plan's coordinator is gone.
+    """
+    config.check()
+    sink = sink or open_sink(config.dest)
+    deadline = time.monotonic() + wait_seconds
+    plan = read_plan(sink, config.slot)
+    while plan is None or plan.finished:
+        if time.monotonic() >= deadline:
+            log.info(
+                "event=snapshot_join_nothing slot=%s last=%s hint=no load of this slot is "
+                "running; start one with walstream snapshot (without --join)",
+                config.slot,
+                "-" if plan is None else plan.snapshot_name,
+            )
+            return 0
+        time.sleep(min(JOIN_POLL_SECONDS, max(deadline - time.monotonic(), 0.0)))
+        plan = read_plan(sink, config.slot)
+    progress = progress or make_progress(config.progress, config.progress_interval)
+    progress.start([(t.name, t.blocks, len(t.chunks)) for t in plan.tables])
+    for ordinal in plan.done_ordinals(sink):  # what others did: the bar starts where the load is
+        _, table, chunk = next(item for item in plan.chunks() if item[0] == ordinal)
+        progress.chunk_done(table.name, ordinal, chunk.blocks, 0, 0)
+    log.info(
+        "event=snapshot_join slot=%s snapshot=%s chunks=%d workers=%d planned_by=%s",
+        config.slot,
+        plan.snapshot_name,
+        plan.chunk_count,
+        max(config.workers, 1),
+        plan.planned_by,
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    workers = [
+        ChunkWorker(config.dsn, plan, sink, progress, stop) for _ in range(max(config.workers, 1))
+    ]
+
+    def work(worker: ChunkWorker) -> None:
+        try:
+            worker.run()
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    finally:
+        stop.set()
+        progress.stop()
+    if errors:
+        raise errors[0]
+    return sum(w.chunks_read for w in workers)
+
+
+def _earlier_load_lost(
+    config: SnapshotConfig,
+    sink: DurableSink,
+    checkpoint: Checkpoint,
+    tables: Sequence[tuple[str, str]],
+) -> bool:
+    """Look at the slot's last plan: True when it died unfinished (its tables get resumed).
+
+    A plan whose snapshot still imports has a live coordinator: starting a second load of the
+    same slot would race it, so that is an error that says how to help it instead.
+    """
+    plan = read_plan(sink, config.slot)
+    if plan is None or plan.finished:
+        return False
+    if snapshot_alive(config.dsn, plan):
+        raise SourceError(
+            f"{plan.describe()} is still running: its coordinator holds the snapshot. Add "
+            f"workers to it with walstream snapshot --join --slot {config.slot} (same --dsn and "
+            "--dest), or stop that coordinator before starting another load of this slot"
+        )
+    done = plan.done_ordinals(sink)
+    unfinished = []
+    for table in plan.tables:
+        state = checkpoint.snapshot_state(table.name) or {}
+        if state.get("state") != LOADED:
+            ordinals = {table.first_ordinal + c.index for c in table.chunks}
+            unfinished.append(f"{table.name}({len(ordinals & done)}/{len(ordinals)} chunks)")
+    log.warning(
+        "event=snapshot_lost slot=%s snapshot=%s snapshot_lsn=%s planned_by=%s unfinished=%s "
+        "hint=the coordinator of this load exited and its exported snapshot went with it; rows "
+        "of two snapshots must never mix, so the unfinished tables are loaded again whole from "
+        "a new snapshot (tables it finished are kept)",
+        config.slot,
+        plan.snapshot_name,
+        format_lsn(plan.snapshot_lsn),
+        plan.planned_by,
+        ",".join(unfinished) or "-",
+    )
+    return True
 
 
 def initial_load(
@@ -309,15 +431,13 @@ def _wait_slot_released(dsn: str, slot: str, timeout: float = 30.0) -> None:
 @dataclass
 class _TableWork:
     table: LoadTable
-    untaken: int  # chunks no worker has taken yet
-    leases: int = 0  # workers holding a writer for the table
-    started: bool = False
+    plan: PlanTable | None = None
     result: TableResult = field(default_factory=lambda: TableResult(""))
-    files: list[ManifestFile] = field(default_factory=list)  # for the table's load manifest
+    loaded: bool = False
 
 
 class _Load:
-    """One snapshot's load: coordinator transaction, chunk queue, workers, bookkeeping."""
+    """One snapshot's load: the coordinator; its workers are :class:`~.worker.ChunkWorker`."""
 
     def __init__(
         self,
@@ -337,14 +457,13 @@ class _Load:
         self.summary = summary
         self.progress = progress or make_progress(config.progress, config.progress_interval)
         self.block_bytes, self.file_bytes = config.buffer_sizes()
-        self.numbers = FileNumbers()
-        self._lock = threading.Lock()  # queue and per-table counters
-        self._checkpoint_lock = threading.Lock()
-        self._queue: deque[tuple[_TableWork, Chunk]] = deque()
         self._work: dict[str, _TableWork] = {}
-        self._failed = threading.Event()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
         self._errors: list[BaseException] = []
+        self._records: dict[int, ChunkDone] = {}
         self.position = LoadPosition(snapshot.snapshot_lsn, 0)
+        self.plan: LoadPlan | None = None
 
     # -- coordinator -------------------------------------------------------------------------
     def run(self) -> None:
@@ -354,25 +473,29 @@ class _Load:
         with SnapshotSession(self.config.dsn, snap) as coordinator:
             conn = coordinator.conn
             assert conn is not None
-            self._plan(conn)
+            plan = self._plan(conn)
             log.info(
                 "event=snapshot_start tables=%d chunks=%d workers=%d snapshot_lsn=%s "
                 "consistent_point=%s block_bytes=%d file_bytes=%d",
                 len(self._work),
-                len(self._queue),
+                plan.chunk_count,
                 self.config.workers,
                 format_lsn(snap.snapshot_lsn),
                 format_lsn(snap.consistent_point),
                 self.block_bytes,
                 self.file_bytes,
             )
-            self.progress.start([(name, w.table.blocks) for name, w in self._work.items()])
+            self.progress.start([(t.name, t.blocks, len(t.chunks)) for t in plan.tables])
             try:
-                self._run_workers()
+                self._markers(plan)
+                plan.write(self.sink)  # from here on, workers anywhere may join
+                self._run_workers(plan)
             finally:
                 self.progress.stop()
-        if self._errors:
-            raise self._errors[0]
+            if self._errors:
+                raise self._errors[0]
+            self.plan = replace(plan, finished=True)
+            self.plan.write(self.sink)
         log.info(
             "event=snapshot_done tables=%d rows=%d files=%d snapshot_lsn=%s",
             len(self._work),
@@ -381,7 +504,7 @@ class _Load:
             format_lsn(snap.snapshot_lsn),
         )
 
-    def _plan(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    def _plan(self, conn: psycopg.Connection[tuple[object, ...]]) -> LoadPlan:
         for namespace, name in self.names:
             # held to the end of the load: no DDL can change what the workers read
             conn.execute(
@@ -398,150 +521,155 @@ class _Load:
         tid_range_scan = conn.info.server_version >= 140000
         publication = self.config.publication
         published = published_tables(conn, publication)
+        plan_tables: list[PlanTable] = []
+        ordinal = 0
         for namespace, name in self.names:
             table = describe_table(
                 conn, publication, namespace, name, types, published, self.config.choices
             )
-            chunks = table.chunks(tid_range_scan)
-            work = _TableWork(table, len(chunks), result=TableResult(table.qualified_name))
+            chunks = table.chunks(
+                tid_range_scan, self.config.chunk_bytes, max(self.config.workers, 1)
+            )
+            entry = PlanTable(table.schema.namespace, table.schema.name, tuple(chunks), ordinal)
+            ordinal += len(chunks)
+            plan_tables.append(entry)
+            work = _TableWork(table, entry, TableResult(table.qualified_name))
             self._work[table.qualified_name] = work
-            self._queue.extend((work, chunk) for chunk in chunks)
             self.summary.tables[table.qualified_name] = work.result
-        self.summary.chunks = len(self._queue)
-        with self._checkpoint_lock:
-            for qualified in self._work:
-                self.checkpoint.record_snapshot(
-                    qualified, NOT_STARTED, self.snapshot.snapshot_lsn, 0, 0
-                )
-            self.checkpoint.write(self.sink)
+        self.summary.chunks = ordinal
+        choices = self.config.choices
+        return LoadPlan(
+            slot=self.config.slot,
+            publication=publication,
+            snapshot_name=self.snapshot.snapshot_name,
+            identity=snapshot_identity(conn),
+            consistent_point=self.snapshot.consistent_point,
+            snapshot_lsn=self.snapshot.snapshot_lsn,
+            snapshot_ts_us=self.position.snapshot_ts_us,
+            block_bytes=self.block_bytes,
+            file_bytes=self.file_bytes,
+            as_text=tuple(sorted(choices.kinds)) + choices.columns,
+            on_lossy=choices.on_lossy,
+            tables=tuple(plan_tables),
+        )
 
-    def _run_workers(self) -> None:
+    def _markers(self, plan: LoadPlan) -> None:
+        """Each table's T marker, before any of its rows: the table is ``loading`` from here."""
+        for work in self._work.values():
+            table = work.table
+            key = load_file_key(
+                table.schema.namespace, table.schema.name, 0, self.position.snapshot_lsn
+            )
+            self.sink.put(key, truncate_marker(table, self.position))
+            work.result.state = LOADING
+            work.result.files = 1
+        for name in self._work:
+            self.checkpoint.record_snapshot(name, LOADING, plan.snapshot_lsn, 1, 0)
+        self.checkpoint.write(self.sink)
+
+    def _run_workers(self, plan: LoadPlan) -> None:
         threads = [
-            threading.Thread(target=self._worker, name=f"walstream-snapshot-{i}", daemon=True)
-            for i in range(min(self.config.workers, len(self._queue)))
+            threading.Thread(
+                target=self._worker, args=(plan,), name=f"walstream-snapshot-{i}", daemon=True
+            )
+            for i in range(min(self.config.workers, plan.chunk_count))
         ]
         for thread in threads:
             thread.start()
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)
-        except BaseException as exc:  # Ctrl-C: stop the workers, leave the tables loading
+            self._watch(plan)
+        except BaseException as exc:  # Ctrl-C or a failure: stop the workers, tables stay loading
             self._fail(exc)
+            raise
+        finally:
+            self._stop.set()
             for thread in threads:
                 thread.join(30)
-            raise
+
+    def _watch(self, plan: LoadPlan) -> None:
+        """Read done records (local and remote workers alike) until every table is loaded."""
+        last_news = time.monotonic()
+        warned = 0.0
+        while not self._errors:
+            news = plan.done(self.sink, self._records)
+            if news:
+                last_news = time.monotonic()
+            for ordinal, record in news.items():
+                self._records[ordinal] = record
+                chunk = plan.table(record.table).chunks[record.chunk]
+                self.progress.chunk_done(
+                    record.table, ordinal, chunk.blocks, record.rows, record.nbytes
+                )
+            for name, work in self._work.items():
+                if not work.loaded and self._all_done(work):
+                    self._finish(plan, name, work)
+            if all(w.loaded for w in self._work.values()):
+                return
+            idle = time.monotonic() - last_news
+            if idle >= self.config.stall_seconds and idle - warned >= self.config.stall_seconds:
+                warned = idle
+                self._stalled(plan, idle)
+            elif idle < warned:
+                warned = 0.0
+            self._wake.wait(WATCH_SECONDS)
+            self._wake.clear()
+        raise self._errors[0]
+
+    def _all_done(self, work: _TableWork) -> bool:
+        assert work.plan is not None
+        first = work.plan.first_ordinal
+        return all(first + c.index in self._records for c in work.plan.chunks)
+
+    def _stalled(self, plan: LoadPlan, idle: float) -> None:
+        done = len(self._records)
+        log.warning(
+            "event=snapshot_stalled slot=%s seconds=%.0f chunks_done=%d chunks=%d "
+            "local_workers=%d hint=no chunk finished for %.0fs; %s",
+            self.config.slot,
+            idle,
+            done,
+            plan.chunk_count,
+            self.config.workers,
+            idle,
+            "check the workers (walstream snapshot --join) are running and can reach the "
+            "source and DEST"
+            if self.config.workers == 0
+            else "check the source for locks or a slow scan (pg_stat_activity)",
+        )
+
+    def _finish(self, plan: LoadPlan, name: str, work: _TableWork) -> None:
+        """Every chunk of the table is done: its load manifest, then ``loaded``."""
+        assert work.plan is not None
+        marker = load_file_key(
+            work.table.schema.namespace, work.table.schema.name, 0, plan.snapshot_lsn
+        )
+        files = [ManifestFile(name, marker, 1)]
+        rows = nbytes = 0
+        for chunk in work.plan.chunks:
+            record = self._records[work.plan.first_ordinal + chunk.index]
+            files += [ManifestFile(name, key, n) for key, n in record.files]
+            rows += record.rows
+            nbytes += record.nbytes
+        work.result.rows, work.result.bytes, work.result.files = rows, nbytes, len(files)
+        # the load manifest, before the table counts as loaded: a warehouse merges the load
+        # only once every file it lists has arrived (walstream.pipeline.manifest)
+        load_manifest(self.config.slot, plan.snapshot_lsn, files, origin=False).write(self.sink)
+        work.result.state = LOADED
+        work.loaded = True
+        self.checkpoint.record_snapshot(name, LOADED, plan.snapshot_lsn, len(files), rows)
+        self.checkpoint.write(self.sink)
+        self.progress.table_done(name, len(files))
 
     def _fail(self, exc: BaseException) -> None:
-        with self._lock:
-            self._errors.append(exc)
-        self._failed.set()
+        self._errors.append(exc)
+        self._stop.set()
+        self._wake.set()
 
-    # -- workers -----------------------------------------------------------------------------
-    def _worker(self) -> None:
-        writer: LoadFileWriter | None = None
+    # -- local workers -----------------------------------------------------------------------
+    def _worker(self, plan: LoadPlan) -> None:
         try:
-            with SnapshotSession(self.config.dsn, self.snapshot) as session:
-                while not self._failed.is_set():
-                    item = self._take(writer)
-                    if item is None:
-                        break
-                    work, chunk, first = item
-                    if writer is None or writer.table is not work.table:
-                        if writer is not None:
-                            writer.close()
-                            self._release(writer.table.qualified_name)
-                        writer = LoadFileWriter(
-                            self.sink,
-                            work.table,
-                            self.position,
-                            self.numbers,
-                            self.file_bytes,
-                            self._stored,
-                        )
-                        session.lock(work.table)
-                    if first:
-                        self._start_table(work)
-                    self._read(session, work, chunk, writer)
-                if writer is not None and not self._failed.is_set():
-                    writer.close()
-                    self._release(writer.table.qualified_name)
-                    writer = None
+            ChunkWorker(
+                self.config.dsn, plan, self.sink, self.progress, self._stop, self._wake.set
+            ).run()
         except BaseException as exc:
             self._fail(exc)
-        finally:
-            if writer is not None:
-                writer.abandon()
-
-    def _take(self, writer: LoadFileWriter | None) -> tuple[_TableWork, Chunk, bool] | None:
-        """The next chunk, with a lease on its table; True if it is the table's first."""
-        with self._lock:
-            if not self._queue:
-                return None
-            work, chunk = self._queue.popleft()
-            work.untaken -= 1
-            if writer is None or writer.table is not work.table:
-                work.leases += 1
-            first = not work.started
-            work.started = True
-            return work, chunk, first
-
-    def _read(
-        self, session: SnapshotSession, work: _TableWork, chunk: Chunk, writer: LoadFileWriter
-    ) -> None:
-        name = work.table.qualified_name
-        for raw in session.read_chunk(work.table, chunk, self.block_bytes):
-            if self._failed.is_set():
-                return
-            writer.write(raw)
-            with self._lock:
-                work.result.rows += raw.rows
-                work.result.bytes += raw.nbytes
-            self.progress.advance(name, raw.rows, raw.nbytes)
-        self.progress.chunk_done(name, chunk.blocks)
-
-    def _start_table(self, work: _TableWork) -> None:
-        table = work.table
-        self.progress.table_started(table.qualified_name)
-        with self._lock:
-            work.result.state = LOADING
-        self._record(table.qualified_name, LOADING)
-        key = load_file_key(
-            table.schema.namespace, table.schema.name, 0, self.position.snapshot_lsn
-        )
-        self.sink.put(key, truncate_marker(table, self.position))
-        self._stored(StoredLoadFile(table.qualified_name, key, 0, 0), rows=1)
-
-    def _stored(self, stored: StoredLoadFile, rows: int | None = None) -> None:
-        with self._lock:
-            work = self._work[stored.table]
-            work.result.files += 1
-            work.files.append(
-                ManifestFile(stored.table, stored.key, stored.rows if rows is None else rows)
-            )
-
-    def _release(self, name: str) -> None:
-        """A worker is done with a table; the last one out marks it loaded."""
-        with self._lock:
-            work = self._work[name]
-            work.leases -= 1
-            done = work.untaken == 0 and work.leases == 0 and not self._failed.is_set()
-            if done:
-                work.result.state = LOADED
-        if done:
-            # the load manifest, before the table counts as loaded: a warehouse merges the load
-            # only once every file it lists has arrived (walstream.pipeline.manifest)
-            manifest = load_manifest(
-                self.config.slot, self.snapshot.snapshot_lsn, work.files, origin=False
-            )
-            manifest.write(self.sink)
-            self._record(name, LOADED)
-            self.progress.table_done(name, work.result.files)
-
-    def _record(self, name: str, state: str) -> None:
-        result = self._work[name].result
-        with self._checkpoint_lock:
-            self.checkpoint.record_snapshot(
-                name, state, self.snapshot.snapshot_lsn, result.files, result.rows
-            )
-            self.checkpoint.write(self.sink)

@@ -12,12 +12,21 @@ PostgreSQL 15+; generated columns are left out before that) and its row filter, 
 applies as a ``WHERE`` clause, since the stream applies it to every change.
 
 Chunks: a plain table is split into ranges of heap blocks read with ``ctid`` range conditions
-(a TID Range Scan, PostgreSQL 14+). The split depends on the table's size only, never on the
-number of workers, so rows get the same positions however many workers read them
-(:mod:`.reader`); there are up to :data:`TARGET_CHUNKS` chunks, so that workers finish at about
-the same time. The last chunk has no upper bound: rows visible to the snapshot cannot sit beyond
-the blocks counted after it was taken, and the open end makes that a non-question. Partitioned
-tables (published through their root) and servers before 14 are read in one chunk.
+(a TID Range Scan, PostgreSQL 14+). A chunk is the unit of work, of claims and of resuming
+(:mod:`.plan`), so its size is bounded both ways: at most ``chunk_bytes`` of the table (heap and
+TOAST together, so a TOAST-heavy table is not one enormous chunk), at least
+:data:`MIN_CHUNK_BYTES`, and otherwise enough chunks for the workers to finish together. Rows get
+their positions from their heap block, never from the split (:attr:`Chunk.first_seq`), so the
+split may follow the number of workers. The last chunk has no upper bound: rows visible to the
+snapshot cannot sit beyond the blocks counted after it was taken, and the open end makes that a
+non-question.
+
+Partitioned tables published through their root (``publish_via_partition_root``) are read
+partition by partition: each leaf is chunked like a plain table, and its rows are numbered in a
+range of positions of its own (:data:`SEQ_PER_PARTITION`), so the root's LOAD files hold every
+leaf without two rows sharing a position. Without ``publish_via_partition_root`` the publication
+lists the leaves themselves, and each is loaded as the table the stream names. Servers before 14
+read each relation in one chunk.
 """
 
 from __future__ import annotations
@@ -41,13 +50,22 @@ from ..schema import TableSchema
 
 Connection = psycopg.Connection[Any]
 
-#: Chunks a table is split into (more when chunks would exceed MAX_CHUNK_BLOCKS).
-TARGET_CHUNKS = 64
-MIN_CHUNK_BLOCKS = 8
-MAX_CHUNK_BLOCKS = 131_072  # 1 GiB of 8 KiB blocks
+#: Chunks per worker a table is split into, when its size allows, so workers finish together.
+CHUNKS_PER_WORKER = 8
+#: The smallest chunk worth a claim, a file and a done record.
+MIN_CHUNK_BYTES = 4 * 1024 * 1024
+#: The largest chunk by default: what a killed worker loses and a resumed load reads again.
+CHUNK_BYTES = 1024 * 1024 * 1024
+#: Chunks of one table at most: the file number holds the chunk in 16 bits (:mod:`.writer`).
+MAX_CHUNKS = 65_535
+BLOCK_SIZE = 8192
 #: _walstream_seq of a chunk's rows starts at first_block * SEQ_PER_BLOCK + 1; a heap block
 #: holds fewer tuples than this (MaxHeapTuplesPerPage is 291 for 8 KiB, 1291 for 32 KiB pages).
 SEQ_PER_BLOCK = 65_536
+#: Each partition of a root numbers its rows from ordinal * SEQ_PER_PARTITION: 2^32 blocks of
+#: 2^16 positions (32 TiB of 8 KiB blocks) fit below it, and 32,767 partitions in an int64.
+SEQ_PER_PARTITION = 1 << 48
+MAX_PARTITIONS = (1 << 15) - 1
 
 
 def parse_table_name(name: str) -> tuple[str, str]:
@@ -61,18 +79,59 @@ def parse_table_name(name: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Partition:
+    """A leaf partition of a partitioned table, which the load reads on its own."""
+
+    namespace: str
+    name: str
+    relkind: str
+    blocks: int  # heap blocks
+    nbytes: int  # heap and TOAST bytes (pg_table_size)
+    ordinal: int = 0  # the leaf's place among the root's leaves: its range of positions
+
+    @property
+    def split_by_ctid(self) -> bool:
+        return self.relkind == "r"
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
-    """Heap blocks ``[first_block, end_block)`` of a table; ``end_block`` None: to the end."""
+    """Heap blocks ``[first_block, end_block)`` of one relation; ``end_block`` None: to the end.
+
+    ``index`` numbers the chunks of a table from 0, across its partitions; it names the chunk's
+    files (:mod:`.writer`) and its done record (:mod:`.plan`).
+    """
 
     index: int
     first_block: int
     end_block: int | None
-    blocks: int  # for progress: how many of the table's blocks this chunk stands for
+    blocks: int  # for progress: how many of the relation's blocks this chunk stands for
+    partition: Partition | None = None  # None: the table itself
 
     @property
     def first_seq(self) -> int:
         """``_walstream_seq`` of the chunk's first row; its rows are numbered on from there."""
-        return self.first_block * SEQ_PER_BLOCK + 1
+        ordinal = 0 if self.partition is None else self.partition.ordinal
+        return ordinal * SEQ_PER_PARTITION + self.first_block * SEQ_PER_BLOCK + 1
+
+
+def split_blocks(blocks: int, nbytes: int, chunk_bytes: int, workers: int) -> list[int]:
+    """Start blocks of the chunks of a relation of ``blocks`` heap blocks and ``nbytes`` bytes.
+
+    At most ``chunk_bytes`` per chunk (counting TOAST), at least :data:`MIN_CHUNK_BYTES` (or
+    ``chunk_bytes`` when that is smaller), and :data:`CHUNKS_PER_WORKER` per worker in between.
+    """
+    if blocks <= 1:
+        return [0]
+    nbytes = max(nbytes, blocks * BLOCK_SIZE)
+    smallest = min(MIN_CHUNK_BYTES, chunk_bytes)
+    count = max(
+        math.ceil(nbytes / chunk_bytes),
+        min(CHUNKS_PER_WORKER * max(workers, 1), nbytes // smallest),
+        1,
+    )
+    size = max(math.ceil(blocks / count), 1)
+    return list(range(0, blocks, size))
 
 
 @dataclass(frozen=True)
@@ -86,6 +145,9 @@ class LoadTable:
     row_filter: str | None
     blocks: int
     on_lossy: str = "mark"  # --on-lossy (the --as-text choice is in schema.columns)
+    nbytes: int = 0  # heap and TOAST bytes
+    #: a partitioned root's leaf partitions, each read on its own (empty: read the table)
+    partitions: tuple[Partition, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -102,22 +164,31 @@ class LoadTable:
             for t, c in zip(self.pg_types, self.schema.columns, strict=True)
         )
 
-    def chunks(self, tid_range_scan: bool = True) -> list[Chunk]:
-        """The block ranges to read; one open-ended chunk when the table cannot be split."""
-        if not (self.split_by_ctid and tid_range_scan) or self.blocks <= MIN_CHUNK_BLOCKS:
-            return [Chunk(0, 0, None, max(self.blocks, 1))]
-        size = math.ceil(self.blocks / TARGET_CHUNKS)
-        size = min(max(size, MIN_CHUNK_BLOCKS), MAX_CHUNK_BLOCKS)
-        starts = list(range(0, self.blocks, size))
-        return [
-            Chunk(
-                i,
-                start,
-                None if i == len(starts) - 1 else start + size,
-                min(size, self.blocks - start),
+    def chunks(
+        self, tid_range_scan: bool = True, chunk_bytes: int = CHUNK_BYTES, workers: int = 4
+    ) -> list[Chunk]:
+        """The block ranges to read, partition by partition (see the module docstring)."""
+        if self.partitions:
+            sources: list[tuple[Partition | None, bool, int, int]] = [
+                (p, p.split_by_ctid, p.blocks, p.nbytes) for p in self.partitions
+            ]
+        else:
+            sources = [(None, self.split_by_ctid, self.blocks, self.nbytes)]
+        out: list[Chunk] = []
+        for partition, splittable, blocks, nbytes in sources:
+            starts = [0]
+            if splittable and tid_range_scan:
+                starts = split_blocks(blocks, nbytes, chunk_bytes, workers)
+            for i, start in enumerate(starts):
+                end = starts[i + 1] if i + 1 < len(starts) else None
+                span = (blocks if end is None else end) - start
+                out.append(Chunk(len(out), start, end, max(span, 1), partition))
+        if len(out) > MAX_CHUNKS:
+            raise ConfigError(
+                f"{self.qualified_name} would be split into {len(out)} chunks, more than "
+                f"{MAX_CHUNKS}: raise --chunk-size"
             )
-            for i, start in enumerate(starts)
-        ]
+        return out
 
     def copy_sql(self, chunk: Chunk) -> sql.Composed:
         """``COPY (SELECT columns FROM ONLY t WHERE ctid ...) TO STDOUT (FORMAT csv)``.
@@ -126,9 +197,11 @@ class LoadTable:
         functions), and pyarrow parses CSV in C++; see :mod:`.reader`.
         """
         columns = [sql.Identifier(c.name) for c in self.schema.columns]
-        target = sql.Identifier(self.schema.namespace, self.schema.name)
+        part = chunk.partition
+        names = (part.namespace, part.name) if part else (self.schema.namespace, self.schema.name)
+        target = sql.Identifier(*names)
         conditions: list[sql.Composable] = []
-        if self.split_by_ctid:
+        if part.split_by_ctid if part else self.split_by_ctid:
             # ONLY: inheritance children are published (and loaded) as tables of their own
             relation: sql.Composable = sql.SQL("ONLY {}").format(target)
             if chunk.first_block:
@@ -273,7 +346,7 @@ def describe_table(
         raise SourceError(f"table {schema}.{table} left publication {publication!r} meanwhile")
     row = conn.execute(
         "SELECT c.oid::int8, c.relkind::text, c.relreplident::text, "
-        "pg_relation_size(c.oid) / current_setting('block_size')::int8 "
+        "pg_relation_size(c.oid) / current_setting('block_size')::int8, pg_table_size(c.oid) "
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relname = %s",
         (schema, table),
@@ -281,6 +354,7 @@ def describe_table(
     if row is None:
         raise SourceError(f"table {schema}.{table} was dropped before the snapshot")
     relid, relkind, identity, blocks = int(row[0]), str(row[1]), str(row[2]), int(row[3])
+    nbytes = int(row[4] or 0)
     generated = ""
     if entry.columns is None and conn.info.server_version >= 120000:
         generated = "AND a.attgenerated = ''"
@@ -326,6 +400,38 @@ def describe_table(
         row_filter=entry.row_filter,
         blocks=blocks if relkind == "r" else 0,
         on_lossy=choices.on_lossy,
+        nbytes=nbytes,
+        partitions=leaf_partitions(conn, relid) if relkind == "p" else (),
+    )
+
+
+_LEAVES = """
+SELECT n.nspname::text, c.relname::text, c.relkind::text,
+       pg_relation_size(c.oid) / current_setting('block_size')::int8, pg_table_size(c.oid)
+FROM pg_catalog.pg_partition_tree(%s::regclass) t
+JOIN pg_catalog.pg_class c ON c.oid = t.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE t.isleaf
+ORDER BY n.nspname, c.relname
+"""
+
+
+def leaf_partitions(conn: Connection, root: int) -> tuple[Partition, ...]:
+    """The leaf partitions of the partitioned table ``root``, each with its range of positions.
+
+    Ordered by name, so the ordinals are the same whoever plans; read inside the snapshot, so
+    they are the partitions of the loaded rows. Ordinals start at 1: 0 is a plain table's.
+    """
+    rows = conn.execute(_LEAVES, (root,)).fetchall()
+    if len(rows) > MAX_PARTITIONS:
+        raise SourceError(
+            f"partitioned table {root} has {len(rows)} leaf partitions; a load numbers the rows "
+            f"of at most {MAX_PARTITIONS}: load its partitions as tables (a publication without "
+            "publish_via_partition_root)"
+        )
+    return tuple(
+        Partition(str(ns), str(name), str(kind), int(blocks), int(nbytes or 0), i + 1)
+        for i, (ns, name, kind, blocks, nbytes) in enumerate(rows)
     )
 
 

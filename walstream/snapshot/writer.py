@@ -3,8 +3,10 @@
 Keys: ``<schema>/<table>/LOAD<8 hex>-<snapshot_lsn:016X>.parquet``. Number 0 is the table's ``T``
 marker at ``(snapshot_lsn, 0)``: applied before the rows (every row has ``_walstream_seq >= 1``),
 it removes from FINAL whatever the load did not see, which is what makes a reload (or a load
-restarted after a crash) exact. Numbers 1, 2, ... are the row files, numbered in the order they
-are stored. A new snapshot has a new snapshot LSN, so a key never names two contents.
+restarted after a crash) exact. A row file's number is its chunk and its part in that chunk,
+``(chunk index + 1) << 16 | part`` (:func:`file_number`), so whichever worker reads a chunk, and
+however often, it writes the same names with the same rows (:mod:`.plan`). A new snapshot has a
+new snapshot LSN, so a key never names two different loads.
 
 The columns are the change files' columns (:func:`walstream.capture.batch.arrow_schema`, with the
 relation metadata): ``Op = 'I'``, the data converted by the table's converters from the text
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 from ..capture.batch import META_COLUMNS, ChangeBatch, arrow_schema
 from ..convert import ColumnConverter
 from ..convert.buffers import Mask, names_column
+from ..errors import ConfigError
 from ..faults import fault_point
 from ..layout import load_file_key
 from ..pipeline.lossy import report_lossy
@@ -69,18 +71,13 @@ class StoredLoadFile:
     size: int
 
 
-class FileNumbers:
-    """The next free ``LOAD`` number of each table (0 is the T marker), shared by workers."""
+#: Files one chunk may have: the part is the low 16 bits of the file number.
+MAX_PARTS = 1 << 16
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next: dict[str, int] = {}
 
-    def take(self, table: str) -> int:
-        with self._lock:
-            number = self._next.get(table, 1)
-            self._next[table] = number + 1
-            return number
+def file_number(chunk: int, part: int) -> int:
+    """The ``LOAD`` number of part ``part`` of chunk ``chunk`` (0 is the T marker)."""
+    return (chunk + 1) << 16 | part
 
 
 def truncate_marker(table: LoadTable, position: LoadPosition) -> bytes:
@@ -126,14 +123,14 @@ def load_rows(
 
 
 class LoadFileWriter:
-    """The LOAD files one worker writes for one table; see the module docstring."""
+    """The LOAD files of one chunk of a table; see the module docstring."""
 
     def __init__(
         self,
         sink: DurableSink,
         table: LoadTable,
         position: LoadPosition,
-        numbers: FileNumbers,
+        chunk: int,
         file_bytes: int,
         on_stored: Callable[[StoredLoadFile], None],
     ) -> None:
@@ -142,7 +139,8 @@ class LoadFileWriter:
         self.schema = arrow_schema(table.schema, self.converters)
         self._sink = sink
         self._position = position
-        self._numbers = numbers
+        self._chunk = chunk
+        self._part = 0
         self._file_bytes = file_bytes
         self._on_stored = on_stored
         self._buffer: io.BytesIO | None = None
@@ -188,12 +186,14 @@ class LoadFileWriter:
         rows = self._rows
         self._writer, self._buffer, self._rows = None, None, 0
         schema = self.table.schema
-        key = load_file_key(
-            schema.namespace,
-            schema.name,
-            self._numbers.take(self.table.qualified_name),
-            self._position.snapshot_lsn,
-        )
+        if self._part >= MAX_PARTS:
+            raise ConfigError(
+                f"chunk {self._chunk} of {schema.qualified_name} needs more than {MAX_PARTS} "
+                "files: lower --chunk-size or raise --memory-budget (larger files)"
+            )
+        number = file_number(self._chunk, self._part)
+        self._part += 1
+        key = load_file_key(schema.namespace, schema.name, number, self._position.snapshot_lsn)
         stats = [converter.stats for converter in self.converters]
         report_lossy(schema.qualified_name, (c.name for c in schema.columns), stats, key)
         self._sink.put(key, data)
