@@ -30,7 +30,6 @@ from tests.changes import change_files, read_file, read_table
 from tests.conftest import PgDatabase
 from tests.streaming import run_config, wait_for
 from walstream.faults import KILL_EXIT_CODE
-from walstream.layout import load_file_key
 from walstream.lsn import parse_lsn
 from walstream.pipeline.runner import Runner
 from walstream.sink import DurableSink, open_sink
