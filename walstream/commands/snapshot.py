@@ -57,7 +57,7 @@ from .options import DurationType, LsnType, SizeType, envopt, type_choice_option
     env="SNAPSHOT_JOIN_WAIT",
     default=120.0,
     show_default=True,
-    type=DurationType(),
+    type=DurationType(zero_ok=True),
     help="with --join: how long to wait for a load to start",
 )
 @envopt(

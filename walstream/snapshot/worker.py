@@ -56,7 +56,10 @@ def import_snapshot(dsn: str, plan: LoadPlan) -> SnapshotSession:
     try:
         session.open()
     except SourceError as exc:
-        raise SnapshotLost(_lost_message(plan, str(exc))) from None
+        if "is no longer valid" not in str(exc):
+            raise  # the source cannot be reached: that says nothing about the snapshot
+        why = f"PostgreSQL no longer has a snapshot named {plan.snapshot_name!r}"
+        raise SnapshotLost(_lost_message(plan, why)) from None
     assert session.conn is not None
     identity = snapshot_identity(session.conn)
     if identity != plan.identity:  # a later transaction reused the name
