@@ -177,19 +177,27 @@ class LogProgress(Progress):
             total_due = now - self._last.get("", 0.0) >= self.interval
             if total_due:
                 self._last[""] = now
-        _log_line("snapshot_progress", table, entry)
+        _log_line("event=snapshot_progress table=%s " + _FIELDS, table, entry)
         if total_due:
-            _log_line("snapshot_progress_total", "*", self.totals())
+            _log_line(
+                "event=snapshot_progress_total tables=%d " + _FIELDS,
+                len(self.tables),
+                self.totals(),
+            )
 
 
-def _log_line(event: str, table: str, entry: TableProgress) -> None:
+_FIELDS = (
+    "rows=%d bytes=%d chunks_done=%d chunks=%d blocks_done=%d blocks=%d rows_per_s=%.0f "
+    "mb_per_s=%.1f eta_s=%s"
+)
+
+
+def _log_line(fmt: str, first: object, entry: TableProgress) -> None:
     rows_s, mb_s = entry.rates()
     eta = entry.eta()
     log.info(
-        "event=%s table=%s rows=%d bytes=%d chunks_done=%d chunks=%d blocks_done=%d blocks=%d "
-        "rows_per_s=%.0f mb_per_s=%.1f eta_s=%s",
-        event,
-        table,
+        fmt,
+        first,
         entry.rows,
         entry.bytes,
         entry.chunks_done,
