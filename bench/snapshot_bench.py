@@ -16,12 +16,16 @@ On each table:
 
 - ``copy``: ``psql -c "COPY t TO STDOUT"`` with its output sent to /dev/null (psycopg's COPY
   when psql is not found): reading the table and printing it, nothing else;
+- ``copy binary``: the same with ``(FORMAT binary)``, the form the snapshot reads (for
+  information: the floor, and every ratio, is the text COPY's);
 - ``snapshot``: ``walstream snapshot`` of the table (exported snapshot, COPY, conversion to
   Arrow, zstd Parquet, durable local files), once per ``--workers`` value.
 
 Rows/s and MB/s use the same numerator for every line (rows, and the COPY text size of the
 table), so ``ratio`` = snapshot time / copy time is how many times slower than the floor the
-full pipeline is. The best of ``--repeat`` runs is reported. Without ``--dsn`` an embedded
+full pipeline is; ``cpu s`` is the user + system time of the bench process during that run
+(the snapshot's threads; psql and the server are other processes, so the ``copy`` line shows
+about nothing). The best of ``--repeat`` runs is reported. Without ``--dsn`` an embedded
 PostgreSQL 18 is started in a temporary directory. Keep ``--rows`` small on shared machines.
 """
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -108,14 +113,16 @@ def create_table(dsn: str, rows: int, shape: str = "bench") -> int:
         return size
 
 
-def copy_to_devnull(dsn: str) -> Callable[[], None]:
+def copy_to_devnull(dsn: str, binary: bool = False) -> Callable[[], None]:
+    """The floor: the table's text COPY (binary with ``binary``) printed into /dev/null."""
+    command = f"COPY {TABLE} TO STDOUT" + (" (FORMAT binary)" if binary else "")
     psql = bin_dir() / "psql"
     if psql.exists():
 
         def with_psql() -> None:
             with open("/dev/null", "wb") as devnull:
                 subprocess.run(
-                    [str(psql), "-X", "-q", "-d", dsn, "-c", f"COPY {TABLE} TO STDOUT"],
+                    [str(psql), "-X", "-q", "-d", dsn, "-c", command],
                     stdout=devnull,
                     check=True,
                 )
@@ -123,7 +130,7 @@ def copy_to_devnull(dsn: str) -> Callable[[], None]:
         return with_psql
 
     def with_psycopg() -> None:
-        with psycopg.connect(dsn) as conn, conn.cursor().copy(f"COPY {TABLE} TO STDOUT") as copy:
+        with psycopg.connect(dsn) as conn, conn.cursor().copy(command) as copy:
             for _ in copy:
                 pass
 
@@ -149,13 +156,24 @@ def snapshot_once(dsn: str, workers: int, workdir: Path) -> Callable[[], None]:
     return run
 
 
-def best_of(repeat: int, action: Callable[[], None]) -> float:
-    times = []
+def best_of(repeat: int, action: Callable[[], None]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of the fastest of ``repeat`` runs.
+
+    The CPU is user + system time of this process (all its threads; psql and the server are
+    other processes): what one worker costs when its table runs alone, the figure that stays
+    when workers become processes of their own.
+    """
+    runs = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         action()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        runs.append((time.perf_counter() - started, _cpu_seconds() - cpu))
+    return min(runs)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -182,10 +200,12 @@ def main() -> None:
             for shape in args.shapes:
                 rows = args.rows // 20 if shape == "toast" else args.rows
                 copy_bytes = create_table(dsn, rows, shape)
-                results = [("copy", best_of(args.repeat, copy_to_devnull(dsn)))]
+                results = [("copy", *best_of(args.repeat, copy_to_devnull(dsn)))]
+                binary = best_of(args.repeat, copy_to_devnull(dsn, binary=True))
+                results.append(("copy binary", *binary))
                 for workers in args.workers:
                     action = snapshot_once(dsn, workers, workdir)
-                    results.append((f"snapshot workers={workers}", best_of(args.repeat, action)))
+                    results.append((f"snapshot workers={workers}", *best_of(args.repeat, action)))
                 floor = results[0][1]
                 report = [
                     {
@@ -194,8 +214,9 @@ def main() -> None:
                         "rows_per_s": round(rows / seconds),
                         "mb_per_s": round(copy_bytes / MB / seconds, 1),
                         "ratio": round(seconds / floor, 2),
+                        "cpu_s": round(cpu, 3),
                     }
-                    for what, seconds in results
+                    for what, seconds, cpu in results
                 ]
                 shapes.append((shape, rows, copy_bytes / MB, report))
         finally:
@@ -211,11 +232,11 @@ def main() -> None:
         return
     for shape, rows, mb, report in shapes:
         print(f"table {shape}: {rows} rows, COPY text {mb:.1f} MB")
-        print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}")
+        print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}{'cpu s':>8}")
         for line in report:
             print(
                 f"{line['what']:<22}{line['seconds']:>9.3f}{line['rows_per_s']:>12,}"
-                f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}"
+                f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}{line['cpu_s']:>8.3f}"
             )
 
 

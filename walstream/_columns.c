@@ -13,6 +13,14 @@
  * checks of the numpy path and reports the first bad row with a code that walstream.capture.columns
  * turns into the same words; the numpy path stays as the fallback and as the tests' oracle.
  * The GIL is released during both loops, so the read loop keeps running while a flush parses.
+ *
+ * The same two loops parse the tuples of a binary COPY (the snapshot's read, walstream.snapshot):
+ * a tuple there is an Int16 field count and per field an Int32 length, -1 for NULL, then the
+ * value in the type's send format, which is what pgoutput's binary mode sends too. Only the
+ * framing differs (no kind byte), so scan_column takes it as a flag and reports COPY values with
+ * the kinds they would have in TupleData (NULL or binary): fill_column and everything after it
+ * are the stream's. copy_messages() is that COPY's read loop: it moves the CopyData messages from
+ * libpq into a block without a Python call per row, which was a sixth of a wide table's load.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,6 +29,11 @@
 
 /* Error codes (mirrored in walstream/capture/columns.py). */
 enum { OK = 0, E_PAST = 1, E_KIND = 2, E_CUT = 3, E_LONG = 4, E_REST = 5 };
+
+/* How a value is framed (mirrored in walstream/capture/columns.py): pgoutput's TupleData (a kind
+ * byte, then an Int32 length for 't' and 'b'), or binary COPY (an Int32 length, -1: NULL). */
+enum { FRAMING_TUPLE = 0, FRAMING_COPY = 1 };
+#define COPY_NULL_LENGTH (-1)
 
 #include "wire.h"
 
@@ -45,6 +58,7 @@ typedef struct {
     unsigned char *kinds; /* out: each row's kind byte */
     Py_ssize_t rows;
     int last;
+    int framing;
     /* results */
     Py_ssize_t bad_row;
     int code, detail;
@@ -70,31 +84,47 @@ static void scan(scan_t *s, int64_t fixed_width) {
             s->bad_row = r;
             return;
         }
-        unsigned char kind = s->data[pos];
-        s->kinds[r] = kind;
-        if (kind == KIND_TEXT || kind == KIND_BINARY) {
-            if (pos + 5 > end) {
+        /* the value's kind, where its length is (head) and where a NULL ends (past_null):
+         * after the kind byte, or first in COPY */
+        unsigned char kind;
+        int64_t head, past_null;
+        if (s->framing == FRAMING_COPY) {
+            if (pos + 4 > end) {
                 s->code = E_CUT;
                 s->bad_row = r;
                 return;
             }
-            int64_t len = be32s(s->data + pos + 1);
-            if (len < 0 || pos + 5 + len > end) {
+            kind = be32s(s->data + pos) == COPY_NULL_LENGTH ? KIND_NULL : KIND_BINARY;
+            head = pos;
+            past_null = pos + 4;
+        } else {
+            kind = s->data[pos];
+            head = past_null = pos + 1;
+        }
+        s->kinds[r] = kind;
+        if (kind == KIND_TEXT || kind == KIND_BINARY) {
+            if (head + 4 > end) {
+                s->code = E_CUT;
+                s->bad_row = r;
+                return;
+            }
+            int64_t len = be32s(s->data + head);
+            if (len < 0 || head + 4 + len > end) {
                 s->code = E_LONG;
                 s->bad_row = r;
                 return;
             }
-            s->starts[r] = pos + 5;
+            s->starts[r] = head + 4;
             s->lengths[r] = (int32_t)len;
             s->values++;
             s->total += len;
             s->texts += kind == KIND_TEXT;
             s->odd_width += len != fixed_width;
-            pos += 5 + len;
+            pos = head + 4 + len;
         } else if (kind == KIND_NULL || kind == KIND_UNCHANGED) {
             s->starts[r] = 0;
             s->lengths[r] = 0;
-            pos += 1;
+            pos = past_null;
         } else {
             s->code = E_KIND;
             s->detail = kind;
@@ -169,7 +199,7 @@ static Py_buffer *get(buffers_t *b, PyObject *obj, int writable, Py_ssize_t size
 }
 
 /*
- * scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width)
+ * scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width, framing)
  *   -> (code, bad_row, detail, values, texts, odd_width, total)
  *
  * data: the rows; pos/end: int64 per row (pos is advanced past the column in place); present:
@@ -179,13 +209,19 @@ static Py_buffer *get(buffers_t *b, PyObject *obj, int writable, Py_ssize_t size
  * and values/texts/odd_width/total count the values, the text ones, those whose length is not
  * fixed_width, and their bytes. Otherwise code names the first bad row's problem (E_*), with the
  * kind byte as detail for an unknown kind; pos is then partly advanced and must not be reused.
+ * framing: FRAMING_TUPLE or FRAMING_COPY (then kinds are 'n' for NULL, 'b' for a value, and a
+ * negative length other than -1 is E_LONG).
  */
 static PyObject *scan_column(PyObject *self, PyObject *args) {
     PyObject *objs[7];
-    int last;
+    int last, framing;
     long long fixed_width;
-    if (!PyArg_ParseTuple(args, "OOOOOOOpL", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &objs[5], &objs[6], &last, &fixed_width)) {
+    if (!PyArg_ParseTuple(args, "OOOOOOOpLi", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &last, &fixed_width, &framing)) {
+        return NULL;
+    }
+    if (framing != FRAMING_TUPLE && framing != FRAMING_COPY) {
+        PyErr_Format(PyExc_ValueError, "unknown framing %d", framing);
         return NULL;
     }
     buffers_t b = {.count = 0};
@@ -218,6 +254,7 @@ static PyObject *scan_column(PyObject *self, PyObject *args) {
         .kinds = (unsigned char *)kinds->buf,
         .rows = rows,
         .last = last,
+        .framing = framing,
         .bad_row = -1,
         .detail = 0,
     };
@@ -304,12 +341,86 @@ static PyObject *fill_column(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* copy_messages() statuses (mirrored in walstream/snapshot/reader.py) */
+enum { COPY_LIMIT = 0, COPY_WAIT = 1, COPY_DONE = 2, COPY_FAILED = 3 };
+
+typedef int (*get_copy_data_fn)(void *conn, char **buffer, int async);
+typedef void (*freemem_fn)(void *ptr);
+
+/*
+ * copy_messages(pgconn, get_copy_data, freemem, out, ends, taken, max_bytes) -> (status, taken)
+ *
+ * The read loop of a COPY TO STDOUT: takes whole CopyData messages from libpq (PQgetCopyData,
+ * async: it never blocks) and appends each to `out` (a bytearray), writing the offset in `out`
+ * where it ends into `ends[taken]` (int64), until `out` holds max_bytes or `ends` is full
+ * (COPY_LIMIT), no whole message is buffered (COPY_WAIT: wait for the socket, consume input,
+ * call again), the COPY is over (COPY_DONE: fetch its result) or it failed (COPY_FAILED: read
+ * libpq's error). pgconn, get_copy_data and freemem are the addresses of psycopg's PGconn and
+ * of PQgetCopyData and PQfreemem in the libpq that owns it (walstream.capture.switch). Returns
+ * the new count of `ends` written.
+ */
+static PyObject *copy_messages(PyObject *self, PyObject *args) {
+    unsigned long long conn_addr, get_addr, free_addr;
+    PyObject *out, *ends_obj;
+    Py_ssize_t taken, max_bytes;
+    if (!PyArg_ParseTuple(args, "KKKO!Onn", &conn_addr, &get_addr, &free_addr, &PyByteArray_Type,
+                          &out, &ends_obj, &taken, &max_bytes)) {
+        return NULL;
+    }
+    if (conn_addr == 0 || get_addr == 0 || free_addr == 0) {
+        PyErr_SetString(PyExc_ValueError, "copy_messages: a null address");
+        return NULL;
+    }
+    buffers_t b = {.count = 0};
+    Py_buffer *ends = get(&b, ends_obj, 1, -1, "ends");
+    if (ends == NULL) {
+        release_all(&b);
+        return NULL;
+    }
+    Py_ssize_t room = ends->len / 8;
+    if (taken < 0 || taken > room) {
+        release_all(&b);
+        PyErr_SetString(PyExc_ValueError, "copy_messages: taken is outside ends");
+        return NULL;
+    }
+    void *conn = (void *)(uintptr_t)conn_addr;
+    get_copy_data_fn get_copy_data = (get_copy_data_fn)(uintptr_t)get_addr;
+    freemem_fn freemem = (freemem_fn)(uintptr_t)free_addr;
+    int64_t *end_at = (int64_t *)ends->buf;
+    int status = COPY_LIMIT;
+    while (taken < room && PyByteArray_GET_SIZE(out) < max_bytes) {
+        char *buf = NULL;
+        int n = get_copy_data(conn, &buf, 1);
+        if (n <= 0) {
+            status = n == 0 ? COPY_WAIT : n == -1 ? COPY_DONE : COPY_FAILED;
+            break;
+        }
+        Py_ssize_t len = PyByteArray_GET_SIZE(out);
+        if (PyByteArray_Resize(out, len + n) < 0) { /* over-allocates, as bytearray += does */
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            freemem(buf);
+            PyErr_Restore(type, value, traceback);
+            release_all(&b);
+            return NULL;
+        }
+        memcpy(PyByteArray_AS_STRING(out) + len, buf, (size_t)n);
+        freemem(buf);
+        end_at[taken++] = (int64_t)(len + n);
+    }
+    release_all(&b);
+    return Py_BuildValue("(in)", status, taken);
+}
+
 static PyMethodDef methods[] = {
     {"scan_column", scan_column, METH_VARARGS,
-     "scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width) -> (code, "
-     "bad_row, detail, values, texts, odd_width, total)"},
+     "scan_column(data, pos, end, present, starts, lengths, kinds, last, fixed_width, framing) "
+     "-> (code, bad_row, detail, values, texts, odd_width, total)"},
     {"fill_column", fill_column, METH_VARARGS,
      "fill_column(data, starts, lengths, kinds, validity, offsets, values, width)"},
+    {"copy_messages", copy_messages, METH_VARARGS,
+     "copy_messages(pgconn, get_copy_data, freemem, out, ends, taken, max_bytes) -> (status, "
+     "taken)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,6 +12,7 @@ def scan_column(
     kinds: Any,
     last: bool,
     fixed_width: int,
+    framing: int,
     /,
 ) -> tuple[int, int, int, int, int, int, int]: ...
 def fill_column(
@@ -25,3 +26,13 @@ def fill_column(
     width: int,
     /,
 ) -> None: ...
+def copy_messages(
+    pgconn: int,
+    get_copy_data: int,
+    freemem: int,
+    out: bytearray,
+    ends: Any,
+    taken: int,
+    max_bytes: int,
+    /,
+) -> tuple[int, int]: ...

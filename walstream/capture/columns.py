@@ -21,6 +21,12 @@ Each column is parsed by the C extension :mod:`walstream._columns` when it is bu
 over the rows instead of a dozen numpy passes, which on a 40-column table was 40% of walstream's
 CPU), and by numpy otherwise or when the C parts are off (:mod:`walstream.capture.switch`). Both
 apply the same checks and give the same arrays; the tests run every case through both.
+
+The tuples of a binary ``COPY ... TO STDOUT`` (the snapshot's read, :mod:`walstream.snapshot`)
+have the same shape with another framing (:data:`FRAMING_COPY`): an Int16 field count, then per
+field an Int32 length (-1 for NULL) and the value in its type's send format, which is what
+pgoutput's binary mode sends. Their columns come out as binary TupleData columns would: kind
+``b`` for a value, ``n`` for NULL, the same arrays for the same converters.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ _INLINE_KEEP = _INLINE_KEEP.astype(np.uint8)
 # Why a row is malformed: the codes of walstream/_columns.c (E_SHORT is found before any
 # column is parsed, in numpy either way), in the words of both paths.
 E_PAST, E_KIND, E_CUT, E_LONG, E_REST, E_SHORT = 1, 2, 3, 4, 5, 6
+
+# How a value is framed, as walstream/_columns.c names it: pgoutput's TupleData (a kind byte,
+# then a length for text and binary values) or binary COPY (a length, -1 for NULL).
+FRAMING_TUPLE, FRAMING_COPY = 0, 1
+COPY_NULL_LENGTH = -1
 
 
 def _problem(code: int, column: int, detail: int) -> str:
@@ -82,7 +93,9 @@ class TupleColumns:
     ``data`` holds the rows back to back; row ``r`` is ``data[offsets[r]:offsets[r + 1]]``. A
     row of zero bytes has no tuple (a TRUNCATE row): all its columns are NULL. ``describe``
     turns a row number into words for error messages (the table and LSN). Reads past the last
-    row need 16 bytes of slack after it: give a buffer with them, or one is copied.
+    row need 16 bytes of slack after it: give a buffer with them, or one is copied. ``framing``
+    :data:`FRAMING_COPY`: the rows are binary COPY tuples (see the module docstring); each must
+    then have bytes (a COPY row always has its field count).
     """
 
     def __init__(
@@ -92,6 +105,7 @@ class TupleColumns:
         ncols: int,
         describe: Callable[[int], str],
         use_native: bool | None = None,
+        framing: int = FRAMING_TUPLE,
     ) -> None:
         if len(data) >= 1 << 31:
             raise ProtocolError(
@@ -111,11 +125,14 @@ class TupleColumns:
         self._w12 = _windows(u8, _INLINE)
         self._describe = describe
         self.ncols = ncols
+        self._framing = framing
         self._end: I64 = np.ascontiguousarray(offsets[1:])
         pos: I64 = offsets[:-1].copy()
         present: Mask = self._end > pos
         self._present: Mask | None = None if bool(present.all()) else present
         self._column = 0
+        if framing == FRAMING_COPY and self._present is not None:
+            self._fail(int(np.argmax(~present)), E_SHORT)
         if self.rows and bool(present.any()):
             short = present & (self._end - pos < 2)
             self._fail_where(short, E_SHORT)
@@ -180,6 +197,7 @@ class TupleColumns:
             kinds,
             last,
             width or 0,
+            self._framing,
         )
         if code:
             self._fail(row, code, detail)
@@ -200,6 +218,8 @@ class TupleColumns:
         pos, end, present = self._pos, self._end, self._present
         inside = pos < end
         self._fail_where(~inside if present is None else present & ~inside, E_PAST)
+        if self._framing == FRAMING_COPY:
+            return self._numpy_copy_column(fixed_width)
         kinds: U8 = self._u8[pos]
         if present is not None:
             kinds = np.where(present, kinds, KIND_NULL).astype(np.uint8)
@@ -230,13 +250,44 @@ class TupleColumns:
         if self._column == self.ncols - 1:
             rest = self._pos != end
             self._fail_where(rest if present is None else rest & present, E_REST)
+        return kinds, self._array(kinds, starts, lengths, has_value, every, fixed_width)
+
+    def _numpy_copy_column(self, fixed_width: int | None) -> tuple[U8, pa.Array]:
+        """One column of binary COPY tuples with numpy (every row has a tuple): the length
+        first, -1 for NULL; the kinds those values would have in TupleData."""
+        pos, end = self._pos, self._end
+        self._fail_where(pos + 4 > end, E_CUT)
+        lengths = _int32_at(self._w4, pos)
+        has_value: Mask = lengths != COPY_NULL_LENGTH
+        self._fail_where(has_value & ((lengths < 0) | (pos + 4 + lengths > end)), E_LONG)
+        every = bool(has_value.all())
+        if not every:
+            lengths = np.where(has_value, lengths, 0)
+        kinds: U8 = np.where(has_value, KIND_BINARY, KIND_NULL).astype(np.uint8)
+        starts = pos + 4
+        self._pos = starts + lengths
+        if self._column == self.ncols - 1:
+            self._fail_where(self._pos != end, E_REST)
+        return kinds, self._array(kinds, starts, lengths, has_value, every, fixed_width)
+
+    def _array(
+        self,
+        kinds: U8,
+        starts: I64,
+        lengths: I64,
+        has_value: Mask,
+        every: bool,
+        fixed_width: int | None,
+    ) -> pa.Array:
+        """The values as ``fixed_size_binary`` when all are binary of the fixed width, else
+        as binary."""
         if (
             fixed_width is not None
             and not bool((kinds == KIND_TEXT).any())
             and bool((lengths[has_value] == fixed_width).all())
         ):
-            return kinds, self._fixed(starts, fixed_width, has_value, every)
-        return kinds, self._values(starts, lengths, has_value, every)
+            return self._fixed(starts, fixed_width, has_value, every)
+        return self._values(starts, lengths, has_value, every)
 
     def _validity(self, valid: Mask, every: bool) -> pa.Buffer | None:
         return None if every else pa.array(valid, pa.bool_()).buffers()[1]

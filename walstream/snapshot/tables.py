@@ -190,13 +190,24 @@ class LoadTable:
             )
         return out
 
-    def copy_sql(self, chunk: Chunk) -> sql.Composed:
-        """``COPY (SELECT columns FROM ONLY t WHERE ctid ...) TO STDOUT (FORMAT csv)``.
+    def binary_columns(self) -> tuple[bool, ...]:
+        """Per column: whether it is read in its type's send format (its converter decodes
+        that, as in a binary-mode stream), else as its text output."""
+        return tuple(c.binary_supported for c in self.converters())
 
-        CSV, not binary: every type has a text form (pgoutput's text values are the same output
-        functions), and pyarrow parses CSV in C++; see :mod:`.reader`.
+    def copy_sql(self, chunk: Chunk, binary: Sequence[bool] | None = None) -> sql.Composed:
+        """``COPY (SELECT columns FROM ONLY t WHERE ctid ...) TO STDOUT (FORMAT binary)``.
+
+        Binary COPY sends each column in its type's send format, except the columns ``binary``
+        (default :meth:`binary_columns`) marks False: those are selected as their type's text
+        output, which a binary COPY sends as UTF-8 bytes; see :mod:`.reader`.
         """
-        columns = [sql.Identifier(c.name) for c in self.schema.columns]
+        if binary is None:
+            binary = self.binary_columns()
+        columns = [
+            sql.Identifier(c.name) if b else _text_output(sql.Identifier(c.name))
+            for c, b in zip(self.schema.columns, binary, strict=True)
+        ]
         part = chunk.partition
         names = (part.namespace, part.name) if part else (self.schema.namespace, self.schema.name)
         target = sql.Identifier(*names)
@@ -216,9 +227,23 @@ class LoadTable:
         where: sql.Composable = sql.SQL("")
         if conditions:
             where = sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(conditions))
-        return sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT csv)").format(
+        return sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)").format(
             sql.SQL(", ").join(columns), relation, where
         )
+
+
+def _text_output(column: sql.Identifier) -> sql.Composable:
+    """The column's text output function's result, NULL for NULL.
+
+    Not ``column::text``: some types have a cast to text that is not their output (inet's adds
+    the netmask, ``10.0.0.1/32``; bool's says ``true``; char(n)'s drops the padding), while
+    ``format('%s')`` calls the output function, as text COPY and pgoutput's text mode do.
+    ``num_nulls``, not ``IS NULL``: a composite whose fields are all NULL is ``IS NULL`` but is
+    not a NULL value.
+    """
+    return sql.SQL(
+        "CASE WHEN pg_catalog.num_nulls({0}) = 0 THEN pg_catalog.format('%s', {0}) END"
+    ).format(column)
 
 
 @dataclass(frozen=True, slots=True)

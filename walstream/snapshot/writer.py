@@ -9,7 +9,7 @@ however often, it writes the same names with the same rows (:mod:`.plan`). A new
 new snapshot LSN, so a key never names two different loads.
 
 The columns are the change files' columns (:func:`walstream.capture.batch.arrow_schema`, with the
-relation metadata): ``Op = 'I'``, the data converted by the table's converters from the text
+relation metadata): ``Op = 'I'``, the data converted by the table's converters from the COPY
 values, ``_walstream_commit_ts`` = snapshot time, ``_walstream_lsn`` = snapshot LSN,
 ``_walstream_seq`` from the row's ctid, ``_walstream_xid`` and ``_walstream_unchanged`` null,
 ``_walstream_lossy`` marked by the converters exactly as in change files.
@@ -104,8 +104,9 @@ def load_rows(
     arrays: list[pa.Array] = [ops]
     lossy: list[Mask] = []
     names: list[str] = []
-    for conv, values, column in zip(converters, raw.columns, table.schema.columns, strict=True):
-        array, lossy_rows = conv.decode_marked(values, False)
+    columns = zip(converters, raw.columns, raw.binary, table.schema.columns, strict=True)
+    for conv, values, binary, column in columns:
+        array, lossy_rows = conv.decode_marked(values, binary)
         arrays.append(array)
         if lossy_rows is not None:
             lossy.append(lossy_rows)
