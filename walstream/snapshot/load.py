@@ -668,8 +668,9 @@ class _Load:
     # -- local workers -----------------------------------------------------------------------
     def _worker(self, plan: LoadPlan) -> None:
         try:
+            tables = {name: work.table for name, work in self._work.items()}
             ChunkWorker(
-                self.config.dsn, plan, self.sink, self.progress, self._stop, self._wake.set
+                self.config.dsn, plan, self.sink, self.progress, self._stop, self._wake.set, tables
             ).run()
         except BaseException as exc:
             self._fail(exc)

@@ -99,6 +99,7 @@ class ChunkWorker:
         progress: Progress,
         stop: threading.Event,
         on_done: Callable[[], None] | None = None,
+        tables: dict[str, LoadTable] | None = None,
     ) -> None:
         self.dsn = dsn
         self.plan = plan
@@ -108,7 +109,10 @@ class ChunkWorker:
         self.on_done = on_done
         self.position = LoadPosition(plan.snapshot_lsn, plan.snapshot_ts_us)
         self.chunks_read = 0
-        self._tables: dict[str, LoadTable] = {}
+        # described once per worker inside the snapshot; the coordinator's threads are given
+        # its descriptions (the same snapshot, so the same tables) and only lock them
+        self._tables: dict[str, LoadTable] = dict(tables or {})
+        self._locked: set[str] = set()
 
     def run(self) -> int:
         """Work until every chunk is done (or the plan changes); the number of chunks read."""
@@ -221,8 +225,10 @@ class ChunkWorker:
                 conn, plan.publication, entry.namespace, entry.relname, CatalogTypes(conn),
                 published, plan.choices,
             )  # fmt: skip
-            session.lock(table)
             self._tables[name] = table
+        if name not in self._locked:
+            session.lock(table)
+            self._locked.add(name)
         return table
 
     def _plan_current(self) -> bool:
