@@ -47,3 +47,8 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of this deployment: the slot, the files written, loaded and merged, per table."
   value       = module.dashboard.dashboard_name
 }
+
+output "snapshot_run_commands" {
+  description = "How to run a full load over ECS tasks: the coordinator task once, then N worker tasks (docs/operations.md, A full load of large tables)."
+  value       = module.ecs.snapshot_run_commands
+}

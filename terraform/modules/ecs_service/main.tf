@@ -314,3 +314,56 @@ resource "aws_cloudwatch_event_rule" "task_stopped" {
     }
   })
 }
+
+# The full load over several tasks (docs/operations.md, "A full load of large tables"): one
+# coordinator task holds the exported snapshot and reads with a few threads; any number of
+# worker tasks join its plan on DEST and claim chunks through advisory locks on the source.
+# One-off tasks (aws ecs run-task), not services: a finished worker exits 0 and must stay
+# stopped. Same image, roles, network and environment as the stream; no health check or port
+# (a load is not a server), its memory budget from the task's size.
+locals {
+  snapshot_environment = [
+    for k in sort(keys(local.snapshot_settings)) : { name = k, value = local.snapshot_settings[k] }
+  ]
+  snapshot_settings = merge(local.walstream_environment, {
+    WALSTREAM_SNAPSHOT_WORKERS       = tostring(var.snapshot_threads_per_task)
+    WALSTREAM_SNAPSHOT_MEMORY_BUDGET = "${floor(var.memory * 0.6)}MB"
+    WALSTREAM_SNAPSHOT_CHUNK_SIZE    = var.snapshot_chunk_size
+    WALSTREAM_SNAPSHOT_JSON          = "1"
+  })
+  snapshot_container = merge(local.walstream_container, {
+    environment  = local.snapshot_environment
+    healthCheck  = null
+    portMappings = []
+  })
+}
+
+resource "aws_ecs_task_definition" "snapshot" {
+  for_each = var.snapshot_tasks_enabled ? {
+    coordinator = ["snapshot", "--create-slot"]
+    worker      = ["snapshot", "--join"]
+  } : {}
+
+  family                   = "${var.name}-snapshot-${each.key}"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memory
+  task_role_arn            = var.task_role_arn
+  execution_role_arn       = var.execution_role_arn
+  container_definitions    = jsonencode([merge(local.snapshot_container, { command = each.value })])
+  tags                     = var.tags
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  ephemeral_storage {
+    size_in_gib = var.ephemeral_storage_gib
+  }
+
+  volume {
+    name = "tmp"
+  }
+}

@@ -47,3 +47,11 @@ output "container_definitions" {
   description = "The container definitions JSON (compare with deploy/ecs-task-definition.json)."
   value       = aws_ecs_task_definition.walstream.container_definitions
 }
+
+output "snapshot_run_commands" {
+  description = "aws ecs run-task commands of a full load over tasks: the coordinator once, then the workers (--count N); null when snapshot_tasks_enabled is false. Add a command override (e.g. --table) for a reload."
+  value = var.snapshot_tasks_enabled ? {
+    coordinator = "aws ecs run-task --cluster ${local.cluster_name} --launch-type FARGATE --task-definition ${aws_ecs_task_definition.snapshot["coordinator"].family} --network-configuration 'awsvpcConfiguration={subnets=[${join(",", var.private_subnet_ids)}],securityGroups=[${aws_security_group.walstream.id}],assignPublicIp=DISABLED}'"
+    workers     = "aws ecs run-task --count 4 --cluster ${local.cluster_name} --launch-type FARGATE --task-definition ${aws_ecs_task_definition.snapshot["worker"].family} --network-configuration 'awsvpcConfiguration={subnets=[${join(",", var.private_subnet_ids)}],securityGroups=[${aws_security_group.walstream.id}],assignPublicIp=DISABLED}'"
+  } : null
+}

@@ -176,3 +176,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "snapshot_tasks_enabled" {
+  description = "Create the task definitions of a full load spread over tasks: <name>-snapshot-coordinator (walstream snapshot --create-slot) and <name>-snapshot-worker (walstream snapshot --join), run with aws ecs run-task (see the snapshot_run_commands output)."
+  type        = bool
+  default     = true
+}
+
+variable "snapshot_threads_per_task" {
+  description = "Worker threads reading chunks in each snapshot task (WALSTREAM_SNAPSHOT_WORKERS); the coordinator reads with as many."
+  type        = number
+  default     = 2
+}
+
+variable "snapshot_chunk_size" {
+  description = "The most table bytes (heap and TOAST) per chunk of the full load (WALSTREAM_SNAPSHOT_CHUNK_SIZE): what a killed worker reads again."
+  type        = string
+  default     = "1GB"
+}
