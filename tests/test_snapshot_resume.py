@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from tests.conftest import PgDatabase
 from tests.test_snapshot import (
@@ -34,9 +35,11 @@ from tests.test_snapshot import (
     stream_until_current,
 )
 from walstream.faults import KILL_EXIT_CODE
+from walstream.metrics import parse_exposition
 from walstream.sink import open_sink
 from walstream.snapshot import LOADED, SnapshotConfig, SnapshotSummary, run_snapshot
 from walstream.snapshot.plan import read_plan
+from walstream.snapshot.progress import Progress, ProgressCollector
 from walstream.warehouse import LocalWarehouse
 
 START = re.compile(r"event=snapshot_chunk_start table=\S+ chunk=\d+ ordinal=(\d+)")
@@ -261,3 +264,31 @@ def test_eight_partitions_load_in_parallel_as_the_publication_streams_them(
             name = table.split(".")[1]
             got += wh.conn.execute(f'SELECT id, shard, note FROM public."{name}"').fetchall()
     assert sorted(got) == want
+
+
+def test_progress_counts_each_chunk_once_and_serves_rates_eta_and_totals_as_gauges() -> None:
+    progress = Progress()
+    progress.start([("public.a", 100, 4), ("public.b", 10, 1)])
+    progress.chunk_started("public.a", 0)
+    progress.advance("public.a", 0, 500, 5000)
+    assert progress.tables["public.a"].rows == 500  # in flight
+    progress.chunk_done("public.a", 0, 25, 1000, 10_000)
+    progress.chunk_done("public.a", 0, 25, 1000, 10_000)  # a worker and the coordinator
+    progress.chunk_done("public.a", 1, 25, 1000, 10_000)  # read by a worker elsewhere
+    entry = progress.tables["public.a"]
+    assert (entry.rows, entry.bytes, entry.chunks_done, entry.blocks_done) == (2000, 20_000, 2, 50)
+    eta = entry.eta()
+    assert eta is not None and eta >= 0  # half the blocks done: about as long again
+    registry = CollectorRegistry()
+    registry.register(ProgressCollector(progress))
+    scraped = {
+        (name, labels.get("table")): value
+        for name, labels, value in parse_exposition(generate_latest(registry).decode())
+    }
+    assert scraped[("walstream_snapshot_rows", "public.a")] == 2000
+    assert scraped[("walstream_snapshot_chunks_done", "*")] == 2
+    assert scraped[("walstream_snapshot_chunks", "*")] == 5
+    assert scraped[("walstream_snapshot_eta_seconds", "public.b")] == -1  # nothing done yet
+    assert scraped[("walstream_snapshot_loaded", "public.a")] == 0
+    progress.table_done("public.b", 2)
+    assert progress.tables["public.b"].eta() == 0.0

@@ -14,7 +14,9 @@ import click
 from ..convert.choices import TypeChoices
 from ..logs import setup_logging
 from ..lsn import format_lsn
+from ..metrics import Metrics, MetricsServer
 from ..snapshot.load import SnapshotConfig, join_load, run_snapshot
+from ..snapshot.progress import Progress, ProgressCollector, make_progress
 from .options import DurationType, LsnType, SizeType, envopt, type_choice_options
 
 
@@ -108,6 +110,20 @@ from .options import DurationType, LsnType, SizeType, envopt, type_choice_option
     type=DurationType(),
     help="seconds between progress log lines",
 )
+@envopt(
+    "--metrics-port",
+    env="METRICS_PORT",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="serve the load's progress as Prometheus gauges on this port (/metrics)",
+)
+@envopt(
+    "--metrics-host",
+    env="METRICS_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="address the metrics server listens on",
+)
 @type_choice_options
 def snapshot(
     dsn: str,
@@ -126,6 +142,8 @@ def snapshot(
     snapshot_lsn: int | None,
     json_logs: bool,
     progress_interval: float,
+    metrics_port: int | None,
+    metrics_host: str,
     as_text: tuple[str, ...],
     on_lossy: str,
 ) -> None:
@@ -160,11 +178,17 @@ def snapshot(
         progress_interval=progress_interval,
         choices=TypeChoices.parse(as_text, on_lossy),
     )
-    if join:
-        chunks = join_load(config, wait_seconds=join_wait)
-        click.echo(f"walstream: snapshot --join done; chunks read here={chunks}", err=True)
-        return
-    summary = run_snapshot(config)
+    progress = make_progress(config.progress, config.progress_interval)
+    server = None if metrics_port is None else _serve_progress(progress, metrics_port, metrics_host)
+    try:
+        if join:
+            chunks = join_load(config, progress=progress, wait_seconds=join_wait)
+            click.echo(f"walstream: snapshot --join done; chunks read here={chunks}", err=True)
+            return
+        summary = run_snapshot(config, progress=progress)
+    finally:
+        if server is not None:
+            server.close()
     if not summary.tables:
         click.echo(
             f"walstream: snapshot: nothing to load; {len(summary.skipped)} tables already loaded",
@@ -178,3 +202,12 @@ def snapshot(
         f"slot={summary.slot or '-'}{' (created)' if summary.created_slot else ''}",
         err=True,
     )
+
+
+def _serve_progress(progress: Progress, port: int, host: str) -> MetricsServer:
+    """``/metrics`` with the load's gauges; ``/healthz`` is 200 while the process runs (a load
+    has no read loop to stall: ``snapshot_stalled`` says when no chunk finishes)."""
+    metrics = Metrics()
+    metrics.stall_seconds = float("inf")
+    metrics.registry.register(ProgressCollector(progress))
+    return MetricsServer(metrics, port, host).start()

@@ -17,8 +17,12 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 log = logging.getLogger("walstream.snapshot")
 
@@ -286,6 +290,54 @@ class BarProgress(Progress):
         for handler, stream in self._streams:
             handler.setStream(stream)
         self._streams.clear()
+
+
+class ProgressCollector(Collector):
+    """The progress as Prometheus gauges, read at scrape time (``snapshot --metrics-port``).
+
+    Per table (label ``table``; ``*`` is every table together): ``walstream_snapshot_rows``,
+    ``_bytes``, ``_chunks_done``, ``_chunks``, ``_rows_per_second`` and ``_eta_seconds`` (-1
+    before the first chunk is done), and ``walstream_snapshot_loaded`` (1 once loaded). The
+    coordinator counts every worker's chunks from their done records; a ``--join`` worker
+    counts its own.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def collect(self) -> Iterator[Metric]:
+        names = ("rows", "bytes", "chunks_done", "chunks", "rows_per_second", "eta_seconds")
+        families = {
+            name: GaugeMetricFamily(f"walstream_snapshot_{name}", _HELP[name], labels=["table"])
+            for name in (*names, "loaded")
+        }
+        with self.progress.lock:
+            entries = list(self.progress.tables.items())
+        for table, entry in [*entries, ("*", self.progress.totals())]:
+            eta = entry.eta()
+            values = {
+                "rows": entry.rows,
+                "bytes": entry.bytes,
+                "chunks_done": entry.chunks_done,
+                "chunks": entry.chunks,
+                "rows_per_second": entry.rates()[0],
+                "eta_seconds": -1.0 if eta is None else eta,
+                "loaded": 1.0 if entry.finished is not None else 0.0,
+            }
+            for name, value in values.items():
+                families[name].add_metric([table], float(value))
+        yield from families.values()
+
+
+_HELP = {
+    "rows": "Rows the full load has read, by table",
+    "bytes": "COPY bytes the full load has read, by table",
+    "chunks_done": "Chunks of the full load with a done record, by table",
+    "chunks": "Chunks in the full load's plan, by table",
+    "rows_per_second": "Rows per second since the table's first chunk started",
+    "eta_seconds": "Seconds left at the rate so far (-1: not known yet)",
+    "loaded": "1 once the table's load manifest is written and it is loaded",
+}
 
 
 def make_progress(mode: str = "auto", interval: float = 10.0) -> Progress:
