@@ -32,6 +32,7 @@ PostgreSQL 18 is started in a temporary directory. Keep ``--rows`` small on shar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import shutil
@@ -156,19 +157,41 @@ def snapshot_once(dsn: str, workers: int, workdir: Path) -> Callable[[], None]:
     return run
 
 
-def best_of(repeat: int, action: Callable[[], None]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) of the fastest of ``repeat`` runs.
+def best_of(repeat: int, action: Callable[[], None]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB of this process) of the fastest of ``repeat`` runs.
 
     The CPU is user + system time of this process (all its threads; psql and the server are
     other processes): what one worker costs when its table runs alone, the figure that stays
-    when workers become processes of their own.
+    when workers become processes of their own. The peak RSS is the highest of the runs, each
+    measured from a reset of the kernel's high-water mark (Linux ``clear_refs``), so it is the
+    load's own peak (imports and the bench's state included), not an earlier table's.
     """
     runs = []
+    peak = 0.0
     for _ in range(repeat):
+        _reset_peak_rss()
         started, cpu = time.perf_counter(), _cpu_seconds()
         action()
         runs.append((time.perf_counter() - started, _cpu_seconds() - cpu))
-    return min(runs)
+        peak = max(peak, _peak_rss_mb())
+    wall, cpu = min(runs)
+    return wall, cpu, peak
+
+
+def _reset_peak_rss() -> None:
+    # not Linux: the peak is the process's since it started
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_seconds() -> float:
@@ -215,8 +238,9 @@ def main() -> None:
                         "mb_per_s": round(copy_bytes / MB / seconds, 1),
                         "ratio": round(seconds / floor, 2),
                         "cpu_s": round(cpu, 3),
+                        "peak_rss_mb": round(rss),
                     }
-                    for what, seconds, cpu in results
+                    for what, seconds, cpu, rss in results
                 ]
                 shapes.append((shape, rows, copy_bytes / MB, report))
         finally:
@@ -232,11 +256,15 @@ def main() -> None:
         return
     for shape, rows, mb, report in shapes:
         print(f"table {shape}: {rows} rows, COPY text {mb:.1f} MB")
-        print(f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}{'cpu s':>8}")
+        print(
+            f"{'what':<22}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'ratio':>7}{'cpu s':>8}"
+            f"{'RSS MB':>8}"
+        )
         for line in report:
             print(
                 f"{line['what']:<22}{line['seconds']:>9.3f}{line['rows_per_s']:>12,}"
                 f"{line['mb_per_s']:>8.1f}{line['ratio']:>7.2f}{line['cpu_s']:>8.3f}"
+                f"{line['peak_rss_mb']:>8}"
             )
 
 
