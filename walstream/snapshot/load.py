@@ -271,18 +271,20 @@ def join_load(
     for ordinal in plan.done_ordinals(sink):  # what others did: the bar starts where the load is
         _, table, chunk = next(item for item in plan.chunks() if item[0] == ordinal)
         progress.chunk_done(table.name, ordinal, chunk.blocks, 0, 0)
+    count = max(config.workers, 1)
+    buffers = replace(config, workers=count).buffer_sizes()  # this process's own budget
     log.info(
         "event=snapshot_join slot=%s snapshot=%s chunks=%d workers=%d planned_by=%s",
         config.slot,
         plan.snapshot_name,
         plan.chunk_count,
-        max(config.workers, 1),
+        count,
         plan.planned_by,
     )
     stop = threading.Event()
     errors: list[BaseException] = []
     workers = [
-        ChunkWorker(config.dsn, plan, sink, progress, stop) for _ in range(max(config.workers, 1))
+        ChunkWorker(config.dsn, plan, sink, progress, stop, buffers=buffers) for _ in range(count)
     ]
 
     def work(worker: ChunkWorker) -> None:

@@ -2,7 +2,8 @@
 killed worker lose only the chunk it held.
 
 The coordinator (:mod:`.load`) writes the plan once it holds the exported snapshot and has split
-the tables: the snapshot's name and identity, the LSN and time every row gets, the file sizes,
+the tables: the snapshot's name and identity, the LSN and time every row gets, the coordinator's
+block and file sizes (a ``--join`` worker sizes its own from its ``--memory-budget``),
 and every table's chunks in order (a chunk's *ordinal* is its place in that order, over all
 tables). Each worker, wherever it runs (a thread of the coordinator, ``walstream snapshot
 --join`` on another machine), reads the plan, imports the snapshot, claims chunks
@@ -13,9 +14,10 @@ Why this is exact after any crash:
 
 - A chunk's files have names fixed by the plan (:mod:`.writer`: the chunk index and a part
   number) and rows with positions fixed by their heap block, so reading a chunk again writes the
-  same names with the same rows; a file left by a worker killed mid-chunk is rewritten, or holds
-  rows that a complete copy of the chunk also holds at the same positions, which the MERGE
-  treats as one row (as it does a file Snowpipe loads twice).
+  same names with the same rows (and the same cuts, with the same sizes); a file left by a
+  worker killed mid-chunk is rewritten, or holds rows that a complete copy of the chunk also
+  holds at the same positions, which the MERGE treats as one row (as it does a file Snowpipe
+  loads twice; every loaded table has a key).
 - A done record is written only after every file it lists is durable, and a chunk is read only
   by the worker holding its claim, which re-checks the record after claiming.
 - Every reader checks the snapshot it imported is the plan's (:attr:`LoadPlan.identity`, the

@@ -100,6 +100,7 @@ class ChunkWorker:
         stop: threading.Event,
         on_done: Callable[[], None] | None = None,
         tables: dict[str, LoadTable] | None = None,
+        buffers: tuple[int, int] | None = None,
     ) -> None:
         self.dsn = dsn
         self.plan = plan
@@ -108,6 +109,9 @@ class ChunkWorker:
         self.stop = stop
         self.on_done = on_done
         self.position = LoadPosition(plan.snapshot_lsn, plan.snapshot_ts_us)
+        # this worker's own memory share (--memory-budget / --workers where it runs); the
+        # plan's sizes otherwise. Either way a chunk read again keeps its names and positions
+        self.block_bytes, self.file_bytes = buffers or (plan.block_bytes, plan.file_bytes)
         self.chunks_read = 0
         # described once per worker inside the snapshot; the coordinator's threads are given
         # its descriptions (the same snapshot, so the same tables) and only lock them
@@ -170,11 +174,11 @@ class ChunkWorker:
         self.progress.chunk_started(table.qualified_name, ordinal)
         files: list[StoredLoadFile] = []
         writer = LoadFileWriter(
-            self.sink, table, self.position, chunk.index, self.plan.file_bytes, files.append
+            self.sink, table, self.position, chunk.index, self.file_bytes, files.append
         )
         rows = nbytes = 0
         try:
-            for raw in session.read_chunk(table, chunk, self.plan.block_bytes):
+            for raw in session.read_chunk(table, chunk, self.block_bytes):
                 if self.stop.is_set():
                     writer.abandon()
                     return
