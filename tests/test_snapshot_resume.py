@@ -34,12 +34,14 @@ from tests.test_snapshot import (
     snapshot_cli,
     stream_until_current,
 )
+from walstream.errors import SinkError
 from walstream.faults import KILL_EXIT_CODE
 from walstream.metrics import parse_exposition
 from walstream.sink import open_sink
 from walstream.snapshot import LOADED, SnapshotConfig, SnapshotSummary, run_snapshot
-from walstream.snapshot.plan import read_plan
+from walstream.snapshot.plan import LoadPlan, PlanTable, read_plan
 from walstream.snapshot.progress import Progress, ProgressCollector
+from walstream.snapshot.tables import Chunk, Partition
 from walstream.warehouse import LocalWarehouse
 
 START = re.compile(r"event=snapshot_chunk_start table=\S+ chunk=\d+ ordinal=(\d+)")
@@ -292,3 +294,21 @@ def test_progress_counts_each_chunk_once_and_serves_rates_eta_and_totals_as_gaug
     assert scraped[("walstream_snapshot_loaded", "public.a")] == 0
     progress.table_done("public.b", 2)
     assert progress.tables["public.b"].eta() == 0.0
+
+
+def test_a_plan_reads_back_as_written_and_a_damaged_one_names_itself_and_the_fix() -> None:
+    leaf = Partition("public", "events_1", "r", 40, 40 * 8192, 1)
+    chunks = (Chunk(0, 0, 20, 20, leaf), Chunk(1, 20, None, 20, leaf))
+    plan = LoadPlan(
+        slot="sf_sync", publication="walstream", snapshot_name="00000003-00000002-1",
+        identity="750:750:", consistent_point=0x1000, snapshot_lsn=0xFFF,
+        snapshot_ts_us=1_700_000_000_000_000, block_bytes=1 << 20, file_bytes=4 << 20,
+        as_text=("numeric",), on_lossy="mark",
+        tables=(PlanTable("public", "events", chunks, 0), PlanTable("s", "t.x", chunks[:1], 2)),
+    )  # fmt: skip
+    again = LoadPlan.from_json(plan.to_json(), "here")
+    assert again == plan
+    assert [o for o, _, _ in again.chunks()] == [0, 1, 2] and again.table("s.t.x").relname == "t.x"
+    assert again.chunks().__next__()[2].first_seq == (1 << 48) + 1  # the leaf's own range
+    with pytest.raises(SinkError, match=r"the snapshot plan here is unreadable .*delete it"):
+        LoadPlan.from_json(b'{"version": 1}', "here")

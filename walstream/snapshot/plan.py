@@ -33,6 +33,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +145,8 @@ class LoadPlan:
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> LoadPlan:
-        try:
+        fix = "if no load is running for this slot, delete it and start the load again"
+        with _readable(f"the snapshot plan {where}", fix):
             doc = json.loads(data)
             if doc.get("version") != VERSION:
                 raise ValueError(f"version {doc.get('version')!r}, expected {VERSION}")
@@ -171,11 +173,6 @@ class LoadPlan:
                 planned_at=float(doc["planned_at"]),
                 finished=bool(doc["finished"]),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SinkError(
-                f"the snapshot plan {where} is unreadable ({exc}); if no load is running for "
-                "this slot, delete it and start the load again"
-            ) from None
 
     def write(self, sink: DurableSink) -> None:
         sink.put(snapshot_plan_key(self.slot), self.to_json())
@@ -242,7 +239,7 @@ class ChunkDone:
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> ChunkDone:
-        try:
+        with _readable(f"the chunk record {where}", "delete it so that the chunk is read again"):
             doc = json.loads(data)
             return cls(
                 table=str(doc["table"]),
@@ -253,11 +250,15 @@ class ChunkDone:
                 worker=str(doc["worker"]),
                 seconds=float(doc["seconds"]),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SinkError(
-                f"the chunk record {where} is unreadable ({exc}); delete it so that the chunk "
-                "is read again"
-            ) from None
+
+
+@contextmanager
+def _readable(what: str, fix: str) -> Iterator[None]:
+    """A JSON document that does not parse as expected is a SinkError naming it and the fix."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SinkError(f"{what} is unreadable ({exc}); {fix}") from None
 
 
 def _chunk_doc(chunk: Chunk) -> list[Any]:
