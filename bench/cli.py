@@ -17,7 +17,15 @@ import click
 # Names only: this module stays cheap to import (``walstream bench`` registers it), the suite's
 # modules (psycopg, pyarrow, moto, matplotlib) load when the command runs. tests/
 # test_bench_smoke.py checks these lists against the registries in workloads.py/consumers.py.
-WORKLOAD_NAMES = ("narrow-insert", "wide-update", "toast", "mixed-oltp", "big-txn")
+WORKLOAD_NAMES = (
+    "narrow-insert",
+    "wide-update",
+    "toast",
+    "mixed-oltp",
+    "very-wide-row",
+    "many-tables",
+    "big-txn",
+)
 CONSUMER_NAMES = (
     "pg_recvlogical",
     "walstream-binary-local",

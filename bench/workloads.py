@@ -179,6 +179,93 @@ def _toast_generate(server: BenchServer, scale: float) -> int:
     return updates
 
 
+# -- very-wide-row ------------------------------------------------------------------------------
+#: The types of an ERP-like table's columns, in turn, with the SQL of a value from ``id``.
+ERP_KINDS = (
+    ("int4", "(id % 100000)::int4 + {n}"),
+    ("int8", "id * {n}"),
+    ("numeric(14,2)", "(id % 100000) / 100.0 + {n}"),
+    ("text", "'v' || id || '-{n}'"),
+    ("timestamptz", "timestamptz '2024-01-01 00:00:00+00' + (id + {n}) * interval '1 minute'"),
+    ("bool", "(id + {n}) % 3 = 0"),
+    ("date", "date '2020-01-01' + ((id + {n}) % 3000)::int"),
+    ("varchar(20)", "'code-' || ((id + {n}) % 997)"),
+)
+ERP_COLUMNS = 239  # + the key = 240
+
+
+def _erp_columns() -> list[tuple[str, str, str]]:
+    kinds = ERP_KINDS
+    return [
+        (f"c{i:03d}", kinds[i % len(kinds)][0], kinds[i % len(kinds)][1].format(n=i))
+        for i in range(ERP_COLUMNS)
+    ]
+
+
+def _erp_updates(scale: float) -> int:
+    return _scaled(100_000, scale, 500)
+
+
+def _erp_rows(scale: float) -> int:
+    return min(10_000, _erp_updates(scale))
+
+
+def _erp_prepare(server: BenchServer, scale: float) -> None:
+    cols = _erp_columns()
+    server.execute("DROP TABLE IF EXISTS erp")
+    server.execute(
+        "CREATE TABLE erp (id int8 PRIMARY KEY, "
+        + ", ".join(f"{name} {typ}" for name, typ, _ in cols)
+        + ")"
+    )
+    server.execute(
+        "INSERT INTO erp SELECT id, "
+        + ", ".join(expr for _, _, expr in cols)
+        + f" FROM generate_series(1, {_erp_rows(scale)}) id"
+    )
+    server.execute("VACUUM ANALYZE erp")
+
+
+def _erp_generate(server: BenchServer, scale: float) -> int:
+    rows, updates = _erp_rows(scale), _erp_updates(scale)
+    # An ERP posting: a status, an amount and a timestamp change; pgoutput sends all 240 columns.
+    statement = (
+        "UPDATE erp SET c000 = c000 + 1, c002 = c002 + 1, c004 = c004 + interval '1 minute' "
+        f"WHERE id BETWEEN ((lo - 1) % {rows}) + 1 AND ((lo - 1) % {rows}) + 1 + (hi - lo)"
+    )
+    server.execute(_batched_do(statement, updates, 100))
+    return updates
+
+
+# -- many-tables --------------------------------------------------------------------------------
+MANY_TABLES = tuple(f"many_{i:03d}" for i in range(500))
+MANY_PER_TXN = 10  # rows per transaction, each in another table
+
+
+def _many_inserts(scale: float) -> int:
+    return _scaled(100_000, scale, 1000)
+
+
+def _many_prepare(server: BenchServer, scale: float) -> None:
+    server.execute(
+        "DO $$ BEGIN FOR i IN 0..499 LOOP "
+        "EXECUTE format('DROP TABLE IF EXISTS many_%s', lpad(i::text, 3, '0')); "
+        "EXECUTE format('CREATE TABLE many_%s (id int8 PRIMARY KEY, v int4, note text)', "
+        "lpad(i::text, 3, '0')); END LOOP; END $$"
+    )
+
+
+def _many_generate(server: BenchServer, scale: float) -> int:
+    total = _many_inserts(scale)
+    # row r goes to table r % 500: every flush holds a few changes of each of many tables
+    statement = (
+        "FOR r IN lo..hi LOOP EXECUTE format('INSERT INTO many_%s VALUES ($1, $2, $3)', "
+        "lpad((r % 500)::text, 3, '0')) USING r, (r % 1000)::int4, 'note ' || r; END LOOP"
+    )
+    server.execute(_batched_do(statement, total, MANY_PER_TXN))
+    return total
+
+
 # -- mixed-oltp (pgbench TPC-B) -----------------------------------------------------------------
 PGBENCH_TABLES = ("pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history")
 PGBENCH_CLIENTS = 4
@@ -272,6 +359,22 @@ WORKLOADS: dict[str, Workload] = {
             PGBENCH_TABLES,
             _oltp_prepare,
             _oltp_generate,
+        ),
+        Workload(
+            "very-wide-row",
+            "100k updates of a 240-column row (an ERP table: int, numeric, text, timestamptz, "
+            "bool, date, varchar in turn), 3 columns changed, 100-row transactions",
+            ("erp",),
+            _erp_prepare,
+            _erp_generate,
+        ),
+        Workload(
+            "many-tables",
+            f"100k inserts spread over {len(MANY_TABLES)} tables, {MANY_PER_TXN}-row "
+            "transactions each touching 10 tables: a file per table per flush",
+            MANY_TABLES,
+            _many_prepare,
+            _many_generate,
         ),
         Workload(
             "big-txn",
