@@ -4,10 +4,12 @@ records instead of tuples); the metadata columns, rollback and error messages re
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from walstream.capture.batch import ChangeBatch, Txn
 from walstream.capture.columns import encode_tuple
 from walstream.convert import builtin_type, converter_for
+from walstream.errors import TypeConversionError
 from walstream.schema import ColumnSchema, TableSchema
 
 TABLE = TableSchema(1, "public", "t", (ColumnSchema("id", 23, "int4", -1, True),), "d")
@@ -64,3 +66,42 @@ def test_a_row_is_described_by_its_own_transaction() -> None:
     batch = make_batch()
     described = [batch._describe(row).rsplit(" ", 1)[1] for row in range(6)]
     assert described == ["0/100"] * 2 + ["0/200"] * 3 + ["0/300"]
+
+
+JSONB_TABLE = TableSchema(
+    2,
+    "public",
+    "j",
+    (ColumnSchema("id", 23, "int4", -1, True), ColumnSchema("doc", 3802, "jsonb", -1, False)),
+    "d",
+)
+
+
+def _jsonb_batch(docs: list[bytes | None]) -> ChangeBatch:
+    """Binary rows of (id int4, doc jsonb): each doc as sent, version byte included."""
+    converters = []
+    for column in JSONB_TABLE.columns:
+        pg_type = builtin_type(column.type_oid)
+        assert pg_type is not None
+        converters.append(converter_for(pg_type, column.name))
+    batch = ChangeBatch(JSONB_TABLE, tuple(converters))
+    txn = Txn(10, 0x100, 1_000, 0)
+    for i, doc in enumerate(docs):
+        kinds = b"bn" if doc is None else b"bb"
+        batch.append(ord("I"), encode_tuple(kinds, (i.to_bytes(4, "big"), doc)), txn)
+    return batch
+
+
+def test_jsonb_loses_its_version_byte_as_the_column_is_parsed() -> None:
+    """The parser leaves the version byte out (no second copy); the strings are jsonb's text."""
+    docs = [b'\x01{"a": 1}', None, b"\x01" + b'"' + b"x" * 5000 + b'"', b"\x01[]"]
+    table = _jsonb_batch(docs).to_arrow()
+    assert table.schema.field("doc").type == pa.string()
+    expected = [None if d is None else d[1:].decode() for d in docs]
+    assert table.column("doc").to_pylist() == expected
+
+
+def test_jsonb_of_another_version_is_refused() -> None:
+    """A value without version byte 1 keeps its bytes, and the jsonb decoder names the fault."""
+    with pytest.raises(TypeConversionError, match="jsonb binary format version"):
+        _jsonb_batch([b'\x01{"a": 1}', b'\x02{"b": 2}']).to_arrow()

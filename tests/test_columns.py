@@ -160,3 +160,34 @@ def test_wrong_column_count_names_the_row() -> None:
     data, offsets = _buffer([(b"t", [b"a"]), (b"tt", [b"a", b"b"])])
     with pytest.raises(ProtocolError, match="row 1: the tuple has 2 columns, the relation has 1"):
         TupleColumns(data, offsets, 1, lambda row: f"row {row}")
+
+
+@pytest.mark.parametrize("use_native", PATHS)
+@settings(max_examples=200, deadline=None)
+@given(batch=batches(), prefix=st.sampled_from([b"\x01", b"\x01\x02"]), stamp=st.booleans())
+def test_a_prefix_is_left_out_only_when_every_binary_value_has_it(
+    use_native: bool, batch: tuple, prefix: bytes, stamp: bool
+) -> None:
+    """Values come back without ``prefix`` exactly when every value is binary and has it;
+    otherwise they come back whole, as next_column gives them."""
+    ncols, _, rows = batch
+    if stamp:  # most values then carry the prefix
+        rows = [
+            None if r is None else (r[0], [None if v is None else prefix + v for v in r[1]])
+            for r in rows
+        ]
+    data, offsets = _buffer(rows)
+    whole = TupleColumns(data, offsets, ncols, str, use_native=use_native)
+    parser = TupleColumns(data, offsets, ncols, str, use_native=use_native)
+    for _ in range(ncols):
+        kinds, expected = whole.next_column(None)
+        got_kinds, got, removed = parser.next_column_after(prefix, None)
+        assert (got_kinds == kinds).all()
+        values = [v for v in expected.to_pylist() if v is not None]
+        binary = [k for k in kinds if k in b"tb"]
+        should = all(k == ord("b") for k in binary) and all(
+            v[: len(prefix)] == prefix for v in values
+        )
+        assert removed == should
+        cut = len(prefix) if should else 0
+        assert got.to_pylist() == [None if v is None else v[cut:] for v in expected.to_pylist()]

@@ -267,7 +267,12 @@ class ChangeBatch:
         return f"{self.table.qualified_name}: change row with commit LSN {format_lsn(lsn)}"
 
     def _column_array(
-        self, index: int, kinds: np.ndarray, raw: pa.Array, stats: ConversionStats
+        self,
+        index: int,
+        kinds: np.ndarray,
+        raw: pa.Array,
+        stats: ConversionStats,
+        prefix_removed: bool = False,
     ) -> tuple[pa.Array, Mask | None]:
         binary = bool((kinds == KIND_BINARY).any())
         if binary and bool((kinds == KIND_TEXT).any()):
@@ -277,7 +282,8 @@ class ChangeBatch:
                 f"{self.table.qualified_name}.{self.table.columns[index].name}: values arrived "
                 "in both text and binary format in one batch"
             )
-        return self.converters[index].decode_marked(raw, binary, stats)
+        converter = self.converters[index]
+        return converter.decode_marked(raw, binary, stats, prefix_removed=prefix_removed)
 
     def _metadata(self) -> list[pa.Array]:
         n = len(self.op_codes)
@@ -331,8 +337,11 @@ class ChangeBatch:
         lossy: list[tuple[int, Mask]] = []
         self.adjusted = [ConversionStats() for _ in self.table.columns]
         for i in range(len(self.table.columns)):
-            kinds, raw = columns.next_column(self.converters[i].binary_width)
-            array, lossy_rows = self._column_array(i, kinds, raw, self.adjusted[i])
+            converter = self.converters[i]
+            kinds, raw, removed = columns.next_column_after(
+                converter.binary_prefix, converter.binary_width
+            )
+            array, lossy_rows = self._column_array(i, kinds, raw, self.adjusted[i], removed)
             arrays.append(array)
             if lossy_rows is not None:
                 lossy.append((i, lossy_rows))

@@ -216,6 +216,9 @@ def utf8(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     return text.utf8(raw, ctx)
 
 
+JSONB_VERSION = b"\x01"  # the one binary format of jsonb: this byte, then the text
+
+
 def jsonb(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     """Version byte 1, then the same text jsonb_out prints."""
     offsets, data = offsets_and_data(raw)
@@ -225,6 +228,15 @@ def jsonb(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
     offsets, data, valid = strip_prefix(raw, 1)
     try:
         return variable_width_array(pa.string(), offsets, data, valid, check_utf8=True)
+    except pa.ArrowInvalid:
+        raise ctx.error("jsonb value is not valid UTF-8") from None
+
+
+def jsonb_text(raw: pa.Array, ctx: ColumnContext) -> pa.Array:
+    """jsonb values whose version byte the column parser already checked and left out: only
+    the UTF-8 check is left (no copy)."""
+    try:
+        return raw.cast(pa.string())
     except pa.ArrowInvalid:
         raise ctx.error("jsonb value is not valid UTF-8") from None
 

@@ -53,6 +53,10 @@ class _Codec:
     text: Decoder
     binary: Decoder | None
     binary_width: int | None = None  # fixed size of the binary format, for array fast paths
+    # bytes every binary value starts with, and the decoder of the values without them: the
+    # column parser can leave the prefix out as it copies the values (jsonb's version byte)
+    binary_prefix: bytes = b""
+    after_prefix: Decoder | None = None
 
 
 _STRING = _Codec(text.utf8, None)
@@ -83,7 +87,7 @@ _CODECS: dict[str, _Codec] = {
     "uuid": _Codec(text.utf8, binary.hex_string(16, (4, 2, 2, 2, 6), b"-"), 16),
     "macaddr": _Codec(text.utf8, binary.hex_string(6, (1,) * 6, b":"), 6),
     "macaddr8": _Codec(text.utf8, binary.hex_string(8, (1,) * 8, b":"), 8),
-    "jsonb": _Codec(text.utf8, binary.jsonb),
+    "jsonb": _Codec(text.utf8, binary.jsonb, None, binary.JSONB_VERSION, binary.jsonb_text),
     "text": _TEXT_LIKE,
     "varchar": _TEXT_LIKE,
     "bpchar": _TEXT_LIKE,
@@ -161,6 +165,7 @@ class ColumnConverter:
     arrow_type: pa.DataType
     binary_supported: bool
     binary_width: int | None
+    binary_prefix: bytes
     stats: ConversionStats
     column: str | None
     as_text: bool
@@ -184,6 +189,7 @@ class ColumnConverter:
         self._codec = _text_codec(pg_type) if as_text else _codec(pg_type, self.arrow_type)
         self.binary_supported = self._codec.binary is not None
         self.binary_width = self._codec.binary_width
+        self.binary_prefix = self._codec.binary_prefix if self._codec.after_prefix else b""
 
     def __repr__(self) -> str:
         return (
@@ -204,11 +210,25 @@ class ColumnConverter:
         return self.decode_marked(raw, binary, stats)[0]
 
     def decode_marked(
-        self, raw: pa.Array, binary: bool, stats: ConversionStats | None = None
+        self,
+        raw: pa.Array,
+        binary: bool,
+        stats: ConversionStats | None = None,
+        *,
+        prefix_removed: bool = False,
     ) -> tuple[pa.Array, Mask | None]:
-        """:meth:`decode`, and the rows whose value is lossy (None when none is)."""
+        """:meth:`decode`, and the rows whose value is lossy (None when none is).
+
+        ``prefix_removed``: binary values already without :attr:`binary_prefix` (the column
+        parser left it out as it copied them).
+        """
         marks = RowMarks(len(raw))
-        array = self._decode(raw, binary, self._context(stats, marks))
+        ctx = self._context(stats, marks)
+        if binary and prefix_removed and self.binary_prefix and len(raw):
+            after = self._codec.after_prefix
+            assert after is not None  # binary_prefix is set only with it
+            return _within_warehouse_size(after(raw, ctx), ctx), marks.rows
+        array = self._decode(raw, binary, ctx)
         return array, marks.rows
 
     def _decode(self, raw: pa.Array, binary: bool, ctx: ColumnContext) -> pa.Array:
@@ -256,6 +276,7 @@ class ArrayConverter(ColumnConverter):
         self.arrow_type = pa.list_(self.element.arrow_type)
         self.binary_supported = self.element.binary_supported
         self.binary_width = None
+        self.binary_prefix = b""
         self._delimiter = array_delimiter(element_type)
 
     def _decode(self, raw: pa.Array, binary: bool, ctx: ColumnContext) -> pa.Array:
