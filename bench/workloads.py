@@ -105,20 +105,26 @@ def _wide_updates(scale: float) -> int:
     return _scaled(300_000, scale, 1000)
 
 
-def _wide_prepare(server: BenchServer, scale: float) -> None:
-    cols = _wide_columns()
-    server.execute("DROP TABLE IF EXISTS wide")
+def _create_filled(
+    server: BenchServer, table: str, cols: list[tuple[str, str, str]], rows: int
+) -> None:
+    """``table`` (an int8 key and ``cols``: name, type, value from ``id``) with ``rows`` rows."""
+    server.execute(f"DROP TABLE IF EXISTS {table}")
     server.execute(
-        "CREATE TABLE wide (id int8 PRIMARY KEY, "
+        f"CREATE TABLE {table} (id int8 PRIMARY KEY, "
         + ", ".join(f"{name} {typ}" for name, typ, _ in cols)
         + ")"
     )
     server.execute(
-        "INSERT INTO wide SELECT id, "
+        f"INSERT INTO {table} SELECT id, "
         + ", ".join(expr for _, _, expr in cols)
-        + f" FROM generate_series(1, {_wide_rows(scale)}) id"
+        + f" FROM generate_series(1, {rows}) id"
     )
-    server.execute("VACUUM ANALYZE wide")
+    server.execute(f"VACUUM ANALYZE {table}")
+
+
+def _wide_prepare(server: BenchServer, scale: float) -> None:
+    _create_filled(server, "wide", _wide_columns(), _wide_rows(scale))
 
 
 def _wide_generate(server: BenchServer, scale: float) -> int:
@@ -211,19 +217,7 @@ def _erp_rows(scale: float) -> int:
 
 
 def _erp_prepare(server: BenchServer, scale: float) -> None:
-    cols = _erp_columns()
-    server.execute("DROP TABLE IF EXISTS erp")
-    server.execute(
-        "CREATE TABLE erp (id int8 PRIMARY KEY, "
-        + ", ".join(f"{name} {typ}" for name, typ, _ in cols)
-        + ")"
-    )
-    server.execute(
-        "INSERT INTO erp SELECT id, "
-        + ", ".join(expr for _, _, expr in cols)
-        + f" FROM generate_series(1, {_erp_rows(scale)}) id"
-    )
-    server.execute("VACUUM ANALYZE erp")
+    _create_filled(server, "erp", _erp_columns(), _erp_rows(scale))
 
 
 def _erp_generate(server: BenchServer, scale: float) -> int:
