@@ -60,12 +60,3 @@ class Claims:
         if self._conn.info.transaction_status == pq.TransactionStatus.INERROR:
             return  # the read failed: the session is closed next, and the lock goes with it
         self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self._key, ordinal))
-
-    def holders(self) -> int:
-        """How many chunks of this load are claimed right now, by any session."""
-        row = self._conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::oid "
-            "AND objsubid = 2 AND granted",
-            (self._key & 0xFFFFFFFF,),
-        ).fetchone()
-        return int(row[0]) if row else 0

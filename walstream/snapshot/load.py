@@ -42,7 +42,6 @@ from psycopg import sql
 
 from ..convert.choices import DEFAULT_CHOICES, TypeChoices
 from ..errors import ConfigError, SourceError
-from ..layout import load_file_key
 from ..lsn import format_lsn
 from ..pg import source
 from ..pg.types import CatalogTypes
@@ -61,8 +60,8 @@ from .tables import (
     published_tables,
     select_tables,
 )
-from .worker import ChunkWorker, snapshot_alive, snapshot_identity
-from .writer import LoadPosition, truncate_marker
+from .worker import ChunkWorker, snapshot_alive, snapshot_identity, start_workers
+from .writer import LoadPosition, marker_key, truncate_marker
 
 log = logging.getLogger("walstream.snapshot")
 
@@ -269,7 +268,7 @@ def join_load(
     progress = progress or make_progress(config.progress, config.progress_interval)
     progress.start([(t.name, t.blocks, len(t.chunks)) for t in plan.tables])
     for ordinal in plan.done_ordinals(sink):  # what others did: the bar starts where the load is
-        _, table, chunk = next(item for item in plan.chunks() if item[0] == ordinal)
+        table, chunk = plan.chunk_at(ordinal)
         progress.chunk_done(table.name, ordinal, chunk.blocks, 0, 0)
     count = max(config.workers, 1)
     buffers = replace(config, workers=count).buffer_sizes()  # this process's own budget
@@ -287,16 +286,11 @@ def join_load(
         ChunkWorker(config.dsn, plan, sink, progress, stop, buffers=buffers) for _ in range(count)
     ]
 
-    def work(worker: ChunkWorker) -> None:
-        try:
-            worker.run()
-        except BaseException as exc:
-            errors.append(exc)
-            stop.set()
+    def fail(exc: BaseException) -> None:
+        errors.append(exc)
+        stop.set()
 
-    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
-    for thread in threads:
-        thread.start()
+    threads = start_workers(workers, fail)
     try:
         for thread in threads:
             while thread.is_alive():
@@ -435,7 +429,10 @@ class _TableWork:
     table: LoadTable
     plan: PlanTable | None = None
     result: TableResult = field(default_factory=lambda: TableResult(""))
-    loaded: bool = False
+
+    @property
+    def loaded(self) -> bool:
+        return self.result.state == LOADED
 
 
 class _Load:
@@ -465,7 +462,6 @@ class _Load:
         self._errors: list[BaseException] = []
         self._records: dict[int, ChunkDone] = {}
         self.position = LoadPosition(snapshot.snapshot_lsn, 0)
-        self.plan: LoadPlan | None = None
 
     # -- coordinator -------------------------------------------------------------------------
     def run(self) -> None:
@@ -496,8 +492,7 @@ class _Load:
                 self.progress.stop()
             if self._errors:
                 raise self._errors[0]
-            self.plan = replace(plan, finished=True)
-            self.plan.write(self.sink)
+            replace(plan, finished=True).write(self.sink)
         log.info(
             "event=snapshot_done tables=%d rows=%d files=%d snapshot_lsn=%s",
             len(self._work),
@@ -557,27 +552,23 @@ class _Load:
 
     def _markers(self, plan: LoadPlan) -> None:
         """Each table's T marker, before any of its rows: the table is ``loading`` from here."""
-        for work in self._work.values():
-            table = work.table
-            key = load_file_key(
-                table.schema.namespace, table.schema.name, 0, self.position.snapshot_lsn
-            )
-            self.sink.put(key, truncate_marker(table, self.position))
+        for name, work in self._work.items():
+            marker = marker_key(work.table, plan.snapshot_lsn)
+            self.sink.put(marker, truncate_marker(work.table, self.position))
             work.result.state = LOADING
             work.result.files = 1
-        for name in self._work:
             self.checkpoint.record_snapshot(name, LOADING, plan.snapshot_lsn, 1, 0)
         self.checkpoint.write(self.sink)
 
     def _run_workers(self, plan: LoadPlan) -> None:
-        threads = [
-            threading.Thread(
-                target=self._worker, args=(plan,), name=f"walstream-snapshot-{i}", daemon=True
+        tables = {name: work.table for name, work in self._work.items()}  # the same snapshot's
+        workers = [
+            ChunkWorker(
+                self.config.dsn, plan, self.sink, self.progress, self._stop, self._wake.set, tables
             )
-            for i in range(min(self.config.workers, plan.chunk_count))
+            for _ in range(min(self.config.workers, plan.chunk_count))
         ]
-        for thread in threads:
-            thread.start()
+        threads = start_workers(workers, self._fail)
         try:
             self._watch(plan)
         except BaseException as exc:  # Ctrl-C or a failure: stop the workers, tables stay loading
@@ -598,7 +589,7 @@ class _Load:
                 last_news = time.monotonic()
             for ordinal, record in news.items():
                 self._records[ordinal] = record
-                chunk = plan.table(record.table).chunks[record.chunk]
+                _, chunk = plan.chunk_at(ordinal)
                 self.progress.chunk_done(
                     record.table, ordinal, chunk.blocks, record.rows, record.nbytes
                 )
@@ -642,10 +633,7 @@ class _Load:
     def _finish(self, plan: LoadPlan, name: str, work: _TableWork) -> None:
         """Every chunk of the table is done: its load manifest, then ``loaded``."""
         assert work.plan is not None
-        marker = load_file_key(
-            work.table.schema.namespace, work.table.schema.name, 0, plan.snapshot_lsn
-        )
-        files = [ManifestFile(name, marker, 1)]
+        files = [ManifestFile(name, marker_key(work.table, plan.snapshot_lsn), 1)]
         rows = nbytes = 0
         for chunk in work.plan.chunks:
             record = self._records[work.plan.first_ordinal + chunk.index]
@@ -657,7 +645,6 @@ class _Load:
         # only once every file it lists has arrived (walstream.pipeline.manifest)
         load_manifest(self.config.slot, plan.snapshot_lsn, files, origin=False).write(self.sink)
         work.result.state = LOADED
-        work.loaded = True
         self.checkpoint.record_snapshot(name, LOADED, plan.snapshot_lsn, len(files), rows)
         self.checkpoint.write(self.sink)
         self.progress.table_done(name, len(files))
@@ -666,13 +653,3 @@ class _Load:
         self._errors.append(exc)
         self._stop.set()
         self._wake.set()
-
-    # -- local workers -----------------------------------------------------------------------
-    def _worker(self, plan: LoadPlan) -> None:
-        try:
-            tables = {name: work.table for name, work in self._work.items()}
-            ChunkWorker(
-                self.config.dsn, plan, self.sink, self.progress, self._stop, self._wake.set, tables
-            ).run()
-        except BaseException as exc:
-            self._fail(exc)

@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..convert.choices import TypeChoices
@@ -103,8 +104,20 @@ class LoadPlan:
             for chunk in table.chunks:
                 yield table.first_ordinal + chunk.index, table, chunk
 
+    def chunk_at(self, ordinal: int) -> tuple[PlanTable, Chunk]:
+        """The table and chunk of ``ordinal``: one lookup, a plan may have 10^5 chunks."""
+        return self._by_ordinal[ordinal]
+
     def table(self, name: str) -> PlanTable:
-        return next(t for t in self.tables if t.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_ordinal(self) -> dict[int, tuple[PlanTable, Chunk]]:
+        return {ordinal: (table, chunk) for ordinal, table, chunk in self.chunks()}
+
+    @cached_property
+    def _by_name(self) -> dict[str, PlanTable]:
+        return {t.name: t for t in self.tables}
 
     def describe(self) -> str:
         """For messages: which load this is."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -86,6 +86,27 @@ def _lost_message(plan: LoadPlan, why: str) -> str:
         "snapshots must never mix: start the coordinator again (the same walstream snapshot "
         "command); it loads the tables not finished again, whole, from a new snapshot"
     )
+
+
+def start_workers(
+    workers: Sequence[ChunkWorker], fail: Callable[[BaseException], None]
+) -> list[threading.Thread]:
+    """A thread per worker, started; whatever a worker raises goes to ``fail``, which should
+    set the workers' stop event so the others stop too."""
+
+    def work(worker: ChunkWorker) -> None:
+        try:
+            worker.run()
+        except BaseException as exc:
+            fail(exc)
+
+    threads = [
+        threading.Thread(target=work, args=(w,), name=f"walstream-snapshot-{i}", daemon=True)
+        for i, w in enumerate(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 class ChunkWorker:

@@ -80,6 +80,11 @@ def file_number(chunk: int, part: int) -> int:
     return (chunk + 1) << 16 | part
 
 
+def marker_key(table: LoadTable, snapshot_lsn: int) -> str:
+    """The key of the table's ``T`` marker: file number 0 of the load."""
+    return load_file_key(table.schema.namespace, table.schema.name, 0, snapshot_lsn)
+
+
 def truncate_marker(table: LoadTable, position: LoadPosition) -> bytes:
     """Parquet bytes of the table's ``T`` row at ``(snapshot_lsn, 0)``, built like a stream's."""
     batch = ChangeBatch(table.schema, table.converters())
