@@ -152,6 +152,22 @@ class BenchServer:
         return bool(rows and rows[0][0])
 
 
+@contextlib.contextmanager
+def given_or_embedded(dsn: str | None, workdir: Path) -> Iterator[str]:
+    """``dsn``, or the DSN of an embedded PostgreSQL (fsync off) in ``workdir`` for the block:
+    the one-table benches' source (snapshot_bench, verify_bench)."""
+    if dsn is not None:
+        yield dsn
+        return
+    workdir.chmod(0o755)
+    server = LocalPostgres(workdir / "pg", settings={"fsync": "off"})
+    server.start()
+    try:
+        yield server.dsn()
+    finally:
+        server.destroy()
+
+
 def pg_tool(name: str) -> Path:
     """A PostgreSQL client program (``pg_recvlogical``, ``pgbench``) from the wheel."""
     return bin_dir() / name

@@ -45,7 +45,8 @@ from typing import Any
 
 import psycopg
 
-from walstream.embedded import LocalPostgres, bin_dir
+from bench.server import given_or_embedded
+from walstream.embedded import bin_dir
 from walstream.snapshot import SnapshotConfig, run_snapshot
 
 TABLE = "bench_snapshot"
@@ -210,42 +211,34 @@ def main() -> None:
     args = parser.parse_args()
 
     shapes: list[tuple[str, int, float, list[dict[str, Any]]]] = []
-    with tempfile.TemporaryDirectory(prefix="walstream-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="walstream-bench-") as tmp,
+        given_or_embedded(args.dsn, Path(tmp)) as dsn,
+    ):
         workdir = Path(tmp)
-        server = None
-        dsn = args.dsn
-        if dsn is None:
-            workdir.chmod(0o755)
-            server = LocalPostgres(workdir / "pg", settings={"fsync": "off"})
-            server.start()
-            dsn = server.dsn()
-        try:
-            for shape in args.shapes:
-                rows = args.rows // 20 if shape == "toast" else args.rows
-                copy_bytes = create_table(dsn, rows, shape)
-                results = [("copy", *best_of(args.repeat, copy_to_devnull(dsn)))]
-                binary = best_of(args.repeat, copy_to_devnull(dsn, binary=True))
-                results.append(("copy binary", *binary))
-                for workers in args.workers:
-                    action = snapshot_once(dsn, workers, workdir)
-                    results.append((f"snapshot workers={workers}", *best_of(args.repeat, action)))
-                floor = results[0][1]
-                report = [
-                    {
-                        "what": what,
-                        "seconds": round(seconds, 3),
-                        "rows_per_s": round(rows / seconds),
-                        "mb_per_s": round(copy_bytes / MB / seconds, 1),
-                        "ratio": round(seconds / floor, 2),
-                        "cpu_s": round(cpu, 3),
-                        "peak_rss_mb": round(rss),
-                    }
-                    for what, seconds, cpu, rss in results
-                ]
-                shapes.append((shape, rows, copy_bytes / MB, report))
-        finally:
-            if server is not None:
-                server.destroy()
+        for shape in args.shapes:
+            rows = args.rows // 20 if shape == "toast" else args.rows
+            copy_bytes = create_table(dsn, rows, shape)
+            results = [("copy", *best_of(args.repeat, copy_to_devnull(dsn)))]
+            binary = best_of(args.repeat, copy_to_devnull(dsn, binary=True))
+            results.append(("copy binary", *binary))
+            for workers in args.workers:
+                action = snapshot_once(dsn, workers, workdir)
+                results.append((f"snapshot workers={workers}", *best_of(args.repeat, action)))
+            floor = results[0][1]
+            report = [
+                {
+                    "what": what,
+                    "seconds": round(seconds, 3),
+                    "rows_per_s": round(rows / seconds),
+                    "mb_per_s": round(copy_bytes / MB / seconds, 1),
+                    "ratio": round(seconds / floor, 2),
+                    "cpu_s": round(cpu, 3),
+                    "peak_rss_mb": round(rss),
+                }
+                for what, seconds, cpu, rss in results
+            ]
+            shapes.append((shape, rows, copy_bytes / MB, report))
 
     if args.json:
         doc = [

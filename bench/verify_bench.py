@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import run_child
+from bench.server import given_or_embedded
 from bench.snapshot_bench import TABLE, create_table
-from walstream.embedded import LocalPostgres
 from walstream.snapshot import SnapshotConfig, run_snapshot
 from walstream.warehouse import LocalWarehouse
 
@@ -98,24 +98,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="walstream-verify-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="walstream-verify-bench-") as tmp,
+        given_or_embedded(args.dsn, Path(tmp)) as dsn,
+    ):
         workdir = Path(tmp)
-        server = None
-        dsn = args.dsn
-        if dsn is None:
-            workdir.chmod(0o755)
-            server = LocalPostgres(workdir / "pg", settings={"fsync": "off"})
-            server.start()
-            dsn = server.dsn()
-        try:
-            _, warehouse, took = build_final(dsn, args.rows, workdir)
-            results = [
-                verify_child(dsn, warehouse, m, args.chunk_rows, workdir, args.timeout)
-                for m in args.methods
-            ]
-        finally:
-            if server is not None:
-                server.stop()
+        _, warehouse, took = build_final(dsn, args.rows, workdir)
+        results = [
+            verify_child(dsn, warehouse, m, args.chunk_rows, workdir, args.timeout)
+            for m in args.methods
+        ]
     if args.json:
         print(json.dumps({"rows": args.rows, "setup_s": took, "verify": results}, indent=2))
         return
